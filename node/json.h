@@ -1,0 +1,12 @@
+/* Writing JSON to a stdio stream: just string escaping; callers lay out the
+ * punctuation. Everything we print as JSON passes through shoal_json_string. */
+#ifndef SHOAL_NODE_JSON_H
+#define SHOAL_NODE_JSON_H
+
+#include <stdio.h>
+
+/* Writes s as a quoted JSON string, escaping quotes, backslashes and control
+ * characters; bytes >= 0x80 pass through (names and tags are ASCII). */
+void shoal_json_string(FILE *out, const char *s);
+
+#endif

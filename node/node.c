@@ -1,0 +1,365 @@
+/* A running mesh member (see node.h): one event loop over the transport inbox,
+ * the control socket and the beacon. Each turn reads the clock once, runs the
+ * mesh's timers, retries seeds, and sleeps in zmq_poll until the next deadline.
+ */
+#include "node/node.h"
+#include "node/control.h"
+#include "node/log.h"
+
+#include <czmq.h>
+#include <netdb.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_RECV_BATCH 256 /* frames read per turn before timers get a look in */
+#define S_LEAVE_MS 600   /* keep gossiping this long after announcing a leave */
+#define S_JOIN_FIRST_MS 250
+#define S_BEACON_INTERVAL 1000
+
+struct shoal_node {
+    shoal_config_t config;
+    gossip_transport_t *transport;
+    gossip_mesh_t *mesh;
+    zsock_t *control;
+    zactor_t *beacon;
+    char name[GOSSIP_NAME_MAX + 1];
+    char addr[GOSSIP_ADDR_MAX + 1];
+    uint64_t next_join_at, join_backoff;
+    uint8_t *frame;
+    bool sealed;
+};
+
+uint64_t
+shoal_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
+{
+    (void)ctx;
+    if (m->self)
+        return;
+    if (m->state == old)
+        shoal_log_info("member %s (%s) joined", m->name, m->addr);
+    else if (m->state != old)
+        shoal_log_info("member %s (%s) is %s (was %s)", m->name, m->addr,
+                       gossip_state_str(m->state), gossip_state_str(old));
+}
+
+/* The address others reach us at: --advertise, the bound address, or for a
+ * wildcard bind the first interface czmq finds. */
+static int
+s_advertise(shoal_node_t *self)
+{
+    const char *bound = gossip_transport_addr(self->transport);
+    const char *port = strrchr(bound, ':') + 1;
+    if (self->config.advertise[0]) {
+        snprintf(self->addr, sizeof(self->addr), "%s", self->config.advertise);
+        return 0;
+    }
+    if (strncmp(bound, "0.0.0.0:", 8) != 0 && strncmp(bound, "*:", 2) != 0) {
+        snprintf(self->addr, sizeof(self->addr), "%s", bound);
+        return 0;
+    }
+    ziflist_t *interfaces = ziflist_new();
+    const char *name = interfaces ? ziflist_first(interfaces) : NULL;
+    if (name)
+        snprintf(self->addr, sizeof(self->addr), "%s:%s", ziflist_address(interfaces), port);
+    ziflist_destroy(&interfaces);
+    if (!name) {
+        fprintf(stderr, "shoal: --bind %s: no interface to advertise; pass --advertise\n",
+                self->config.bind);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_default_name(shoal_node_t *self)
+{
+    if (self->config.name[0]) {
+        snprintf(self->name, sizeof(self->name), "%s", self->config.name);
+        return;
+    }
+    char host[256] = "shoal";
+    gethostname(host, sizeof(host) - 1);
+    host[strcspn(host, ". ")] = '\0';
+    const char *port = strrchr(self->addr, ':') + 1;
+    if (atoi(port) == SHOAL_DEFAULT_PORT)
+        snprintf(self->name, sizeof(self->name), "%.50s", host);
+    else
+        snprintf(self->name, sizeof(self->name), "%.50s-%s", host, port);
+}
+
+static int
+s_start_beacon(shoal_node_t *self)
+{
+    self->beacon = zactor_new(zbeacon, NULL);
+    if (!self->beacon)
+        return -1;
+    zsock_send(self->beacon, "si", "CONFIGURE", self->config.beacon_port);
+    char *host = zstr_recv(self->beacon);
+    bool ok = host && *host;
+    zstr_free(&host);
+    if (!ok) {
+        fprintf(stderr, "shoal: --discover: no interface can broadcast beacons\n");
+        return -1;
+    }
+    /* The beacon only says where to knock; the knock itself (a sealed
+     * push-pull) is what proves membership. */
+    char payload[64];
+    snprintf(payload, sizeof(payload), "SHOAL1 %s", strrchr(self->addr, ':') + 1);
+    zsock_send(self->beacon, "sbi", "PUBLISH", payload, strlen(payload), S_BEACON_INTERVAL);
+    zsock_send(self->beacon, "sb", "SUBSCRIBE", "SHOAL1 ", (size_t)7);
+    return 0;
+}
+
+shoal_node_t *
+shoal_node_new(shoal_config_t *config)
+{
+    shoal_node_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->config = *config;
+    config->keyring = NULL;
+    self->frame = malloc(GOSSIP_FRAME_MAX);
+    gossip_keyring_t *keyring = self->config.keyring;
+    self->sealed = keyring && gossip_keyring_size(keyring) > 0;
+    self->config.keyring = NULL;
+    self->transport = self->frame ? gossip_transport_new(config->bind, &keyring) : NULL;
+    gossip_keyring_destroy(&keyring);
+    if (!self->transport || s_advertise(self) != 0) {
+        shoal_node_destroy(&self);
+        return NULL;
+    }
+    s_default_name(self);
+    shoal_log_set_name(self->name);
+
+    self->control = zsock_new(ZMQ_REP);
+    if (!self->control || zsock_bind(self->control, "%s", config->control) < 0) {
+        fprintf(stderr, "shoal: --control %s: cannot bind: %s\n", config->control,
+                zmq_strerror(zmq_errno()));
+        shoal_node_destroy(&self);
+        return NULL;
+    }
+    zsock_set_linger(self->control, 0);
+    if (config->discover && s_start_beacon(self) != 0) {
+        shoal_node_destroy(&self);
+        return NULL;
+    }
+
+    uint64_t now = shoal_clock_ms();
+    gossip_mesh_config_t mesh_config = {
+        .name = self->name,
+        .addr = self->addr,
+        .meta = config->meta,
+        .profile = config->profile,
+        .seed = (uint64_t)getpid() ^ (now << 20) ^ (uint64_t)(uintptr_t)self,
+        .send = gossip_transport_send,
+        .send_ctx = self->transport,
+        .on_member = s_on_member,
+    };
+    self->mesh = gossip_mesh_new(&mesh_config, now);
+    if (!self->mesh) {
+        shoal_node_destroy(&self);
+        return NULL;
+    }
+    self->next_join_at = now;
+    self->join_backoff = S_JOIN_FIRST_MS;
+    return self;
+}
+
+void
+shoal_node_destroy(shoal_node_t **self_p)
+{
+    shoal_node_t *self = *self_p;
+    if (!self)
+        return;
+    gossip_mesh_destroy(&self->mesh);
+    zactor_destroy(&self->beacon);
+    zsock_destroy(&self->control);
+    gossip_transport_destroy(&self->transport);
+    free(self->frame);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *
+shoal_node_name(const shoal_node_t *self)
+{
+    return self->name;
+}
+
+const char *
+shoal_node_addr(const shoal_node_t *self)
+{
+    return self->addr;
+}
+
+/* Resolves every seed (each name may give several addresses) and knocks on
+ * each address that is not our own. */
+static void
+s_join_seeds(shoal_node_t *self, uint64_t now)
+{
+    for (int i = 0; i < self->config.join_count; i++) {
+        char host[GOSSIP_ADDR_MAX + 1];
+        snprintf(host, sizeof(host), "%s", self->config.joins[i]);
+        char *colon = strrchr(host, ':');
+        *colon = '\0';
+        const char *port = colon + 1;
+        if (host[0] == '[') {
+            memmove(host, host + 1, strlen(host));
+            host[strcspn(host, "]")] = '\0';
+        }
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *found = NULL;
+        int rc = getaddrinfo(host, port, &hints, &found);
+        if (rc != 0) {
+            shoal_log_debug("seed %s: %s", self->config.joins[i], gai_strerror(rc));
+            continue;
+        }
+        for (struct addrinfo *ai = found; ai; ai = ai->ai_next) {
+            char ip[64], addr[GOSSIP_ADDR_MAX + 1];
+            if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip), NULL, 0, NI_NUMERICHOST) !=
+                0)
+                continue;
+            if (ai->ai_family == AF_INET6)
+                snprintf(addr, sizeof(addr), "[%s]:%s", ip, port);
+            else
+                snprintf(addr, sizeof(addr), "%s:%s", ip, port);
+            if (strcmp(addr, self->addr) != 0)
+                gossip_mesh_join(self->mesh, addr, now);
+        }
+        freeaddrinfo(found);
+    }
+}
+
+static void
+s_join_tick(shoal_node_t *self, uint64_t now)
+{
+    if (self->config.join_count == 0 || gossip_mesh_joined(self->mesh) || now < self->next_join_at)
+        return;
+    s_join_seeds(self, now);
+    self->next_join_at = now + self->join_backoff;
+    self->join_backoff *= 2;
+    if (self->join_backoff > self->config.profile->join_retry_max_ms)
+        self->join_backoff = self->config.profile->join_retry_max_ms;
+}
+
+static void
+s_on_beacon(shoal_node_t *self, uint64_t now)
+{
+    char *ip = zstr_recv(self->beacon);
+    zframe_t *content = ip ? zframe_recv(self->beacon) : NULL;
+    if (content && zframe_size(content) < 32) {
+        char text[32];
+        memcpy(text, zframe_data(content), zframe_size(content));
+        text[zframe_size(content)] = '\0';
+        int port = 0;
+        char addr[GOSSIP_ADDR_MAX + 1];
+        if (sscanf(text, "SHOAL1 %d", &port) == 1 && port > 0 && port < 65536) {
+            snprintf(addr, sizeof(addr), "%s:%d", ip, port);
+            /* Knock only on strangers: a known member needs no introduction. */
+            static gossip_member_t members[GOSSIP_MEMBERS_MAX];
+            size_t count = gossip_mesh_members(self->mesh, members, GOSSIP_MEMBERS_MAX);
+            bool known = false;
+            for (size_t i = 0; i < count && i < GOSSIP_MEMBERS_MAX && !known; i++)
+                known = strcmp(members[i].addr, addr) == 0;
+            if (!known) {
+                shoal_log_debug("beacon from %s", addr);
+                gossip_mesh_join(self->mesh, addr, now);
+            }
+        }
+    }
+    zframe_destroy(&content);
+    zstr_free(&ip);
+}
+
+static void
+s_on_control(shoal_node_t *self, uint64_t now)
+{
+    char *request = zstr_recv(self->control);
+    if (!request)
+        return;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    bool json = strstr(request, "json") != NULL;
+    if (strncmp(request, "members", 7) == 0) {
+        static gossip_member_t members[GOSSIP_MEMBERS_MAX];
+        size_t count = gossip_mesh_members(self->mesh, members, GOSSIP_MEMBERS_MAX);
+        if (count > GOSSIP_MEMBERS_MAX)
+            count = GOSSIP_MEMBERS_MAX;
+        shoal_control_members(out, members, count, json, now);
+    } else if (strncmp(request, "stats", 5) == 0)
+        shoal_control_stats(out, self->name, gossip_mesh_stats(self->mesh),
+                            gossip_transport_stats(self->transport), json);
+    else
+        fprintf(out, "error: unknown request '%.40s'", request);
+    fclose(out);
+    zstr_send(self->control, text);
+    free(text);
+    zstr_free(&request);
+}
+
+static void
+s_read_inbox(shoal_node_t *self, uint64_t now)
+{
+    for (int i = 0; i < S_RECV_BATCH; i++) {
+        long len = gossip_transport_recv(self->transport, self->frame, GOSSIP_FRAME_MAX);
+        if (len == 0)
+            return;
+        if (len > 0)
+            gossip_mesh_receive(self->mesh, self->frame, (size_t)len, now);
+        else
+            shoal_log_debug("dropped a frame: %s", gossip_keyring_error_str((int)len));
+    }
+}
+
+/* One turn: timers, then wait for input until the next deadline. */
+static void
+s_turn(shoal_node_t *self, uint64_t now)
+{
+    size_t waiting = gossip_transport_flush(self->transport, now);
+    uint64_t next = gossip_mesh_tick(self->mesh, now);
+    s_join_tick(self, now);
+    if (self->config.join_count && !gossip_mesh_joined(self->mesh) && self->next_join_at < next)
+        next = self->next_join_at;
+    long timeout = next > now ? (long)(next - now) : 0;
+    if (waiting && timeout > 5)
+        timeout = 5; /* frames wait for a connection: look again soon */
+
+    zmq_pollitem_t items[3] = {
+        {zsock_resolve(gossip_transport_inbox(self->transport)), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->control), 0, ZMQ_POLLIN, 0},
+        {self->beacon ? zsock_resolve(self->beacon) : NULL, 0, ZMQ_POLLIN, 0},
+    };
+    if (zmq_poll(items, self->beacon ? 3 : 2, timeout) <= 0)
+        return;
+    now = shoal_clock_ms();
+    if (items[0].revents & ZMQ_POLLIN)
+        s_read_inbox(self, now);
+    if (items[1].revents & ZMQ_POLLIN)
+        s_on_control(self, now);
+    if (self->beacon && (items[2].revents & ZMQ_POLLIN))
+        s_on_beacon(self, now);
+}
+
+int
+shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop)
+{
+    shoal_log_info("listening on %s (profile %s, %s)", self->addr, self->config.profile->name,
+                   self->sealed ? "sealed" : "UNSEALED: no cluster key");
+    while (!*stop)
+        s_turn(self, shoal_clock_ms());
+    uint64_t now = shoal_clock_ms();
+    gossip_mesh_leave(self->mesh, now);
+    for (uint64_t until = now + S_LEAVE_MS; (now = shoal_clock_ms()) < until;)
+        s_turn(self, now);
+    shoal_log_info("left the mesh");
+    return 0;
+}
