@@ -32,6 +32,8 @@ struct fake_net {
     uint64_t when[S_MAX_NODES][S_MAX_NODES][4];
     s_frame_t *frames;
     size_t frame_count, frame_cap;
+    unsigned user_count[S_MAX_NODES];
+    char user_last[S_MAX_NODES][128];
     uint64_t now, order, rng;
     double loss;
     uint32_t delay;
@@ -90,6 +92,15 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     c->net->when[c->index][subject][m->state] = c->net->now;
 }
 
+static void
+s_on_user(void *ctx, const char *from, const uint8_t *payload, size_t len)
+{
+    s_ctx_t *c = ctx;
+    c->net->user_count[c->index]++;
+    snprintf(c->net->user_last[c->index], sizeof(c->net->user_last[0]), "%s:%.*s", from, (int)len,
+             (const char *)payload);
+}
+
 fake_net_t *
 fake_net_new(size_t nodes, const char *profile, uint64_t seed)
 {
@@ -113,6 +124,8 @@ fake_net_new(size_t nodes, const char *profile, uint64_t seed)
             .send_ctx = &self->ctx[i],
             .on_member = s_on_member,
             .member_ctx = &self->ctx[i],
+            .on_user = s_on_user,
+            .user_ctx = &self->ctx[i],
         };
         self->meshes[i] = gossip_mesh_new(&config, self->now);
         self->next_tick[i] = self->now;
@@ -300,4 +313,16 @@ uint64_t
 fake_net_when(const fake_net_t *self, size_t observer, size_t subject, gossip_state_t state)
 {
     return self->when[observer][subject][state];
+}
+
+unsigned
+fake_net_user_count(const fake_net_t *self, size_t i)
+{
+    return self->user_count[i];
+}
+
+const char *
+fake_net_user_last(const fake_net_t *self, size_t i)
+{
+    return self->user_last[i];
 }
