@@ -1,0 +1,698 @@
+/* sched/board.c: the leader's live board of a session: which member owns which
+ * test, what runs, what is done. It applies plans, starts, results, steals and
+ * deaths; the simulator drives this same code. A test's life:
+ *
+ *   PENDING --deal--> QUEUED --next/start--> RUNNING --finish--> DONE
+ *      ^  \--deal (nobody can run it)--> UNSCHEDULABLE
+ *      |              | steal_apply: QUEUED at victim -> QUEUED at thief
+ *      +--member_lost-+ (QUEUED or RUNNING at the dead member)
+ *   QUEUED --skip_over_budget--> SKIPPED;  any state --finish--> DONE
+ *
+ * Invariant: every test is in exactly one place: its state, its owner (for
+ * QUEUED and RUNNING) and its owner's queue agree (sched_board_check proves it).
+ */
+#include "sched/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_NOBODY UINT32_MAX
+#define S_VICTIM_CANDIDATES 8
+
+typedef struct {
+    size_t *q; /* queue: q[head .. tail), head runs next */
+    size_t head, tail, cap;
+    double queued_work;   /* sum of predictions in the queue */
+    size_t running;       /* tests started and not finished */
+    double running_pred;  /* sum of their predictions */
+    double running_start; /* sum of their start times */
+    size_t batches;       /* batches started, for the small-first ramp */
+    unsigned slots;
+} s_member_t;
+
+struct sched_board {
+    const sched_suite_t *suite;
+    sched_strategy_t strategy;
+    size_t test_count, member_count;
+    uint32_t *rank;
+    double *pred;
+    unsigned char *state;
+    uint32_t *owner;
+    double *started;
+    s_member_t *members;
+    bool *alive;
+    sched__heap_t victims; /* key: queued work per slot, -1 when dead */
+    size_t counts[SCHED_TEST_STATE_COUNT];
+    size_t *pending; /* may hold stale entries; the state decides */
+    size_t pending_count, pending_cap;
+    double steal_latency;
+};
+
+static void
+s_set(sched_board_t *self, size_t t, sched_test_state_t state, uint32_t owner)
+{
+    self->counts[self->state[t]]--;
+    self->counts[state]++;
+    self->state[t] = (unsigned char)state;
+    self->owner[t] = owner;
+}
+
+static void
+s_victim_key(sched_board_t *self, size_t m)
+{
+    s_member_t *mb = &self->members[m];
+    if (mb->head == mb->tail)
+        mb->queued_work = 0.0; /* no drift from many additions and removals */
+    double key = self->alive[m] ? mb->queued_work / (double)mb->slots : -1.0;
+    sched__heap_set(&self->victims, (uint32_t)m, key);
+}
+
+static int
+s_pending_push(sched_board_t *self, size_t t)
+{
+    if (sched__grow((void **)&self->pending, &self->pending_cap, self->pending_count + 1,
+                    sizeof(size_t)) != 0)
+        return -1;
+    self->pending[self->pending_count++] = t;
+    return 0;
+}
+
+sched_board_t *
+sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy)
+{
+    sched_board_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    size_t nt = suite->test_count, nm = suite->member_count;
+    self->suite = suite;
+    self->strategy = strategy;
+    self->test_count = nt;
+    self->member_count = nm;
+    self->steal_latency = 0.002;
+    self->rank = sched__suite_ranks(suite);
+    self->pred = malloc((nt + 1) * sizeof(double));
+    self->state = malloc(nt + 1);
+    self->owner = malloc((nt + 1) * sizeof(uint32_t));
+    self->started = calloc(nt + 1, sizeof(double));
+    self->members = calloc(nm + 1, sizeof(s_member_t));
+    self->alive = calloc(nm + 1, sizeof(bool));
+    self->pending = malloc((nt + 1) * sizeof(size_t));
+    self->pending_cap = nt + 1;
+    if (!self->rank || !self->pred || !self->state || !self->owner || !self->started ||
+        !self->members || !self->alive || !self->pending ||
+        sched__heap_init(&self->victims, nm) != 0) {
+        sched_board_destroy(&self);
+        return NULL;
+    }
+    for (size_t t = 0; t < nt; t++) {
+        self->pred[t] = suite->tests[t].predicted;
+        self->state[t] = SCHED_TEST_PENDING;
+        self->owner[t] = S_NOBODY;
+        self->pending[t] = t;
+    }
+    self->pending_count = nt;
+    self->counts[SCHED_TEST_PENDING] = nt;
+    for (size_t m = 0; m < nm; m++) {
+        self->members[m].slots = suite->members[m].slots;
+        self->alive[m] = suite->members[m].alive;
+        s_victim_key(self, m);
+    }
+    return self;
+}
+
+void
+sched_board_destroy(sched_board_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sched_board_t *self = *self_p;
+    for (size_t m = 0; self->members && m < self->member_count; m++)
+        free(self->members[m].q);
+    free(self->rank);
+    free(self->pred);
+    free(self->state);
+    free(self->owner);
+    free(self->started);
+    free(self->members);
+    free(self->alive);
+    free(self->pending);
+    sched__heap_free(&self->victims);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+sched_board_set_steal_latency(sched_board_t *self, double seconds)
+{
+    self->steal_latency = seconds > 0 ? seconds : 0.0;
+}
+
+/* Puts tests (in the order the strategy wants them) into member m's queue:
+ * merged by rank, or appended for the file strategy (whose queues are in
+ * file-group order). `merged` has room for the queue plus count; it becomes
+ * the queue. Cannot fail. */
+static void
+s_enqueue_into(sched_board_t *self, size_t m, const size_t *tests, size_t count, size_t *merged)
+{
+    s_member_t *mb = &self->members[m];
+    size_t have = mb->tail - mb->head;
+    const size_t *a = mb->q ? mb->q + mb->head : NULL;
+    size_t i = 0, j = 0, k = 0;
+    if (self->strategy == SCHED_STRATEGY_FILE) {
+        if (have)
+            memcpy(merged, a, have * sizeof(size_t));
+        memcpy(merged + have, tests, count * sizeof(size_t));
+        k = have + count;
+    } else {
+        while (i < have && j < count)
+            merged[k++] = self->rank[a[i]] < self->rank[tests[j]] ? a[i++] : tests[j++];
+        while (i < have)
+            merged[k++] = a[i++];
+        while (j < count)
+            merged[k++] = tests[j++];
+    }
+    free(mb->q);
+    mb->q = merged;
+    mb->head = 0;
+    mb->tail = k;
+    mb->cap = k;
+    for (j = 0; j < count; j++) {
+        s_set(self, tests[j], SCHED_TEST_QUEUED, (uint32_t)m);
+        mb->queued_work += self->pred[tests[j]];
+    }
+    s_victim_key(self, m);
+}
+
+static size_t *
+s_queue_room(const sched_board_t *self, size_t m, size_t count)
+{
+    const s_member_t *mb = &self->members[m];
+    return malloc((mb->tail - mb->head + count + 1) * sizeof(size_t));
+}
+
+static int
+s_enqueue(sched_board_t *self, size_t m, const size_t *tests, size_t count)
+{
+    size_t *merged = s_queue_room(self, m, count);
+    if (!merged)
+        return -1;
+    s_enqueue_into(self, m, tests, count, merged);
+    return 0;
+}
+
+/* Member m's predicted remaining running work at now (never negative). */
+static double
+s_running_left(const sched_board_t *self, size_t m, double now)
+{
+    const s_member_t *mb = &self->members[m];
+    double left = mb->running_pred - ((double)mb->running * now - mb->running_start);
+    return left > 0 ? left : 0.0;
+}
+
+size_t
+sched_board_deal(sched_board_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->pending_count; i++)
+        if (self->state[self->pending[i]] == SCHED_TEST_PENDING)
+            self->pending[n++] = self->pending[i];
+    self->pending_count = n;
+    if (n == 0)
+        return 0;
+    double *base = malloc((self->member_count + 1) * sizeof(double));
+    if (!base)
+        return 0;
+    for (size_t m = 0; m < self->member_count; m++)
+        base[m] = self->members[m].queued_work + self->members[m].running_pred;
+    sched_plan_t *plan = sched__plan_build(self->suite, self->strategy, self->pending, n,
+                                           self->rank, self->alive, base);
+    free(base);
+    if (!plan)
+        return 0; /* out of memory: the tests stay pending for the next deal */
+    size_t dealt = 0, count;
+    for (size_t m = 0; m < self->member_count; m++) {
+        const size_t *queue = sched_plan_queue(plan, m, &count);
+        if (count && s_enqueue(self, m, queue, count) == 0)
+            dealt += count;
+    }
+    const size_t *nobody = sched_plan_unschedulable(plan, &count);
+    for (size_t i = 0; i < count; i++)
+        s_set(self, nobody[i], SCHED_TEST_UNSCHEDULABLE, S_NOBODY);
+    sched_plan_destroy(&plan);
+    /* Whatever could not be enqueued (out of memory) is still pending. */
+    n = 0;
+    for (size_t i = 0; i < self->pending_count; i++)
+        if (self->state[self->pending[i]] == SCHED_TEST_PENDING)
+            self->pending[n++] = self->pending[i];
+    self->pending_count = n;
+    return dealt;
+}
+
+static void
+s_run(sched_board_t *self, size_t m, size_t t, double now)
+{
+    s_member_t *mb = &self->members[m];
+    s_set(self, t, SCHED_TEST_RUNNING, (uint32_t)m);
+    self->started[t] = now;
+    mb->queued_work -= self->pred[t];
+    mb->running++;
+    mb->running_pred += self->pred[t];
+    mb->running_start += now;
+}
+
+int
+sched_board_next(sched_board_t *self, size_t member, double now, size_t *test_out)
+{
+    if (member >= self->member_count || !self->alive[member])
+        return -1;
+    s_member_t *mb = &self->members[member];
+    if (mb->head == mb->tail)
+        return -1;
+    size_t t = mb->q[mb->head++];
+    s_run(self, member, t, now);
+    s_victim_key(self, member);
+    *test_out = t;
+    return 0;
+}
+
+/* Removes test t from member m's queue wherever it is (O(queue)). */
+static void
+s_unqueue(sched_board_t *self, size_t m, size_t t)
+{
+    s_member_t *mb = &self->members[m];
+    for (size_t i = mb->head; i < mb->tail; i++)
+        if (mb->q[i] == t) {
+            memmove(mb->q + i, mb->q + i + 1, (mb->tail - i - 1) * sizeof(size_t));
+            mb->tail--;
+            mb->queued_work -= self->pred[t];
+            s_victim_key(self, m);
+            return;
+        }
+}
+
+int
+sched_board_start(sched_board_t *self, size_t member, size_t test, double now)
+{
+    if (member >= self->member_count || test >= self->test_count || !self->alive[member] ||
+        self->state[test] != SCHED_TEST_QUEUED || self->owner[test] != member)
+        return -1;
+    s_member_t *mb = &self->members[member];
+    if (mb->q[mb->head] == test) {
+        size_t ignored;
+        return sched_board_next(self, member, now, &ignored);
+    }
+    s_unqueue(self, member, test);
+    mb->queued_work += self->pred[test]; /* s_run takes it off again */
+    s_run(self, member, test, now);
+    s_victim_key(self, member);
+    return 0;
+}
+
+static void
+s_stop_running(sched_board_t *self, size_t t)
+{
+    s_member_t *mb = &self->members[self->owner[t]];
+    mb->running--;
+    mb->running_pred -= self->pred[t];
+    mb->running_start -= self->started[t];
+    if (mb->running == 0)
+        mb->running_pred = mb->running_start = 0.0;
+}
+
+int
+sched_board_finish(sched_board_t *self, size_t test, double now)
+{
+    (void)now;
+    if (test >= self->test_count)
+        return -1;
+    switch (self->state[test]) {
+        case SCHED_TEST_DONE:
+            return 1;
+        case SCHED_TEST_RUNNING:
+            s_stop_running(self, test);
+            break;
+        case SCHED_TEST_QUEUED:
+            /* A result for a test the board had queued (a late result from a
+             * member declared dead, or a leader rebuilding its board). */
+            s_unqueue(self, self->owner[test], test);
+            break;
+        default:
+            break;
+    }
+    s_set(self, test, SCHED_TEST_DONE, S_NOBODY);
+    return 0;
+}
+
+void
+sched_steal_clear(sched_steal_t *steal)
+{
+    if (!steal)
+        return;
+    free(steal->tests);
+    memset(steal, 0, sizeof(*steal));
+}
+
+/* Picks tests from the tail of victim v's queue that thief t can run, worth
+ * about `want` seconds; fills out (tests in tail-first order). Returns the
+ * largest prediction taken, or -1 with nothing taken. */
+static double
+s_take_tail(const sched_board_t *self, size_t v, size_t t, double want, sched_steal_t *out)
+{
+    const s_member_t *mb = &self->members[v];
+    const sched_suite_t *s = self->suite;
+    double biggest = -1.0;
+    for (size_t i = mb->tail; i-- > mb->head;) {
+        size_t x = mb->q[i];
+        if (!s->reqs[s->tests[x].req].eligible[t])
+            continue;
+        double p = self->pred[x];
+        /* Take while the sum stays within want; a first test larger than want
+         * goes alone if it is nearer to want than nothing. */
+        if (out->work + p > want && !(out->count == 0 && p - want < want))
+            break;
+        out->tests[out->count++] = x;
+        out->work += p;
+        if (p > biggest)
+            biggest = p;
+        if (out->work >= want)
+            break;
+    }
+    return biggest;
+}
+
+int
+sched_board_steal_decide(const sched_board_t *self, size_t thief, double now, sched_steal_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (thief >= self->member_count || !self->alive[thief])
+        return -1;
+    uint32_t candidates[S_VICTIM_CANDIDATES];
+    size_t ncand = sched__heap_top(&self->victims, candidates, S_VICTIM_CANDIDATES);
+    double lat = self->steal_latency;
+    double st = self->members[thief].slots, rt = s_running_left(self, thief, now);
+    for (size_t c = 0; c < ncand; c++) {
+        size_t v = candidates[c];
+        const s_member_t *mb = &self->members[v];
+        if (self->victims.key[v] <= 0)
+            break; /* the rest have nothing queued */
+        if (v == thief)
+            continue;
+        double sv = mb->slots, rv = s_running_left(self, v, now), qv = mb->queued_work;
+        /* Finish times relative to now if the thief takes w seconds:
+         *   victim (rv + qv - w) / sv,  thief lat + max(biggest, (rt + w) / st).
+         * They meet at w*; take about that much from the tail. */
+        double want = (st * (rv + qv) - sv * st * lat - sv * rt) / (sv + st);
+        if (want <= 0)
+            continue;
+        out->tests = malloc((mb->tail - mb->head) * sizeof(size_t));
+        if (!out->tests)
+            return -1;
+        double biggest = s_take_tail(self, v, thief, want, out);
+        double before = (rv + qv) / sv;
+        double victim_after = (rv + qv - out->work) / sv;
+        double thief_after = (rt + out->work) / st;
+        if (biggest > thief_after)
+            thief_after = biggest;
+        thief_after += lat;
+        double after = victim_after > thief_after ? victim_after : thief_after;
+        /* Worth it only if the pair finishes sooner by more than a steal's
+         * latency: a lone short test the victim starts soon stays put. */
+        if (out->count > 0 && after < before - lat) {
+            out->victim = v;
+            out->thief = thief;
+            return 0;
+        }
+        sched_steal_clear(out);
+    }
+    return -1;
+}
+
+int
+sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
+{
+    size_t v = steal->victim, t = steal->thief, n = steal->count;
+    if (v >= self->member_count || t >= self->member_count || v == t || n == 0 || !self->alive[v] ||
+        !self->alive[t])
+        return -1;
+    const sched_suite_t *s = self->suite;
+    for (size_t i = 0; i < n; i++) {
+        size_t x = steal->tests[i];
+        if (x >= self->test_count || self->state[x] != SCHED_TEST_QUEUED || self->owner[x] != v ||
+            !s->reqs[s->tests[x].req].eligible[t])
+            return -1;
+    }
+    /* Mark by owner = thief; a duplicate in the list finds its mark and fails. */
+    for (size_t i = 0; i < n; i++) {
+        if (self->owner[steal->tests[i]] != v) {
+            for (size_t j = 0; j < i; j++)
+                self->owner[steal->tests[j]] = (uint32_t)v;
+            return -1;
+        }
+        self->owner[steal->tests[i]] = (uint32_t)t;
+    }
+    size_t *moved = malloc(n * sizeof(size_t));
+    size_t *room = s_queue_room(self, t, n);
+    if (!moved || !room) {
+        for (size_t i = 0; i < n; i++)
+            self->owner[steal->tests[i]] = (uint32_t)v;
+        free(moved);
+        free(room);
+        return -1;
+    }
+    /* Compact the victim's queue from the tail, where stolen tests sit. */
+    s_member_t *mb = &self->members[v];
+    size_t r = mb->tail, w = mb->tail, found = 0;
+    while (found < n) {
+        size_t x = mb->q[--r];
+        if (self->owner[x] == t)
+            moved[found++] = x;
+        else
+            mb->q[--w] = x;
+    }
+    memmove(mb->q + r, mb->q + w, (mb->tail - w) * sizeof(size_t));
+    mb->tail = r + (mb->tail - w);
+    for (size_t i = 0; i < n; i++) {
+        mb->queued_work -= self->pred[moved[i]];
+        self->owner[moved[i]] = (uint32_t)v; /* s_enqueue moves it properly */
+    }
+    if (self->strategy != SCHED_STRATEGY_FILE)
+        (void)sched__sort_by_rank(moved, n, self->rank, self->test_count);
+    else /* back to queue order: they were collected tail first */
+        for (size_t i = 0; i < n / 2; i++) {
+            size_t x = moved[i];
+            moved[i] = moved[n - 1 - i];
+            moved[n - 1 - i] = x;
+        }
+    s_victim_key(self, v);
+    s_enqueue_into(self, t, moved, n, room);
+    free(moved);
+    return 0;
+}
+
+int
+sched_board_member_lost(sched_board_t *self, size_t member, double now)
+{
+    (void)now;
+    if (member >= self->member_count || !self->alive[member])
+        return -1;
+    s_member_t *mb = &self->members[member];
+    size_t lost = 0;
+    self->alive[member] = false;
+    for (size_t i = mb->head; i < mb->tail; i++) {
+        s_set(self, mb->q[i], SCHED_TEST_PENDING, S_NOBODY);
+        (void)s_pending_push(self, mb->q[i]);
+        lost++;
+    }
+    mb->head = mb->tail = 0;
+    mb->queued_work = 0.0;
+    if (mb->running > 0)
+        for (size_t t = 0; t < self->test_count; t++)
+            if (self->state[t] == SCHED_TEST_RUNNING && self->owner[t] == member) {
+                s_stop_running(self, t);
+                s_set(self, t, SCHED_TEST_PENDING, S_NOBODY);
+                (void)s_pending_push(self, t);
+                lost++;
+            }
+    s_victim_key(self, member);
+    sched_board_deal(self);
+    return (int)(lost > INT32_MAX ? INT32_MAX : lost);
+}
+
+size_t
+sched_board_skip_over_budget(sched_board_t *self, double now, double deadline)
+{
+    size_t skipped = 0;
+    /* Each alive member's slots free at now, or when a running test is
+     * predicted to end; its queue is then list-scheduled in order. */
+    double **free_at = calloc(self->member_count + 1, sizeof(double *));
+    size_t *filled = calloc(self->member_count + 1, sizeof(size_t));
+    if (!free_at || !filled)
+        goto cleanup;
+    for (size_t m = 0; m < self->member_count; m++) {
+        if (!(free_at[m] = malloc(self->members[m].slots * sizeof(double))))
+            goto cleanup;
+        for (unsigned k = 0; k < self->members[m].slots; k++)
+            free_at[m][k] = now;
+    }
+    for (size_t t = 0; t < self->test_count; t++)
+        if (self->state[t] == SCHED_TEST_RUNNING) {
+            size_t m = self->owner[t];
+            double end = self->started[t] + self->pred[t];
+            if (filled[m] < self->members[m].slots)
+                free_at[m][filled[m]++] = end > now ? end : now;
+        }
+    for (size_t m = 0; m < self->member_count; m++) {
+        s_member_t *mb = &self->members[m];
+        size_t w = mb->head;
+        for (size_t i = mb->head; i < mb->tail; i++) {
+            size_t t = mb->q[i];
+            if (now < deadline &&
+                sched__slots_fit(free_at[m], mb->slots, self->pred[t], deadline)) {
+                mb->q[w++] = t;
+                continue;
+            }
+            mb->queued_work -= self->pred[t];
+            s_set(self, t, SCHED_TEST_SKIPPED, S_NOBODY);
+            skipped++;
+        }
+        mb->tail = w;
+        s_victim_key(self, m);
+    }
+cleanup:
+    for (size_t m = 0; free_at && m < self->member_count; m++)
+        free(free_at[m]);
+    free(free_at);
+    free(filled);
+    return skipped;
+}
+
+size_t
+sched_board_next_batch(sched_board_t *self, size_t member, double now, double target,
+                       size_t max_count, size_t *out, size_t cap)
+{
+    enum { WINDOW = 256 };
+    double pred[WINDOW];
+    bool failed[WINDOW];
+    if (member >= self->member_count || !self->alive[member])
+        return 0;
+    s_member_t *mb = &self->members[member];
+    size_t have = mb->tail - mb->head;
+    if (max_count > cap)
+        max_count = cap;
+    if (max_count > WINDOW)
+        max_count = WINDOW;
+    if (have > max_count)
+        have = max_count;
+    for (size_t i = 0; i < have; i++) {
+        size_t t = mb->q[mb->head + i];
+        pred[i] = self->pred[t];
+        failed[i] = self->suite->tests[t].failed;
+    }
+    size_t n = sched__batch_next(pred, failed, have, mb->batches, target, max_count);
+    for (size_t i = 0; i < n; i++)
+        (void)sched_board_next(self, member, now, &out[i]);
+    if (n > 0)
+        mb->batches++;
+    return n;
+}
+
+sched_test_state_t
+sched_board_test_state(const sched_board_t *self, size_t test, size_t *member_out)
+{
+    if (test >= self->test_count)
+        return SCHED_TEST_STATE_COUNT;
+    if (member_out)
+        *member_out = self->owner[test] == S_NOBODY ? SIZE_MAX : self->owner[test];
+    return (sched_test_state_t)self->state[test];
+}
+
+size_t
+sched_board_count(const sched_board_t *self, sched_test_state_t state)
+{
+    return state < SCHED_TEST_STATE_COUNT ? self->counts[state] : 0;
+}
+
+const size_t *
+sched_board_queue(const sched_board_t *self, size_t member, size_t *count_out)
+{
+    if (member >= self->member_count || !self->members[member].q) {
+        *count_out = 0;
+        return NULL;
+    }
+    const s_member_t *mb = &self->members[member];
+    *count_out = mb->tail - mb->head;
+    return mb->q + mb->head;
+}
+
+double
+sched_board_queued_work(const sched_board_t *self, size_t member)
+{
+    return member < self->member_count ? self->members[member].queued_work : 0.0;
+}
+
+size_t
+sched_board_running(const sched_board_t *self, size_t member)
+{
+    return member < self->member_count ? self->members[member].running : 0;
+}
+
+bool
+sched_board_member_alive(const sched_board_t *self, size_t member)
+{
+    return member < self->member_count && self->alive[member];
+}
+
+bool
+sched_board_finished(const sched_board_t *self)
+{
+    return self->counts[SCHED_TEST_PENDING] == 0 && self->counts[SCHED_TEST_QUEUED] == 0 &&
+           self->counts[SCHED_TEST_RUNNING] == 0;
+}
+
+int
+sched_board_check(const sched_board_t *self)
+{
+    size_t counts[SCHED_TEST_STATE_COUNT] = {0};
+    unsigned char *seen = calloc(self->test_count + 1, 1);
+    size_t *running = calloc(self->member_count + 1, sizeof(size_t));
+    int rc = -1;
+    if (!seen || !running)
+        goto cleanup;
+    for (size_t t = 0; t < self->test_count; t++) {
+        unsigned char st = self->state[t];
+        if (st >= SCHED_TEST_STATE_COUNT)
+            goto cleanup;
+        counts[st]++;
+        bool owned = st == SCHED_TEST_QUEUED || st == SCHED_TEST_RUNNING;
+        if (owned != (self->owner[t] < self->member_count))
+            goto cleanup;
+        if (owned && !self->alive[self->owner[t]])
+            goto cleanup;
+        if (st == SCHED_TEST_RUNNING)
+            running[self->owner[t]]++;
+    }
+    for (size_t s = 0; s < SCHED_TEST_STATE_COUNT; s++)
+        if (counts[s] != self->counts[s])
+            goto cleanup;
+    size_t queued = 0;
+    for (size_t m = 0; m < self->member_count; m++) {
+        const s_member_t *mb = &self->members[m];
+        if (running[m] != mb->running)
+            goto cleanup;
+        for (size_t i = mb->head; i < mb->tail; i++) {
+            size_t t = mb->q[i];
+            if (t >= self->test_count || seen[t] || self->state[t] != SCHED_TEST_QUEUED ||
+                self->owner[t] != m)
+                goto cleanup;
+            seen[t] = 1;
+            queued++;
+        }
+    }
+    if (queued != counts[SCHED_TEST_QUEUED])
+        goto cleanup;
+    rc = 0;
+cleanup:
+    free(seen);
+    free(running);
+    return rc;
+}

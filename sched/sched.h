@@ -1,0 +1,322 @@
+/* sched/sched.h: the facade of sched/, shoal's pure scheduling library, and the
+ * only sched/ header other folders include. It decides; it never does I/O, reads
+ * a clock or opens a socket. Every time and duration is a double in SECONDS on
+ * the caller's monotonic clock, passed in as `now`. Randomness comes only from a
+ * seeded sched_rng_t. Tests and members are named by their index in the suite
+ * (the order they were added). Functions return 0 / -1 unless documented.
+ * Invariant kept by sched_board_t: every test is in exactly one place at a time
+ * (pending, queued at one member, running at one member, done, unschedulable or
+ * skipped).
+ */
+#ifndef SHOAL_SCHED_SCHED_H
+#define SHOAL_SCHED_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- deterministic randomness (xoshiro256**, seeded with splitmix64) ---- */
+typedef struct sched_rng {
+    uint64_t s[4];
+} sched_rng_t;
+
+void sched_rng_seed(sched_rng_t *rng, uint64_t seed);
+uint64_t sched_rng_next(sched_rng_t *rng);
+double sched_rng_uniform(sched_rng_t *rng); /* [0, 1) */
+double sched_rng_normal(sched_rng_t *rng);  /* mean 0, deviation 1 */
+
+/* ---- strategies ---- */
+typedef enum {
+    SCHED_STRATEGY_LPT,         /* longest predicted first to the least loaded (default) */
+    SCHED_STRATEGY_ROUND_ROBIN, /* count based, in collection order (like --shard) */
+    SCHED_STRATEGY_FILE,        /* a file's tests stay together; files placed LPT-style */
+    SCHED_STRATEGY_TAG,         /* most constrained tests first, then LPT */
+    SCHED_STRATEGY_FAIL_FIRST,  /* recently failed tests spread first, the rest LPT */
+} sched_strategy_t;
+
+/* Parses "lpt", "round-robin", "file", "tag", "fail-first"; -1 on anything else. */
+int sched_strategy_parse(const char *name, sched_strategy_t *out);
+const char *sched_strategy_name(sched_strategy_t strategy);
+
+/* ---- the suite: tests and members of one session (the model) ---- */
+typedef struct sched_suite sched_suite_t;
+
+/* Where a test's prediction came from, best first. */
+typedef enum {
+    SCHED_PREDICT_HISTORY,      /* EWMA of its own recent durations */
+    SCHED_PREDICT_FILE_AVERAGE, /* mean of the known tests of its file */
+    SCHED_PREDICT_SUITE_MEDIAN, /* median of the suite's known tests */
+    SCHED_PREDICT_DEFAULT,      /* nothing known at all */
+    SCHED_PREDICT_GIVEN,        /* set by sched_suite_set_predicted */
+} sched_predict_source_t;
+
+#define SCHED_DEFAULT_PREDICTION 1.0 /* seconds, when nothing at all is known */
+#define SCHED_EWMA_ALPHA 0.3         /* weight of the newest duration */
+
+/* A test's history, as the history store hands it over (borrowed). */
+typedef struct sched_history {
+    const double *durations;  /* recent durations in seconds, oldest first */
+    size_t count;             /* 0: nothing known about durations */
+    unsigned recent_failures; /* failures among the recent runs; > 0 runs first */
+    bool last_failed;         /* the last run failed; also runs first */
+    double flakiness;         /* 0..1, share of runs that flipped outcome */
+} sched_history_t;
+
+sched_suite_t *sched_suite_new(void);
+void sched_suite_destroy(sched_suite_t **self_p);
+
+/* Adds a test. `file` may be NULL or "". `requires` is a comma separated list of
+ * terms, each `key=value` (a member needs that exact tag) or `key` (a member
+ * needs a tag with that key); NULL or "" requires nothing. -1 on a duplicate or
+ * empty id, or a malformed requirement. */
+int sched_suite_add_test(sched_suite_t *self, const char *id, const char *file,
+                         const char *requires, size_t *index_out);
+/* Adds a member with `slots` >= 1 parallel processes and tags "k=v,k2,..."
+ * (NULL for none). Members start alive. -1 on a duplicate name or 0 slots. */
+int sched_suite_add_member(sched_suite_t *self, const char *name, unsigned slots, const char *tags,
+                           size_t *index_out);
+int sched_suite_set_alive(sched_suite_t *self, size_t member, bool alive);
+
+/* Records a test's history; its prediction becomes the EWMA of the durations. */
+int sched_suite_set_history(sched_suite_t *self, size_t test, const sched_history_t *history);
+/* Overrides a prediction (seconds >= 0, confidence 0..1). */
+int sched_suite_set_predicted(sched_suite_t *self, size_t test, double seconds, double confidence);
+/* Fills the prediction of every test without history: the mean of its file's
+ * known tests, else the median of all known tests, else `default_seconds`. */
+void sched_suite_predict(sched_suite_t *self, double default_seconds);
+
+size_t sched_suite_test_count(const sched_suite_t *self);
+size_t sched_suite_member_count(const sched_suite_t *self);
+const char *sched_suite_test_id(const sched_suite_t *self, size_t test);
+const char *sched_suite_test_file(const sched_suite_t *self, size_t test);
+const char *sched_suite_member_name(const sched_suite_t *self, size_t member);
+unsigned sched_suite_member_slots(const sched_suite_t *self, size_t member);
+bool sched_suite_member_alive(const sched_suite_t *self, size_t member);
+/* Prediction in seconds; `confidence` (0..1) and `source` may be NULL. */
+double sched_suite_predicted(const sched_suite_t *self, size_t test, double *confidence,
+                             sched_predict_source_t *source);
+bool sched_suite_failed_recently(const sched_suite_t *self, size_t test);
+double sched_suite_flakiness(const sched_suite_t *self, size_t test);
+/* Whether member's tags satisfy the test's requirements (alive or not). */
+bool sched_suite_can_run(const sched_suite_t *self, size_t test, size_t member);
+/* Fills out[0..test_count) with every test in run order: recently failed first,
+ * then longest predicted first, ties by id. Stable and deterministic. */
+void sched_suite_order(const sched_suite_t *self, size_t *out);
+
+/* EWMA of `count` durations (oldest first) with weight `alpha` on the newest;
+ * 0 when count is 0. */
+double sched_predict_ewma(const double *durations, size_t count, double alpha);
+
+/* ---- plans: one ordered queue per member ---- */
+typedef struct sched_plan sched_plan_t;
+
+/* Deals every test of the suite to its alive members. NULL on out of memory. */
+sched_plan_t *sched_plan_new(const sched_suite_t *suite, sched_strategy_t strategy);
+/* Deals only `tests` (any order) to the members with alive[m] (NULL: the suite's
+ * alive flags), on top of `base_load` (predicted seconds already owned by each
+ * member; NULL for none). */
+sched_plan_t *sched_plan_new_subset(const sched_suite_t *suite, sched_strategy_t strategy,
+                                    const size_t *tests, size_t count, const bool *alive,
+                                    const double *base_load);
+void sched_plan_destroy(sched_plan_t **self_p);
+size_t sched_plan_member_count(const sched_plan_t *self);
+/* Member's queue in run order (borrowed); *count_out gets its length. */
+const size_t *sched_plan_queue(const sched_plan_t *self, size_t member, size_t *count_out);
+/* Predicted seconds dealt to member by this plan (base load excluded). */
+double sched_plan_load(const sched_plan_t *self, size_t member);
+/* Tests no alive member can run (their requirements match nobody). */
+const size_t *sched_plan_unschedulable(const sched_plan_t *self, size_t *count_out);
+/* Predicted makespan: max over members of (base + dealt) / slots. */
+double sched_plan_makespan(const sched_plan_t *self);
+
+/* ---- the board: the leader's live view of a session ---- */
+typedef struct sched_board sched_board_t;
+
+typedef enum {
+    SCHED_TEST_PENDING,       /* not dealt yet (new, or back from a dead member) */
+    SCHED_TEST_QUEUED,        /* in one member's queue, not started */
+    SCHED_TEST_RUNNING,       /* started by one member */
+    SCHED_TEST_DONE,          /* has its final result */
+    SCHED_TEST_UNSCHEDULABLE, /* no alive member can run it */
+    SCHED_TEST_SKIPPED,       /* the time budget ran out before it */
+    SCHED_TEST_STATE_COUNT,
+} sched_test_state_t;
+
+/* A steal: one all-or-nothing decision. `tests` is owned by the struct. */
+typedef struct sched_steal {
+    size_t victim;
+    size_t thief;
+    size_t *tests;
+    size_t count;
+    double work; /* predicted seconds moved */
+} sched_steal_t;
+
+void sched_steal_clear(sched_steal_t *steal);
+
+/* A board over `suite` (borrowed; must outlive the board and not change).
+ * Every test starts pending; members take the suite's alive flags. */
+sched_board_t *sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy);
+void sched_board_destroy(sched_board_t **self_p);
+/* Seconds between a thief asking and the stolen tests reaching it (default 0.002);
+ * a steal must beat the victim by more than this. */
+void sched_board_set_steal_latency(sched_board_t *self, double seconds);
+
+/* Deals every pending test to the alive members with the board's strategy,
+ * merging into their queues. Tests nobody alive can run become unschedulable.
+ * Returns the number of tests dealt. */
+size_t sched_board_deal(sched_board_t *self);
+/* Member starts the head of its queue: -1 if its queue is empty or it is dead. */
+int sched_board_next(sched_board_t *self, size_t member, double now, size_t *test_out);
+/* Member starts a batch from the head of its queue: consecutive tests whose
+ * predicted sum is near `target` seconds, at most `max_count` (and `cap`); the
+ * member's first batches and recently failed tests get smaller batches so
+ * failures show early. Returns the number started (0: empty queue). */
+size_t sched_board_next_batch(sched_board_t *self, size_t member, double now, double target,
+                              size_t max_count, size_t *out, size_t cap);
+/* Member reports it started `test` (out of its queue order, e.g. a local queue). */
+int sched_board_start(sched_board_t *self, size_t member, size_t test, double now);
+/* A final result for test. 0 recorded, 1 duplicate (already done), -1 bad index. */
+int sched_board_finish(sched_board_t *self, size_t test, double now);
+
+/* Decides what thief steals at `now` (does not change the board): from the
+ * member with the most predicted queued work per slot that has something the
+ * thief can run, about half of the combined remaining work, taken from the tail
+ * of the victim's queue; only if the thief would finish it sooner than the
+ * victim. 0 with *out filled, -1 when nothing is worth stealing. */
+int sched_board_steal_decide(const sched_board_t *self, size_t thief, double now,
+                             sched_steal_t *out);
+/* Applies a decision all or nothing: -1 (board unchanged) if any of its tests is
+ * no longer queued at the victim, or victim or thief is dead. */
+int sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal);
+
+/* Member died: its queued and running tests go back to pending and are dealt to
+ * the survivors with the board's strategy; done results stay. Returns the
+ * number of tests re-dealt, -1 if it was already dead or out of range. */
+int sched_board_member_lost(sched_board_t *self, size_t member, double now);
+/* Time budget: skips every queued test that its member is predicted not to
+ * finish by `deadline` (every queued test once now >= deadline). Returns the
+ * number skipped. */
+size_t sched_board_skip_over_budget(sched_board_t *self, double now, double deadline);
+
+sched_test_state_t sched_board_test_state(const sched_board_t *self, size_t test,
+                                          size_t *member_out);
+size_t sched_board_count(const sched_board_t *self, sched_test_state_t state);
+/* Member's queue (borrowed, head first) and its predicted queued seconds. */
+const size_t *sched_board_queue(const sched_board_t *self, size_t member, size_t *count_out);
+double sched_board_queued_work(const sched_board_t *self, size_t member);
+size_t sched_board_running(const sched_board_t *self, size_t member);
+bool sched_board_member_alive(const sched_board_t *self, size_t member);
+/* True when no test is pending, queued or running. */
+bool sched_board_finished(const sched_board_t *self);
+/* Checks the exactly-one-place invariant in full (O(tests)): 0 ok, -1 broken. */
+int sched_board_check(const sched_board_t *self);
+
+/* ---- time budget and batching on plain arrays ---- */
+/* Which of `count` tests (predicted seconds, in run order) fit in `budget`
+ * seconds on `slots` parallel slots, list-scheduled in order: fits[i] set.
+ * Returns how many fit. */
+size_t sched_budget_fit(const double *predicted, size_t count, unsigned slots, double budget,
+                        bool *fits);
+/* Splits a queue (predicted seconds and recently-failed flags, in run order)
+ * into consecutive batches: each near `target` seconds and at most `max_count`
+ * tests; batch k of the queue aims at target*(k+1)/4 for its first 3 batches,
+ * and recently failed tests go in batches of their own aiming at target/4.
+ * Writes each batch's length to sizes[]; returns the number of batches. */
+size_t sched_batch_split(const double *predicted, const bool *failed, size_t count, double target,
+                         size_t max_count, size_t *sizes);
+
+/* ---- leader ranking (rendezvous hashing) ---- */
+/* 64-bit FNV-1a of session, a 0 byte, node, then a splitmix64 finalizer. Same
+ * value on every node and architecture. */
+uint64_t sched_rank_hash(const char *session, const char *node);
+/* Fills order[0..count) with indices of names, best rank (highest hash) first,
+ * ties by name. Independent of the input order. */
+void sched_rank_order(const char *session, const char *const *names, size_t count, size_t *order);
+/* The best ranked name with alive[i] (NULL: all); -1 if none is alive. */
+int sched_rank_leader(const char *session, const char *const *names, const bool *alive,
+                      size_t count, size_t *leader_out);
+
+/* ---- the simulator: the real board driven by a discrete-event loop ---- */
+typedef enum {
+    SCHED_SIM_UNIFORM,   /* uniform on [0.1, 1.9] * mean */
+    SCHED_SIM_LOGNORMAL, /* lognormal with sigma, scaled to `mean` */
+    SCHED_SIM_LIST,      /* the given durations */
+} sched_sim_dist_t;
+
+typedef enum {
+    SCHED_SIM_PREDICT_EXACT, /* predictions are the true durations */
+    SCHED_SIM_PREDICT_NONE,  /* no history: every test predicted the same */
+    SCHED_SIM_PREDICT_ERROR, /* true * (1 + u), u uniform in [-error, error] */
+} sched_sim_predict_t;
+
+typedef struct sched_sim_kill {
+    size_t member;
+    double at; /* seconds */
+} sched_sim_kill_t;
+
+typedef struct sched_sim_config {
+    size_t nodes;
+    unsigned slots;
+    size_t tests; /* ignored for SCHED_SIM_LIST */
+    sched_sim_dist_t dist;
+    double sigma;            /* lognormal */
+    double mean;             /* seconds, uniform and lognormal (default 0.5) */
+    const double *durations; /* SCHED_SIM_LIST, borrowed */
+    const char *const *ids;  /* SCHED_SIM_LIST, optional, borrowed */
+    size_t count;            /* SCHED_SIM_LIST */
+    size_t giants;           /* extra tests of giant_factor * mean seconds */
+    double giant_factor;     /* default 200 */
+    size_t tests_per_file;   /* default 20 */
+    double failed_fraction;  /* share of tests that failed recently */
+    size_t tagged_nodes;     /* the first k nodes carry tag gpu */
+    double tagged_fraction;  /* share of tests requiring gpu */
+    sched_sim_predict_t predict;
+    double error;              /* SCHED_SIM_PREDICT_ERROR */
+    sched_strategy_t strategy; /* default LPT */
+    bool steal;                /* default true */
+    double dispatch_latency;   /* per dispatch (default 0.001) */
+    double steal_latency;      /* ask to arrival (default 0.002) */
+    double batch_target;       /* seconds; 0 dispatches one test at a time */
+    size_t batch_max;          /* default 64 */
+    double startup;            /* runner start-up per dispatch (default 0) */
+    double budget;             /* seconds; 0 for none */
+    const sched_sim_kill_t *kills;
+    size_t kill_count;
+    uint64_t seed;
+} sched_sim_config_t;
+
+typedef struct sched_sim_result {
+    double makespan;
+    double lower_bound; /* max(sum t / (nodes * slots), max t) */
+    double ratio;       /* makespan / lower_bound */
+    size_t steals;
+    size_t steal_failures; /* decisions the board refused to apply */
+    size_t stolen_tests;
+    size_t redealt; /* tests re-dealt after deaths */
+    size_t done;
+    size_t skipped;
+    size_t unschedulable;
+    size_t events;
+    double longest;     /* the longest test's true seconds */
+    double last_start;  /* when the test that finished last started */
+    double last_length; /* and its true seconds */
+    double idle_mean;   /* idle seconds per slot, mean over surviving members */
+    double *idle;       /* idle seconds per slot of each member (owned) */
+    size_t idle_count;
+} sched_sim_result_t;
+
+typedef struct sched_sim sched_sim_t;
+
+void sched_sim_config_init(sched_sim_config_t *config);
+/* Builds the instance (durations, predictions, suite). NULL on a bad config or
+ * out of memory; *error_out (may be NULL) then names the problem. */
+sched_sim_t *sched_sim_new(const sched_sim_config_t *config, const char **error_out);
+void sched_sim_destroy(sched_sim_t **self_p);
+/* The initial plan (what the caller may time). */
+void sched_sim_plan(sched_sim_t *self);
+/* Runs the session to its end; plans first if sched_sim_plan was not called.
+ * -1 if the board's invariant broke (a bug). */
+int sched_sim_run(sched_sim_t *self, sched_sim_result_t *result);
+void sched_sim_result_clear(sched_sim_result_t *result);
+
+#endif

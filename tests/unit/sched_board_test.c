@@ -1,0 +1,388 @@
+/* Behaviours of sched/'s board: steals (half from the tail, never started
+ * work, never against requirements, only when worth it, all or nothing, from
+ * the busiest), deaths, the time budget and batches, and a seeded random walk
+ * proving every test stays in exactly one place.
+ */
+#include "harness.h"
+#include "sched/sched.h"
+
+#define TEST(g, n) void test_##g##_##n(void);
+#include "sched.list"
+#undef TEST
+
+/* `tests` tests of 1 s (t00.., no file) on `members` one-slot members m0..,
+ * where every fourth test (1, 5, 9, ...) needs tag `req` when req is not
+ * NULL, member 0 having tags `tags0`. */
+static sched_suite_t *
+s_suite(size_t tests, size_t members, const char *req, const char *tags0)
+{
+    sched_suite_t *s = sched_suite_new();
+    char name[32];
+    for (size_t m = 0; m < members; m++) {
+        snprintf(name, sizeof(name), "m%zu", m);
+        CHECK(sched_suite_add_member(s, name, 1, m == 0 ? tags0 : NULL, NULL) == 0);
+    }
+    for (size_t i = 0; i < tests; i++) {
+        snprintf(name, sizeof(name), "t%02zu", i);
+        CHECK(sched_suite_add_test(s, name, NULL, i % 4 == 1 ? req : NULL, NULL) == 0);
+        CHECK(sched_suite_set_predicted(s, i, 1.0, 1.0) == 0);
+    }
+    return s;
+}
+
+/* Member m runs and finishes everything in its queue at `now`. */
+static void
+s_drain(sched_board_t *b, size_t m, double now)
+{
+    size_t t;
+    while (sched_board_next(b, m, now, &t) == 0)
+        CHECK(sched_board_finish(b, t, now) == 0);
+}
+
+static sched_board_t *
+s_board(const sched_suite_t *s)
+{
+    sched_board_t *b = sched_board_new(s, SCHED_STRATEGY_LPT);
+    CHECK(b != NULL);
+    sched_board_deal(b);
+    CHECK(sched_board_check(b) == 0);
+    return b;
+}
+
+/* The common steal scene: m1 has run everything it was dealt, m0 started the
+ * head of its queue at 0 s. */
+static sched_board_t *
+s_thief_ready(const sched_suite_t *s)
+{
+    sched_board_t *b = s_board(s);
+    size_t t;
+    s_drain(b, 1, 0.0);
+    CHECK(sched_board_next(b, 0, 0.0, &t) == 0 && t == 0);
+    return b;
+}
+
+void
+test_sched_steal_takes_about_half_from_the_tail(void)
+{
+    sched_suite_t *s = s_suite(10, 2, NULL, NULL);
+    sched_board_t *b = s_thief_ready(s);
+    sched_steal_t st;
+    /* Victim has 0.5 s running and 4 s queued; the pair meets near 2.25 s. */
+    CHECK(sched_board_steal_decide(b, 1, 0.5, &st) == 0);
+    CHECK_INT(st.victim, ==, 0);
+    CHECK_INT(st.thief, ==, 1);
+    CHECK_INT(st.count, ==, 2);
+    CHECK_INT(st.tests[0], ==, 8);
+    CHECK_INT(st.tests[1], ==, 6);
+    CHECK(st.work == 2.0);
+    CHECK(sched_board_steal_apply(b, &st) == 0);
+    size_t n;
+    const size_t *q = sched_board_queue(b, 1, &n);
+    CHECK_INT(n, ==, 2);
+    CHECK_INT(q[0], ==, 6);
+    CHECK_INT(q[1], ==, 8);
+    q = sched_board_queue(b, 0, &n);
+    CHECK_INT(n, ==, 2);
+    CHECK_INT(q[0], ==, 2);
+    CHECK(sched_board_queued_work(b, 0) == 2.0);
+    CHECK(sched_board_check(b) == 0);
+    sched_steal_clear(&st);
+    CHECK(st.tests == NULL);
+    sched_board_destroy(&b);
+    CHECK(b == NULL);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_steal_never_takes_started_tests(void)
+{
+    sched_suite_t *s = s_suite(10, 2, NULL, NULL);
+    sched_board_t *b = s_thief_ready(s);
+    size_t victim;
+    CHECK(sched_board_start(b, 0, 8, 0.0) == 0);  /* the tail test, out of order */
+    CHECK(sched_board_start(b, 1, 6, 0.0) == -1); /* not its test */
+    sched_steal_t st;
+    CHECK(sched_board_steal_decide(b, 1, 0.0, &st) == 0);
+    for (size_t i = 0; i < st.count; i++)
+        CHECK(st.tests[i] != 0 && st.tests[i] != 8);
+    CHECK_INT(st.count, ==, 2); /* t06 and t04 */
+    CHECK(sched_board_steal_apply(b, &st) == 0);
+    CHECK(sched_board_test_state(b, 8, &victim) == SCHED_TEST_RUNNING && victim == 0);
+    CHECK(sched_board_test_state(b, 0, &victim) == SCHED_TEST_RUNNING && victim == 0);
+    CHECK(sched_board_check(b) == 0);
+    sched_steal_clear(&st);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_steal_never_violates_requirements(void)
+{
+    sched_suite_t *s = s_suite(20, 2, "gpu", "gpu"); /* t01, t05, ... need m0 */
+    sched_board_t *b = s_thief_ready(s);
+    size_t n;
+    const size_t *q = sched_board_queue(b, 0, &n);
+    CHECK(n == 9 && q[n - 1] == 17); /* the tail holds a gpu test */
+    sched_steal_t st;
+    CHECK(sched_board_steal_decide(b, 1, 0.0, &st) == 0);
+    CHECK_INT(st.count, ==, 4); /* t16 t12 t08 t04, passing over t17 t13 t09 */
+    for (size_t i = 0; i < st.count; i++)
+        CHECK(sched_suite_can_run(s, st.tests[i], 1));
+    CHECK(sched_board_steal_apply(b, &st) == 0);
+    sched_steal_clear(&st);
+    /* A forged decision with a gpu test is refused whole. */
+    size_t forged[] = {1};
+    sched_steal_t bad = {0, 1, forged, 1, 1.0};
+    CHECK(sched_board_steal_apply(b, &bad) == -1);
+    CHECK(sched_board_check(b) == 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_steal_leaves_a_lone_short_test_alone(void)
+{
+    sched_suite_t *s = s_suite(4, 2, NULL, NULL); /* m0: t00 t02 */
+    sched_board_t *b = s_thief_ready(s);
+    sched_steal_t st;
+    /* t00 ends at 1.0: at 0.999 the victim starts t02 before a thief could. */
+    CHECK(sched_board_steal_decide(b, 1, 0.999, &st) == -1);
+    CHECK_INT(st.count, ==, 0);
+    /* At 0.0 the victim is busy for a second: taking t02 saves one. */
+    CHECK(sched_board_steal_decide(b, 1, 0.0, &st) == 0);
+    CHECK_INT(st.count, ==, 1);
+    CHECK_INT(st.tests[0], ==, 2);
+    sched_steal_clear(&st);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_steal_apply_is_all_or_nothing(void)
+{
+    sched_suite_t *s = s_suite(10, 2, NULL, NULL);
+    sched_board_t *b = s_thief_ready(s);
+    size_t t, n;
+    sched_steal_t st;
+    CHECK(sched_board_steal_decide(b, 1, 0.0, &st) == 0);
+    CHECK(st.count >= 2);
+    /* The victim starts one of them before the steal lands: refused whole. */
+    CHECK(sched_board_start(b, 0, st.tests[1], 0.1) == 0);
+    CHECK(sched_board_steal_apply(b, &st) == -1);
+    sched_board_queue(b, 1, &n);
+    CHECK_INT(n, ==, 0);
+    CHECK(sched_board_test_state(b, st.tests[0], &t) == SCHED_TEST_QUEUED && t == 0);
+    /* A list naming one test twice is refused too. */
+    size_t twice[] = {st.tests[0], st.tests[0]};
+    sched_steal_t dup = {0, 1, twice, 2, 2.0};
+    CHECK(sched_board_steal_apply(b, &dup) == -1);
+    CHECK(sched_board_check(b) == 0);
+    sched_steal_clear(&st);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_steal_picks_the_busiest_victim(void)
+{
+    sched_suite_t *s = s_suite(12, 3, NULL, NULL); /* four tests each */
+    sched_board_t *b = s_board(s);
+    size_t t;
+    for (int i = 0; i < 3; i++)
+        CHECK(sched_board_next(b, 0, 0.0, &t) == 0); /* m0: 1 s left queued */
+    CHECK(sched_board_next(b, 1, 0.0, &t) == 0);     /* m1: 3 s queued */
+    s_drain(b, 2, 0.0);
+    sched_steal_t st;
+    CHECK(sched_board_steal_decide(b, 2, 0.0, &st) == 0);
+    CHECK_INT(st.victim, ==, 1);
+    sched_steal_clear(&st);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_lost_member_work_is_redealt_and_results_stay(void)
+{
+    sched_suite_t *s = s_suite(9, 3, NULL, NULL); /* m0: t00 t03 t06 */
+    sched_board_t *b = s_board(s);
+    size_t t, owner;
+    CHECK(sched_board_next(b, 0, 0.0, &t) == 0 && t == 0);
+    CHECK(sched_board_finish(b, 0, 1.0) == 0);
+    CHECK(sched_board_next(b, 0, 1.0, &t) == 0 && t == 3);
+    for (int i = 0; i < 2; i++) { /* m2 is ahead: 1 s left against m1's 3 s */
+        CHECK(sched_board_next(b, 2, 0.0, &t) == 0);
+        CHECK(sched_board_finish(b, t, 0.5) == 0);
+    }
+    CHECK_INT(sched_board_member_lost(b, 0, 1.5), ==, 2); /* t03 running, t06 queued */
+    CHECK_INT(sched_board_member_lost(b, 0, 1.5), ==, -1);
+    CHECK(sched_board_test_state(b, 0, NULL) == SCHED_TEST_DONE);
+    CHECK(sched_board_test_state(b, 3, &owner) == SCHED_TEST_QUEUED && owner == 2);
+    CHECK(sched_board_test_state(b, 6, &owner) == SCHED_TEST_QUEUED && owner == 2);
+    CHECK(sched_board_next(b, 0, 2.0, &t) == -1);
+    /* A late result from the dead member still counts, once. */
+    CHECK(sched_board_finish(b, 3, 2.0) == 0);
+    CHECK(sched_board_finish(b, 3, 2.0) == 1);
+    CHECK(sched_board_check(b) == 0);
+    CHECK_INT(sched_board_count(b, SCHED_TEST_DONE), ==, 4);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_random_operations_keep_every_test_in_one_place(void)
+{
+    sched_rng_t rng;
+    sched_rng_seed(&rng, 2024);
+    for (int round = 0; round < 30; round++) {
+        size_t members = 2 + sched_rng_next(&rng) % 6, tests = sched_rng_next(&rng) % 150;
+        sched_suite_t *s = s_suite(tests, members, sched_rng_next(&rng) % 2 ? "gpu" : NULL, "gpu");
+        for (size_t i = 0; i < tests; i++)
+            sched_suite_set_predicted(s, i, sched_rng_uniform(&rng) * 5, 1);
+        sched_board_t *b = sched_board_new(s, (sched_strategy_t)(round % 5));
+        sched_board_deal(b);
+        double now = 0;
+        for (int step = 0; step < 400; step++) {
+            size_t m = sched_rng_next(&rng) % members, t = sched_rng_next(&rng) % (tests + 1);
+            now += sched_rng_uniform(&rng);
+            switch (sched_rng_next(&rng) % 10) {
+                case 0:
+                    if (sched_rng_next(&rng) % 4 == 0)
+                        sched_board_member_lost(b, m, now);
+                    break;
+                case 1:
+                case 2: {
+                    sched_steal_t st;
+                    if (sched_board_steal_decide(b, m, now, &st) == 0) {
+                        for (size_t i = 0; i < st.count; i++)
+                            CHECK(sched_suite_can_run(s, st.tests[i], m));
+                        CHECK(sched_board_steal_apply(b, &st) == 0);
+                    }
+                    sched_steal_clear(&st);
+                    break;
+                }
+                case 3:
+                    sched_board_start(b, m, t, now);
+                    break;
+                case 4:
+                case 5:
+                    sched_board_finish(b, t, now);
+                    break;
+                default:
+                    sched_board_next(b, m, now, &t);
+                    break;
+            }
+            CHECK(sched_board_check(b) == 0);
+        }
+        /* Whoever is left drains everything; nothing was lost. */
+        for (size_t m = 0; m < members; m++)
+            s_drain(b, m, now);
+        for (size_t t = 0; t < tests; t++)
+            if (sched_board_test_state(b, t, NULL) == SCHED_TEST_RUNNING)
+                sched_board_finish(b, t, now);
+        CHECK(sched_board_finished(b));
+        CHECK_INT(sched_board_count(b, SCHED_TEST_DONE) +
+                      sched_board_count(b, SCHED_TEST_UNSCHEDULABLE),
+                  ==, tests);
+        CHECK(sched_board_check(b) == 0);
+        sched_board_destroy(&b);
+        sched_suite_destroy(&s);
+    }
+}
+
+void
+test_sched_board_skips_what_does_not_fit_the_budget(void)
+{
+    sched_suite_t *s = s_suite(3, 1, NULL, NULL);
+    sched_suite_set_predicted(s, 0, 3.0, 1);
+    sched_suite_set_predicted(s, 1, 2.0, 1);
+    sched_suite_set_predicted(s, 2, 1.0, 1);
+    sched_board_t *b = s_board(s);
+    /* 3 s ends at 3; 2 s would end at 5 > 4.5: skipped; 1 s ends at 4. */
+    CHECK_INT(sched_board_skip_over_budget(b, 0.0, 4.5), ==, 1);
+    CHECK(sched_board_test_state(b, 1, NULL) == SCHED_TEST_SKIPPED);
+    CHECK(sched_board_test_state(b, 2, NULL) == SCHED_TEST_QUEUED);
+    size_t t;
+    CHECK(sched_board_next(b, 0, 0.0, &t) == 0 && t == 0);
+    /* The budget is spent: the rest is skipped, what runs keeps running. */
+    CHECK_INT(sched_board_skip_over_budget(b, 4.5, 4.5), ==, 1);
+    CHECK(sched_board_test_state(b, 0, NULL) == SCHED_TEST_RUNNING);
+    CHECK(sched_board_finish(b, 0, 5.0) == 0);
+    CHECK(sched_board_finished(b));
+    CHECK(sched_board_check(b) == 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_budget_fits_in_list_order(void)
+{
+    double p[] = {3, 2, 1};
+    bool fits[3];
+    CHECK_INT(sched_budget_fit(p, 3, 2, 3.0, fits), ==, 3);
+    CHECK_INT(sched_budget_fit(p, 3, 2, 2.5, fits), ==, 2);
+    CHECK(!fits[0] && fits[1] && fits[2]);
+    CHECK_INT(sched_budget_fit(p, 3, 1, 0.5, fits), ==, 0);
+}
+
+void
+test_sched_batch_first_batches_small_then_near_target(void)
+{
+    double p[10];
+    size_t sizes[10];
+    for (size_t i = 0; i < 10; i++)
+        p[i] = 0.125;
+    /* Aims 0.125, 0.25, 0.375, then 0.5. */
+    CHECK_INT(sched_batch_split(p, NULL, 10, 0.5, 64, sizes), ==, 4);
+    for (size_t i = 0; i < 4; i++)
+        CHECK_INT(sizes[i], ==, i + 1);
+    /* At most two per batch. */
+    CHECK_INT(sched_batch_split(p, NULL, 10, 0.5, 2, sizes), ==, 6);
+    size_t want[] = {1, 2, 2, 2, 2, 1};
+    for (size_t i = 0; i < 6; i++)
+        CHECK_INT(sizes[i], ==, want[i]);
+    /* A test longer than the target is a batch of its own. */
+    double big[] = {5, 0.1, 0.1};
+    CHECK_INT(sched_batch_split(big, NULL, 3, 0.5, 64, sizes), ==, 2);
+    CHECK_INT(sizes[0], ==, 1);
+}
+
+void
+test_sched_batch_failed_tests_get_their_own_small_batches(void)
+{
+    double p[10];
+    bool failed[10] = {true, true, true};
+    size_t sizes[10];
+    for (size_t i = 0; i < 10; i++)
+        p[i] = 0.125;
+    /* Failed: aim 0.25 -> 2, then the third alone; the rest aims 0.75 -> 6. */
+    CHECK_INT(sched_batch_split(p, failed, 10, 1.0, 64, sizes), ==, 4);
+    size_t want[] = {2, 1, 6, 1};
+    for (size_t i = 0; i < 4; i++)
+        CHECK_INT(sizes[i], ==, want[i]);
+}
+
+void
+test_sched_batch_board_batches_start_every_test_once(void)
+{
+    sched_suite_t *s = s_suite(40, 1, NULL, NULL);
+    sched_board_t *b = s_board(s);
+    size_t out[64], n, total = 0, first = 0, last = 0;
+    int seen[40] = {0};
+    while ((n = sched_board_next_batch(b, 0, 0.0, 8.0, 64, out, 64)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            CHECK(sched_board_test_state(b, out[i], NULL) == SCHED_TEST_RUNNING);
+            seen[out[i]]++;
+        }
+        first = first ? first : n;
+        last = n;
+        total += n;
+    }
+    CHECK_INT(total, ==, 40);
+    for (size_t i = 0; i < 40; i++)
+        CHECK_INT(seen[i], ==, 1);
+    CHECK_INT(first, ==, 2); /* 8 / 4 */
+    CHECK(last <= 8);
+    CHECK(sched_board_check(b) == 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
