@@ -1,18 +1,25 @@
 /* sched/board.c: the leader's live board of a session: which member owns which
- * test, what runs, what is done. It applies plans, starts, results, steals and
- * deaths; the simulator drives this same code. A test's life:
+ * test, what runs, what is done. It applies plans, starts, results, steals,
+ * deaths, retries and a new leader's adoption of what members report; the
+ * simulator drives this same code. A test's life:
  *
  *   PENDING --deal--> QUEUED --next/start--> RUNNING --finish--> DONE
  *      ^  \--deal (nobody can run it)--> UNSCHEDULABLE
  *      |              | steal_apply: QUEUED at victim -> QUEUED at thief
  *      +--member_lost-+ (QUEUED or RUNNING at the dead member)
- *   QUEUED --skip_over_budget--> SKIPPED;  any state --finish--> DONE
+ *      +--requeue(_avoiding)-- RUNNING or DONE (a crashed process, a retry)
+ *      +--sync_members/member_back-- UNSCHEDULABLE a new or revived member can run
+ *   QUEUED --skip_over_budget--> SKIPPED;  any state --finish/adopt_done--> DONE
+ *   not DONE, not RUNNING elsewhere --adopt_running--> RUNNING (a new leader)
  *
  * Invariant: every test is in exactly one place: its state, its owner (for
- * QUEUED and RUNNING) and its owner's queue agree (sched_board_check proves it).
+ * QUEUED and RUNNING) and its owner's queue agree, and every PENDING test is
+ * listed once in `pending` (sched_board_check proves it). Members the suite
+ * gains after the board exists are taken in by s_sync (sched_board_sync_members).
  */
 #include "sched/internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,11 +46,14 @@ struct sched_board {
     unsigned char *state;
     uint32_t *owner;
     double *started;
-    s_member_t *members;
-    bool *alive;
+    uint32_t *avoid;       /* per test: member a retry should avoid, or S_NOBODY */
+    unsigned char *listed; /* per test: 1 while it has an entry in `pending` */
+    s_member_t *members;   /* member_count of them, room for members_cap */
+    bool *alive;           /* room for alive_cap */
+    size_t members_cap, alive_cap;
     sched__heap_t victims; /* key: queued work per slot, -1 when dead */
     size_t counts[SCHED_TEST_STATE_COUNT];
-    size_t *pending; /* may hold stale entries; the state decides */
+    size_t *pending; /* each test once at most; may hold stale entries (the state decides) */
     size_t pending_count, pending_cap;
     double steal_latency;
 };
@@ -67,14 +77,80 @@ s_victim_key(sched_board_t *self, size_t m)
     sched__heap_set(&self->victims, (uint32_t)m, key);
 }
 
-static int
+/* Lists a test that just became PENDING. A test is listed at most once, so
+ * the list (test_count + 1 long) never overflows and this cannot fail. */
+static void
 s_pending_push(sched_board_t *self, size_t t)
 {
-    if (sched__grow((void **)&self->pending, &self->pending_cap, self->pending_count + 1,
-                    sizeof(size_t)) != 0)
-        return -1;
+    if (self->listed[t])
+        return;
+    assert(self->pending_count < self->pending_cap);
+    self->listed[t] = 1;
     self->pending[self->pending_count++] = t;
+}
+
+/* Drops the entries of tests no longer pending; returns how many are left. */
+static size_t
+s_pending_compact(sched_board_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->pending_count; i++) {
+        size_t t = self->pending[i];
+        if (self->state[t] == SCHED_TEST_PENDING)
+            self->pending[n++] = t;
+        else
+            self->listed[t] = 0;
+    }
+    self->pending_count = n;
+    return n;
+}
+
+/* Member m became able to take work (new or revived): the tests it can run
+ * that nobody could are pending again, for the next deal. */
+static void
+s_reconsider(sched_board_t *self, size_t m)
+{
+    const sched_suite_t *s = self->suite;
+    if (!self->alive[m] || self->counts[SCHED_TEST_UNSCHEDULABLE] == 0)
+        return;
+    for (size_t t = 0; t < self->test_count; t++)
+        if (self->state[t] == SCHED_TEST_UNSCHEDULABLE && s->reqs[s->tests[t].req].eligible[m]) {
+            s_set(self, t, SCHED_TEST_PENDING, S_NOBODY);
+            s_pending_push(self, t);
+        }
+}
+
+/* Takes in the members the suite gained since the board last looked: alive
+ * per the suite's flag, empty queues. -1 on out of memory (nothing taken in). */
+static int
+s_sync(sched_board_t *self)
+{
+    const sched_suite_t *s = self->suite;
+    size_t from = self->member_count, to = s->member_count;
+    if (to <= from)
+        return 0;
+    if (sched__grow((void **)&self->members, &self->members_cap, to + 1, sizeof(s_member_t)) != 0 ||
+        sched__grow((void **)&self->alive, &self->alive_cap, to + 1, sizeof(bool)) != 0 ||
+        sched__heap_grow(&self->victims, to) != 0)
+        return -1;
+    for (size_t m = from; m < to; m++) {
+        memset(&self->members[m], 0, sizeof(s_member_t));
+        self->members[m].slots = s->members[m].slots;
+        self->alive[m] = s->members[m].alive;
+    }
+    self->member_count = to;
+    for (size_t m = from; m < to; m++) {
+        s_victim_key(self, m);
+        s_reconsider(self, m);
+    }
     return 0;
+}
+
+/* Whether member is a member of the board, taking in late ones first. */
+static bool
+s_know(sched_board_t *self, size_t member)
+{
+    return member < self->member_count || (member < self->suite->member_count && s_sync(self) == 0);
 }
 
 sched_board_t *
@@ -94,12 +170,15 @@ sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy)
     self->state = malloc(nt + 1);
     self->owner = malloc((nt + 1) * sizeof(uint32_t));
     self->started = calloc(nt + 1, sizeof(double));
+    self->avoid = malloc((nt + 1) * sizeof(uint32_t));
+    self->listed = malloc(nt + 1);
     self->members = calloc(nm + 1, sizeof(s_member_t));
     self->alive = calloc(nm + 1, sizeof(bool));
+    self->members_cap = self->alive_cap = nm + 1;
     self->pending = malloc((nt + 1) * sizeof(size_t));
     self->pending_cap = nt + 1;
     if (!self->rank || !self->pred || !self->state || !self->owner || !self->started ||
-        !self->members || !self->alive || !self->pending ||
+        !self->avoid || !self->listed || !self->members || !self->alive || !self->pending ||
         sched__heap_init(&self->victims, nm) != 0) {
         sched_board_destroy(&self);
         return NULL;
@@ -108,6 +187,8 @@ sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy)
         self->pred[t] = suite->tests[t].predicted;
         self->state[t] = SCHED_TEST_PENDING;
         self->owner[t] = S_NOBODY;
+        self->avoid[t] = S_NOBODY;
+        self->listed[t] = 1;
         self->pending[t] = t;
     }
     self->pending_count = nt;
@@ -133,6 +214,8 @@ sched_board_destroy(sched_board_t **self_p)
     free(self->state);
     free(self->owner);
     free(self->started);
+    free(self->avoid);
+    free(self->listed);
     free(self->members);
     free(self->alive);
     free(self->pending);
@@ -209,43 +292,96 @@ s_running_left(const sched_board_t *self, size_t m, double now)
     return left > 0 ? left : 0.0;
 }
 
-size_t
-sched_board_deal(sched_board_t *self)
+/* Deals tests[0..count) (all pending) to the members with alive[m], on top of
+ * what each already owns. The tests nobody can run become unschedulable when
+ * `final`, else stay pending. Returns the number dealt; out of memory leaves
+ * tests pending for the next deal. */
+static size_t
+s_deal_tests(sched_board_t *self, const size_t *tests, size_t count, const bool *alive, bool final)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < self->pending_count; i++)
-        if (self->state[self->pending[i]] == SCHED_TEST_PENDING)
-            self->pending[n++] = self->pending[i];
-    self->pending_count = n;
-    if (n == 0)
-        return 0;
     double *base = malloc((self->member_count + 1) * sizeof(double));
     if (!base)
         return 0;
     for (size_t m = 0; m < self->member_count; m++)
         base[m] = self->members[m].queued_work + self->members[m].running_pred;
-    sched_plan_t *plan = sched__plan_build(self->suite, self->strategy, self->pending, n,
-                                           self->rank, self->alive, base);
+    sched_plan_t *plan =
+        sched__plan_build(self->suite, self->strategy, tests, count, self->rank, alive, base);
     free(base);
     if (!plan)
-        return 0; /* out of memory: the tests stay pending for the next deal */
-    size_t dealt = 0, count;
+        return 0;
+    size_t dealt = 0, n;
     for (size_t m = 0; m < self->member_count; m++) {
-        const size_t *queue = sched_plan_queue(plan, m, &count);
-        if (count && s_enqueue(self, m, queue, count) == 0)
-            dealt += count;
+        const size_t *queue = sched_plan_queue(plan, m, &n);
+        if (n && s_enqueue(self, m, queue, n) == 0)
+            dealt += n;
     }
-    const size_t *nobody = sched_plan_unschedulable(plan, &count);
-    for (size_t i = 0; i < count; i++)
+    const size_t *nobody = sched_plan_unschedulable(plan, &n);
+    for (size_t i = 0; final && i < n; i++)
         s_set(self, nobody[i], SCHED_TEST_UNSCHEDULABLE, S_NOBODY);
     sched_plan_destroy(&plan);
-    /* Whatever could not be enqueued (out of memory) is still pending. */
-    n = 0;
-    for (size_t i = 0; i < self->pending_count; i++)
-        if (self->state[self->pending[i]] == SCHED_TEST_PENDING)
-            self->pending[n++] = self->pending[i];
-    self->pending_count = n;
     return dealt;
+}
+
+/* Retries that avoid an alive member go first, one group per avoided member,
+ * dealt to everyone else alive. What nobody else can run stays pending for the
+ * ordinary deal, where only the avoided member can take it. */
+static size_t
+s_deal_avoiding(sched_board_t *self)
+{
+    size_t k = 0, dealt = 0;
+    for (size_t i = 0; i < self->pending_count; i++) {
+        uint32_t a = self->avoid[self->pending[i]];
+        k += a != S_NOBODY && self->alive[a];
+    }
+    if (k == 0)
+        return 0;
+    uint64_t *keys = malloc(k * sizeof(uint64_t));
+    size_t *group = malloc(k * sizeof(size_t));
+    bool *mask = malloc((self->member_count + 1) * sizeof(bool));
+    if (!keys || !group || !mask)
+        goto cleanup;
+    k = 0;
+    for (size_t i = 0; i < self->pending_count; i++) {
+        size_t t = self->pending[i];
+        uint32_t a = self->avoid[t];
+        if (a != S_NOBODY && self->alive[a])
+            keys[k++] = (uint64_t)a << 32 | (uint64_t)t; /* tests fit 32 bits (rank) */
+    }
+    qsort(keys, k, sizeof(uint64_t), sched__cmp_u64);
+    memcpy(mask, self->alive, self->member_count * sizeof(bool));
+    for (size_t i = 0; i < k;) {
+        uint32_t a = (uint32_t)(keys[i] >> 32);
+        size_t n = 0;
+        for (; i < k && (uint32_t)(keys[i] >> 32) == a; i++)
+            group[n++] = (size_t)(keys[i] & UINT32_MAX);
+        mask[a] = false;
+        dealt += s_deal_tests(self, group, n, mask, false);
+        mask[a] = true;
+    }
+cleanup:
+    free(keys);
+    free(group);
+    free(mask);
+    return dealt;
+}
+
+size_t
+sched_board_deal(sched_board_t *self)
+{
+    /* A plan covers every member of the suite: take late joiners in first. */
+    if (s_sync(self) != 0 || s_pending_compact(self) == 0)
+        return 0;
+    size_t dealt = s_deal_avoiding(self);
+    if (s_pending_compact(self) > 0)
+        dealt += s_deal_tests(self, self->pending, self->pending_count, self->alive, true);
+    s_pending_compact(self);
+    return dealt;
+}
+
+int
+sched_board_sync_members(sched_board_t *self)
+{
+    return s_sync(self);
 }
 
 static void
@@ -263,7 +399,7 @@ s_run(sched_board_t *self, size_t m, size_t t, double now)
 int
 sched_board_next(sched_board_t *self, size_t member, double now, size_t *test_out)
 {
-    if (member >= self->member_count || !self->alive[member])
+    if (!s_know(self, member) || !self->alive[member])
         return -1;
     s_member_t *mb = &self->members[member];
     if (mb->head == mb->tail)
@@ -290,10 +426,21 @@ s_unqueue(sched_board_t *self, size_t m, size_t t)
         }
 }
 
+/* Test t, queued at any member or owned by nobody, starts at member m. */
+static void
+s_start_at(sched_board_t *self, size_t m, size_t t, double now)
+{
+    if (self->state[t] == SCHED_TEST_QUEUED)
+        s_unqueue(self, self->owner[t], t);
+    self->members[m].queued_work += self->pred[t]; /* s_run takes it off again */
+    s_run(self, m, t, now);
+    s_victim_key(self, m);
+}
+
 int
 sched_board_start(sched_board_t *self, size_t member, size_t test, double now)
 {
-    if (member >= self->member_count || test >= self->test_count || !self->alive[member] ||
+    if (!s_know(self, member) || test >= self->test_count || !self->alive[member] ||
         self->state[test] != SCHED_TEST_QUEUED || self->owner[test] != member)
         return -1;
     s_member_t *mb = &self->members[member];
@@ -301,10 +448,7 @@ sched_board_start(sched_board_t *self, size_t member, size_t test, double now)
         size_t ignored;
         return sched_board_next(self, member, now, &ignored);
     }
-    s_unqueue(self, member, test);
-    mb->queued_work += self->pred[test]; /* s_run takes it off again */
-    s_run(self, member, test, now);
-    s_victim_key(self, member);
+    s_start_at(self, member, test, now);
     return 0;
 }
 
@@ -343,6 +487,78 @@ sched_board_finish(sched_board_t *self, size_t test, double now)
     return 0;
 }
 
+int
+sched_board_adopt_done(sched_board_t *self, size_t test, double now)
+{
+    return sched_board_finish(self, test, now);
+}
+
+/* RUNNING or DONE -> PENDING, remembering which member the next deal avoids. */
+static int
+s_requeue(sched_board_t *self, size_t test, uint32_t avoid)
+{
+    if (test >= self->test_count)
+        return -1;
+    if (self->state[test] == SCHED_TEST_RUNNING)
+        s_stop_running(self, test);
+    else if (self->state[test] != SCHED_TEST_DONE)
+        return -1;
+    s_set(self, test, SCHED_TEST_PENDING, S_NOBODY);
+    s_pending_push(self, test);
+    self->avoid[test] = avoid;
+    return 0;
+}
+
+int
+sched_board_requeue(sched_board_t *self, size_t test, double now)
+{
+    (void)now;
+    return s_requeue(self, test, S_NOBODY);
+}
+
+int
+sched_board_requeue_avoiding(sched_board_t *self, size_t test, size_t member, double now)
+{
+    (void)now;
+    if (!s_know(self, member))
+        return -1;
+    return s_requeue(self, test, (uint32_t)member);
+}
+
+int
+sched_board_adopt_running(sched_board_t *self, size_t member, size_t test, double now)
+{
+    if (test >= self->test_count || !s_know(self, member) || !self->alive[member])
+        return -1;
+    switch (self->state[test]) {
+        case SCHED_TEST_DONE:
+            return -1;
+        case SCHED_TEST_RUNNING:
+            /* The same report twice is fine; a second member claiming it is not. */
+            return self->owner[test] == member ? 0 : -1;
+        default:
+            break;
+    }
+    s_start_at(self, member, test, now);
+    return 0;
+}
+
+int
+sched_board_member_back(sched_board_t *self, size_t member)
+{
+    if (!s_know(self, member) || self->alive[member])
+        return -1;
+    s_member_t *mb = &self->members[member];
+    /* member_lost emptied it; it starts again like a new member. */
+    assert(mb->head == mb->tail && mb->running == 0);
+    mb->head = mb->tail = 0;
+    mb->batches = 0;
+    self->alive[member] = true;
+    s_victim_key(self, member);
+    s_reconsider(self, member);
+    return 0;
+}
+
 void
 sched_steal_clear(sched_steal_t *steal)
 {
@@ -363,7 +579,7 @@ s_take_tail(const sched_board_t *self, size_t v, size_t t, double want, sched_st
     double biggest = -1.0;
     for (size_t i = mb->tail; i-- > mb->head;) {
         size_t x = mb->q[i];
-        if (!s->reqs[s->tests[x].req].eligible[t])
+        if (!s->reqs[s->tests[x].req].eligible[t] || self->avoid[x] == t)
             continue;
         double p = self->pred[x];
         /* Take while the sum stays within want; a first test larger than want
@@ -431,14 +647,14 @@ int
 sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
 {
     size_t v = steal->victim, t = steal->thief, n = steal->count;
-    if (v >= self->member_count || t >= self->member_count || v == t || n == 0 || !self->alive[v] ||
+    if (!s_know(self, v) || !s_know(self, t) || v == t || n == 0 || !self->alive[v] ||
         !self->alive[t])
         return -1;
     const sched_suite_t *s = self->suite;
     for (size_t i = 0; i < n; i++) {
         size_t x = steal->tests[i];
         if (x >= self->test_count || self->state[x] != SCHED_TEST_QUEUED || self->owner[x] != v ||
-            !s->reqs[s->tests[x].req].eligible[t])
+            !s->reqs[s->tests[x].req].eligible[t] || self->avoid[x] == t)
             return -1;
     }
     /* Mark by owner = thief; a duplicate in the list finds its mark and fails. */
@@ -493,14 +709,14 @@ int
 sched_board_member_lost(sched_board_t *self, size_t member, double now)
 {
     (void)now;
-    if (member >= self->member_count || !self->alive[member])
+    if (!s_know(self, member) || !self->alive[member])
         return -1;
     s_member_t *mb = &self->members[member];
     size_t lost = 0;
     self->alive[member] = false;
     for (size_t i = mb->head; i < mb->tail; i++) {
         s_set(self, mb->q[i], SCHED_TEST_PENDING, S_NOBODY);
-        (void)s_pending_push(self, mb->q[i]);
+        s_pending_push(self, mb->q[i]);
         lost++;
     }
     mb->head = mb->tail = 0;
@@ -510,7 +726,7 @@ sched_board_member_lost(sched_board_t *self, size_t member, double now)
             if (self->state[t] == SCHED_TEST_RUNNING && self->owner[t] == member) {
                 s_stop_running(self, t);
                 s_set(self, t, SCHED_TEST_PENDING, S_NOBODY);
-                (void)s_pending_push(self, t);
+                s_pending_push(self, t);
                 lost++;
             }
     s_victim_key(self, member);
@@ -573,7 +789,7 @@ sched_board_next_batch(sched_board_t *self, size_t member, double now, double ta
     enum { WINDOW = 256 };
     double pred[WINDOW];
     bool failed[WINDOW];
-    if (member >= self->member_count || !self->alive[member])
+    if (!s_know(self, member) || !self->alive[member])
         return 0;
     s_member_t *mb = &self->members[member];
     size_t have = mb->tail - mb->head;
@@ -636,6 +852,27 @@ sched_board_running(const sched_board_t *self, size_t member)
     return member < self->member_count ? self->members[member].running : 0;
 }
 
+size_t
+sched_board_running_list(const sched_board_t *self, size_t member, size_t *out, size_t cap)
+{
+    if (member >= self->member_count)
+        return 0;
+    size_t n = 0, want = self->members[member].running;
+    for (size_t t = 0; t < self->test_count && n < want; t++)
+        if (self->state[t] == SCHED_TEST_RUNNING && self->owner[t] == member) {
+            if (n < cap)
+                out[n] = t;
+            n++;
+        }
+    return n;
+}
+
+size_t
+sched_board_member_count(const sched_board_t *self)
+{
+    return self->member_count;
+}
+
 bool
 sched_board_member_alive(const sched_board_t *self, size_t member)
 {
@@ -688,8 +925,19 @@ sched_board_check(const sched_board_t *self)
             queued++;
         }
     }
-    if (queued != counts[SCHED_TEST_QUEUED])
+    if (queued != counts[SCHED_TEST_QUEUED] || self->member_count > self->suite->member_count)
         goto cleanup;
+    /* The pending list names each listed test once, and every pending test. */
+    for (size_t i = 0; i < self->pending_count; i++) {
+        size_t t = self->pending[i];
+        if (t >= self->test_count || !self->listed[t] || (seen[t] & 2))
+            goto cleanup;
+        seen[t] |= 2;
+    }
+    for (size_t t = 0; t < self->test_count; t++)
+        if (self->listed[t] != ((seen[t] & 2) != 0) ||
+            (self->state[t] == SCHED_TEST_PENDING && !self->listed[t]))
+            goto cleanup;
     rc = 0;
 cleanup:
     free(seen);

@@ -71,6 +71,39 @@ sched__heap_init(sched__heap_t *heap, size_t members)
     return 0;
 }
 
+int
+sched__heap_grow(sched__heap_t *heap, size_t members)
+{
+    if (members <= heap->cap)
+        return 0;
+    /* Each array is replaced only once all three exist, so a failure leaves
+     * the heap as it was. */
+    uint32_t *items = malloc(members * sizeof(uint32_t));
+    uint32_t *pos = malloc(members * sizeof(uint32_t));
+    double *key = malloc(members * sizeof(double));
+    if (!items || !pos || !key) {
+        free(items);
+        free(pos);
+        free(key);
+        return -1;
+    }
+    for (size_t m = 0; m < members; m++) {
+        items[m] = 0;
+        pos[m] = m < heap->cap ? heap->pos[m] : UINT32_MAX;
+        key[m] = m < heap->cap ? heap->key[m] : 0.0;
+    }
+    for (size_t i = 0; i < heap->count; i++)
+        items[i] = heap->items[i];
+    free(heap->items);
+    free(heap->pos);
+    free(heap->key);
+    heap->items = items;
+    heap->pos = pos;
+    heap->key = key;
+    heap->cap = members;
+    return 0;
+}
+
 void
 sched__heap_free(sched__heap_t *heap)
 {

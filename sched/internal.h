@@ -108,6 +108,9 @@ typedef struct sched__heap {
 } sched__heap_t;
 
 int sched__heap_init(sched__heap_t *heap, size_t members);
+/* Makes room for `members` members (new ones start outside the heap); -1 on
+ * out of memory, the heap unchanged. */
+int sched__heap_grow(sched__heap_t *heap, size_t members);
 void sched__heap_free(sched__heap_t *heap);
 void sched__heap_set(sched__heap_t *heap, uint32_t member, double key);
 /* Walks members in descending key order without changing the heap: fills

@@ -6,7 +6,7 @@
  * (the order they were added). Functions return 0 / -1 unless documented.
  * Invariant kept by sched_board_t: every test is in exactly one place at a time
  * (pending, queued at one member, running at one member, done, unschedulable or
- * skipped).
+ * skipped). Members may join the suite while boards exist (sched_board_sync_members).
  */
 #ifndef SHOAL_SCHED_SCHED_H
 #define SHOAL_SCHED_SCHED_H
@@ -72,7 +72,9 @@ void sched_suite_destroy(sched_suite_t **self_p);
 int sched_suite_add_test(sched_suite_t *self, const char *id, const char *file,
                          const char *requires, size_t *index_out);
 /* Adds a member with `slots` >= 1 parallel processes and tags "k=v,k2,..."
- * (NULL for none). Members start alive. -1 on a duplicate name or 0 slots. */
+ * (NULL for none). Members start alive. -1 on a duplicate name or 0 slots.
+ * Legal while boards exist over the suite (a late joiner): see
+ * sched_board_sync_members. */
 int sched_suite_add_member(sched_suite_t *self, const char *name, unsigned slots, const char *tags,
                            size_t *index_out);
 int sched_suite_set_alive(sched_suite_t *self, size_t member, bool alive);
@@ -153,8 +155,9 @@ typedef struct sched_steal {
 
 void sched_steal_clear(sched_steal_t *steal);
 
-/* A board over `suite` (borrowed; must outlive the board and not change).
- * Every test starts pending; members take the suite's alive flags. */
+/* A board over `suite` (borrowed; must outlive the board; its tests must not
+ * change, members may be added). Every test starts pending; members take the
+ * suite's alive flags. */
 sched_board_t *sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy);
 void sched_board_destroy(sched_board_t **self_p);
 /* Seconds between a thief asking and the stolen tests reaching it (default 0.002);
@@ -162,9 +165,20 @@ void sched_board_destroy(sched_board_t **self_p);
 void sched_board_set_steal_latency(sched_board_t *self, double seconds);
 
 /* Deals every pending test to the alive members with the board's strategy,
- * merging into their queues. Tests nobody alive can run become unschedulable.
- * Returns the number of tests dealt. */
+ * merging into their queues; a retry avoiding a member goes to the others when
+ * any of them can run it (sched_board_requeue_avoiding). Tests nobody alive can
+ * run become unschedulable. Returns the number of tests dealt. */
 size_t sched_board_deal(sched_board_t *self);
+/* Takes in the members added to the suite since the board was made or last
+ * synced: alive per the suite's flag, with empty queues; then they can be dealt
+ * pending tests and steal. Unschedulable tests an alive new member can run go
+ * back to pending for the next deal. -1 on out of memory (nothing taken in).
+ * Also done implicitly: by sched_board_deal (always), and by every mutating
+ * function handed a member index the board does not know yet. Const functions
+ * (steal_decide, the queries) only see members known at the last sync. */
+int sched_board_sync_members(sched_board_t *self);
+/* Members the board knows (<= the suite's member count). */
+size_t sched_board_member_count(const sched_board_t *self);
 /* Member starts the head of its queue: -1 if its queue is empty or it is dead. */
 int sched_board_next(sched_board_t *self, size_t member, double now, size_t *test_out);
 /* Member starts a batch from the head of its queue: consecutive tests whose
@@ -177,6 +191,26 @@ size_t sched_board_next_batch(sched_board_t *self, size_t member, double now, do
 int sched_board_start(sched_board_t *self, size_t member, size_t test, double now);
 /* A final result for test. 0 recorded, 1 duplicate (already done), -1 bad index. */
 int sched_board_finish(sched_board_t *self, size_t test, double now);
+
+/* Running (its process crashed before it ran) or done (an explicit retry) ->
+ * pending, for the next sched_board_deal to place; -1 in any other state or on
+ * a bad index. Clears any avoidance set by sched_board_requeue_avoiding. */
+int sched_board_requeue(sched_board_t *self, size_t test, double now);
+/* As sched_board_requeue, and deals (this and every later re-deal, until the
+ * next requeue) prefer any other alive member that can run the test, falling
+ * back to `member` only when nobody else can. Steals never move the test to
+ * `member` (it stays where it was dealt). -1 also if member is out of range. */
+int sched_board_requeue_avoiding(sched_board_t *self, size_t test, size_t member, double now);
+
+/* Failover: the new leader rebuilds its board from members' reports. */
+/* Member reports it runs test: pending, queued (at any member), unschedulable or
+ * skipped -> running at member. 0 also when it already runs there; -1 if the
+ * test is done (the caller ignores the duplicate) or running at another member,
+ * or member is dead or out of range. */
+int sched_board_adopt_running(sched_board_t *self, size_t member, size_t test, double now);
+/* A result a member reports: any other state -> done, exactly as
+ * sched_board_finish: 0 recorded, 1 duplicate (already done), -1 bad index. */
+int sched_board_adopt_done(sched_board_t *self, size_t test, double now);
 
 /* Decides what thief steals at `now` (does not change the board): from the
  * member with the most predicted queued work per slot that has something the
@@ -193,6 +227,11 @@ int sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal);
  * the survivors with the board's strategy; done results stay. Returns the
  * number of tests re-dealt, -1 if it was already dead or out of range. */
 int sched_board_member_lost(sched_board_t *self, size_t member, double now);
+/* A member declared lost is alive again (gossip refuted it): alive with an
+ * empty queue (its old work was re-dealt when it was lost); it gets work by
+ * stealing or from the next deal; unschedulable tests it can run go back to
+ * pending. -1 if it is alive (or out of range). */
+int sched_board_member_back(sched_board_t *self, size_t member);
 /* Time budget: skips every queued test that its member is predicted not to
  * finish by `deadline` (every queued test once now >= deadline). Returns the
  * number skipped. */
@@ -205,6 +244,9 @@ size_t sched_board_count(const sched_board_t *self, sched_test_state_t state);
 const size_t *sched_board_queue(const sched_board_t *self, size_t member, size_t *count_out);
 double sched_board_queued_work(const sched_board_t *self, size_t member);
 size_t sched_board_running(const sched_board_t *self, size_t member);
+/* Fills out[0..cap) with the tests running at member, lowest index first;
+ * returns how many run there (may exceed cap: then only cap are written). */
+size_t sched_board_running_list(const sched_board_t *self, size_t member, size_t *out, size_t cap);
 bool sched_board_member_alive(const sched_board_t *self, size_t member);
 /* True when no test is pending, queued or running. */
 bool sched_board_finished(const sched_board_t *self);

@@ -1,7 +1,9 @@
 /* Behaviours of sched/'s board: steals (half from the tail, never started
  * work, never against requirements, only when worth it, all or nothing, from
- * the busiest), deaths, the time budget and batches, and a seeded random walk
- * proving every test stays in exactly one place.
+ * the busiest), deaths, the time budget and batches, late members, retries
+ * (requeue, avoiding a member), a new leader adopting members' reports, revived
+ * members, and a seeded random walk mixing all of them proving every test
+ * stays in exactly one place.
  */
 #include "harness.h"
 #include "sched/sched.h"
@@ -228,23 +230,68 @@ test_sched_board_lost_member_work_is_redealt_and_results_stay(void)
     sched_suite_destroy(&s);
 }
 
+/* Every test in exactly one place, seen through the public API only: each
+ * queued test in its owner's queue once, each running one in its owner's
+ * running list once, and the per-state counts add up to `tests`. */
+static void
+s_check_places(const sched_board_t *b, size_t tests)
+{
+    unsigned char *seen = calloc(tests + 1, 1);
+    size_t *running = malloc((tests + 1) * sizeof(size_t));
+    size_t total = 0, owner, n;
+    CHECK(seen && running);
+    for (size_t m = 0; m < sched_board_member_count(b); m++) {
+        const size_t *q = sched_board_queue(b, m, &n);
+        for (size_t i = 0; i < n; i++) {
+            CHECK(q[i] < tests && !seen[q[i]]);
+            CHECK(sched_board_test_state(b, q[i], &owner) == SCHED_TEST_QUEUED && owner == m);
+            seen[q[i]] = 1;
+        }
+        n = sched_board_running_list(b, m, running, tests + 1);
+        CHECK_INT(n, ==, sched_board_running(b, m));
+        for (size_t i = 0; i < n; i++) {
+            CHECK(running[i] < tests && !seen[running[i]]);
+            CHECK(sched_board_test_state(b, running[i], &owner) == SCHED_TEST_RUNNING &&
+                  owner == m);
+            seen[running[i]] = 1;
+        }
+    }
+    for (size_t t = 0; t < tests; t++) {
+        sched_test_state_t st = sched_board_test_state(b, t, NULL);
+        CHECK(seen[t] == (st == SCHED_TEST_QUEUED || st == SCHED_TEST_RUNNING));
+    }
+    for (size_t st = 0; st < SCHED_TEST_STATE_COUNT; st++)
+        total += sched_board_count(b, (sched_test_state_t)st);
+    CHECK_INT(total, ==, tests);
+    CHECK(sched_board_check(b) == 0);
+    free(seen);
+    free(running);
+}
+
 void
 test_sched_board_random_operations_keep_every_test_in_one_place(void)
 {
     sched_rng_t rng;
     sched_rng_seed(&rng, 2024);
-    for (int round = 0; round < 30; round++) {
+    for (int round = 0; round < 40; round++) {
         size_t members = 2 + sched_rng_next(&rng) % 6, tests = sched_rng_next(&rng) % 150;
         sched_suite_t *s = s_suite(tests, members, sched_rng_next(&rng) % 2 ? "gpu" : NULL, "gpu");
         for (size_t i = 0; i < tests; i++)
             sched_suite_set_predicted(s, i, sched_rng_uniform(&rng) * 5, 1);
         sched_board_t *b = sched_board_new(s, (sched_strategy_t)(round % 5));
+        /* avoid[t]: the member a retry of t avoids, or SIZE_MAX; steals must
+         * never hand t to it. */
+        size_t *avoid = malloc((tests + 1) * sizeof(size_t));
+        CHECK(b && avoid);
+        for (size_t i = 0; i < tests; i++)
+            avoid[i] = SIZE_MAX;
         sched_board_deal(b);
         double now = 0;
         for (int step = 0; step < 400; step++) {
             size_t m = sched_rng_next(&rng) % members, t = sched_rng_next(&rng) % (tests + 1);
+            size_t owner;
             now += sched_rng_uniform(&rng);
-            switch (sched_rng_next(&rng) % 10) {
+            switch (sched_rng_next(&rng) % 18) {
                 case 0:
                     if (sched_rng_next(&rng) % 4 == 0)
                         sched_board_member_lost(b, m, now);
@@ -253,8 +300,10 @@ test_sched_board_random_operations_keep_every_test_in_one_place(void)
                 case 2: {
                     sched_steal_t st;
                     if (sched_board_steal_decide(b, m, now, &st) == 0) {
-                        for (size_t i = 0; i < st.count; i++)
+                        for (size_t i = 0; i < st.count; i++) {
                             CHECK(sched_suite_can_run(s, st.tests[i], m));
+                            CHECK(avoid[st.tests[i]] != m);
+                        }
                         CHECK(sched_board_steal_apply(b, &st) == 0);
                     }
                     sched_steal_clear(&st);
@@ -267,13 +316,63 @@ test_sched_board_random_operations_keep_every_test_in_one_place(void)
                 case 5:
                     sched_board_finish(b, t, now);
                     break;
+                case 6:
+                    if (sched_board_requeue(b, t, now) == 0) {
+                        CHECK(sched_board_test_state(b, t, NULL) == SCHED_TEST_PENDING);
+                        avoid[t] = SIZE_MAX;
+                    }
+                    break;
+                case 7:
+                    if (sched_board_requeue_avoiding(b, t, m, now) == 0) {
+                        CHECK(sched_board_test_state(b, t, NULL) == SCHED_TEST_PENDING);
+                        avoid[t] = m;
+                    }
+                    break;
+                case 8:
+                    sched_board_deal(b);
+                    CHECK_INT(sched_board_count(b, SCHED_TEST_PENDING), ==, 0);
+                    break;
+                case 9:
+                    if (sched_board_adopt_running(b, m, t, now) == 0)
+                        CHECK(sched_board_test_state(b, t, &owner) == SCHED_TEST_RUNNING &&
+                              owner == m);
+                    else
+                        CHECK(t == tests || !sched_board_member_alive(b, m) ||
+                              sched_board_test_state(b, t, NULL) == SCHED_TEST_DONE ||
+                              sched_board_test_state(b, t, NULL) == SCHED_TEST_RUNNING);
+                    break;
+                case 10:
+                    if (t < tests) {
+                        bool was_done = sched_board_test_state(b, t, NULL) == SCHED_TEST_DONE;
+                        CHECK_INT(sched_board_adopt_done(b, t, now), ==, was_done ? 1 : 0);
+                    }
+                    break;
+                case 11:
+                    if (sched_board_member_back(b, m) == 0) {
+                        CHECK(sched_board_member_alive(b, m));
+                        CHECK(sched_board_queue(b, m, &owner) == NULL || owner == 0);
+                    }
+                    break;
+                case 12:
+                    if (members < 12 && sched_rng_next(&rng) % 3 == 0) {
+                        char name[32];
+                        snprintf(name, sizeof(name), "late%zu", members);
+                        CHECK(sched_suite_add_member(s, name, 1 + (unsigned)(members % 2),
+                                                     sched_rng_next(&rng) % 2 ? "gpu" : NULL,
+                                                     NULL) == 0);
+                        members++;
+                        if (sched_rng_next(&rng) % 2) /* else a later call takes it in */
+                            CHECK(sched_board_sync_members(b) == 0);
+                    }
+                    break;
                 default:
                     sched_board_next(b, m, now, &t);
                     break;
             }
-            CHECK(sched_board_check(b) == 0);
+            s_check_places(b, tests);
         }
         /* Whoever is left drains everything; nothing was lost. */
+        sched_board_deal(b);
         for (size_t m = 0; m < members; m++)
             s_drain(b, m, now);
         for (size_t t = 0; t < tests; t++)
@@ -284,6 +383,7 @@ test_sched_board_random_operations_keep_every_test_in_one_place(void)
                       sched_board_count(b, SCHED_TEST_UNSCHEDULABLE),
                   ==, tests);
         CHECK(sched_board_check(b) == 0);
+        free(avoid);
         sched_board_destroy(&b);
         sched_suite_destroy(&s);
     }
@@ -383,6 +483,264 @@ test_sched_batch_board_batches_start_every_test_once(void)
     CHECK_INT(first, ==, 2); /* 8 / 4 */
     CHECK(last <= 8);
     CHECK(sched_board_check(b) == 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+/* The next deal places exactly one test: `test`, at `member`. */
+static void
+s_deals_one_to(sched_board_t *b, size_t test, size_t member)
+{
+    size_t owner;
+    CHECK_INT(sched_board_deal(b), ==, 1);
+    CHECK(sched_board_test_state(b, test, &owner) == SCHED_TEST_QUEUED && owner == member);
+    CHECK(sched_board_check(b) == 0);
+}
+
+void
+test_sched_board_late_member_is_dealt_and_steals(void)
+{
+    sched_suite_t *s = s_suite(4, 1, NULL, NULL); /* m0: t00 t01 t02 t03 */
+    sched_board_t *b = s_board(s);
+    size_t t, n, late, owner;
+    CHECK(sched_suite_add_member(s, "late", 1, NULL, &late) == 0 && late == 1);
+    sched_steal_t st;
+    CHECK(sched_board_steal_decide(b, late, 0.0, &st) == -1); /* not synced yet */
+    CHECK_INT(sched_board_member_count(b), ==, 1);
+    CHECK(sched_board_sync_members(b) == 0);
+    CHECK_INT(sched_board_member_count(b), ==, 2);
+    CHECK(sched_board_member_alive(b, late));
+    CHECK(sched_board_queue(b, late, &n) == NULL && n == 0);
+    CHECK(sched_board_check(b) == 0);
+    /* m0 runs t00 (1 s) with 3 s queued: the pair meets near 2 s, so the late
+     * joiner takes the tail test t03. */
+    CHECK(sched_board_next(b, 0, 0.0, &t) == 0 && t == 0);
+    CHECK(sched_board_steal_decide(b, late, 0.0, &st) == 0);
+    CHECK_INT(st.victim, ==, 0);
+    CHECK_INT(st.count, ==, 1);
+    CHECK_INT(st.tests[0], ==, 3);
+    CHECK(sched_board_steal_apply(b, &st) == 0);
+    sched_steal_clear(&st);
+    CHECK(sched_board_test_state(b, 3, &owner) == SCHED_TEST_QUEUED && owner == late);
+    /* A retry is dealt to the least loaded: the late joiner (1 s against 2 s). */
+    CHECK(sched_board_finish(b, 0, 1.0) == 0);
+    CHECK(sched_board_requeue(b, 0, 1.0) == 0);
+    s_deals_one_to(b, 0, late);
+    /* A mutating call naming an unknown member takes it in by itself. */
+    CHECK(sched_suite_add_member(s, "later", 2, NULL, &late) == 0 && late == 2);
+    CHECK(sched_board_next(b, late, 1.0, &t) == -1); /* empty queue, but known now */
+    CHECK_INT(sched_board_member_count(b), ==, 3);
+    CHECK(sched_board_check(b) == 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_late_member_takes_unschedulable_tests(void)
+{
+    sched_suite_t *s = s_suite(4, 1, "gpu", NULL); /* t01 needs gpu; m0 has none */
+    sched_board_t *b = s_board(s);
+    size_t gpu;
+    CHECK(sched_board_test_state(b, 1, NULL) == SCHED_TEST_UNSCHEDULABLE);
+    CHECK(sched_suite_add_member(s, "gpu-box", 1, "gpu", &gpu) == 0);
+    CHECK(sched_board_sync_members(b) == 0);
+    CHECK(sched_board_test_state(b, 1, NULL) == SCHED_TEST_PENDING);
+    CHECK(!sched_board_finished(b));
+    s_deals_one_to(b, 1, gpu);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_requeue_sends_running_or_done_back_to_pending(void)
+{
+    sched_suite_t *s = s_suite(4, 2, NULL, NULL); /* m0: t00 t02, m1: t01 t03 */
+    sched_board_t *b = s_board(s);
+    size_t t;
+    CHECK(sched_board_next(b, 0, 0.0, &t) == 0 && t == 0);
+    CHECK(sched_board_requeue(b, 0, 0.5) == 0); /* its process crashed */
+    CHECK(sched_board_test_state(b, 0, NULL) == SCHED_TEST_PENDING);
+    CHECK_INT(sched_board_running(b, 0), ==, 0);
+    CHECK(sched_board_requeue(b, 0, 0.5) == -1); /* already pending */
+    CHECK(sched_board_requeue(b, 2, 0.5) == -1); /* queued */
+    CHECK(sched_board_requeue(b, 4, 0.5) == -1); /* no such test */
+    CHECK(sched_board_check(b) == 0);
+    /* m0 owns 1 s, m1 2 s: the next deal puts it back at m0's head. */
+    s_deals_one_to(b, 0, 0);
+    CHECK(sched_board_next(b, 0, 0.5, &t) == 0 && t == 0);
+    /* A failed result gets an explicit retry. */
+    CHECK(sched_board_finish(b, 0, 1.5) == 0);
+    CHECK(sched_board_requeue(b, 0, 1.5) == 0);
+    CHECK_INT(sched_board_count(b, SCHED_TEST_DONE), ==, 0);
+    CHECK(!sched_board_finished(b));
+    CHECK_INT(sched_board_deal(b), ==, 1);
+    CHECK(sched_board_check(b) == 0);
+    for (size_t m = 0; m < 2; m++)
+        s_drain(b, m, 2.0);
+    CHECK(sched_board_finished(b));
+    CHECK_INT(sched_board_count(b, SCHED_TEST_DONE), ==, 4);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_requeue_avoiding_prefers_another_member(void)
+{
+    sched_suite_t *s = s_suite(6, 3, NULL, NULL); /* m0: t00 t03, m1: t01 t04, m2: t02 t05 */
+    sched_board_t *b = s_board(s);
+    size_t t, owner;
+    CHECK(sched_board_next(b, 0, 0.0, &t) == 0 && t == 0);
+    /* m0 is the least loaded (1 s queued against 2 s), yet the retry avoids it. */
+    CHECK(sched_board_requeue_avoiding(b, 0, 0, 0.5) == 0);
+    CHECK(sched_board_requeue_avoiding(b, 1, 9, 0.5) == -1); /* no such member */
+    s_deals_one_to(b, 0, 1);
+    /* m1 dies: the re-deal still avoids m0. */
+    CHECK_INT(sched_board_member_lost(b, 1, 1.0), ==, 3);
+    CHECK(sched_board_test_state(b, 0, &owner) == SCHED_TEST_QUEUED && owner == 2);
+    /* Steals never hand it to m0, even when m0 is idle and m2 is full. */
+    s_drain(b, 0, 1.0);
+    sched_steal_t st;
+    CHECK(sched_board_steal_decide(b, 0, 1.0, &st) == 0);
+    for (size_t i = 0; i < st.count; i++)
+        CHECK(st.tests[i] != 0);
+    sched_steal_clear(&st);
+    size_t forged[] = {0};
+    sched_steal_t bad = {2, 0, forged, 1, 1.0};
+    CHECK(sched_board_steal_apply(b, &bad) == -1);
+    /* A plain requeue forgets the avoidance: m0 (empty) gets it. */
+    CHECK(sched_board_adopt_running(b, 2, 0, 1.0) == 0);
+    CHECK(sched_board_requeue(b, 0, 1.5) == 0);
+    s_deals_one_to(b, 0, 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_requeue_avoiding_falls_back_to_the_only_able_member(void)
+{
+    sched_suite_t *s = s_suite(4, 2, "gpu", "gpu"); /* t01 needs gpu: only m0 */
+    sched_board_t *b = s_board(s);
+    CHECK(sched_board_start(b, 0, 1, 0.0) == 0);
+    CHECK(sched_board_requeue_avoiding(b, 1, 0, 0.5) == 0);
+    s_deals_one_to(b, 1, 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_adopt_running_takes_members_reports(void)
+{
+    sched_suite_t *s = s_suite(6, 3, NULL, NULL);
+    /* A new leader's board: everything pending until reports come in. */
+    sched_board_t *b = sched_board_new(s, SCHED_STRATEGY_LPT);
+    size_t owner, other;
+    CHECK(sched_board_adopt_running(b, 1, 0, 0.0) == 0);
+    CHECK(sched_board_test_state(b, 0, &owner) == SCHED_TEST_RUNNING && owner == 1);
+    CHECK(sched_board_adopt_running(b, 1, 0, 0.0) == 0);  /* the same report again */
+    CHECK(sched_board_adopt_running(b, 2, 0, 0.0) == -1); /* another member claims it */
+    CHECK(sched_board_adopt_running(b, 3, 1, 0.0) == -1); /* no such member */
+    CHECK(sched_board_adopt_running(b, 1, 6, 0.0) == -1); /* no such test */
+    CHECK(sched_board_check(b) == 0);
+    sched_board_deal(b);
+    /* A test queued at one member but reported running by another moves. */
+    CHECK(sched_board_test_state(b, 3, &owner) == SCHED_TEST_QUEUED);
+    other = owner == 1 ? 2 : 1;
+    CHECK(sched_board_adopt_running(b, other, 3, 0.0) == 0);
+    CHECK(sched_board_test_state(b, 3, &owner) == SCHED_TEST_RUNNING && owner == other);
+    CHECK_INT(sched_board_running(b, other), ==, other == 1 ? 2 : 1);
+    CHECK(sched_board_check(b) == 0);
+    /* Done: the caller ignores the duplicate. A dead member adopts nothing. */
+    CHECK(sched_board_finish(b, 3, 1.0) == 0);
+    CHECK(sched_board_adopt_running(b, 1, 3, 1.0) == -1);
+    CHECK(sched_board_member_lost(b, 2, 1.0) >= 0);
+    CHECK(sched_board_adopt_running(b, 2, 4, 1.0) == -1);
+    CHECK(sched_board_check(b) == 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_adopt_done_merges_duplicates(void)
+{
+    sched_suite_t *s = s_suite(6, 2, NULL, NULL); /* m0: t00 t02 t04, m1: t01 t03 t05 */
+    sched_board_t *b = s_board(s);
+    size_t n;
+    CHECK(sched_board_adopt_done(b, 0, 0.0) == 0); /* queued -> done */
+    CHECK(sched_board_adopt_done(b, 0, 0.0) == 1); /* duplicate */
+    CHECK(sched_board_adopt_done(b, 6, 0.0) == -1);
+    CHECK(sched_board_adopt_running(b, 1, 2, 0.0) == 0); /* queued at m0, runs at m1 */
+    CHECK(sched_board_adopt_done(b, 2, 1.0) == 0);       /* running -> done */
+    CHECK_INT(sched_board_running(b, 1), ==, 0);
+    CHECK(sched_board_adopt_done(b, 4, 1.0) == 0);
+    sched_board_queue(b, 0, &n);
+    CHECK_INT(n, ==, 0);
+    CHECK(sched_board_requeue(b, 4, 1.0) == 0);
+    CHECK(sched_board_adopt_done(b, 4, 1.0) == 0); /* pending -> done */
+    CHECK(sched_board_adopt_done(b, 4, 1.0) == 1);
+    CHECK_INT(sched_board_count(b, SCHED_TEST_DONE), ==, 3);
+    CHECK(sched_board_check(b) == 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_member_back_is_alive_with_an_empty_queue(void)
+{
+    sched_suite_t *s = s_suite(6, 2, NULL, NULL);
+    sched_board_t *b = s_board(s);
+    size_t t, n;
+    CHECK(sched_board_next(b, 0, 0.0, &t) == 0);
+    CHECK_INT(sched_board_member_lost(b, 0, 0.5), ==, 3);
+    CHECK(sched_board_member_back(b, 1) == -1); /* it was alive */
+    CHECK(sched_board_member_back(b, 2) == -1); /* no such member */
+    CHECK(sched_board_member_back(b, 0) == 0);
+    CHECK(sched_board_member_back(b, 0) == -1);
+    CHECK(sched_board_member_alive(b, 0));
+    sched_board_queue(b, 0, &n);
+    CHECK_INT(n, ==, 0);
+    CHECK_INT(sched_board_running(b, 0), ==, 0);
+    /* It gets work back by stealing from m1, which owns all six. */
+    sched_steal_t st;
+    CHECK(sched_board_steal_decide(b, 0, 0.5, &st) == 0);
+    CHECK_INT(st.victim, ==, 1);
+    CHECK(sched_board_steal_apply(b, &st) == 0);
+    sched_steal_clear(&st);
+    CHECK(sched_board_queue(b, 0, &n) != NULL && n > 0);
+    CHECK(sched_board_check(b) == 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_member_back_takes_unschedulable_tests(void)
+{
+    sched_suite_t *s = s_suite(4, 2, "gpu", "gpu"); /* t01 needs gpu: only m0 */
+    sched_board_t *b = s_board(s);
+    CHECK(sched_board_member_lost(b, 0, 0.0) == 2);
+    CHECK(sched_board_test_state(b, 1, NULL) == SCHED_TEST_UNSCHEDULABLE);
+    CHECK(sched_board_member_back(b, 0) == 0);
+    CHECK(sched_board_test_state(b, 1, NULL) == SCHED_TEST_PENDING);
+    s_deals_one_to(b, 1, 0);
+    sched_board_destroy(&b);
+    sched_suite_destroy(&s);
+}
+
+void
+test_sched_board_running_list_names_what_a_member_runs(void)
+{
+    sched_suite_t *s = s_suite(6, 2, NULL, NULL); /* m0: t00 t02 t04 */
+    sched_board_t *b = s_board(s);
+    size_t out[4] = {0};
+    CHECK_INT(sched_board_running_list(b, 0, out, 4), ==, 0);
+    CHECK(sched_board_start(b, 0, 4, 0.0) == 0);
+    CHECK(sched_board_start(b, 0, 0, 0.0) == 0);
+    CHECK_INT(sched_board_running_list(b, 0, out, 4), ==, 2);
+    CHECK(out[0] == 0 && out[1] == 4);
+    out[1] = 99;
+    CHECK_INT(sched_board_running_list(b, 0, out, 1), ==, 2); /* only one written */
+    CHECK(out[0] == 0 && out[1] == 99);
+    CHECK_INT(sched_board_running_list(b, 1, out, 4), ==, 0);
+    CHECK_INT(sched_board_running_list(b, 7, out, 4), ==, 0);
     sched_board_destroy(&b);
     sched_suite_destroy(&s);
 }
