@@ -5,7 +5,7 @@
  * one JSON object.
  */
 #include "node/commands.h"
-#include "node/junit_durations.h"
+#include "node/junit.h"
 #include "sched/sched.h"
 
 #include <errno.h>
@@ -340,6 +340,45 @@ s_print(const s_args_t *a, const sched_sim_result_t *r, size_t tests, double pla
     printf("  plan         %.3f ms, run %.3f ms (%zu events)\n", plan_ms, run_ms, r->events);
 }
 
+/* Test ids and durations read from a JUnit file. */
+typedef struct {
+    char **ids;
+    double *seconds;
+    size_t count, cap;
+    bool failed;
+} s_cases_t;
+
+static void
+s_on_case(void *ctx, const char *id, const char *file, shoal_outcome_t outcome, double seconds)
+{
+    s_cases_t *cases = ctx;
+    (void)file;
+    (void)outcome;
+    if (cases->failed)
+        return;
+    if (cases->count == cases->cap) {
+        size_t cap = cases->cap ? cases->cap * 2 : 256;
+        char **ids = realloc(cases->ids, cap * sizeof(char *));
+        if (ids)
+            cases->ids = ids;
+        double *secs = ids ? realloc(cases->seconds, cap * sizeof(double)) : NULL;
+        if (secs)
+            cases->seconds = secs;
+        if (!ids || !secs) {
+            cases->failed = true;
+            return;
+        }
+        cases->cap = cap;
+    }
+    cases->ids[cases->count] = strdup(id);
+    cases->seconds[cases->count] = seconds;
+    if (!cases->ids[cases->count]) {
+        cases->failed = true;
+        return;
+    }
+    cases->count++;
+}
+
 int
 shoal_cmd_sim(int argc, char **argv)
 {
@@ -380,7 +419,7 @@ shoal_cmd_sim(int argc, char **argv)
     }
 
     int rc = SHOAL_EXIT_FAILURE;
-    shoal_junit_case_t *cases = NULL;
+    s_cases_t cases = {0};
     size_t ncases = 0;
     double *durations = NULL;
     const char **ids = NULL;
@@ -388,20 +427,17 @@ shoal_cmd_sim(int argc, char **argv)
     sched_sim_result_t result = {0};
     if (a.junit) {
         char err[512];
-        if (shoal_junit_durations_read(a.junit, &cases, &ncases, err, sizeof(err)) != 0) {
-            fprintf(stderr, "shoal sim: --dist junit: %s\n", err);
-            return SHOAL_EXIT_FAILURE;
-        }
-        durations = malloc(ncases * sizeof(double));
-        ids = malloc(ncases * sizeof(char *));
-        if (!durations || !ids) {
-            fprintf(stderr, "shoal sim: out of memory\n");
+        if (shoal_junit_read(a.junit, s_on_case, &cases, err, sizeof(err)) != 0 || cases.failed) {
+            fprintf(stderr, "shoal sim: --dist junit: %s\n", cases.failed ? "out of memory" : err);
             goto cleanup;
         }
-        for (size_t i = 0; i < ncases; i++) {
-            durations[i] = cases[i].seconds;
-            ids[i] = cases[i].id;
+        if (cases.count == 0) {
+            fprintf(stderr, "shoal sim: --dist junit: %s has no testcase\n", a.junit);
+            goto cleanup;
         }
+        ncases = cases.count;
+        durations = cases.seconds;
+        ids = (const char **)cases.ids;
         a.cfg.durations = durations;
         a.cfg.ids = ids;
         a.cfg.count = ncases;
@@ -426,8 +462,9 @@ shoal_cmd_sim(int argc, char **argv)
 cleanup:
     sched_sim_result_clear(&result);
     sched_sim_destroy(&sim);
-    free(durations);
-    free(ids);
-    shoal_junit_durations_free(&cases, ncases);
+    for (size_t i = 0; i < cases.count; i++)
+        free(cases.ids[i]);
+    free(cases.ids);
+    free(cases.seconds);
     return rc;
 }

@@ -1,0 +1,68 @@
+/* node/exec.h: running one test process, the only code in shoal that forks.
+ * A child runs in its own process group with stdin from /dev/null, stdout and
+ * stderr merged into one pipe, no other inherited descriptor and default signal
+ * dispositions. Time is passed in (`now`, monotonic ms): the executor never
+ * reads a clock except in shoal_exec_run, which blocks by design.
+ * Invariant: once shoal_exec_poll returned true the whole process group has
+ * exited or been sent SIGKILL, the child is reaped and the result never changes.
+ */
+#ifndef SHOAL_NODE_EXEC_H
+#define SHOAL_NODE_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SHOAL_EXEC_DEFAULT_CAP (1024 * 1024) /* output_cap 0 means this */
+#define SHOAL_EXEC_GRACE_MS 200              /* after the child exits, wait this long for EOF */
+
+typedef struct {
+    char *const *argv;      /* argv[0] looked up in PATH */
+    const char *cwd;        /* NULL: inherit */
+    char *const *env_extra; /* "KEY=VALUE" added to the environment (NULL-terminated) */
+    uint64_t timeout_ms;    /* 0: none; on timeout the whole process group gets SIGKILL */
+    size_t output_cap;      /* bytes of stdout+stderr (merged) kept; beyond it the first
+                               cap/2 and the last cap/2 are kept with a marker line
+                               between them, and truncated is set; 0: the default */
+} shoal_exec_spec_t;
+
+typedef struct {
+    int exit_code; /* valid when !signal && !spawn_failed */
+    int signal;    /* signal that ended it, 0 if none */
+    bool timed_out;
+    bool spawn_failed; /* could not start: output holds the reason */
+    uint64_t duration_ms;
+    const char *output; /* NUL-terminated, borrowed from the exec object */
+    size_t output_len;
+    bool truncated;
+} shoal_exec_result_t;
+
+typedef struct shoal_exec shoal_exec_t;
+
+/* Starts the child. NULL only if pipe/fork itself fails (reason in err); an
+ * exec or chdir failure gives an object that is already finished with
+ * spawn_failed set. */
+shoal_exec_t *shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err,
+                               size_t err_size);
+/* The output pipe, to poll for POLLIN; -1 once closed. While the child runs
+ * with the pipe closed (or idle), call shoal_exec_poll on a timer (e.g. every
+ * 50 ms) so exit, grace and timeout are noticed. */
+int shoal_exec_fd(const shoal_exec_t *self);
+/* Non-blocking: reads what is there, reaps, enforces the timeout and the EOF
+ * grace. True once finished (exited AND output drained, or killed). */
+bool shoal_exec_poll(shoal_exec_t *self, uint64_t now);
+/* Valid once finished; NULL before. */
+const shoal_exec_result_t *shoal_exec_result(const shoal_exec_t *self);
+pid_t shoal_exec_pid(const shoal_exec_t *self);
+/* SIGKILLs the process group (the result then says signal 9, not timed out). */
+void shoal_exec_kill(shoal_exec_t *self);
+/* Kills the group if still running, reaps, frees. Idempotent. */
+void shoal_exec_destroy(shoal_exec_t **self_p);
+
+/* Addition: starts the child and blocks until it finished, reading the
+ * monotonic clock itself. NULL as shoal_exec_start. For one-off runs (test
+ * collection, tests). */
+shoal_exec_t *shoal_exec_run(const shoal_exec_spec_t *spec, char *err, size_t err_size);
+
+#endif
