@@ -185,6 +185,12 @@ size_t gossip_mesh_members(const gossip_mesh_t *self, gossip_member_t *out, size
 /* Mutable so the transport can add its own drops (auth) to the same counters. */
 gossip_stats_t *gossip_mesh_stats(gossip_mesh_t *self);
 
+/* Walks one msgpack value at buf without allocating, checking every declared
+ * length and count against the bytes that remain and the nesting against
+ * max_depth. Returns the value's size, or a negative error. Run it before
+ * msgpack-c unpacks anything from the network: msgpack-c trusts sizes. */
+long gossip_wire_check(const uint8_t *buf, size_t len, int max_depth);
+
 /* ---------------------------------------------------------------- transport */
 
 /* One ROUTER inbox and one lazy DEALER per peer; every frame sealed with the

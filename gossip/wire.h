@@ -88,11 +88,7 @@ int gossip_wire_encode(const gossip_wire_msg_t *msg, uint8_t *buf, size_t cap);
  * input, never allocates more than a small multiple of len. */
 int gossip_wire_decode(const uint8_t *buf, size_t len, gossip_wire_msg_t *msg);
 
-/* Walks a msgpack value at buf without allocating; checks every declared
- * length and element count against the bytes that remain and the nesting depth
- * against max_depth. Returns the value's size in bytes, or a negative
- * gossip_wire_error_t. Exposed for the decoder's tests. */
-long gossip_wire_check(const uint8_t *buf, size_t len, int max_depth);
+/* gossip_wire_check (declared in gossip.h) validates raw msgpack first. */
 
 /* A short stable name for an error or type, for counters and logs. */
 const char *gossip_wire_error_str(int err);

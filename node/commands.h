@@ -17,5 +17,7 @@ int shoal_cmd_members(int argc, char **argv);
 int shoal_cmd_stats(int argc, char **argv);
 int shoal_cmd_keygen(int argc, char **argv);
 int shoal_cmd_sim(int argc, char **argv);
+int shoal_cmd_run(int argc, char **argv);
+int shoal_cmd_history(int argc, char **argv);
 
 #endif

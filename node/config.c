@@ -89,8 +89,8 @@ s_token_ok(const char *s, size_t max)
     return true;
 }
 
-static int
-s_number(const char *flag, const char *arg, long min, long max, long *out)
+int
+shoal_config_number(const char *flag, const char *arg, long min, long max, long *out)
 {
     char *end;
     errno = 0;
@@ -141,7 +141,7 @@ shoal_config_option(shoal_config_t *self, int opt, const char *arg)
             self->discover = 0;
             return 0;
         case S_OPT_BEACON_PORT:
-            if (s_number("--beacon-port", arg, 1, 65535, &n) != 0)
+            if (shoal_config_number("--beacon-port", arg, 1, 65535, &n) != 0)
                 return -1;
             self->beacon_port = (int)n;
             return 0;
@@ -156,7 +156,7 @@ shoal_config_option(shoal_config_t *self, int opt, const char *arg)
             snprintf(self->name, sizeof(self->name), "%s", arg);
             return 0;
         case S_OPT_SLOTS:
-            if (s_number("--slots", arg, 1, 1024, &n) != 0)
+            if (shoal_config_number("--slots", arg, 1, 1024, &n) != 0)
                 return -1;
             self->meta.slots = (uint16_t)n;
             return 0;

@@ -50,6 +50,8 @@ int shoal_config_option(shoal_config_t *self, int opt, const char *arg);
 /* Fills defaults, loads the key, validates. 0 or -1 (after saying why). */
 int shoal_config_finish(shoal_config_t *self);
 void shoal_config_release(shoal_config_t *self);
+/* Parses a whole number from min to max for flag; -1 after saying why. */
+int shoal_config_number(const char *flag, const char *arg, long min, long max, long *out);
 /* The default control endpoint: ipc://$XDG_RUNTIME_DIR/shoal/control, or
  * ipc:///tmp/shoal-UID/control; creates the directory (mode 0700). */
 void shoal_config_default_control(char *out, size_t out_size);

@@ -11,10 +11,12 @@ struct shoal_command {
 };
 
 static const struct shoal_command s_commands[] = {
+    {"run", shoal_cmd_run, "run a test session, alone or with every runner of the session"},
     {"node", shoal_cmd_node, "run a mesh member until SIGINT/SIGTERM"},
     {"members", shoal_cmd_members, "print the member table of a local node"},
     {"stats", shoal_cmd_stats, "print a local node's traffic and drop counters"},
     {"keygen", shoal_cmd_keygen, "print a new cluster key"},
+    {"history", shoal_cmd_history, "show or import test history (durations, failures)"},
     {"sim", shoal_cmd_sim, "simulate a session's schedule and report its makespan"},
 };
 

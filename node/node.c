@@ -28,6 +28,7 @@ struct shoal_node {
     uint64_t next_join_at, join_backoff;
     uint8_t *frame;
     bool sealed;
+    shoal_node_app_t app;
 };
 
 uint64_t
@@ -41,7 +42,9 @@ shoal_clock_ms(void)
 static void
 s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
 {
-    (void)ctx;
+    shoal_node_t *self = ctx;
+    if (self->app.on_member)
+        self->app.on_member(self->app.ctx, m, old);
     if (m->self)
         return;
     if (m->state == old)
@@ -49,6 +52,14 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     else if (m->state != old)
         shoal_log_info("member %s (%s) is %s (was %s)", m->name, m->addr,
                        gossip_state_str(m->state), gossip_state_str(old));
+}
+
+static void
+s_on_user(void *ctx, const char *from, const uint8_t *payload, size_t len)
+{
+    shoal_node_t *self = ctx;
+    if (self->app.on_user)
+        self->app.on_user(self->app.ctx, from, payload, len);
 }
 
 /* The address others reach us at: --advertise, the bound address, or for a
@@ -163,6 +174,9 @@ shoal_node_new(shoal_config_t *config)
         .send = gossip_transport_send,
         .send_ctx = self->transport,
         .on_member = s_on_member,
+        .member_ctx = self,
+        .on_user = s_on_user,
+        .user_ctx = self,
     };
     self->mesh = gossip_mesh_new(&mesh_config, now);
     if (!self->mesh) {
@@ -322,23 +336,29 @@ s_read_inbox(shoal_node_t *self, uint64_t now)
 
 /* One turn: timers, then wait for input until the next deadline. */
 static void
-s_turn(shoal_node_t *self, uint64_t now)
+s_turn(shoal_node_t *self, uint64_t now, uint64_t deadline, const int *fds, size_t fd_count)
 {
     size_t waiting = gossip_transport_flush(self->transport, now);
     uint64_t next = gossip_mesh_tick(self->mesh, now);
     s_join_tick(self, now);
     if (self->config.join_count && !gossip_mesh_joined(self->mesh) && self->next_join_at < next)
         next = self->next_join_at;
+    if (deadline < next)
+        next = deadline;
     long timeout = next > now ? (long)(next - now) : 0;
     if (waiting && timeout > 5)
         timeout = 5; /* frames wait for a connection: look again soon */
 
-    zmq_pollitem_t items[3] = {
+    enum { S_FIXED = 3, S_FDS_MAX = 64 };
+    zmq_pollitem_t items[S_FIXED + S_FDS_MAX] = {
         {zsock_resolve(gossip_transport_inbox(self->transport)), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->control), 0, ZMQ_POLLIN, 0},
         {self->beacon ? zsock_resolve(self->beacon) : NULL, 0, ZMQ_POLLIN, 0},
     };
-    if (zmq_poll(items, self->beacon ? 3 : 2, timeout) <= 0)
+    size_t count = self->beacon ? 3 : 2;
+    for (size_t i = 0; i < fd_count && i < S_FDS_MAX; i++)
+        items[count++] = (zmq_pollitem_t){NULL, fds[i], ZMQ_POLLIN, 0};
+    if (zmq_poll(items, (int)count, timeout) <= 0)
         return;
     now = shoal_clock_ms();
     if (items[0].revents & ZMQ_POLLIN)
@@ -349,17 +369,41 @@ s_turn(shoal_node_t *self, uint64_t now)
         s_on_beacon(self, now);
 }
 
+void
+shoal_node_set_app(shoal_node_t *self, const shoal_node_app_t *app)
+{
+    self->app = *app;
+}
+
+void
+shoal_node_turn(shoal_node_t *self, uint64_t deadline, const int *fds, size_t fd_count)
+{
+    s_turn(self, shoal_clock_ms(), deadline, fds, fd_count);
+}
+
+gossip_mesh_t *
+shoal_node_mesh(shoal_node_t *self)
+{
+    return self->mesh;
+}
+
+void
+shoal_node_leave(shoal_node_t *self, uint64_t ms)
+{
+    uint64_t now = shoal_clock_ms();
+    gossip_mesh_leave(self->mesh, now);
+    for (uint64_t until = now + ms; (now = shoal_clock_ms()) < until;)
+        s_turn(self, now, until, NULL, 0);
+    shoal_log_info("left the mesh");
+}
+
 int
 shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop)
 {
     shoal_log_info("listening on %s (profile %s, %s)", self->addr, self->config.profile->name,
                    self->sealed ? "sealed" : "UNSEALED: no cluster key");
     while (!*stop)
-        s_turn(self, shoal_clock_ms());
-    uint64_t now = shoal_clock_ms();
-    gossip_mesh_leave(self->mesh, now);
-    for (uint64_t until = now + S_LEAVE_MS; (now = shoal_clock_ms()) < until;)
-        s_turn(self, now);
-    shoal_log_info("left the mesh");
+        s_turn(self, shoal_clock_ms(), UINT64_MAX, NULL, 0);
+    shoal_node_leave(self, S_LEAVE_MS);
     return 0;
 }

@@ -1,0 +1,307 @@
+/* `shoal run`: take part in a test session — as its only participant, or with
+ * every other runner that starts the same session (same --session, same
+ * runner) anywhere on the mesh. */
+#include "node/adapter.h"
+#include "node/commands.h"
+#include "node/config.h"
+#include "node/log.h"
+#include "node/node.h"
+#include "node/session.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <sodium.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The session is over for everyone by then: a short leave suffices. */
+#define S_LEAVE_MS 200
+
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal(int signum)
+{
+    (void)signum;
+    s_stop = 1;
+}
+
+enum {
+    S_OPT_SESSION = 2000,
+    S_OPT_EXPECT,
+    S_OPT_WAIT,
+    S_OPT_STRATEGY,
+    S_OPT_TIME_LIMIT,
+    S_OPT_TEST_TIMEOUT,
+    S_OPT_RETRIES,
+    S_OPT_JUNIT,
+    S_OPT_JSON,
+    S_OPT_DRY_RUN,
+    S_OPT_LIST,
+    S_OPT_PROJECT,
+    S_OPT_HISTORY_DB,
+    S_OPT_NO_HISTORY,
+    S_OPT_BATCH_SECONDS,
+};
+
+static const struct option s_run_options[] = {
+    {"session", required_argument, NULL, S_OPT_SESSION},
+    {"expect", required_argument, NULL, S_OPT_EXPECT},
+    {"wait", required_argument, NULL, S_OPT_WAIT},
+    {"strategy", required_argument, NULL, S_OPT_STRATEGY},
+    {"time-limit", required_argument, NULL, S_OPT_TIME_LIMIT},
+    {"test-timeout", required_argument, NULL, S_OPT_TEST_TIMEOUT},
+    {"retries", required_argument, NULL, S_OPT_RETRIES},
+    {"junit", required_argument, NULL, S_OPT_JUNIT},
+    {"json", required_argument, NULL, S_OPT_JSON},
+    {"dry-run", no_argument, NULL, S_OPT_DRY_RUN},
+    {"list", required_argument, NULL, S_OPT_LIST},
+    {"project", required_argument, NULL, S_OPT_PROJECT},
+    {"history-db", required_argument, NULL, S_OPT_HISTORY_DB},
+    {"no-history", no_argument, NULL, S_OPT_NO_HISTORY},
+    {"batch-seconds", required_argument, NULL, S_OPT_BATCH_SECONDS},
+};
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: shoal run [OPTIONS] (--list FILE | -- COMMAND...)\n\n"
+        "Runs a test session. Every runner started with the same --session and the same\n"
+        "command joins it: one leads (collects, orders, deals), all run tests, all print\n"
+        "the same summary and exit with the same status.\n\n"
+        "session options:\n"
+        "  --session ID           session id shared by all participants (default: a new one)\n"
+        "  --expect N             start as soon as N participants are present\n"
+        "  --wait SECONDS         ...or after this long (default 0.5; 300 with --expect)\n"
+        "  --strategy NAME        lpt (default), round-robin, file, tag, fail-first\n"
+        "  --time-limit SECONDS   start no test after this; the rest are reported skipped\n"
+        "  --test-timeout SECONDS kill a test (its whole process group) after this\n"
+        "  --retries N            rerun a failed test up to N times, on another member;\n"
+        "                         a pass on retry is reported flaky\n"
+        "  --junit FILE           write a JUnit XML report (identical on every participant)\n"
+        "  --json FILE            write a JSON report\n"
+        "  --dry-run              print the ordered plan per member, run nothing\n"
+        "  --list FILE            plain list runner: NAME<TAB>ARGV... [<TAB>REQUIRES] per line\n"
+        "  --project NAME         history key (default $SHOAL_PROJECT or the directory name)\n"
+        "  --history-db PATH      history database (default $XDG_DATA_HOME/shoal/history.db)\n"
+        "  --no-history           neither read nor record history\n"
+        "  --batch-seconds S      target predicted seconds per runner invocation (default 2)\n"
+        "\nmesh options (as for shoal node; --bind defaults to 127.0.0.1:0):\n%s"
+        "\nexit status: 0 all passed, 1 test failures, 2 usage error, 3 the session could "
+        "not complete\n",
+        shoal_config_usage);
+}
+
+static int
+s_seconds(const char *flag, const char *arg, double *out)
+{
+    char *end;
+    double value = strtod(arg, &end);
+    if (*end || end == arg || !(value >= 0) || value > 1e7) {
+        fprintf(stderr, "shoal run: %s: '%s' is not a number of seconds\n", flag, arg);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+/* One run option; 0, or -1 after saying why. */
+static int
+s_run_option(shoal_run_config_t *run, char *list, size_t list_size, int opt, const char *arg)
+{
+    long n;
+    switch (opt) {
+        case S_OPT_SESSION:
+            if (!*arg || strlen(arg) > SHOAL_SESSION_ID_MAX || strpbrk(arg, " ,\t\n=")) {
+                fprintf(stderr,
+                        "shoal run: --session: '%s' must be 1-%d characters without "
+                        "spaces, commas or '='\n",
+                        arg, SHOAL_SESSION_ID_MAX);
+                return -1;
+            }
+            snprintf(run->session, sizeof(run->session), "%s", arg);
+            return 0;
+        case S_OPT_EXPECT:
+            if (shoal_config_number("--expect", arg, 0, 1024, &n) != 0)
+                return -1;
+            run->expect = (int)n;
+            return 0;
+        case S_OPT_WAIT:
+            return s_seconds("--wait", arg, &run->wait);
+        case S_OPT_STRATEGY:
+            if (sched_strategy_parse(arg, &run->strategy) != 0) {
+                fprintf(stderr,
+                        "shoal run: --strategy: '%s' is not lpt, round-robin, file, tag "
+                        "or fail-first\n",
+                        arg);
+                return -1;
+            }
+            return 0;
+        case S_OPT_TIME_LIMIT:
+            return s_seconds("--time-limit", arg, &run->time_limit);
+        case S_OPT_TEST_TIMEOUT:
+            return s_seconds("--test-timeout", arg, &run->test_timeout);
+        case S_OPT_RETRIES:
+            if (shoal_config_number("--retries", arg, 0, 100, &n) != 0)
+                return -1;
+            run->retries = (unsigned)n;
+            return 0;
+        case S_OPT_JUNIT:
+            snprintf(run->junit, sizeof(run->junit), "%s", arg);
+            return 0;
+        case S_OPT_JSON:
+            snprintf(run->json, sizeof(run->json), "%s", arg);
+            return 0;
+        case S_OPT_DRY_RUN:
+            run->dry_run = true;
+            return 0;
+        case S_OPT_LIST:
+            snprintf(list, list_size, "%s", arg);
+            return 0;
+        case S_OPT_PROJECT:
+            snprintf(run->project, sizeof(run->project), "%s", arg);
+            return 0;
+        case S_OPT_HISTORY_DB:
+            snprintf(run->history_db, sizeof(run->history_db), "%s", arg);
+            return 0;
+        case S_OPT_NO_HISTORY:
+            run->no_history = true;
+            return 0;
+        case S_OPT_BATCH_SECONDS:
+            return s_seconds("--batch-seconds", arg, &run->batch_seconds);
+        default:
+            return -1;
+    }
+}
+
+static void
+s_defaults(shoal_run_config_t *run, bool seeds_given, bool wait_given)
+{
+    if (!run->session[0]) {
+        char id[9];
+        snprintf(id, sizeof(id), "%08x", (unsigned)(randombytes_random()));
+        snprintf(run->session, sizeof(run->session), "run-%s", id);
+        fprintf(stderr, "shoal: session %s\n", run->session);
+    }
+    if (!wait_given)
+        run->wait = run->expect > 0 ? 300 : (seeds_given ? 3 : 0.5);
+    if (!run->project[0]) {
+        const char *env = getenv("SHOAL_PROJECT");
+        char cwd[PATH_MAX] = "";
+        if (!getcwd(cwd, sizeof(cwd)))
+            snprintf(cwd, sizeof(cwd), "default");
+        const char *base = strrchr(cwd, '/');
+        snprintf(run->project, sizeof(run->project), "%s",
+                 env && *env ? env : (base && base[1] ? base + 1 : "default"));
+    }
+    if (run->batch_seconds <= 0)
+        run->batch_seconds = 2.0;
+}
+
+int
+shoal_cmd_run(int argc, char **argv)
+{
+    shoal_config_t mesh;
+    shoal_config_init(&mesh);
+    snprintf(mesh.bind, sizeof(mesh.bind), "127.0.0.1:0");
+    shoal_run_config_t run = {.strategy = SCHED_STRATEGY_LPT};
+    char list[PATH_MAX] = "";
+    bool wait_given = false;
+
+    struct option options[64];
+    size_t n = 0;
+    for (; shoal_config_options[n].name; n++)
+        options[n] = shoal_config_options[n];
+    for (size_t i = 0; i < sizeof(s_run_options) / sizeof(s_run_options[0]); i++)
+        options[n++] = s_run_options[i];
+    options[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    options[n] = (struct option){NULL, 0, NULL, 0};
+
+    int opt;
+    optind = 1;
+    /* "+": stop at the first non-option, so the command after -- keeps its flags */
+    while ((opt = getopt_long(argc, argv, "+" SHOAL_CONFIG_SHORTOPTS "h", options, NULL)) != -1) {
+        if (opt == 'h') {
+            s_usage(stdout);
+            return SHOAL_EXIT_OK;
+        }
+        if (opt == '?') {
+            s_usage(stderr);
+            return SHOAL_EXIT_USAGE;
+        }
+        wait_given |= opt == S_OPT_WAIT;
+        int rc = shoal_config_option(&mesh, opt, optarg);
+        if (rc == 1)
+            rc = s_run_option(&run, list, sizeof(list), opt, optarg);
+        if (rc != 0)
+            return SHOAL_EXIT_USAGE;
+    }
+    int cmd_argc = argc - optind;
+    char **cmd_argv = argv + optind;
+    if (!list[0] && cmd_argc == 0) {
+        fprintf(stderr, "shoal run: give the tests: --list FILE, or -- COMMAND (e.g. -- pytest "
+                        "tests/)\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    bool seeds_given = mesh.join_count > 0;
+    if (mesh.join_count == 0 && shoal_config_is_loopback(mesh.bind)) {
+        /* join a local daemon's mesh if one runs; harmless if none does */
+        snprintf(mesh.joins[mesh.join_count++], GOSSIP_ADDR_MAX + 1, "127.0.0.1:%d",
+                 SHOAL_DEFAULT_PORT);
+    }
+    if (!mesh.control[0]) {
+        char dir[PATH_MAX];
+        shoal_config_default_control(dir, sizeof(dir));
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        snprintf(mesh.control, sizeof(mesh.control), "%s/run-%d.ctl", dir, (int)getpid());
+    }
+    char err[1024];
+    shoal_adapter_t *adapter =
+        shoal_adapter_new(cmd_argc, cmd_argv, list[0] ? list : NULL, err, sizeof(err));
+    if (!adapter) {
+        fprintf(stderr, "shoal run: %s\n", err);
+        return SHOAL_EXIT_USAGE;
+    }
+    s_defaults(&run, seeds_given, wait_given);
+    run.slots = mesh.meta.slots;
+    if (mesh.meta.tag_count + 2 > GOSSIP_TAGS_MAX) {
+        fprintf(stderr, "shoal run: --tag: at most %d tags with a session\n", GOSSIP_TAGS_MAX - 2);
+        shoal_adapter_destroy(&adapter);
+        return SHOAL_EXIT_USAGE;
+    }
+    shoal_session_tags(run.session, shoal_adapter_digest(adapter),
+                       mesh.meta.tags[mesh.meta.tag_count], mesh.meta.tags[mesh.meta.tag_count + 1],
+                       GOSSIP_TAG_MAX + 1);
+    mesh.meta.tag_count += 2;
+    if (shoal_config_finish(&mesh) != 0) {
+        shoal_config_release(&mesh);
+        shoal_adapter_destroy(&adapter);
+        return SHOAL_EXIT_USAGE;
+    }
+    zsys_handler_set(NULL);
+    struct sigaction action = {.sa_handler = s_on_signal};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    shoal_log_set_verbose(mesh.verbose);
+    shoal_node_t *node = shoal_node_new(&mesh);
+    shoal_config_release(&mesh);
+    if (!node) {
+        shoal_adapter_destroy(&adapter);
+        return SHOAL_RUN_INCOMPLETE;
+    }
+    shoal_session_t *session = shoal_session_new(&run, node, &adapter);
+    int status = SHOAL_RUN_INCOMPLETE;
+    if (session)
+        status = shoal_session_run(session, &s_stop);
+    shoal_session_destroy(&session);
+    shoal_adapter_destroy(&adapter);
+    shoal_node_leave(node, S_LEAVE_MS);
+    shoal_node_destroy(&node);
+    return status;
+}

@@ -1,0 +1,365 @@
+/* The leader's bookkeeping (see leader.h): translates members' reports into
+ * operations on the scheduler's board and keeps one result record per test. */
+#include "node/leader.h"
+
+#include <czmq.h>
+#include <string.h>
+
+struct shoal_leader {
+    shoal_leader_config_t config;
+    char session[SHOAL_SESSION_ID_MAX + 1];
+    shoal_collection_t tests;
+    shoal_leader_result_t *results;
+    zhashx_t *index; /* id -> test index + 1 */
+    sched_suite_t *suite;
+    sched_board_t *board;
+    bool dealt; /* the board has dealt; false while a rebuild waits */
+    double rebuild_until;
+    double started;
+    size_t *progress; /* tests that became final, not yet reported */
+    size_t progress_count;
+    size_t final_count;
+    uint32_t batch_seq;
+};
+
+static size_t
+s_test(const shoal_leader_t *self, const char *id)
+{
+    size_t v = (size_t)(uintptr_t)zhashx_lookup(self->index, id);
+    return v ? v - 1 : SIZE_MAX;
+}
+
+static size_t
+s_member(const shoal_leader_t *self, const char *name)
+{
+    size_t n = sched_suite_member_count(self->suite);
+    for (size_t m = 0; m < n; m++)
+        if (strcmp(sched_suite_member_name(self->suite, m), name) == 0)
+            return m;
+    return SIZE_MAX;
+}
+
+static void
+s_replace(char **field, const char *value)
+{
+    free(*field);
+    *field = strdup(value ? value : "");
+}
+
+static void
+s_final(shoal_leader_t *self, size_t test, shoal_outcome_t outcome, const char *message, double now)
+{
+    shoal_leader_result_t *r = &self->results[test];
+    if (r->final)
+        return;
+    r->final = true;
+    r->outcome = outcome;
+    if (message)
+        s_replace(&r->message, message);
+    self->final_count++;
+    self->progress[self->progress_count++] = test;
+    sched_board_adopt_done(self->board, test, now);
+}
+
+shoal_leader_t *
+shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
+                 const shoal_history_entry_t *history, size_t history_count, double now)
+{
+    shoal_leader_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->config = *config;
+    snprintf(self->session, sizeof(self->session), "%s", config->session);
+    self->config.session = self->session;
+    self->tests = *tests;
+    memset(tests, 0, sizeof(*tests));
+    self->started = now;
+    size_t n = self->tests.count;
+    self->results = calloc(n ? n : 1, sizeof(shoal_leader_result_t));
+    self->progress = calloc(n ? n : 1, sizeof(size_t));
+    self->index = zhashx_new();
+    self->suite = sched_suite_new();
+    if (!self->results || !self->progress || !self->index || !self->suite) {
+        shoal_leader_destroy(&self);
+        return NULL;
+    }
+    for (size_t t = 0; t < n; t++) {
+        const shoal_test_t *test = &self->tests.tests[t];
+        self->results[t].id = test->id;
+        self->results[t].file = test->file;
+        zhashx_insert(self->index, test->id, (void *)(uintptr_t)(t + 1));
+        size_t index;
+        if (sched_suite_add_test(self->suite, test->id, test->file, test->requires, &index) != 0)
+            s_replace(&self->results[t].message, "duplicate test id or bad requirement");
+    }
+    for (size_t h = 0; h < history_count; h++) {
+        size_t t = s_test(self, history[h].id);
+        if (t == SIZE_MAX)
+            continue;
+        sched_history_t hist = {
+            .durations = history[h].durations,
+            .count = history[h].count,
+            .recent_failures = history[h].recent_failures,
+            .last_failed = history[h].last_failed,
+            .flakiness = history[h].flakiness,
+        };
+        sched_suite_set_history(self->suite, t, &hist);
+    }
+    sched_suite_predict(self->suite, config->default_prediction);
+    self->board = sched_board_new(self->suite, config->strategy);
+    if (!self->board) {
+        shoal_leader_destroy(&self);
+        return NULL;
+    }
+    self->rebuild_until = config->rebuild ? now + config->rebuild_seconds : now;
+    return self;
+}
+
+void
+shoal_leader_destroy(shoal_leader_t **self_p)
+{
+    shoal_leader_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t t = 0; self->results && t < self->tests.count; t++) {
+        free(self->results[t].node);
+        free(self->results[t].message);
+        free(self->results[t].output);
+    }
+    sched_board_destroy(&self->board);
+    sched_suite_destroy(&self->suite);
+    zhashx_destroy(&self->index);
+    shoal_collection_clear(&self->tests);
+    free(self->results);
+    free(self->progress);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Deals pending tests once the rebuild window (if any) has closed, and gives
+ * up on tests that nobody can run once nothing else is left. */
+static void
+s_deal(shoal_leader_t *self, double now)
+{
+    if (!self->dealt && now < self->rebuild_until)
+        return;
+    self->dealt = true;
+    sched_board_deal(self->board);
+    size_t open = self->tests.count - self->final_count;
+    size_t unschedulable = sched_board_count(self->board, SCHED_TEST_UNSCHEDULABLE);
+    if (unschedulable && unschedulable == open) {
+        for (size_t t = 0; t < self->tests.count; t++)
+            if (!self->results[t].final &&
+                sched_board_test_state(self->board, t, NULL) == SCHED_TEST_UNSCHEDULABLE)
+                s_final(self, t, SHOAL_OUTCOME_ERROR,
+                        "unschedulable: no participant has the tags it requires", now);
+    }
+}
+
+void
+shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, const char *tags,
+                    bool alive, double now)
+{
+    size_t m = s_member(self, name);
+    if (m == SIZE_MAX) {
+        if (!alive || sched_suite_add_member(self->suite, name, slots ? slots : 1, tags, &m) != 0)
+            return;
+        sched_board_sync_members(self->board);
+        s_deal(self, now);
+        return;
+    }
+    bool was = sched_board_member_alive(self->board, m);
+    if (was && !alive)
+        sched_board_member_lost(self->board, m, now);
+    else if (!was && alive)
+        sched_board_member_back(self->board, m);
+    if (was != alive)
+        s_deal(self, now);
+}
+
+static size_t
+s_take_batch(shoal_leader_t *self, size_t m, double now, size_t *tests, size_t cap)
+{
+    size_t n = sched_board_next_batch(self->board, m, now, self->config.batch_seconds,
+                                      self->config.batch_max, tests, cap);
+    if (n > 0)
+        return n;
+    sched_steal_t steal = {0};
+    if (sched_board_steal_decide(self->board, m, now, &steal) == 0 &&
+        sched_board_steal_apply(self->board, &steal) == 0)
+        n = sched_board_next_batch(self->board, m, now, self->config.batch_seconds,
+                                   self->config.batch_max, tests, cap);
+    sched_steal_clear(&steal);
+    return n;
+}
+
+size_t
+shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
+                  const shoal_item_t *running, size_t running_count, bool fresh, double now,
+                  shoal_item_t **out)
+{
+    *out = NULL;
+    size_t m = s_member(self, name);
+    if (m == SIZE_MAX || !sched_board_member_alive(self->board, m))
+        return 0;
+    if (fresh) {
+        /* A member reporting to a new leader: what it runs stays with it. */
+        for (size_t i = 0; i < running_count; i++) {
+            size_t t = s_test(self, running[i].id);
+            if (t != SIZE_MAX && !self->results[t].final)
+                sched_board_adopt_running(self->board, m, t, now);
+        }
+    }
+    s_deal(self, now);
+    if (!self->dealt || free_slots == 0)
+        return 0;
+    size_t cap = self->config.batch_max ? self->config.batch_max : 1;
+    size_t *tests = malloc(cap * sizeof(size_t));
+    shoal_item_t *items = calloc((size_t)free_slots * cap, sizeof(shoal_item_t));
+    size_t count = 0;
+    for (unsigned slot = 0; tests && items && slot < free_slots; slot++) {
+        size_t n = s_take_batch(self, m, now, tests, cap);
+        if (n == 0)
+            break;
+        self->batch_seq++;
+        for (size_t i = 0; i < n; i++) {
+            shoal_item_t *item = &items[count++];
+            item->id = self->tests.tests[tests[i]].id;
+            item->attempt = self->results[tests[i]].attempt;
+            item->batch = self->batch_seq;
+        }
+    }
+    free(tests);
+    if (count == 0) {
+        free(items);
+        return 0;
+    }
+    *out = items;
+    return count;
+}
+
+size_t
+shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t *items,
+                     size_t count, double now)
+{
+    size_t m = s_member(self, name);
+    size_t recorded = 0;
+    bool requeued = false;
+    for (size_t i = 0; i < count; i++) {
+        const shoal_item_t *item = &items[i];
+        size_t t = s_test(self, item->id);
+        if (t == SIZE_MAX)
+            continue; /* not in our collection: nothing to merge it into */
+        shoal_leader_result_t *r = &self->results[t];
+        if (r->final || item->attempt != r->attempt)
+            continue; /* a duplicate, or an attempt that was superseded */
+        shoal_outcome_t outcome = (shoal_outcome_t)item->outcome;
+        if (outcome == SHOAL_OUTCOME_NOT_RUN) {
+            sched_board_requeue(self->board, t, now);
+            requeued = true;
+            continue;
+        }
+        r->seconds = item->seconds;
+        s_replace(&r->node, name);
+        s_replace(&r->message, item->message);
+        s_replace(&r->output, item->output);
+        recorded++;
+        bool failed = outcome == SHOAL_OUTCOME_FAILED || outcome == SHOAL_OUTCOME_ERROR;
+        if (failed && r->attempt < self->config.retries) {
+            /* Retry elsewhere: a failure tied to one machine should not repeat. */
+            r->failures++;
+            r->attempt++;
+            if (m != SIZE_MAX)
+                sched_board_requeue_avoiding(self->board, t, m, now);
+            else
+                sched_board_requeue(self->board, t, now);
+            requeued = true;
+            continue;
+        }
+        r->flaky = !failed && r->failures > 0;
+        s_final(self, t, outcome, NULL, now);
+    }
+    if (requeued)
+        s_deal(self, now);
+    return recorded;
+}
+
+void
+shoal_leader_tick(shoal_leader_t *self, double now)
+{
+    s_deal(self, now);
+    if (self->config.time_limit <= 0)
+        return;
+    double deadline = self->started + self->config.time_limit;
+    if (sched_board_skip_over_budget(self->board, now, deadline) == 0)
+        return;
+    for (size_t t = 0; t < self->tests.count; t++)
+        if (!self->results[t].final &&
+            sched_board_test_state(self->board, t, NULL) == SCHED_TEST_SKIPPED)
+            s_final(self, t, SHOAL_OUTCOME_SKIPPED, "time limit: not started within the budget",
+                    now);
+}
+
+bool
+shoal_leader_finished(const shoal_leader_t *self)
+{
+    return self->final_count == self->tests.count;
+}
+
+size_t
+shoal_leader_test_count(const shoal_leader_t *self)
+{
+    return self->tests.count;
+}
+
+const shoal_leader_result_t *
+shoal_leader_result(const shoal_leader_t *self, size_t test)
+{
+    return test < self->tests.count ? &self->results[test] : NULL;
+}
+
+void
+shoal_leader_counts(const shoal_leader_t *self, uint32_t counts[SHOAL_COUNT_KINDS])
+{
+    memset(counts, 0, sizeof(uint32_t) * SHOAL_COUNT_KINDS);
+    for (size_t t = 0; t < self->tests.count; t++) {
+        const shoal_leader_result_t *r = &self->results[t];
+        if (!r->final) {
+            bool running = sched_board_test_state(self->board, t, NULL) == SCHED_TEST_RUNNING;
+            counts[running ? SHOAL_COUNT_RUNNING : SHOAL_COUNT_PENDING]++;
+        } else if (r->outcome == SHOAL_OUTCOME_PASSED)
+            counts[SHOAL_COUNT_PASSED]++;
+        else if (r->outcome == SHOAL_OUTCOME_FAILED)
+            counts[SHOAL_COUNT_FAILED]++;
+        else if (r->outcome == SHOAL_OUTCOME_ERROR)
+            counts[SHOAL_COUNT_ERROR]++;
+        else
+            counts[SHOAL_COUNT_SKIPPED]++;
+    }
+}
+
+size_t
+shoal_leader_take_progress(shoal_leader_t *self, size_t *out, size_t cap)
+{
+    size_t n = self->progress_count < cap ? self->progress_count : cap;
+    memcpy(out, self->progress, n * sizeof(size_t));
+    memmove(self->progress, self->progress + n, (self->progress_count - n) * sizeof(size_t));
+    self->progress_count -= n;
+    return n;
+}
+
+void
+shoal_leader_print_plan(const shoal_leader_t *self, FILE *out)
+{
+    size_t members = sched_suite_member_count(self->suite);
+    for (size_t m = 0; m < members; m++) {
+        size_t count;
+        const size_t *queue = sched_board_queue(self->board, m, &count);
+        fprintf(out, "%s (%u slots, %zu tests, %.1f s predicted):\n",
+                sched_suite_member_name(self->suite, m), sched_suite_member_slots(self->suite, m),
+                count, sched_board_queued_work(self->board, m));
+        for (size_t i = 0; i < count; i++)
+            fprintf(out, "  %6.2fs  %s\n", sched_suite_predicted(self->suite, queue[i], NULL, NULL),
+                    sched_suite_test_id(self->suite, queue[i]));
+    }
+}

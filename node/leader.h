@@ -1,0 +1,80 @@
+/* The leader of a test session: owns the collected tests, the scheduler's
+ * board (who runs what), and every test's result record. It decides what each
+ * member runs next (stealing from the busiest when a member's queue is dry),
+ * retries failures on another member, re-deals a dead member's work, and knows
+ * when the session is finished. No I/O: the session feeds it reports and sends
+ * what it returns.
+ *
+ * A test's record moves: open --result (final outcome)--> final, or
+ * open --failed, retries left--> open with attempt + 1 (requeued elsewhere).
+ * Invariant: a test is final at most once; results of another attempt, or for
+ * a final test, are acknowledged and dropped (duplicates merge).
+ */
+#ifndef SHOAL_NODE_LEADER_H
+#define SHOAL_NODE_LEADER_H
+
+#include "node/adapter.h"
+#include "node/history.h"
+#include "node/session_msg.h"
+#include "sched/sched.h"
+
+#include <stdio.h>
+
+typedef struct {
+    const char *session;
+    uint32_t term;
+    sched_strategy_t strategy;
+    unsigned retries;          /* extra attempts for a failed test */
+    double time_limit;         /* seconds from start; 0 for none */
+    double batch_seconds;      /* target predicted seconds per batch */
+    size_t batch_max;          /* tests per batch at most */
+    double default_prediction; /* seconds, for tests nothing is known about */
+    double rebuild_seconds;    /* after a failover: wait this long for members' reports */
+    bool rebuild;              /* this term takes over from a dead leader */
+} shoal_leader_config_t;
+
+typedef struct {
+    const char *id;
+    const char *file;
+    bool final;
+    shoal_outcome_t outcome;
+    double seconds;
+    uint32_t attempt;
+    unsigned failures; /* failed attempts before the last */
+    bool flaky;        /* failed, then passed on a retry */
+    char *node;        /* where the final attempt ran */
+    char *message;
+    char *output;
+} shoal_leader_result_t;
+
+typedef struct shoal_leader shoal_leader_t;
+
+/* Takes the tests (moved out of *tests). History entries may be NULL. */
+shoal_leader_t *shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
+                                 const shoal_history_entry_t *history, size_t history_count,
+                                 double now);
+void shoal_leader_destroy(shoal_leader_t **self_p);
+/* Adds a participant, or updates whether it is alive (a death re-deals its
+ * work; a return gives it an empty queue). */
+void shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, const char *tags,
+                         bool alive, double now);
+/* A member asks for work for free_slots slots and says what it runs. Returns
+ * the items to send it (*out, the caller frees the array; ids are borrowed). */
+size_t shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
+                         const shoal_item_t *running, size_t running_count, bool fresh, double now,
+                         shoal_item_t **out);
+/* Results from a member. Returns how many were recorded as new. */
+size_t shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t *items,
+                            size_t count, double now);
+/* Timers: the end of the rebuild window, the time budget. */
+void shoal_leader_tick(shoal_leader_t *self, double now);
+bool shoal_leader_finished(const shoal_leader_t *self);
+size_t shoal_leader_test_count(const shoal_leader_t *self);
+const shoal_leader_result_t *shoal_leader_result(const shoal_leader_t *self, size_t test);
+void shoal_leader_counts(const shoal_leader_t *self, uint32_t counts[SHOAL_COUNT_KINDS]);
+/* Indices of tests that became final since the last call. */
+size_t shoal_leader_take_progress(shoal_leader_t *self, size_t *out, size_t cap);
+/* Dry run: the ordered plan per member. */
+void shoal_leader_print_plan(const shoal_leader_t *self, FILE *out);
+
+#endif

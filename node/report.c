@@ -1,0 +1,184 @@
+/* Progress, summary and JSON report (see report.h). */
+#include "node/report.h"
+#include "node/adapter.h"
+#include "node/json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void
+shoal_report_init(shoal_report_t *self, size_t total, uint64_t now_ms)
+{
+    memset(self, 0, sizeof(*self));
+    self->tty = isatty(STDOUT_FILENO);
+    self->total = total;
+    self->started_ms = now_ms;
+}
+
+static const char *
+s_label(uint8_t outcome)
+{
+    static const char *labels[] = {"PASS", "FAIL", "ERROR", "SKIP", "NOTRUN"};
+    return outcome < 5 ? labels[outcome] : "?";
+}
+
+void
+shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COUNT_KINDS],
+                      const shoal_item_t *finished, size_t count, uint64_t now_ms)
+{
+    uint32_t done = counts[SHOAL_COUNT_PASSED] + counts[SHOAL_COUNT_FAILED] +
+                    counts[SHOAL_COUNT_ERROR] + counts[SHOAL_COUNT_SKIPPED];
+    uint32_t total = done + counts[SHOAL_COUNT_RUNNING] + counts[SHOAL_COUNT_PENDING];
+    if (!self->tty) {
+        for (size_t i = 0; i < count; i++)
+            printf("%-5s %s (%.2fs on %s)\n", s_label(finished[i].outcome), finished[i].id,
+                   finished[i].seconds, finished[i].node ? finished[i].node : "?");
+        self->shown += count;
+        fflush(stdout);
+        return;
+    }
+    double elapsed = (double)(now_ms - self->started_ms) / 1000.0;
+    double eta = done ? elapsed * (double)(total - done) / (double)done : 0;
+    printf("\r\033[K%u/%u %3.0f%%  passed %u  failed %u  errors %u  skipped %u  running %u  "
+           "pending %u  %.0fs elapsed, ETA %.0fs",
+           done, total, total ? 100.0 * done / total : 100.0, counts[SHOAL_COUNT_PASSED],
+           counts[SHOAL_COUNT_FAILED], counts[SHOAL_COUNT_ERROR], counts[SHOAL_COUNT_SKIPPED],
+           counts[SHOAL_COUNT_RUNNING], counts[SHOAL_COUNT_PENDING], elapsed, eta);
+    fflush(stdout);
+}
+
+static int
+s_by_seconds(const void *a, const void *b)
+{
+    const shoal_item_t *x = *(const shoal_item_t *const *)a, *y = *(const shoal_item_t *const *)b;
+    return x->seconds < y->seconds ? 1 : x->seconds > y->seconds ? -1 : strcmp(x->id, y->id);
+}
+
+static int
+s_by_id(const void *a, const void *b)
+{
+    const shoal_item_t *x = *(const shoal_item_t *const *)a, *y = *(const shoal_item_t *const *)b;
+    return strcmp(x->id, y->id);
+}
+
+/* The last `lines` lines of text. */
+static const char *
+s_tail(const char *text, int lines)
+{
+    const char *p = text + strlen(text);
+    while (p > text && lines >= 0) {
+        p--;
+        if (*p == '\n' && p[1] != '\0')
+            lines--;
+    }
+    return lines < 0 ? p + 1 : text;
+}
+
+static void
+s_members(FILE *out, const shoal_item_t **sorted, size_t count)
+{
+    /* per member: tests and busy seconds (sorted by node, then printed) */
+    const char *names[256];
+    size_t tests[256] = {0}, members = 0;
+    double busy[256] = {0};
+    for (size_t i = 0; i < count; i++) {
+        const char *node = sorted[i]->node && *sorted[i]->node ? sorted[i]->node : "-";
+        size_t m = 0;
+        while (m < members && strcmp(names[m], node) != 0)
+            m++;
+        if (m == members) {
+            if (members == 256)
+                continue;
+            names[members++] = node;
+        }
+        tests[m]++;
+        busy[m] += sorted[i]->seconds;
+    }
+    fprintf(out, "\nper member:\n");
+    for (size_t m = 0; m < members; m++)
+        fprintf(out, "  %-24s %6zu tests  %8.2fs busy\n", names[m], tests[m], busy[m]);
+}
+
+void
+shoal_report_summary(shoal_report_t *self, FILE *out, const shoal_item_t *items, size_t count,
+                     int status, const char *text, uint64_t now_ms)
+{
+    if (self->tty)
+        fprintf(out, "\r\033[K");
+    const shoal_item_t **sorted = calloc(count ? count : 1, sizeof(*sorted));
+    size_t by_outcome[5] = {0}, flaky = 0;
+    for (size_t i = 0; i < count; i++) {
+        sorted[i] = &items[i];
+        by_outcome[items[i].outcome < 5 ? items[i].outcome : 4]++;
+        flaky += items[i].flaky;
+    }
+    qsort(sorted, count, sizeof(*sorted), s_by_id);
+    for (size_t i = 0; i < count; i++) {
+        const shoal_item_t *it = sorted[i];
+        if (it->outcome != SHOAL_OUTCOME_FAILED && it->outcome != SHOAL_OUTCOME_ERROR)
+            continue;
+        fprintf(out, "\n==== %s %s (on %s, attempt %u)\n", s_label(it->outcome), it->id,
+                it->node && *it->node ? it->node : "?", it->attempt + 1);
+        if (it->message && *it->message)
+            fprintf(out, "%s\n", it->message);
+        if (it->output && *it->output)
+            fprintf(out, "---- output (tail)\n%s%s", s_tail(it->output, 20),
+                    it->output[strlen(it->output) - 1] == '\n' ? "" : "\n");
+    }
+    if (count) {
+        qsort(sorted, count, sizeof(*sorted), s_by_seconds);
+        fprintf(out, "\nslowest:\n");
+        for (size_t i = 0; i < count && i < 10; i++)
+            fprintf(out, "  %8.2fs  %s\n", sorted[i]->seconds, sorted[i]->id);
+        s_members(out, sorted, count);
+    }
+    for (size_t i = 0; i < count; i++)
+        if (items[i].flaky)
+            fprintf(out, "flaky: %s (passed on attempt %u)\n", items[i].id, items[i].attempt + 1);
+    if (text && *text)
+        fprintf(out, "\n%s\n", text);
+    fprintf(out, "\n%zu tests in %.2fs: %zu failures, %zu errors, %zu flaky\n", count,
+            (double)(now_ms - self->started_ms) / 1000.0, by_outcome[SHOAL_OUTCOME_FAILED],
+            by_outcome[SHOAL_OUTCOME_ERROR], flaky);
+    /* failed counts errors too: the closing line CI systems read */
+    fprintf(out, "%zu passed, %zu failed, %zu skipped\n", by_outcome[SHOAL_OUTCOME_PASSED],
+            by_outcome[SHOAL_OUTCOME_FAILED] + by_outcome[SHOAL_OUTCOME_ERROR],
+            by_outcome[SHOAL_OUTCOME_SKIPPED]);
+    (void)status;
+    free(sorted);
+}
+
+int
+shoal_report_json(const char *path, const shoal_item_t *items, size_t count, int status, char *err,
+                  size_t err_size)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        snprintf(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    fprintf(out, "{\"status\":%d,\"tests\":[", status);
+    for (size_t i = 0; i < count; i++) {
+        const shoal_item_t *it = &items[i];
+        fprintf(out, "%s\n{\"id\":", i ? "," : "");
+        shoal_json_string(out, it->id);
+        fprintf(out, ",\"outcome\":\"%s\",\"seconds\":%.3f,\"node\":",
+                shoal_outcome_str((shoal_outcome_t)it->outcome), it->seconds);
+        shoal_json_string(out, it->node ? it->node : "");
+        fprintf(out, ",\"attempts\":%u,\"flaky\":%s,\"message\":", it->attempt + 1,
+                it->flaky ? "true" : "false");
+        shoal_json_string(out, it->message ? it->message : "");
+        fputc('}', out);
+    }
+    fprintf(out, "]}\n");
+    if (fclose(out) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* What a participant shows and writes about a session: the live progress (a
+ * status line on a terminal, one line per finished test otherwise), the final
+ * summary, and the JUnit and JSON reports. Every participant renders the same
+ * summary items, so they all print and write the same thing. */
+#ifndef SHOAL_NODE_REPORT_H
+#define SHOAL_NODE_REPORT_H
+
+#include "node/session_msg.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct {
+    bool tty;
+    uint64_t started_ms;
+    size_t total;
+    size_t shown; /* finished-test lines printed */
+} shoal_report_t;
+
+void shoal_report_init(shoal_report_t *self, size_t total, uint64_t now_ms);
+/* Live progress from a PROGRESS message. */
+void shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COUNT_KINDS],
+                           const shoal_item_t *finished, size_t count, uint64_t now_ms);
+/* The final summary: counts, failures with their output tail and node, the ten
+ * slowest tests, per-member tests and busy time. */
+void shoal_report_summary(shoal_report_t *self, FILE *out, const shoal_item_t *items, size_t count,
+                          int status, const char *text, uint64_t now_ms);
+/* JSON: {"status":N,"tests":[{id, outcome, seconds, node, attempts, flaky, message}]}. */
+int shoal_report_json(const char *path, const shoal_item_t *items, size_t count, int status,
+                      char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,1104 @@
+/* A participant's session runtime (see session.h for the state diagram).
+ *
+ * Member role: keeps the batches the leader dealt it, runs them on `slots`
+ * local processes, reports every result until the leader acknowledges it,
+ * asks for work when a slot is free and says what it runs (a heartbeat).
+ * Leader role: a shoal_leader_t fed with members' reports; it answers WANT
+ * with WORK, RESULTS with ACK, and broadcasts PROGRESS, LEADER heartbeats and
+ * finally the SUMMARY. Messages to ourselves go through a local queue, so the
+ * leader's own member is served like any other, without recursion.
+ */
+#include "node/session.h"
+#include "node/exec.h"
+#include "node/history.h"
+#include "node/junit.h"
+#include "node/leader.h"
+#include "node/log.h"
+#include "node/report.h"
+
+#include <czmq.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_HEARTBEAT_MS 1000   /* LEADER and WANT heartbeats, result resends */
+#define S_WANT_GAP_MS 100     /* a member short of work asks again after this */
+#define S_PREFETCH 1          /* batches held beyond one per slot, to hide the round trip */
+#define S_PROGRESS_MS 250     /* leader's progress broadcasts */
+#define S_CLAIM_GRACE_MS 1000 /* a would-be first leader waits this for an incumbent */
+#define S_DONE_WAIT_MS 10000  /* leader waits this long for everyone's DONE */
+#define S_OUTPUT_CAP (64 * 1024)
+#define S_PARTICIPANTS_MAX 1024
+
+typedef enum { S_GATHER, S_FOLLOW, S_DONE } s_phase_t;
+
+typedef struct {
+    char name[GOSSIP_NAME_MAX + 1];
+    unsigned slots;
+    char tags[GOSSIP_TAGS_MAX * (GOSSIP_TAG_MAX + 1)];
+    bool alive;
+    bool done; /* sent DONE for the current summary */
+} s_participant_t;
+
+typedef struct {
+    shoal_exec_t *exec;
+    char **ids;
+    uint32_t *attempts;
+    size_t count;
+    char report[PATH_MAX];
+} s_slot_t;
+
+typedef struct {
+    shoal_item_t item; /* owned */
+    bool acked;
+} s_result_t;
+
+struct shoal_session {
+    shoal_run_config_t config;
+    shoal_node_t *node;
+    shoal_adapter_t *adapter;
+    char name[GOSSIP_NAME_MAX + 1];
+    char digest[64];
+    char workdir[256]; /* private temp dir for report files */
+    s_phase_t phase;
+    uint64_t started, gather_until;
+    s_participant_t participants[S_PARTICIPANTS_MAX];
+    size_t participant_count;
+    /* leadership */
+    char leader[GOSSIP_NAME_MAX + 1]; /* "" until known */
+    uint32_t term;
+    shoal_leader_t *lead; /* set while we lead */
+    uint64_t claim_at;    /* when we may claim the first term */
+    uint64_t next_heartbeat, next_progress, summary_sent_at, summary_started;
+    bool summary_ready; /* leader: finished and summary built */
+    shoal_item_t *summary_out;
+    size_t summary_out_count;
+    int status;
+    char status_text[SHOAL_MESSAGE_MAX + 1];
+    /* member role */
+    s_slot_t *slots;
+    shoal_item_t *queue; /* dealt, not started; item.id owned */
+    size_t queue_count, queue_cap;
+    s_result_t *results;
+    size_t result_count, result_cap;
+    bool fresh; /* next WANT is the first to this term's leader */
+    uint64_t last_want, next_resend;
+    bool want_now;
+    uint32_t batches_run;
+    /* the summary as received */
+    shoal_item_t *summary;
+    size_t summary_count, summary_cap;
+    bool *chunk_seen;
+    uint32_t chunks, chunks_seen, summary_term;
+    /* local delivery */
+    zlist_t *self_queue; /* zframe_t * */
+    shoal_report_t report;
+    uint8_t *buf;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+void
+shoal_session_tags(const char *session, const char *digest, char *session_tag, char *runner_tag,
+                   size_t tag_size)
+{
+    snprintf(session_tag, tag_size, "session=%s", session);
+    snprintf(runner_tag, tag_size, "runner=%.16s", digest);
+}
+
+static uint64_t
+s_now(void)
+{
+    return shoal_clock_ms();
+}
+
+static double
+s_seconds(uint64_t ms)
+{
+    return (double)ms / 1000.0;
+}
+
+static s_participant_t *
+s_participant(shoal_session_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->participant_count; i++)
+        if (strcmp(self->participants[i].name, name) == 0)
+            return &self->participants[i];
+    return NULL;
+}
+
+/* The best-ranked alive participant (rendezvous hash of session and name). */
+static const char *
+s_top_ranked(shoal_session_t *self)
+{
+    const char *names[S_PARTICIPANTS_MAX];
+    bool alive[S_PARTICIPANTS_MAX];
+    for (size_t i = 0; i < self->participant_count; i++) {
+        names[i] = self->participants[i].name;
+        alive[i] = self->participants[i].alive;
+    }
+    size_t top;
+    if (sched_rank_leader(self->config.session, names, alive, self->participant_count, &top) != 0)
+        return NULL;
+    return self->participants[top].name;
+}
+
+/* Is (term, leader) newer than what we follow? Same term: the better rank wins. */
+static bool
+s_newer(shoal_session_t *self, uint32_t term, const char *leader)
+{
+    if (term != self->term)
+        return term > self->term;
+    if (!self->leader[0])
+        return true;
+    if (strcmp(leader, self->leader) == 0)
+        return false;
+    return sched_rank_hash(self->config.session, leader) >
+           sched_rank_hash(self->config.session, self->leader);
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static void
+s_send_frame(shoal_session_t *self, const char *to, const uint8_t *buf, size_t len)
+{
+    if (strcmp(to, self->name) == 0)
+        zlist_append(self->self_queue, zframe_new(buf, len));
+    else
+        gossip_mesh_send_user(shoal_node_mesh(self->node), to, buf, len);
+}
+
+/* Sends msg (its items split over as many frames as needed). */
+static void
+s_send(shoal_session_t *self, const char *to, shoal_msg_t *msg)
+{
+    snprintf(msg->session, sizeof(msg->session), "%s", self->config.session);
+    size_t first = 0;
+    do {
+        size_t taken = 0;
+        long len = shoal_msg_encode(msg, first, self->buf, GOSSIP_PAYLOAD_MAX, &taken);
+        if (len < 0)
+            return;
+        s_send_frame(self, to, self->buf, (size_t)len);
+        first += taken;
+        if (taken == 0)
+            break;
+    } while (first < msg->item_count);
+}
+
+static void
+s_send_all(shoal_session_t *self, shoal_msg_t *msg)
+{
+    for (size_t i = 0; i < self->participant_count; i++)
+        if (self->participants[i].alive)
+            s_send(self, self->participants[i].name, msg);
+}
+
+/* ---------------------------------------------------------------- member role */
+
+static size_t
+s_busy_slots(const shoal_session_t *self)
+{
+    size_t busy = 0;
+    for (unsigned i = 0; i < self->config.slots; i++)
+        busy += self->slots[i].exec != NULL;
+    return busy;
+}
+
+static size_t
+s_queued_batches(const shoal_session_t *self)
+{
+    size_t batches = 0;
+    for (size_t i = 0; i < self->queue_count; i++)
+        batches += i == 0 || self->queue[i].batch != self->queue[i - 1].batch;
+    return batches;
+}
+
+static void
+s_add_result(shoal_session_t *self, shoal_item_t *item)
+{
+    if (self->result_count == self->result_cap) {
+        self->result_cap = self->result_cap ? self->result_cap * 2 : 64;
+        self->results = realloc(self->results, self->result_cap * sizeof(s_result_t));
+    }
+    self->results[self->result_count].item = *item;
+    self->results[self->result_count].acked = false;
+    self->result_count++;
+    memset(item, 0, sizeof(*item));
+}
+
+/* Sends every result the leader has not acknowledged (all of them when
+ * `all`, for a new leader). */
+static void
+s_send_results(shoal_session_t *self, bool all)
+{
+    if (!self->leader[0])
+        return;
+    shoal_item_t *items = calloc(self->result_count ? self->result_count : 1, sizeof(*items));
+    size_t n = 0;
+    for (size_t i = 0; i < self->result_count; i++)
+        if (all || !self->results[i].acked)
+            items[n++] = self->results[i].item; /* shallow: encode only reads */
+    if (n) {
+        shoal_msg_t msg = {
+            .type = SHOAL_MSG_RESULTS, .term = self->term, .items = items, .item_count = n};
+        s_send(self, self->leader, &msg);
+    }
+    free(items);
+}
+
+static void
+s_send_want(shoal_session_t *self, uint64_t now)
+{
+    if (!self->leader[0])
+        return;
+    size_t busy = s_busy_slots(self);
+    size_t queued = s_queued_batches(self);
+    size_t wanted = (size_t)self->config.slots + S_PREFETCH;
+    size_t free_slots = wanted > busy + queued ? wanted - busy - queued : 0;
+    shoal_item_t running[256];
+    size_t n = 0;
+    for (unsigned s = 0; s < self->config.slots; s++)
+        for (size_t i = 0; self->slots[s].exec && i < self->slots[s].count && n < 256; i++)
+            running[n++] =
+                (shoal_item_t){.id = self->slots[s].ids[i], .attempt = self->slots[s].attempts[i]};
+    shoal_msg_t msg = {.type = SHOAL_MSG_WANT,
+                       .term = self->term,
+                       .free_slots = (uint32_t)free_slots,
+                       .fresh = self->fresh,
+                       .items = running,
+                       .item_count = n};
+    s_send(self, self->leader, &msg);
+    self->fresh = false;
+    self->last_want = now;
+    self->want_now = false;
+}
+
+static void
+s_slot_clear(s_slot_t *slot)
+{
+    shoal_exec_destroy(&slot->exec);
+    for (size_t i = 0; i < slot->count; i++)
+        free(slot->ids[i]);
+    free(slot->ids);
+    free(slot->attempts);
+    if (slot->report[0])
+        unlink(slot->report);
+    memset(slot, 0, sizeof(*slot));
+}
+
+/* A result for a test that never reached a runner (rejected id, no start). */
+static void
+s_result_now(shoal_session_t *self, const char *id, uint32_t attempt, shoal_outcome_t outcome,
+             const char *message)
+{
+    shoal_item_t item = {.id = strdup(id),
+                         .attempt = attempt,
+                         .outcome = (uint8_t)outcome,
+                         .node = strdup(self->name),
+                         .message = strdup(message),
+                         .output = strdup("")};
+    s_add_result(self, &item);
+}
+
+static void
+s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
+{
+    s_slot_t *slot = &self->slots[slot_index];
+    size_t max = shoal_adapter_batch_max(self->adapter);
+    size_t n = 1;
+    while (n < self->queue_count && n < max && self->queue[n].batch == self->queue[0].batch)
+        n++;
+    slot->ids = calloc(n, sizeof(char *));
+    slot->attempts = calloc(n, sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) {
+        shoal_item_t *item = &self->queue[i];
+        /* I3: the network names tests, never commands; each id must be one
+         * this runner would collect here. */
+        if (shoal_adapter_validate(self->adapter, NULL, item->id) != 0) {
+            shoal_log_info("rejected test id from %s: '%.80s'", self->leader, item->id);
+            s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_ERROR,
+                         "rejected: not a valid test id of this runner's collection");
+            free(item->id);
+            continue;
+        }
+        slot->ids[slot->count] = item->id;
+        slot->attempts[slot->count++] = item->attempt;
+    }
+    memmove(self->queue, self->queue + n, (self->queue_count - n) * sizeof(shoal_item_t));
+    self->queue_count -= n;
+    if (slot->count == 0) {
+        s_slot_clear(slot);
+        return;
+    }
+    shoal_log_debug("slot %u starts %zu tests (%s...) at %llu", slot_index, slot->count,
+                    slot->ids[0], (unsigned long long)now);
+    snprintf(slot->report, sizeof(slot->report), "%s/batch-%u.xml", self->workdir,
+             ++self->batches_run);
+    char **argv = shoal_adapter_argv(self->adapter, (const char *const *)slot->ids, slot->count,
+                                     slot->report);
+    char env_node[128], env_slot[32], env_session[128];
+    snprintf(env_node, sizeof(env_node), "SHOAL_NODE=%s", self->name);
+    snprintf(env_slot, sizeof(env_slot), "SHOAL_SLOT=%u", slot_index);
+    snprintf(env_session, sizeof(env_session), "SHOAL_SESSION=%s", self->config.session);
+    char *env[] = {env_node, env_slot, env_session, NULL};
+    shoal_exec_spec_t spec = {
+        .argv = argv,
+        .env_extra = env,
+        .timeout_ms = (uint64_t)(self->config.test_timeout * 1000.0 * (double)slot->count),
+        .output_cap = S_OUTPUT_CAP,
+    };
+    char err[256] = "";
+    slot->exec = argv ? shoal_exec_start(&spec, now, err, sizeof(err)) : NULL;
+    shoal_adapter_argv_free(&argv);
+    if (!slot->exec) {
+        for (size_t i = 0; i < slot->count; i++)
+            s_result_now(self, slot->ids[i], slot->attempts[i], SHOAL_OUTCOME_ERROR,
+                         err[0] ? err : "cannot start the runner");
+        s_slot_clear(slot);
+        s_send_results(self, false);
+    }
+}
+
+static void
+s_finish_batch(shoal_session_t *self, s_slot_t *slot)
+{
+    const shoal_exec_result_t *exec = shoal_exec_result(slot->exec);
+    shoal_log_debug("finished %s at %llu", slot->ids[0], (unsigned long long)s_now());
+    shoal_test_result_t *results = calloc(slot->count, sizeof(*results));
+    if (results && shoal_adapter_results(self->adapter, (const char *const *)slot->ids, slot->count,
+                                         exec, slot->report, results) == 0) {
+        for (size_t i = 0; i < slot->count; i++) {
+            shoal_item_t item = {.id = strdup(slot->ids[i]),
+                                 .attempt = slot->attempts[i],
+                                 .outcome = (uint8_t)results[i].outcome,
+                                 .seconds = results[i].seconds,
+                                 .node = strdup(self->name),
+                                 .message = strdup(results[i].message ? results[i].message : ""),
+                                 .output = strdup(results[i].output ? results[i].output : "")};
+            s_add_result(self, &item);
+        }
+    }
+    for (size_t i = 0; results && i < slot->count; i++)
+        shoal_test_result_clear(&results[i]);
+    free(results);
+    s_slot_clear(slot);
+    s_send_results(self, false);
+    self->want_now = true;
+}
+
+/* Runs what is due in the member role; collects the fds to wait on. */
+static void
+s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
+{
+    for (unsigned s = 0; s < self->config.slots; s++) {
+        s_slot_t *slot = &self->slots[s];
+        if (slot->exec && shoal_exec_poll(slot->exec, now))
+            s_finish_batch(self, slot);
+        if (!slot->exec && self->queue_count)
+            s_start_batch(self, s, now);
+        if (slot->exec && shoal_exec_fd(slot->exec) >= 0)
+            fds[(*fd_count)++] = shoal_exec_fd(slot->exec);
+    }
+    if (!self->leader[0])
+        return;
+    /* Ask at once when a batch ended (the reply is one round trip away and
+     * the prefetched batch covers it); otherwise ask now and then while
+     * short of work, and say what we run at least once a heartbeat. */
+    bool short_of_work =
+        s_busy_slots(self) + s_queued_batches(self) < (size_t)self->config.slots + S_PREFETCH;
+    if ((self->want_now && short_of_work) ||
+        (short_of_work && now - self->last_want >= S_WANT_GAP_MS) ||
+        now - self->last_want >= S_HEARTBEAT_MS)
+        s_send_want(self, now);
+    if (now >= self->next_resend) {
+        s_send_results(self, false);
+        self->next_resend = now + S_HEARTBEAT_MS;
+    }
+}
+
+/* ---------------------------------------------------------------- leadership */
+
+static void
+s_leader_heartbeat(shoal_session_t *self, const char *to)
+{
+    shoal_msg_t msg = {.type = SHOAL_MSG_LEADER,
+                       .term = self->term,
+                       .tests_total =
+                           self->lead ? (uint32_t)shoal_leader_test_count(self->lead) : 0};
+    if (to)
+        s_send(self, to, &msg);
+    else
+        s_send_all(self, &msg);
+}
+
+/* Follow (term, leader): forget work the old leader dealt but we did not
+ * start, and report everything we hold to the new one. */
+static void
+s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
+{
+    if (self->lead && strcmp(leader, self->name) != 0) {
+        shoal_log_info("stepping down: %s leads term %u", leader, term);
+        shoal_leader_destroy(&self->lead);
+        self->summary_ready = false;
+    }
+    self->term = term;
+    snprintf(self->leader, sizeof(self->leader), "%s", leader);
+    for (size_t i = 0; i < self->queue_count; i++)
+        free(self->queue[i].id);
+    self->queue_count = 0;
+    for (size_t i = 0; i < self->result_count; i++)
+        self->results[i].acked = false;
+    self->fresh = true;
+    self->want_now = true;
+    self->last_want = 0;
+    if (self->phase == S_GATHER)
+        self->phase = S_FOLLOW;
+}
+
+static void s_finish_summary(shoal_session_t *self, int status, const char *text);
+
+/* Become the leader of `term`: collect, plan, announce. */
+static void
+s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
+{
+    bool rebuild = term > 1;
+    shoal_log_info("leading term %u of session %s%s", term, self->config.session,
+                   rebuild ? " (taking over)" : "");
+    s_adopt(self, term, self->name);
+    shoal_collection_t tests = {0};
+    char err[1024] = "";
+    if (shoal_adapter_collect(self->adapter, NULL, &tests, err, sizeof(err)) != 0) {
+        shoal_log_info("cannot collect tests: %s", err);
+        char text[1200];
+        snprintf(text, sizeof(text), "the leader (%s) could not collect the tests: %s", self->name,
+                 err);
+        shoal_leader_config_t empty = {.session = self->config.session, .term = term};
+        self->lead = shoal_leader_new(&empty, &tests, NULL, 0, s_seconds(now));
+        s_finish_summary(self, SHOAL_RUN_INCOMPLETE, text);
+        return;
+    }
+    shoal_history_entry_t *history = NULL;
+    size_t history_count = 0;
+    if (!self->config.no_history) {
+        shoal_history_t *db = shoal_history_open(
+            self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
+        if (!db || shoal_history_load(db, self->config.project, &history, &history_count) != 0)
+            shoal_log_info("history unavailable (%s): ordering without it",
+                           db ? "cannot read it" : err);
+        shoal_history_close(&db);
+    }
+    shoal_leader_config_t config = {
+        .session = self->config.session,
+        .term = term,
+        .strategy = self->config.strategy,
+        .retries = self->config.retries,
+        .time_limit = self->config.time_limit,
+        .batch_seconds = self->config.batch_seconds,
+        .batch_max = shoal_adapter_batch_max(self->adapter),
+        .default_prediction = 0.5,
+        .rebuild_seconds = 2.0,
+        .rebuild = rebuild,
+    };
+    size_t total = tests.count;
+    self->lead = shoal_leader_new(&config, &tests, history, history_count, s_seconds(now));
+    shoal_history_entries_free(&history, history_count);
+    shoal_collection_clear(&tests);
+    if (!self->lead) {
+        s_finish_summary(self, SHOAL_RUN_INCOMPLETE, "the leader ran out of memory");
+        return;
+    }
+    for (size_t i = 0; i < self->participant_count; i++) {
+        s_participant_t *p = &self->participants[i];
+        shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive, s_seconds(now));
+    }
+    shoal_log_info("collected %zu tests; %zu participants", total, self->participant_count);
+    if (self->config.dry_run) {
+        shoal_leader_tick(self->lead, s_seconds(now));
+        shoal_leader_print_plan(self->lead, stdout);
+        s_finish_summary(self, SHOAL_RUN_PASSED, "dry run: the plan above was not run");
+        return;
+    }
+    s_leader_heartbeat(self, NULL);
+    self->next_heartbeat = now + S_HEARTBEAT_MS;
+}
+
+/* The leader we follow is gone: the best-ranked survivor takes the next term. */
+static void
+s_elect(shoal_session_t *self, uint64_t now)
+{
+    const char *top = s_top_ranked(self);
+    if (top && strcmp(top, self->name) == 0)
+        s_lead(self, self->term + 1, now);
+    else {
+        shoal_log_info("leader %s is gone; %s should take over", self->leader, top ? top : "?");
+        self->leader[0] = '\0'; /* wait for its LEADER message */
+    }
+}
+
+/* ---------------------------------------------------------------- summary */
+
+static void
+s_finish_summary(shoal_session_t *self, int status, const char *text)
+{
+    self->status = status;
+    snprintf(self->status_text, sizeof(self->status_text), "%s", text ? text : "");
+    size_t n = self->lead ? shoal_leader_test_count(self->lead) : 0;
+    self->summary_out = calloc(n ? n : 1, sizeof(shoal_item_t));
+    self->summary_out_count = n;
+    bool failed = false;
+    for (size_t t = 0; t < n; t++) {
+        const shoal_leader_result_t *r = shoal_leader_result(self->lead, t);
+        self->summary_out[t] = (shoal_item_t){
+            .id = (char *)r->id,
+            .attempt = r->attempt,
+            .outcome = (uint8_t)r->outcome,
+            .seconds = r->seconds,
+            .node = r->node,
+            .message = r->message,
+            .output = r->output,
+            .flaky = r->flaky,
+        };
+        failed |= r->outcome == SHOAL_OUTCOME_FAILED || r->outcome == SHOAL_OUTCOME_ERROR;
+    }
+    if (self->status == SHOAL_RUN_PASSED && failed)
+        self->status = SHOAL_RUN_FAILED;
+    self->summary_ready = true;
+    self->summary_sent_at = 0;
+    self->summary_started = s_now();
+    for (size_t i = 0; i < self->participant_count; i++)
+        self->participants[i].done = false;
+}
+
+static void
+s_send_summary(shoal_session_t *self, const char *to)
+{
+    /* Chunks are numbered, so split first: each chunk is one frame. */
+    size_t first = 0, chunk_starts[4096], chunks = 0;
+    shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY,
+                       .term = self->term,
+                       .status = self->status,
+                       .text = self->status_text,
+                       .items = self->summary_out,
+                       .item_count = self->summary_out_count};
+    snprintf(msg.session, sizeof(msg.session), "%s", self->config.session);
+    do {
+        size_t taken = 0;
+        msg.chunk = 0;
+        msg.chunks = 1;
+        if (shoal_msg_encode(&msg, first, self->buf, GOSSIP_PAYLOAD_MAX, &taken) < 0 ||
+            chunks == 4096)
+            return;
+        chunk_starts[chunks++] = first;
+        first += taken;
+        if (taken == 0)
+            break;
+    } while (first < msg.item_count);
+    for (size_t c = 0; c < chunks; c++) {
+        size_t taken = 0;
+        msg.chunk = (uint32_t)c;
+        msg.chunks = (uint32_t)chunks;
+        long len = shoal_msg_encode(&msg, chunk_starts[c], self->buf, GOSSIP_PAYLOAD_MAX, &taken);
+        if (len > 0)
+            s_send_frame(self, to, self->buf, (size_t)len);
+    }
+}
+
+/* Broadcasts the counts and the tests that became final since last time. */
+static void
+s_send_progress(shoal_session_t *self)
+{
+    size_t idx[512], n;
+    do {
+        n = shoal_leader_take_progress(self->lead, idx, 512);
+        shoal_item_t items[512];
+        for (size_t i = 0; i < n; i++) {
+            const shoal_leader_result_t *r = shoal_leader_result(self->lead, idx[i]);
+            items[i] = (shoal_item_t){.id = (char *)r->id,
+                                      .attempt = r->attempt,
+                                      .outcome = (uint8_t)r->outcome,
+                                      .seconds = r->seconds,
+                                      .node = r->node};
+        }
+        shoal_msg_t msg = {
+            .type = SHOAL_MSG_PROGRESS, .term = self->term, .items = items, .item_count = n};
+        shoal_leader_counts(self->lead, msg.counts);
+        s_send_all(self, &msg);
+    } while (n == 512);
+}
+
+static void
+s_leader_tick(shoal_session_t *self, uint64_t now)
+{
+    if (!self->lead)
+        return;
+    if (!self->summary_ready) {
+        shoal_leader_tick(self->lead, s_seconds(now));
+        bool finished = shoal_leader_finished(self->lead);
+        if (now >= self->next_progress || finished) {
+            self->next_progress = now + S_PROGRESS_MS;
+            s_send_progress(self);
+        }
+        if (finished)
+            s_finish_summary(self, SHOAL_RUN_PASSED, NULL);
+    }
+    if (now >= self->next_heartbeat) {
+        s_leader_heartbeat(self, NULL);
+        self->next_heartbeat = now + S_HEARTBEAT_MS;
+    }
+    if (self->summary_ready && now - self->summary_sent_at >= S_HEARTBEAT_MS) {
+        self->summary_sent_at = now;
+        for (size_t i = 0; i < self->participant_count; i++)
+            if (self->participants[i].alive && !self->participants[i].done)
+                s_send_summary(self, self->participants[i].name);
+    }
+}
+
+/* The leader may leave once every live participant has the summary. */
+static bool
+s_leader_released(shoal_session_t *self, uint64_t now)
+{
+    if (!self->lead)
+        return true;
+    if (!self->summary_ready)
+        return false;
+    if (now - self->summary_started > S_DONE_WAIT_MS)
+        return true; /* whoever has not answered by now may fetch it from a new leader */
+    for (size_t i = 0; i < self->participant_count; i++)
+        if (self->participants[i].alive && !self->participants[i].done)
+            return false;
+    return true;
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+static void
+s_on_leader(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+{
+    if (!s_newer(self, msg->term, from)) {
+        /* An older or worse-ranked claim: if we lead, tell the claimant. */
+        if (self->lead && strcmp(from, self->name) != 0 && msg->term <= self->term)
+            s_leader_heartbeat(self, from);
+        return;
+    }
+    if (strcmp(from, self->name) != 0)
+        s_adopt(self, msg->term, from);
+    (void)now;
+}
+
+static void
+s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+{
+    if (!self->lead || self->summary_ready)
+        return;
+    shoal_item_t *work = NULL;
+    size_t n = shoal_leader_want(self->lead, from, msg->free_slots, msg->items, msg->item_count,
+                                 msg->fresh, s_seconds(now), &work);
+    if (n) {
+        shoal_msg_t reply = {
+            .type = SHOAL_MSG_WORK, .term = self->term, .items = work, .item_count = n};
+        s_send(self, from, &reply);
+    }
+    free(work);
+}
+
+static void
+s_on_work(shoal_session_t *self, const shoal_msg_t *msg)
+{
+    if (self->queue_count + msg->item_count > self->queue_cap) {
+        self->queue_cap = (self->queue_count + msg->item_count) * 2;
+        self->queue = realloc(self->queue, self->queue_cap * sizeof(shoal_item_t));
+    }
+    for (size_t i = 0; i < msg->item_count; i++)
+        self->queue[self->queue_count++] = (shoal_item_t){
+            .id = strdup(msg->items[i].id),
+            .attempt = msg->items[i].attempt,
+            .batch = msg->items[i].batch,
+        };
+}
+
+static void
+s_on_results(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+{
+    if (!self->lead)
+        return;
+    if (!self->summary_ready)
+        shoal_leader_results(self->lead, from, msg->items, msg->item_count, s_seconds(now));
+    /* Acknowledge everything: what was not recorded was a duplicate. */
+    shoal_msg_t ack = {.type = SHOAL_MSG_ACK,
+                       .term = self->term,
+                       .items = msg->items,
+                       .item_count = msg->item_count};
+    s_send(self, from, &ack);
+}
+
+static void
+s_on_ack(shoal_session_t *self, const shoal_msg_t *msg)
+{
+    for (size_t i = 0; i < msg->item_count; i++)
+        for (size_t r = 0; r < self->result_count; r++)
+            if (!self->results[r].acked && self->results[r].item.attempt == msg->items[i].attempt &&
+                strcmp(self->results[r].item.id, msg->items[i].id) == 0)
+                self->results[r].acked = true;
+}
+
+static void
+s_on_progress(shoal_session_t *self, const shoal_msg_t *msg, uint64_t now)
+{
+    if (self->phase != S_DONE)
+        shoal_report_progress(&self->report, msg->counts, msg->items, msg->item_count, now);
+}
+
+static void
+s_on_summary(shoal_session_t *self, const char *from, shoal_msg_t *msg)
+{
+    if (self->phase == S_DONE)
+        return;
+    if (msg->term != self->summary_term || !self->chunk_seen || msg->chunks != self->chunks) {
+        /* a summary of another term replaces whatever we had */
+        for (size_t i = 0; i < self->summary_count; i++)
+            shoal_item_clear(&self->summary[i]);
+        self->summary_count = 0;
+        free(self->chunk_seen);
+        self->chunk_seen = calloc(msg->chunks, sizeof(bool));
+        self->chunks = msg->chunks;
+        self->chunks_seen = 0;
+        self->summary_term = msg->term;
+    }
+    if (!self->chunk_seen || self->chunk_seen[msg->chunk])
+        return;
+    self->chunk_seen[msg->chunk] = true;
+    self->chunks_seen++;
+    if (self->summary_count + msg->item_count > self->summary_cap) {
+        self->summary_cap = (self->summary_count + msg->item_count) * 2;
+        self->summary = realloc(self->summary, self->summary_cap * sizeof(shoal_item_t));
+    }
+    for (size_t i = 0; i < msg->item_count; i++) {
+        self->summary[self->summary_count++] = msg->items[i];
+        memset(&msg->items[i], 0, sizeof(msg->items[i])); /* moved */
+    }
+    self->status = msg->status;
+    snprintf(self->status_text, sizeof(self->status_text), "%s", msg->text ? msg->text : "");
+    if (self->chunks_seen == self->chunks) {
+        shoal_msg_t done = {.type = SHOAL_MSG_DONE, .term = msg->term};
+        s_send(self, from, &done);
+        self->phase = S_DONE;
+    }
+}
+
+static void
+s_on_done(shoal_session_t *self, const char *from, const shoal_msg_t *msg)
+{
+    s_participant_t *p = s_participant(self, from);
+    if (p && self->lead && msg->term == self->term)
+        p->done = true;
+}
+
+static void
+s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size_t len,
+           uint64_t now)
+{
+    shoal_msg_t msg;
+    if (shoal_msg_decode(payload, len, &msg) != 0) {
+        shoal_log_info("dropped a malformed session message from %s", from);
+        return;
+    }
+    /* Fencing: another session's traffic, or an older term's, changes nothing. */
+    bool ours = strcmp(msg.session, self->config.session) == 0 && s_participant(self, from);
+    bool current = msg.term >= self->term || msg.type == SHOAL_MSG_DONE;
+    if (!ours || (!current && msg.type != SHOAL_MSG_LEADER)) {
+        shoal_msg_clear(&msg);
+        return;
+    }
+    switch (msg.type) {
+        case SHOAL_MSG_LEADER:
+            s_on_leader(self, from, &msg, now);
+            break;
+        case SHOAL_MSG_WANT:
+            s_on_want(self, from, &msg, now);
+            break;
+        case SHOAL_MSG_WORK:
+            if (strcmp(from, self->leader) == 0 && msg.term == self->term)
+                s_on_work(self, &msg);
+            break;
+        case SHOAL_MSG_RESULTS:
+            s_on_results(self, from, &msg, now);
+            break;
+        case SHOAL_MSG_ACK:
+            if (strcmp(from, self->leader) == 0)
+                s_on_ack(self, &msg);
+            break;
+        case SHOAL_MSG_PROGRESS:
+            if (strcmp(from, self->leader) == 0)
+                s_on_progress(self, &msg, now);
+            break;
+        case SHOAL_MSG_SUMMARY:
+            if (strcmp(from, self->leader) == 0 || self->leader[0] == '\0')
+                s_on_summary(self, from, &msg);
+            break;
+        case SHOAL_MSG_DONE:
+            s_on_done(self, from, &msg);
+            break;
+    }
+    shoal_msg_clear(&msg);
+}
+
+static void
+s_on_user(void *ctx, const char *from, const uint8_t *payload, size_t len)
+{
+    shoal_session_t *self = ctx;
+    s_dispatch(self, from, payload, len, s_now());
+}
+
+/* ---------------------------------------------------------------- participants */
+
+/* A member takes part if it advertises this session and the same runner. */
+static void
+s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
+{
+    shoal_session_t *self = ctx;
+    (void)old;
+    char want_session[GOSSIP_TAG_MAX + 1], want_runner[GOSSIP_TAG_MAX + 1];
+    shoal_session_tags(self->config.session, self->digest, want_session, want_runner,
+                       sizeof(want_session));
+    bool in_session = false, same_runner = false;
+    char tags[sizeof(((s_participant_t *)0)->tags)] = "";
+    for (int t = 0; t < m->meta.tag_count; t++) {
+        if (strcmp(m->meta.tags[t], want_session) == 0)
+            in_session = true;
+        else if (strcmp(m->meta.tags[t], want_runner) == 0)
+            same_runner = true;
+        else if (strncmp(m->meta.tags[t], "runner=", 7) != 0 &&
+                 strncmp(m->meta.tags[t], "session=", 8) != 0) {
+            if (tags[0])
+                strcat(tags, ",");
+            strcat(tags, m->meta.tags[t]);
+        }
+    }
+    if (!in_session)
+        return;
+    s_participant_t *p = s_participant(self, m->name);
+    if (!same_runner) {
+        if (!p && m->state == GOSSIP_STATE_ALIVE)
+            shoal_log_info("%s is in session %s with a different runner or test list: "
+                           "ignoring it",
+                           m->name, self->config.session);
+        return;
+    }
+    if (!p) {
+        if (self->participant_count == S_PARTICIPANTS_MAX)
+            return;
+        p = &self->participants[self->participant_count++];
+        snprintf(p->name, sizeof(p->name), "%s", m->name);
+    }
+    p->slots = m->meta.slots;
+    snprintf(p->tags, sizeof(p->tags), "%s", tags);
+    bool was_alive = p->alive;
+    p->alive = m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT;
+    uint64_t now = s_now();
+    if (self->lead) {
+        shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive, s_seconds(now));
+        if (p->alive && !was_alive)
+            s_leader_heartbeat(self, p->name); /* a newcomer learns who leads at once */
+    }
+    if (!p->alive && was_alive && strcmp(p->name, self->leader) == 0 && self->phase != S_DONE)
+        s_elect(self, now);
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static size_t
+s_alive_participants(const shoal_session_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->participant_count; i++)
+        n += self->participants[i].alive;
+    return n;
+}
+
+/* The join window: closed at --expect participants or after --wait. The
+ * best-ranked participant then leads, unless a leader already exists. */
+static void
+s_gather_tick(shoal_session_t *self, uint64_t now)
+{
+    if (self->phase != S_GATHER || self->leader[0])
+        return;
+    bool enough =
+        self->config.expect > 0 && s_alive_participants(self) >= (size_t)self->config.expect;
+    if (!enough && now < self->gather_until)
+        return;
+    const char *top = s_top_ranked(self);
+    if (!top || strcmp(top, self->name) != 0)
+        return; /* the leader will announce itself */
+    if (!self->claim_at) {
+        self->claim_at = now + (s_alive_participants(self) > 1 ? S_CLAIM_GRACE_MS / 4 : 0);
+        return;
+    }
+    if (now >= self->claim_at)
+        s_lead(self, 1, now);
+}
+
+shoal_session_t *
+shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_adapter_t **adapter_p)
+{
+    shoal_session_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->config = *config;
+    if (self->config.slots == 0)
+        self->config.slots = 1;
+    self->node = node;
+    self->adapter = *adapter_p;
+    *adapter_p = NULL;
+    snprintf(self->name, sizeof(self->name), "%s", shoal_node_name(node));
+    snprintf(self->digest, sizeof(self->digest), "%s", shoal_adapter_digest(self->adapter));
+    self->slots = calloc(self->config.slots, sizeof(s_slot_t));
+    self->self_queue = zlist_new();
+    self->buf = malloc(GOSSIP_PAYLOAD_MAX);
+    snprintf(self->workdir, sizeof(self->workdir), "/tmp/shoal-run-XXXXXX");
+    if (!self->slots || !self->self_queue || !self->buf || !mkdtemp(self->workdir)) {
+        shoal_session_destroy(&self);
+        return NULL;
+    }
+    self->started = s_now();
+    self->gather_until = self->started + (uint64_t)(config->wait * 1000.0);
+    shoal_report_init(&self->report, 0, self->started);
+    shoal_node_app_t app = {.on_member = s_on_member, .on_user = s_on_user, .ctx = self};
+    shoal_node_set_app(node, &app);
+    /* We are a participant too: the mesh reports self like any member. */
+    gossip_member_t me[GOSSIP_MEMBERS_MAX];
+    size_t count = gossip_mesh_members(shoal_node_mesh(node), me, GOSSIP_MEMBERS_MAX);
+    for (size_t i = 0; i < count && i < GOSSIP_MEMBERS_MAX; i++)
+        s_on_member(self, &me[i], me[i].state);
+    return self;
+}
+
+void
+shoal_session_destroy(shoal_session_t **self_p)
+{
+    shoal_session_t *self = *self_p;
+    if (!self)
+        return;
+    shoal_node_app_t none = {0};
+    if (self->node)
+        shoal_node_set_app(self->node, &none);
+    for (unsigned s = 0; self->slots && s < self->config.slots; s++)
+        s_slot_clear(&self->slots[s]);
+    free(self->slots);
+    for (size_t i = 0; i < self->queue_count; i++)
+        free(self->queue[i].id);
+    free(self->queue);
+    for (size_t i = 0; i < self->result_count; i++)
+        shoal_item_clear(&self->results[i].item);
+    free(self->results);
+    for (size_t i = 0; i < self->summary_count; i++)
+        shoal_item_clear(&self->summary[i]);
+    free(self->summary);
+    free(self->chunk_seen);
+    free(self->summary_out);
+    shoal_leader_destroy(&self->lead);
+    zframe_t *frame;
+    while (self->self_queue && (frame = zlist_pop(self->self_queue)))
+        zframe_destroy(&frame);
+    zlist_destroy(&self->self_queue);
+    shoal_adapter_destroy(&self->adapter);
+    if (self->workdir[0])
+        rmdir(self->workdir);
+    free(self->buf);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Prints the summary, writes the reports, records history. */
+static void
+s_conclude(shoal_session_t *self, uint64_t now)
+{
+    shoal_report_summary(&self->report, stdout, self->summary, self->summary_count, self->status,
+                         self->status_text, now);
+    fflush(stdout);
+    char err[512];
+    if (self->config.junit[0]) {
+        shoal_junit_case_t *cases =
+            calloc(self->summary_count ? self->summary_count : 1, sizeof(*cases));
+        char **files = calloc(self->summary_count ? self->summary_count : 1, sizeof(char *));
+        for (size_t i = 0; cases && files && i < self->summary_count; i++) {
+            const shoal_item_t *it = &self->summary[i];
+            /* pytest ids start with their file; list ids have none */
+            const char *sep = strstr(it->id, "::");
+            files[i] = sep ? strndup(it->id, (size_t)(sep - it->id)) : strdup("");
+            cases[i] = (shoal_junit_case_t){
+                .id = it->id,
+                .file = files[i],
+                .node = it->node,
+                .outcome = (shoal_outcome_t)it->outcome,
+                .seconds = it->seconds,
+                .message = it->message,
+                .output = it->output,
+                .flaky = it->flaky,
+                .attempts = it->attempt + 1,
+            };
+        }
+        if (shoal_junit_write(self->config.junit, self->config.session, cases, self->summary_count,
+                              err, sizeof(err)) != 0)
+            shoal_log_info("%s", err);
+        for (size_t i = 0; files && i < self->summary_count; i++)
+            free(files[i]);
+        free(files);
+        free(cases);
+    }
+    if (self->config.json[0] &&
+        shoal_report_json(self->config.json, self->summary, self->summary_count, self->status, err,
+                          sizeof(err)) != 0)
+        shoal_log_info("%s", err);
+    if (!self->config.no_history && self->summary_count && !self->config.dry_run) {
+        shoal_history_t *db = shoal_history_open(
+            self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
+        const char **ids = calloc(self->summary_count, sizeof(char *));
+        shoal_outcome_t *outcomes = calloc(self->summary_count, sizeof(*outcomes));
+        double *seconds = calloc(self->summary_count, sizeof(double));
+        for (size_t i = 0; ids && outcomes && seconds && i < self->summary_count; i++) {
+            ids[i] = self->summary[i].id;
+            outcomes[i] = (shoal_outcome_t)self->summary[i].outcome;
+            seconds[i] = self->summary[i].seconds;
+        }
+        if (!db || shoal_history_record(db, self->config.project, ids, outcomes, seconds,
+                                        self->summary_count, (uint64_t)time(NULL)) != 0)
+            shoal_log_info("history not recorded: %s", db ? shoal_history_error(db) : err);
+        shoal_history_close(&db);
+        free(ids);
+        free(outcomes);
+        free(seconds);
+    }
+}
+
+int
+shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
+{
+    shoal_log_info("session %s: %s runner, %u slots%s", self->config.session,
+                   shoal_adapter_name(self->adapter), self->config.slots,
+                   self->config.expect > 0 ? "" : "");
+    while (!*stop) {
+        uint64_t now = s_now();
+        zframe_t *frame;
+        while ((frame = zlist_pop(self->self_queue))) {
+            s_dispatch(self, self->name, zframe_data(frame), zframe_size(frame), now);
+            zframe_destroy(&frame);
+        }
+        s_gather_tick(self, now);
+        s_leader_tick(self, now);
+        int fds[64];
+        size_t fd_count = 0;
+        if (self->phase != S_DONE)
+            s_member_tick(self, now, fds, &fd_count);
+        if (self->phase == S_DONE && zlist_size(self->self_queue) == 0 &&
+            s_leader_released(self, now))
+            break;
+        uint64_t deadline = now + (zlist_size(self->self_queue) ? 0 : 20);
+        shoal_node_turn(self->node, deadline, fds, fd_count);
+    }
+    if (*stop) {
+        shoal_log_info("interrupted: the session did not complete here");
+        return SHOAL_RUN_INCOMPLETE;
+    }
+    s_conclude(self, s_now());
+    return self->status;
+}

@@ -1,0 +1,65 @@
+/* A test session as one participant runs it: gathering, electing the leader,
+ * following it (running what it deals), leading when elected, and finishing
+ * with the summary every participant prints identically.
+ *
+ *   GATHER --window closed--> FOLLOW <--LEADER of a newer term-- (any)
+ *     |                        |  ^
+ *     |   top-ranked, no leader|  | step down
+ *     +----------------------> LEAD (FOLLOW too: the leader also runs tests)
+ *   FOLLOW/LEAD --whole SUMMARY received--> DONE
+ *
+ * s_gather_end, s_lead and s_adopt perform the transitions. Every participant
+ * keeps the results it produced until the session ends, so a new leader can
+ * rebuild the session from the members (results are keyed by test and
+ * attempt, so what is reported twice merges).
+ */
+#ifndef SHOAL_NODE_SESSION_H
+#define SHOAL_NODE_SESSION_H
+
+#include "node/adapter.h"
+#include "node/node.h"
+#include "node/session_msg.h"
+#include "sched/sched.h"
+
+#include <limits.h>
+
+/* Exit statuses of `shoal run`. */
+enum {
+    SHOAL_RUN_PASSED = 0,
+    SHOAL_RUN_FAILED = 1,
+    SHOAL_RUN_USAGE = 2,
+    SHOAL_RUN_INCOMPLETE = 3,
+};
+
+typedef struct {
+    char session[SHOAL_SESSION_ID_MAX + 1];
+    int expect;  /* close the join window at this many participants */
+    double wait; /* ...or after this many seconds */
+    sched_strategy_t strategy;
+    double time_limit;   /* seconds, 0: none */
+    double test_timeout; /* seconds per test, 0: none */
+    unsigned retries;
+    double batch_seconds;
+    bool dry_run;
+    char junit[PATH_MAX];
+    char json[PATH_MAX];
+    char project[128];
+    char history_db[PATH_MAX]; /* "" for the default location */
+    bool no_history;
+    unsigned slots;
+} shoal_run_config_t;
+
+typedef struct shoal_session shoal_session_t;
+
+/* Takes the adapter. The node must already be created with this session's
+ * tags (shoal_session_tags). */
+shoal_session_t *shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node,
+                                   shoal_adapter_t **adapter_p);
+void shoal_session_destroy(shoal_session_t **self_p);
+/* Runs to the end (or until *stop). Returns the session's exit status. */
+int shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop);
+/* The tags a participant advertises: session=ID and runner=DIGEST. */
+void shoal_session_tags(const char *session, const char *digest, char *session_tag,
+                        char *runner_tag, size_t tag_size);
+
+#endif
