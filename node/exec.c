@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +136,9 @@ s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_
         sigaction(sig, &dfl, NULL); /* EINVAL for KILL, STOP and libc's own: fine */
     if (setpgid(0, 0) != 0)
         s_child_report(report_w, S_STAGE_SETUP, errno);
+    /* If this runner is killed, its test dies with it: a test re-dealt to a
+     * survivor must not still be running here (I2). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
         s_child_report(report_w, S_STAGE_SETUP, errno);

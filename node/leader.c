@@ -290,14 +290,20 @@ shoal_leader_tick(shoal_leader_t *self, double now)
     s_deal(self, now);
     if (self->config.time_limit <= 0)
         return;
+    /* Redefine's session check: nothing starts after the budget. (Skipping
+     * what is merely predicted to overrun would trust predictions that may
+     * be wrong; the budget is the user's, let them spend it.) */
     double deadline = self->started + self->config.time_limit;
-    if (sched_board_skip_over_budget(self->board, now, deadline) == 0)
+    if (now < deadline || sched_board_skip_over_budget(self->board, now, deadline) == 0)
         return;
     for (size_t t = 0; t < self->tests.count; t++)
         if (!self->results[t].final &&
             sched_board_test_state(self->board, t, NULL) == SCHED_TEST_SKIPPED)
             s_final(self, t, SHOAL_OUTCOME_SKIPPED, "time limit: not started within the budget",
                     now);
+    /* What comes back unstarted from now on is skipped as well. */
+    sched_board_deal(self->board);
+    sched_board_skip_over_budget(self->board, now, deadline);
 }
 
 bool

@@ -61,6 +61,7 @@ struct shoal_session {
     char workdir[256]; /* private temp dir for report files */
     s_phase_t phase;
     uint64_t started, gather_until;
+    uint64_t run_started; /* when we first followed a leader: the budget's origin */
     s_participant_t participants[S_PARTICIPANTS_MAX];
     size_t participant_count;
     /* leadership */
@@ -310,8 +311,17 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
         n++;
     slot->ids = calloc(n, sizeof(char *));
     slot->attempts = calloc(n, sizeof(uint32_t));
+    bool over_budget = self->config.time_limit > 0 &&
+                       now >= self->run_started + (uint64_t)(self->config.time_limit * 1000.0);
     for (size_t i = 0; i < n; i++) {
         shoal_item_t *item = &self->queue[i];
+        if (over_budget) {
+            /* nothing starts after the budget: hand it back unrun */
+            s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_NOT_RUN,
+                         "time limit: not started within the budget");
+            free(item->id);
+            continue;
+        }
         /* I3: the network names tests, never commands; each id must be one
          * this runner would collect here. */
         if (shoal_adapter_validate(self->adapter, NULL, item->id) != 0) {
@@ -443,6 +453,8 @@ s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
     }
     self->term = term;
     snprintf(self->leader, sizeof(self->leader), "%s", leader);
+    if (!self->run_started)
+        self->run_started = s_now();
     for (size_t i = 0; i < self->queue_count; i++)
         free(self->queue[i].id);
     self->queue_count = 0;

@@ -1,0 +1,200 @@
+"""Helpers for session tests: real `shoal run` participants on loopback.
+
+A Runs object holds one session: every participant is a `shoal run` process on
+its own address of the cluster's random 127.A.B.0/24 block, all joining the
+first one's port (picked free up front), sealed with the cluster's key, each
+with a private history database. Deadlines scale with SHOAL_TEST_TIME_SCALE;
+nothing sleeps for a fixed time. Reports are parsed the way CI systems read
+them (JUnit XML with xml.etree).
+"""
+import os
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import harness
+from harness import TestFailure, phase, scaled
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLES = os.path.join(os.path.dirname(HERE), "sample")
+MARK = os.path.join(HERE, "mark.py")
+PYTHON = "/usr/bin/python3"
+
+
+class Participant:
+    def __init__(self, runs, name, ip, port):
+        self.runs = runs
+        self.name = name
+        self.ip = ip
+        self.port = port
+        self.addr = "%s:%d" % (ip, port)
+        base = os.path.join(runs.cluster.tmpdir, name)
+        self.out_path = base + ".out"
+        self.err_path = base + ".err"
+        self.junit = base + ".xml"
+        self.json = base + ".json"
+        self.db = base + ".db"
+        self.control = "ipc://%s.ctl" % base
+        self.proc = None
+        self.code = None
+
+    def start(self, args, cwd=None, extra=()):
+        argv = [self.runs.cluster.shoal, "run", "--session", self.runs.session,
+                "--bind", self.addr, "--name", self.name, "--control", self.control,
+                "--join", self.runs.seed, "--junit", self.junit, "--json", self.json,
+                "--history-db", self.db] + list(extra) + list(args)
+        env = dict(os.environ, SHOAL_KEY=self.runs.cluster.key)
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         cwd=cwd or self.runs.cluster.tmpdir, env=env,
+                                         preexec_fn=harness.pdeathsig)
+        self.runs.cluster.started.append(self.proc)
+        return self
+
+    def wait(self, timeout):
+        try:
+            self.code = self.proc.wait(timeout=scaled(timeout))
+        except subprocess.TimeoutExpired:
+            self.runs.dump()
+            raise TestFailure("%s did not finish within %.0fs" % (self.name, scaled(timeout)))
+        return self.code
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def cont(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stdout(self):
+        with open(self.out_path) as f:
+            return f.read()
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def leads(self):
+        return "leading term" in self.stderr()
+
+    def junit_cases(self):
+        """id -> (outcome, hostname, element) from this participant's JUnit file."""
+        tree = ET.parse(self.junit)
+        cases = {}
+        for case in tree.iter("testcase"):
+            name = case.get("name")
+            classname = case.get("classname")
+            outcome = "passed"
+            for kind in ("failure", "error", "skipped"):
+                if case.find(kind) is not None:
+                    outcome = kind
+            key = (classname, name)
+            if key in cases:
+                raise TestFailure("%s: testcase %s reported twice" % (self.junit, key))
+            cases[key] = (outcome, case.get("hostname"), case)
+        return cases
+
+
+class Runs:
+    """One session of several participants."""
+
+    def __init__(self, cluster, session):
+        self.cluster = cluster
+        self.session = session
+        self.participants = []
+        first_ip = cluster.ip()
+        self.first = (first_ip, harness.free_port(first_ip))
+        self.seed = "%s:%d" % self.first
+
+    def participant(self, name=None):
+        if not self.participants:
+            ip, port = self.first
+        else:
+            ip = self.cluster.ip()
+            port = harness.free_port(ip)
+        p = Participant(self, name or "p%d" % (len(self.participants) + 1), ip, port)
+        self.participants.append(p)
+        return p
+
+    def start(self, count, args, cwd=None, extra=(), per_participant=None):
+        started = []
+        for i in range(count):
+            p = self.participant()
+            more = list(extra) + list((per_participant or {}).get(i, ()))
+            started.append(p.start(args, cwd=cwd, extra=more))
+        return started
+
+    def wait_all(self, timeout, participants=None):
+        return [p.wait(timeout) for p in (participants or self.participants)]
+
+    def leader(self, timeout=30):
+        """The participant that leads (polls the logs until one says so)."""
+        found = []
+
+        def check():
+            found[:] = [p for p in self.participants if p.proc and p.proc.poll() is None
+                        and p.leads()]
+            return bool(found), [p.stderr()[-300:] for p in self.participants]
+        harness.wait_for(check, timeout, "a participant to lead")
+        return found[0]
+
+    def wait_progress(self, participant, done, timeout=60):
+        """Polls until participant has printed at least `done` finished tests."""
+        def check():
+            lines = [l for l in participant.stdout().splitlines()
+                     if l.split(" ", 1)[0] in ("PASS", "FAIL", "ERROR", "SKIP")]
+            return len(lines) >= done, lines[-3:]
+        harness.wait_for(check, timeout, "%d finished tests on %s" % (done, participant.name))
+
+    def dump(self):
+        for p in self.participants:
+            print("---- %s (exit %s) stderr:\n%s" % (p.name, p.code, p.stderr()[-3000:]))
+            print("---- %s stdout (tail):\n%s" % (p.name, p.stdout()[-1500:]))
+
+
+def same_reports(participants):
+    """Every participant's JUnit file is byte-identical; returns its cases."""
+    blobs = []
+    for p in participants:
+        with open(p.junit, "rb") as f:
+            blobs.append(f.read())
+    if any(b != blobs[0] for b in blobs):
+        raise TestFailure("JUnit files differ between %s" % [p.name for p in participants])
+    return participants[0].junit_cases()
+
+
+def list_file(path, lines):
+    """Writes a plain-list suite: (name, argv[, requires]) per test."""
+    with open(path, "w") as f:
+        for line in lines:
+            f.write("\t".join(line) + "\n")
+    return path
+
+
+def run_test(main):
+    """Runs main(cluster) with cleanup and the exit codes CTest expects."""
+    import sys
+    shoal = sys.argv[1]
+    name = os.path.basename(sys.argv[0])[len("test_"):-3]
+    cluster = harness.Cluster(shoal, name)
+    code = 1
+    try:
+        main(cluster)
+        print("PASS %s" % name)
+        code = 0
+    except harness.TestSkip as e:
+        print("SKIP %s: %s" % (name, e))
+        code = harness.SKIP
+    except TestFailure as e:
+        print("FAIL %s: %s" % (name, e))
+    finally:
+        cluster.cleanup()
+    sys.exit(code)
+
+
+__all__ = ["Runs", "Participant", "same_reports", "list_file", "run_test", "phase", "MARK",
+           "PYTHON", "SAMPLES", "TestFailure", "time"]

@@ -1,0 +1,45 @@
+"""Three participants run the sample list suite as one session.
+
+Proves: every collected test is reported exactly once with the right outcome
+(I1), tests that require a tag run only on the member that has it, every
+participant writes the same JUnit file and exits with the same status (1:
+the suite has failing tests), and the closing line counts match.
+"""
+import os
+
+from runs import Runs, run_test, same_reports, phase, SAMPLES, TestFailure
+
+
+def main(cluster):
+    runs = Runs(cluster, "list3")
+    suite = os.path.join(SAMPLES, "list", "suite.list")
+    ps = runs.start(3, ["--expect", "3", "--slots", "2", "--list", suite],
+                    per_participant={2: ["--tag", "gpu=1"]})
+    codes = runs.wait_all(60)
+    if codes != [1, 1, 1]:
+        runs.dump()
+        raise TestFailure("exit statuses %s, want [1, 1, 1] (the suite has failures)" % codes)
+    phase("all three exited 1")
+    cases = same_reports(ps)
+    phase("JUnit files are identical")
+    if len(cases) != 30:
+        raise TestFailure("%d testcases, want 30" % len(cases))
+    outcome = {name: (o, host) for (_, name), (o, host, _) in cases.items()}
+    for name, (o, host) in outcome.items():
+        want = "failure" if name.startswith("fails-") else "passed"
+        if o != want:
+            raise TestFailure("%s: %s, want %s" % (name, o, want))
+        if name.startswith("gpu-") and host != ps[2].name:
+            raise TestFailure("%s ran on %s, but only %s has the gpu tag" % (name, host, ps[2].name))
+    phase("30 tests once each, right outcomes; gpu tests only on the gpu member")
+    hosts = {host for (_, host) in outcome.values()}
+    if len(hosts) < 2:
+        raise TestFailure("all tests ran on %s: no distribution" % hosts)
+    for p in ps:
+        last = p.stdout().strip().splitlines()[-1]
+        if last != "28 passed, 2 failed, 0 skipped":
+            raise TestFailure("%s closing line %r" % (p.name, last))
+    phase("every participant prints the same closing line")
+
+
+run_test(main)
