@@ -556,11 +556,13 @@ s_finish_summary(shoal_session_t *self, int status, const char *text)
     snprintf(self->status_text, sizeof(self->status_text), "%s", text ? text : "");
     size_t n = self->lead ? shoal_leader_test_count(self->lead) : 0;
     self->summary_out = calloc(n ? n : 1, sizeof(shoal_item_t));
-    self->summary_out_count = n;
+    self->summary_out_count = 0;
     bool failed = false;
     for (size_t t = 0; t < n; t++) {
         const shoal_leader_result_t *r = shoal_leader_result(self->lead, t);
-        self->summary_out[t] = (shoal_item_t){
+        if (!r->final)
+            continue; /* a dry run, or a session that could not complete */
+        self->summary_out[self->summary_out_count++] = (shoal_item_t){
             .id = (char *)r->id,
             .attempt = r->attempt,
             .outcome = (uint8_t)r->outcome,
