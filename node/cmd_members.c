@@ -3,9 +3,39 @@
 #include "node/config.h"
 #include "node/control.h"
 
+#include <dirent.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Every `shoal run` of this user keeps a control socket run-PID.ctl beside the
+ * default one: ask each whose process is still there. */
+static int
+s_status_all(const char *request)
+{
+    char control[PATH_MAX + 16];
+    shoal_config_default_control(control, sizeof(control));
+    char *dir = control + strlen("ipc://");
+    char *slash = strrchr(dir, '/');
+    *slash = '\0';
+    DIR *d = opendir(dir);
+    int asked = 0;
+    for (struct dirent *e = d ? readdir(d) : NULL; e; e = readdir(d)) {
+        int pid;
+        if (sscanf(e->d_name, "run-%d.ctl", &pid) != 1 || kill(pid, 0) != 0)
+            continue;
+        char endpoint[PATH_MAX + 300];
+        snprintf(endpoint, sizeof(endpoint), "ipc://%s/%s", dir, e->d_name);
+        if (shoal_control_ask(endpoint, request) == SHOAL_EXIT_OK)
+            asked++;
+    }
+    if (d)
+        closedir(d);
+    if (!asked)
+        printf(strstr(request, "json") ? "[]\n" : "no session in progress\n");
+    return SHOAL_EXIT_OK;
+}
 
 static int
 s_ask(int argc, char **argv, const char *what, const char *summary)
@@ -44,10 +74,12 @@ s_ask(int argc, char **argv, const char *what, const char *summary)
         fprintf(stderr, "shoal %s: unexpected argument '%s'\n", what, argv[optind]);
         return SHOAL_EXIT_USAGE;
     }
-    if (!control[0])
-        shoal_config_default_control(control, sizeof(control));
     char request[64];
     snprintf(request, sizeof(request), "%s %s", what, json ? "json" : "table");
+    if (!control[0] && strcmp(what, "status") == 0)
+        return s_status_all(request);
+    if (!control[0])
+        shoal_config_default_control(control, sizeof(control));
     return shoal_control_ask(control, request);
 }
 
@@ -64,4 +96,12 @@ shoal_cmd_stats(int argc, char **argv)
 {
     return s_ask(argc, argv, "stats",
                  "Prints a local node's traffic counters and every dropped frame by reason.");
+}
+
+int
+shoal_cmd_status(int argc, char **argv)
+{
+    return s_ask(argc, argv, "status",
+                 "Shows the sessions in progress on this machine (or on the node at --control):\n"
+                 "counts, leader and term, and each member's finished tests.");
 }

@@ -312,7 +312,12 @@ s_on_control(shoal_node_t *self, uint64_t now)
     } else if (strncmp(request, "stats", 5) == 0)
         shoal_control_stats(out, self->name, gossip_mesh_stats(self->mesh),
                             gossip_transport_stats(self->transport), json);
-    else
+    else if (strncmp(request, "status", 6) == 0) {
+        if (self->app.on_status)
+            self->app.on_status(self->app.ctx, out, json);
+        else
+            fprintf(out, json ? "[]\n" : "%s: no session in progress\n", self->name);
+    } else
         fprintf(out, "error: unknown request '%.40s'", request);
     fclose(out);
     zstr_send(self->control, text);

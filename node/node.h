@@ -14,6 +14,7 @@
 #include "node/config.h"
 
 #include <signal.h>
+#include <stdio.h>
 
 typedef struct shoal_node shoal_node_t;
 
@@ -29,6 +30,8 @@ int shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop);
 typedef struct {
     gossip_member_fn *on_member;
     gossip_user_fn *on_user;
+    /* answers `shoal status` on the control socket */
+    void (*on_status)(void *ctx, FILE *out, bool json);
     void *ctx;
 } shoal_node_app_t;
 

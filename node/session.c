@@ -13,6 +13,7 @@
 #include "node/history.h"
 #include "node/junit.h"
 #include "node/leader.h"
+#include "node/json.h"
 #include "node/log.h"
 #include "node/report.h"
 
@@ -36,7 +37,8 @@ typedef struct {
     unsigned slots;
     char tags[GOSSIP_TAGS_MAX * (GOSSIP_TAG_MAX + 1)];
     bool alive;
-    bool done; /* sent DONE for the current summary */
+    bool done;         /* sent DONE for the current summary */
+    unsigned finished; /* tests it finished, as progress reports tell */
 } s_participant_t;
 
 typedef struct {
@@ -93,6 +95,7 @@ struct shoal_session {
     /* local delivery */
     zlist_t *self_queue; /* zframe_t * */
     shoal_report_t report;
+    uint32_t counts[SHOAL_COUNT_KINDS]; /* as of the last progress report */
     uint8_t *buf;
 };
 
@@ -758,8 +761,15 @@ s_on_ack(shoal_session_t *self, const shoal_msg_t *msg)
 static void
 s_on_progress(shoal_session_t *self, const shoal_msg_t *msg, uint64_t now)
 {
-    if (self->phase != S_DONE)
-        shoal_report_progress(&self->report, msg->counts, msg->items, msg->item_count, now);
+    if (self->phase == S_DONE)
+        return;
+    memcpy(self->counts, msg->counts, sizeof(self->counts));
+    for (size_t i = 0; i < msg->item_count; i++) {
+        s_participant_t *p = msg->items[i].node ? s_participant(self, msg->items[i].node) : NULL;
+        if (p)
+            p->finished++;
+    }
+    shoal_report_progress(&self->report, msg->counts, msg->items, msg->item_count, now);
 }
 
 static void
@@ -918,6 +928,50 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
         s_elect(self, now);
 }
 
+/* `shoal status`: this session as seen from here. */
+static void
+s_on_status(void *ctx, FILE *out, bool json)
+{
+    shoal_session_t *self = ctx;
+    static const char *phases[] = {"gathering", "running", "done"};
+    const uint32_t *c = self->counts;
+    unsigned running_here = 0;
+    for (unsigned s = 0; s < self->config.slots; s++)
+        running_here += self->slots[s].exec ? (unsigned)self->slots[s].count : 0;
+    if (json) {
+        fprintf(out, "[{\"session\":");
+        shoal_json_string(out, self->config.session);
+        fprintf(out, ",\"phase\":\"%s\",\"leader\":", phases[self->phase]);
+        shoal_json_string(out, self->leader);
+        fprintf(out,
+                ",\"term\":%u,\"passed\":%u,\"failed\":%u,\"errors\":%u,\"skipped\":%u,"
+                "\"running\":%u,\"pending\":%u,\"members\":[",
+                self->term, c[SHOAL_COUNT_PASSED], c[SHOAL_COUNT_FAILED], c[SHOAL_COUNT_ERROR],
+                c[SHOAL_COUNT_SKIPPED], c[SHOAL_COUNT_RUNNING], c[SHOAL_COUNT_PENDING]);
+        for (size_t i = 0; i < self->participant_count; i++) {
+            const s_participant_t *p = &self->participants[i];
+            fprintf(out, "%s{\"name\":", i ? "," : "");
+            shoal_json_string(out, p->name);
+            fprintf(out, ",\"alive\":%s,\"slots\":%u,\"finished\":%u}", p->alive ? "true" : "false",
+                    p->slots, p->finished);
+        }
+        fprintf(out, "]}]\n");
+        return;
+    }
+    fprintf(out, "session %s: %s, leader %s (term %u)\n", self->config.session, phases[self->phase],
+            self->leader[0] ? self->leader : "(not yet)", self->term);
+    fprintf(out, "  passed %u  failed %u  errors %u  skipped %u  running %u  pending %u\n",
+            c[SHOAL_COUNT_PASSED], c[SHOAL_COUNT_FAILED], c[SHOAL_COUNT_ERROR],
+            c[SHOAL_COUNT_SKIPPED], c[SHOAL_COUNT_RUNNING], c[SHOAL_COUNT_PENDING]);
+    for (size_t i = 0; i < self->participant_count; i++) {
+        const s_participant_t *p = &self->participants[i];
+        fprintf(out, "  %-24s %-5s %3u slots %6u finished%s\n", p->name,
+                p->alive ? "alive" : "gone", p->slots, p->finished,
+                strcmp(p->name, self->name) == 0 ? " (here)" : "");
+    }
+    fprintf(out, "  running here: %u tests\n", running_here);
+}
+
 /* ---------------------------------------------------------------- life cycle */
 
 static size_t
@@ -976,7 +1030,8 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     self->started = s_now();
     self->gather_until = self->started + (uint64_t)(config->wait * 1000.0);
     shoal_report_init(&self->report, 0, self->started);
-    shoal_node_app_t app = {.on_member = s_on_member, .on_user = s_on_user, .ctx = self};
+    shoal_node_app_t app = {
+        .on_member = s_on_member, .on_user = s_on_user, .on_status = s_on_status, .ctx = self};
     shoal_node_set_app(node, &app);
     /* We are a participant too: the mesh reports self like any member. */
     gossip_member_t me[GOSSIP_MEMBERS_MAX];
