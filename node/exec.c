@@ -129,11 +129,15 @@ s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    /* exec resets caught signals by itself; only ignored ones would carry
+     * over into the test, and these are the ones a runner may ignore. */
+    static const int ignorable[] = {SIGPIPE, SIGINT,  SIGQUIT, SIGTERM, SIGHUP, SIGCHLD,
+                                    SIGTTIN, SIGTTOU, SIGTSTP, SIGUSR1, SIGUSR2};
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &dfl, NULL); /* EINVAL for KILL, STOP and libc's own: fine */
+    for (size_t i = 0; i < sizeof(ignorable) / sizeof(ignorable[0]); i++)
+        sigaction(ignorable[i], &dfl, NULL);
     if (setpgid(0, 0) != 0)
         s_child_report(report_w, S_STAGE_SETUP, errno);
     /* If this runner is killed, its test dies with it: a test re-dealt to a
@@ -434,6 +438,46 @@ failed:
     }
     free(self);
     return NULL;
+}
+
+/* SIGCHLD wakes the caller's poll through a self-pipe, so a finished runner is
+ * noticed at once rather than at the next timer (the pipe's EOF can come a
+ * moment before the exit can be reaped). */
+static int s_wakeup[2] = {-1, -1};
+
+static void
+s_on_sigchld(int signum)
+{
+    (void)signum;
+    int saved = errno;
+    if (write(s_wakeup[1], "", 1) < 0) {
+        /* full: a wake-up is already pending */
+    }
+    errno = saved;
+}
+
+int
+shoal_exec_wakeup_fd(void)
+{
+    if (s_wakeup[0] >= 0)
+        return s_wakeup[0];
+    if (pipe2(s_wakeup, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = s_on_sigchld;
+    action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGCHLD, &action, NULL);
+    return s_wakeup[0];
+}
+
+void
+shoal_exec_wakeup_drain(void)
+{
+    char buf[256];
+    while (s_wakeup[0] >= 0 && read(s_wakeup[0], buf, sizeof(buf)) > 0)
+        ;
 }
 
 int

@@ -49,6 +49,11 @@ shoal_exec_t *shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char
  * with the pipe closed (or idle), call shoal_exec_poll on a timer (e.g. every
  * 50 ms) so exit, grace and timeout are noticed. */
 int shoal_exec_fd(const shoal_exec_t *self);
+/* A descriptor that becomes readable whenever a child exits (a SIGCHLD
+ * self-pipe, set up on first call); poll it with the others and drain it with
+ * shoal_exec_wakeup_drain before polling the runners. -1 on failure. */
+int shoal_exec_wakeup_fd(void);
+void shoal_exec_wakeup_drain(void);
 /* Non-blocking: reads what is there, reaps, enforces the timeout and the EOF
  * grace. True once finished (exited AND output drained, or killed). */
 bool shoal_exec_poll(shoal_exec_t *self, uint64_t now);

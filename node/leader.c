@@ -5,6 +5,9 @@
 #include <czmq.h>
 #include <string.h>
 
+#define S_QUICK_BATCHES 32   /* batches per slot in one answer, at most */
+#define S_QUICK_SECONDS 0.05 /* ...while their predicted sum stays under this */
+
 struct shoal_leader {
     shoal_leader_config_t config;
     char session[SHOAL_SESSION_ID_MAX + 1];
@@ -215,18 +218,26 @@ shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
         return 0;
     size_t cap = self->config.batch_max ? self->config.batch_max : 1;
     size_t *tests = malloc(cap * sizeof(size_t));
-    shoal_item_t *items = calloc((size_t)free_slots * cap, sizeof(shoal_item_t));
+    size_t item_cap = (size_t)free_slots * cap * S_QUICK_BATCHES;
+    shoal_item_t *items = calloc(item_cap, sizeof(shoal_item_t));
     size_t count = 0;
     for (unsigned slot = 0; tests && items && slot < free_slots; slot++) {
-        size_t n = s_take_batch(self, m, now, tests, cap);
-        if (n == 0)
-            break;
-        self->batch_seq++;
-        for (size_t i = 0; i < n; i++) {
-            shoal_item_t *item = &items[count++];
-            item->id = self->tests.tests[tests[i]].id;
-            item->attempt = self->results[tests[i]].attempt;
-            item->batch = self->batch_seq;
+        /* Quick batches come several per slot, so a member running many tiny
+         * tests is not paced by round trips; they are too short to be worth
+         * stealing anyway. */
+        double dealt = 0;
+        for (int k = 0; k < S_QUICK_BATCHES && dealt < S_QUICK_SECONDS; k++) {
+            size_t n = s_take_batch(self, m, now, tests, cap);
+            if (n == 0)
+                break;
+            self->batch_seq++;
+            for (size_t i = 0; i < n && count < item_cap; i++) {
+                shoal_item_t *item = &items[count++];
+                item->id = self->tests.tests[tests[i]].id;
+                item->attempt = self->results[tests[i]].attempt;
+                item->batch = self->batch_seq;
+                dealt += sched_suite_predicted(self->suite, tests[i], NULL, NULL);
+            }
         }
     }
     free(tests);

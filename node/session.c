@@ -24,6 +24,7 @@
 #define S_HEARTBEAT_MS 1000   /* LEADER and WANT heartbeats, result resends */
 #define S_WANT_GAP_MS 100     /* a member short of work asks again after this */
 #define S_PREFETCH 1          /* batches held beyond one per slot, to hide the round trip */
+#define S_RESULTS_MS 20       /* results of quick tests are sent together within this */
 #define S_PROGRESS_MS 250     /* leader's progress broadcasts */
 #define S_CLAIM_GRACE_MS 1000 /* a would-be first leader waits this for an incumbent */
 #define S_DONE_WAIT_MS 10000  /* leader waits this long for everyone's DONE */
@@ -96,6 +97,8 @@ struct shoal_session {
     zlist_t *self_queue; /* zframe_t * */
     shoal_report_t report;
     uint32_t counts[SHOAL_COUNT_KINDS]; /* as of the last progress report */
+    bool reaping;                       /* a runner closed its output but has not exited yet */
+    uint64_t results_due;               /* when unsent results go out */
     uint8_t *buf;
 };
 
@@ -395,7 +398,10 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
         shoal_test_result_clear(&results[i]);
     free(results);
     s_slot_clear(slot);
-    s_send_results(self, false);
+    /* Results go out together within S_RESULTS_MS: one message for many quick
+     * tests instead of one each. */
+    if (!self->results_due)
+        self->results_due = s_now() + S_RESULTS_MS;
     self->want_now = true;
 }
 
@@ -403,6 +409,9 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
 static void
 s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
 {
+    shoal_exec_wakeup_drain();
+    if (shoal_exec_wakeup_fd() >= 0)
+        fds[(*fd_count)++] = shoal_exec_wakeup_fd();
     for (unsigned s = 0; s < self->config.slots; s++) {
         s_slot_t *slot = &self->slots[s];
         if (slot->exec && shoal_exec_poll(slot->exec, now))
@@ -411,6 +420,8 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
             s_start_batch(self, s, now);
         if (slot->exec && shoal_exec_fd(slot->exec) >= 0)
             fds[(*fd_count)++] = shoal_exec_fd(slot->exec);
+        else if (slot->exec && shoal_exec_wakeup_fd() < 0)
+            self->reaping = true; /* output closed, exit not seen yet: look again soon */
     }
     if (!self->leader[0])
         return;
@@ -423,8 +434,9 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         (short_of_work && now - self->last_want >= S_WANT_GAP_MS) ||
         now - self->last_want >= S_HEARTBEAT_MS)
         s_send_want(self, now);
-    if (now >= self->next_resend) {
+    if ((self->results_due && now >= self->results_due) || now >= self->next_resend) {
         s_send_results(self, false);
+        self->results_due = 0;
         self->next_resend = now + S_HEARTBEAT_MS;
     }
 }
@@ -1156,12 +1168,13 @@ shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
         s_leader_tick(self, now);
         int fds[64];
         size_t fd_count = 0;
+        self->reaping = false;
         if (self->phase != S_DONE)
             s_member_tick(self, now, fds, &fd_count);
         if (self->phase == S_DONE && zlist_size(self->self_queue) == 0 &&
             s_leader_released(self, now))
             break;
-        uint64_t deadline = now + (zlist_size(self->self_queue) ? 0 : 20);
+        uint64_t deadline = now + (zlist_size(self->self_queue) ? 0 : self->reaping ? 1 : 20);
         shoal_node_turn(self->node, deadline, fds, fd_count);
     }
     if (*stop) {
