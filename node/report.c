@@ -80,7 +80,7 @@ static void
 s_members(FILE *out, const shoal_item_t **sorted, size_t count)
 {
     /* per member: tests and busy seconds (sorted by node, then printed) */
-    const char *names[256];
+    const char *names[256] = {0};
     size_t tests[256] = {0}, members = 0;
     double busy[256] = {0};
     for (size_t i = 0; i < count; i++) {

@@ -677,7 +677,9 @@ sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
     }
     /* Compact the victim's queue from the tail, where stolen tests sit. */
     s_member_t *mb = &self->members[v];
-    size_t r = mb->tail, w = mb->tail, found = 0;
+    size_t r = mb->tail; /* reads go down from the tail... */
+    size_t w = r;        /* ...and survivors are written back behind them */
+    size_t found = 0;
     while (found < n) {
         size_t x = mb->q[--r];
         if (self->owner[x] == t)
