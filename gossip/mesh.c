@@ -75,6 +75,7 @@ struct gossip_mesh {
     size_t order_count, order_pos;
     s_relay_t relays[S_RELAYS_MAX];
     bool joined, leaving;
+    int early_syncs; /* extra push-pulls soon after joining */
     gossip_stats_t stats;
     gossip_wire_msg_t *rx, *tx;
     uint8_t *frame;
@@ -627,6 +628,10 @@ s_push_pull_tick(gossip_mesh_t *self, uint64_t now)
     for (size_t cap = 32; n > cap; cap *= 2)
         scale++;
     self->next_push_pull_at = now + self->profile.push_pull_interval_ms * scale;
+    if (self->early_syncs > 0) {
+        self->early_syncs--;
+        self->next_push_pull_at = now + self->profile.gossip_interval_ms * 40;
+    }
     size_t pick;
     if (s_pick(self, NULL, &pick, 1) == 1)
         s_send_push_pull(self, self->members[pick].pub.addr, false);
@@ -735,6 +740,12 @@ s_on_push_pull(gossip_mesh_t *self, const gossip_wire_msg_t *msg, uint64_t now)
 {
     for (size_t i = 0; i < msg->member_count; i++)
         s_apply(self, &msg->members[i], true, now);
+    if (!self->joined) {
+        /* Members that joined at the same moment as we did may not have
+         * reached us through gossip yet: sync again soon, twice. */
+        self->early_syncs = 2;
+        self->next_push_pull_at = now + self->profile.gossip_interval_ms * 20;
+    }
     self->joined = true;
     if (!msg->reply)
         s_send_push_pull(self, msg->from_addr, true);

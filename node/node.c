@@ -123,8 +123,10 @@ s_start_beacon(shoal_node_t *self)
     }
     /* The beacon only says where to knock; the knock itself (a sealed
      * push-pull) is what proves membership. */
-    char payload[64];
-    snprintf(payload, sizeof(payload), "SHOAL1 %s", strrchr(self->addr, ':') + 1);
+    /* zbeacon drops beacons identical to its own, and nodes on a LAN share
+     * the port: the name makes every node's beacon its own. */
+    char payload[128];
+    snprintf(payload, sizeof(payload), "SHOAL1 %s %s", strrchr(self->addr, ':') + 1, self->name);
     zsock_send(self->beacon, "sbi", "PUBLISH", payload, strlen(payload), S_BEACON_INTERVAL);
     zsock_send(self->beacon, "sb", "SUBSCRIBE", "SHOAL1 ", (size_t)7);
     return 0;
@@ -269,8 +271,8 @@ s_on_beacon(shoal_node_t *self, uint64_t now)
 {
     char *ip = zstr_recv(self->beacon);
     zframe_t *content = ip ? zframe_recv(self->beacon) : NULL;
-    if (content && zframe_size(content) < 32) {
-        char text[32];
+    if (content && zframe_size(content) < 128) {
+        char text[128];
         memcpy(text, zframe_data(content), zframe_size(content));
         text[zframe_size(content)] = '\0';
         int port = 0;
