@@ -175,6 +175,45 @@ def list_file(path, lines):
     return path
 
 
+def marked_suite(cluster, count, seconds):
+    """A list suite of `count` tests of `seconds` each, run through mark.py so
+    every run is recorded. Returns (suite path, run log path, test names)."""
+    log = os.path.join(cluster.tmpdir, "marks.log")
+    tests = [("t%02d" % i, "%s %s %s t%02d %s" % (PYTHON, MARK, log, i, seconds))
+             for i in range(count)]
+    return list_file(os.path.join(cluster.tmpdir, "suite.list"), tests), log, [t[0] for t in tests]
+
+
+def kill_mid_session(cluster, session, choose, after):
+    """Three participants run 40 recorded tests; once the leader has printed
+    `after` finished tests, the participant choose(participants, leader)
+    returns gets SIGKILL. Checks that the survivors exit 0 with the same 40
+    passed results (I1) and that no test ran twice at once on live members
+    (I2). Returns (survivors, victim)."""
+    import marks
+    suite, log, ids = marked_suite(cluster, 40, 0.4)
+    runs = Runs(cluster, session)
+    ps = runs.start(3, ["--expect", "3", "--slots", "1", "--list", suite])
+    leader = runs.leader()
+    victim = choose(ps, leader)
+    runs.wait_progress(leader, after)
+    victim.kill()
+    phase("killed %s%s after %d tests" % (victim.name, " (the leader)" if victim is leader else "",
+                                          after))
+    survivors = [p for p in ps if p is not victim]
+    codes = runs.wait_all(90, survivors)
+    if codes != [0, 0]:
+        runs.dump()
+        raise TestFailure("survivors exited %s, want [0, 0]" % codes)
+    cases = same_reports(survivors)
+    if len(cases) != 40 or any(o != "passed" for (o, _, _) in cases.values()):
+        raise TestFailure("want 40 passed testcases, got %d" % len(cases))
+    phase("40 tests passed once each on the survivors; their reports are identical")
+    marks.check(log, ids, dead={victim.name})
+    phase("no test ran twice at once on live members")
+    return survivors, victim
+
+
 def run_test(main):
     """Runs main(cluster) with cleanup and the exit codes CTest expects."""
     import sys
@@ -197,4 +236,5 @@ def run_test(main):
 
 
 __all__ = ["Runs", "Participant", "same_reports", "list_file", "run_test", "phase", "MARK",
+           "marked_suite", "kill_mid_session",
            "PYTHON", "SAMPLES", "TestFailure", "time"]

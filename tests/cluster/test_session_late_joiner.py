@@ -4,15 +4,12 @@ Proves: the join window closing does not lock newcomers out; a late member
 of the same session learns the leader at once and steals from the busiest
 member, so it ends up running tests; all three print the same summary.
 """
-import os
 
-from runs import Runs, run_test, same_reports, phase, list_file, MARK, PYTHON, TestFailure
+from runs import marked_suite, Runs, run_test, same_reports, phase, TestFailure
 
 
 def main(cluster):
-    log = os.path.join(cluster.tmpdir, "marks.log")
-    tests = [("t%02d" % i, "%s %s %s t%02d 0.3" % (PYTHON, MARK, log, i)) for i in range(40)]
-    suite = list_file(os.path.join(cluster.tmpdir, "suite.list"), tests)
+    suite, log, _ = marked_suite(cluster, 40, 0.3)
     runs = Runs(cluster, "late")
     ps = runs.start(2, ["--expect", "2", "--slots", "1", "--list", suite])
     leader = runs.leader()

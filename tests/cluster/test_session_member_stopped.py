@@ -5,16 +5,13 @@ it thaws it refutes, rejoins, and whatever it finishes late merges harmlessly
 (results are keyed by test and attempt): the session completes with every
 test reported exactly once (I1) and the same report everywhere.
 """
-import os
 
-from runs import Runs, run_test, same_reports, phase, list_file, MARK, PYTHON, TestFailure
+from runs import marked_suite, Runs, run_test, same_reports, phase, TestFailure
 import harness
 
 
 def main(cluster):
-    log = os.path.join(cluster.tmpdir, "marks.log")
-    tests = [("t%02d" % i, "%s %s %s t%02d 0.3" % (PYTHON, MARK, log, i)) for i in range(40)]
-    suite = list_file(os.path.join(cluster.tmpdir, "suite.list"), tests)
+    suite, log, _ = marked_suite(cluster, 40, 0.3)
     runs = Runs(cluster, "memberstop")
     ps = runs.start(3, ["--expect", "3", "--slots", "1", "--list", suite])
     leader = runs.leader()

@@ -4,16 +4,13 @@ Proves: with 30 tests of 0.3 s on one slot and a 2 s budget, the session
 ends early, every test is still reported exactly once, the ones not started
 are reported skipped with the reason, and skips alone do not fail the run.
 """
-import os
 
-from runs import Runs, run_test, phase, list_file, MARK, PYTHON, TestFailure
+from runs import marked_suite, Runs, run_test, phase, TestFailure
 import marks
 
 
 def main(cluster):
-    log = os.path.join(cluster.tmpdir, "marks.log")
-    tests = [("t%02d" % i, "%s %s %s t%02d 0.3" % (PYTHON, MARK, log, i)) for i in range(30)]
-    suite = list_file(os.path.join(cluster.tmpdir, "suite.list"), tests)
+    suite, log, _ = marked_suite(cluster, 30, 0.3)
     runs = Runs(cluster, "budget")
     (p,) = runs.start(1, ["--slots", "1", "--time-limit", "2", "--list", suite])
     code = p.wait(60)

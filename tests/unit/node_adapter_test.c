@@ -5,6 +5,7 @@
  * dependency: if it is missing these tests fail, they never skip).
  */
 #include "harness.h"
+#include "scratch.h"
 #include "node/adapter.h"
 
 #include <ftw.h>
@@ -32,21 +33,6 @@ s_write(const char *dir, const char *name, const char *text)
     CHECK(f != NULL);
     fputs(text, f);
     CHECK(fclose(f) == 0);
-}
-
-static int
-s_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void
-s_remove_tree(const char *dir)
-{
-    nftw(dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static char *
@@ -117,7 +103,7 @@ test_node_adapter_parses_list_file(void)
     CHECK(list != NULL);
     CHECK(strcmp(digest, shoal_adapter_digest(list)) != 0);
     shoal_adapter_destroy(&list);
-    s_remove_tree(dir);
+    scratch_remove_tree(dir);
 }
 
 void
@@ -137,7 +123,7 @@ test_node_adapter_reports_malformed_list_line(void)
     CHECK(strstr(err, "no tests") != NULL);
     CHECK(shoal_adapter_new(0, NULL, "/nonexistent/suite.list", err, sizeof(err)) == NULL);
     CHECK(strstr(err, "cannot open test list '/nonexistent/suite.list'") != NULL);
-    s_remove_tree(dir);
+    scratch_remove_tree(dir);
 }
 
 void
@@ -146,7 +132,7 @@ test_node_adapter_rejects_duplicate_list_names(void)
     char *dir = s_tmpdir(), err[512] = "";
     CHECK(s_list_adapter(dir, "a\ttrue\nb\ttrue\n\na\tfalse\n", err, sizeof(err)) == NULL);
     CHECK(strstr(err, "suite.list:4: duplicate test name 'a' (first on line 1)") != NULL);
-    s_remove_tree(dir);
+    scratch_remove_tree(dir);
 }
 
 void
@@ -222,7 +208,7 @@ test_node_adapter_validates_network_ids(void)
     CHECK_INT(shoal_adapter_validate(list, dir, "c"), ==, -1);
     CHECK_INT(shoal_adapter_validate(list, dir, "tests/sub/test_a.py::test_x"), ==, -1);
     shoal_adapter_destroy(&list);
-    s_remove_tree(dir);
+    scratch_remove_tree(dir);
 }
 
 void
@@ -315,7 +301,7 @@ test_node_adapter_list_results_follow_exit_status(void)
     CHECK_STR(r.message, "cannot run 'x': No such file or directory");
     shoal_test_result_clear(&r);
     shoal_adapter_destroy(&list);
-    s_remove_tree(dir);
+    scratch_remove_tree(dir);
 }
 
 /* A suite covering what pytest reports: pass, fail, fixture error, skip, xfail,
@@ -427,7 +413,7 @@ test_node_adapter_collects_pytest_suite(void)
     CHECK_INT(shoal_adapter_collect(py, dir, &c, err, sizeof(err)), ==, -1);
     CHECK(strstr(err, "cannot run '/nonexistent/python3'") != NULL);
     shoal_adapter_destroy(&py);
-    s_remove_tree(dir);
+    scratch_remove_tree(dir);
 }
 
 void
@@ -474,7 +460,7 @@ test_node_adapter_reads_pytest_outcomes(void)
     for (size_t i = 0; i < n; i++)
         shoal_test_result_clear(&results[i]);
     shoal_adapter_destroy(&py);
-    s_remove_tree(dir);
+    scratch_remove_tree(dir);
 }
 
 void
@@ -511,7 +497,7 @@ test_node_adapter_pins_crash_on_running_test(void)
     for (size_t i = 0; i < 3; i++)
         shoal_test_result_clear(&r[i]);
     shoal_adapter_destroy(&py);
-    s_remove_tree(dir);
+    scratch_remove_tree(dir);
 }
 
 void

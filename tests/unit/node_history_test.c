@@ -4,6 +4,7 @@
  * projects kept apart, and clear errors for a path that cannot be a database.
  */
 #include "harness.h"
+#include "scratch.h"
 #include "node/cmd_history.h"
 #include "node/history.h"
 #include "node/junit.h"
@@ -29,19 +30,10 @@ s_db(void)
     return path;
 }
 
-static int
-s_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 s_cleanup(void)
 {
-    nftw(s_dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_remove_tree(s_dir);
 }
 
 static shoal_history_t *

@@ -1,0 +1,8 @@
+/* Scratch directories for unit tests that touch the file system. */
+#ifndef SHOAL_TESTS_SCRATCH_H
+#define SHOAL_TESTS_SCRATCH_H
+
+/* Removes dir and everything below it (no error if it is gone). */
+void scratch_remove_tree(const char *dir);
+
+#endif
