@@ -173,6 +173,9 @@ void gossip_mesh_receive(gossip_mesh_t *self, const uint8_t *frame, size_t len, 
 uint64_t gossip_mesh_tick(gossip_mesh_t *self, uint64_t now);
 /* Announces a graceful leave; keep ticking a little so it spreads. */
 void gossip_mesh_leave(gossip_mesh_t *self, uint64_t now);
+/* After gossip_mesh_leave: whether a gossip round has carried the leave to up
+ * to fanout members (or there is no one to tell). Those spread it on. */
+bool gossip_mesh_leave_sent(const gossip_mesh_t *self);
 /* Sends an opaque payload (at most GOSSIP_PAYLOAD_MAX bytes) to the member
  * named, directly, sealed like all traffic. Returns 0 when handed to the
  * network; -1 if the member is unknown, not alive or suspect, unreachable now,

@@ -75,6 +75,7 @@ struct gossip_mesh {
     size_t order_count, order_pos;
     s_relay_t relays[S_RELAYS_MAX];
     bool joined, leaving;
+    bool leave_sent; /* a gossip round carried our leave */
     int early_syncs; /* extra push-pulls soon after joining */
     gossip_stats_t stats;
     gossip_wire_msg_t *rx, *tx;
@@ -615,6 +616,8 @@ s_gossip_tick(gossip_mesh_t *self, uint64_t now)
         s_msg_init(self, GOSSIP_WIRE_GOSSIP, 0);
         s_send(self, self->members[targets[i]].pub.addr);
     }
+    /* The leave is the newest update, so it went first into each of them. */
+    self->leave_sent = self->leaving;
 }
 
 static void
@@ -933,6 +936,12 @@ gossip_mesh_leave(gossip_mesh_t *self, uint64_t now)
     self->probe.active = false;
     s_announce(self, me, me->pub.name);
     self->next_gossip_at = now;
+}
+
+bool
+gossip_mesh_leave_sent(const gossip_mesh_t *self)
+{
+    return self->leave_sent;
 }
 
 int

@@ -21,6 +21,7 @@
 #define S_PENDING_MAX 16     /* frames queued per connecting peer */
 #define S_CONNECT_GRACE 2000 /* ms a new peer may take to connect */
 #define S_IDLE_CLOSE 300000  /* ms without traffic before a DEALER is closed */
+#define S_LINGER_MS 100      /* ms a closing DEALER may keep flushing */
 #define S_SEALED_MAX (GOSSIP_WIRE_MAX_FRAME + GOSSIP_SEAL_OVERHEAD)
 
 typedef struct {
@@ -171,7 +172,9 @@ s_peer(gossip_transport_t *self, const char *addr)
         s_peer_destroy((void **)&peer);
         return NULL;
     }
-    zsock_set_linger(peer->dealer, 0);
+    /* What was sent just before closing (a leave, a last result) still goes
+     * out; IMMEDIATE keeps unconnected peers from holding the close up. */
+    zsock_set_linger(peer->dealer, S_LINGER_MS);
     zsock_set_immediate(peer->dealer, 1);
     zsock_set_sndhwm(peer->dealer, 64);
     zsock_set_reconnect_ivl(peer->dealer, 100);

@@ -399,8 +399,11 @@ shoal_node_leave(shoal_node_t *self, uint64_t ms)
 {
     uint64_t now = shoal_clock_ms();
     gossip_mesh_leave(self->mesh, now);
-    for (uint64_t until = now + ms; (now = shoal_clock_ms()) < until;)
+    for (uint64_t until = now + ms; (now = shoal_clock_ms()) < until;) {
         s_turn(self, now, until, NULL, 0);
+        if (gossip_mesh_leave_sent(self->mesh))
+            break;
+    }
     shoal_log_info("left the mesh");
 }
 
