@@ -7,6 +7,7 @@
 
 #define S_QUICK_BATCHES 32   /* batches per slot in one answer, at most */
 #define S_QUICK_SECONDS 0.05 /* ...while their predicted sum stays under this */
+#define S_OBSERVED_MIN 8     /* results seen before their mean stands for unknown tests */
 
 struct shoal_leader {
     shoal_leader_config_t config;
@@ -18,11 +19,14 @@ struct shoal_leader {
     sched_board_t *board;
     bool dealt; /* the board has dealt; false while a rebuild waits */
     double rebuild_until;
+    zhashx_t *reported; /* member names that reported to this term (rebuild) */
     double started;
     size_t *progress; /* tests that became final, not yet reported */
     size_t progress_count;
     size_t final_count;
     uint32_t batch_seq;
+    double observed_sum; /* durations reported this session */
+    size_t observed_count;
 };
 
 static size_t
@@ -81,8 +85,9 @@ shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
     self->results = calloc(n ? n : 1, sizeof(shoal_leader_result_t));
     self->progress = calloc(n ? n : 1, sizeof(size_t));
     self->index = zhashx_new();
+    self->reported = zhashx_new();
     self->suite = sched_suite_new();
-    if (!self->results || !self->progress || !self->index || !self->suite) {
+    if (!self->results || !self->progress || !self->index || !self->reported || !self->suite) {
         shoal_leader_destroy(&self);
         return NULL;
     }
@@ -132,6 +137,7 @@ shoal_leader_destroy(shoal_leader_t **self_p)
     sched_board_destroy(&self->board);
     sched_suite_destroy(&self->suite);
     zhashx_destroy(&self->index);
+    zhashx_destroy(&self->reported);
     shoal_collection_clear(&self->tests);
     free(self->results);
     free(self->progress);
@@ -139,12 +145,25 @@ shoal_leader_destroy(shoal_leader_t **self_p)
     *self_p = NULL;
 }
 
+/* Every live member has told this term what it runs (its results went
+ * before, on the same connection): nothing held elsewhere is left to learn. */
+static bool
+s_all_reported(const shoal_leader_t *self)
+{
+    size_t n = sched_suite_member_count(self->suite);
+    for (size_t m = 0; m < n; m++)
+        if (sched_board_member_alive(self->board, m) &&
+            !zhashx_lookup(self->reported, sched_suite_member_name(self->suite, m)))
+            return false;
+    return true;
+}
+
 /* Deals pending tests once the rebuild window (if any) has closed, and gives
  * up on tests that nobody can run once nothing else is left. */
 static void
 s_deal(shoal_leader_t *self, double now)
 {
-    if (!self->dealt && now < self->rebuild_until)
+    if (!self->dealt && now < self->rebuild_until && !s_all_reported(self))
         return;
     self->dealt = true;
     sched_board_deal(self->board);
@@ -180,6 +199,27 @@ shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, cons
         s_deal(self, now);
 }
 
+/* A test's predicted seconds; for one nothing was known about, the mean of
+ * what this session has seen once there is enough of it. */
+static double
+s_predicted(const shoal_leader_t *self, size_t t)
+{
+    sched_predict_source_t source;
+    double seconds = sched_suite_predicted(self->suite, t, NULL, &source);
+    if (source == SCHED_PREDICT_DEFAULT && self->observed_count >= S_OBSERVED_MIN)
+        return self->observed_sum / (double)self->observed_count;
+    return seconds;
+}
+
+/* Whether the head of m's own queue is quick enough to prefetch. */
+static bool
+s_quick_next(const shoal_leader_t *self, size_t m)
+{
+    size_t count;
+    const size_t *queue = sched_board_queue(self->board, m, &count);
+    return count > 0 && s_predicted(self, queue[0]) <= S_QUICK_SECONDS;
+}
+
 static size_t
 s_take_batch(shoal_leader_t *self, size_t m, double now, size_t *tests, size_t cap)
 {
@@ -206,6 +246,7 @@ shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
     if (m == SIZE_MAX || !sched_board_member_alive(self->board, m))
         return 0;
     if (fresh) {
+        zhashx_insert(self->reported, name, (void *)1);
         /* A member reporting to a new leader: what it runs stays with it. */
         for (size_t i = 0; i < running_count; i++) {
             size_t t = s_test(self, running[i].id);
@@ -221,12 +262,15 @@ shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
     size_t item_cap = (size_t)free_slots * cap * S_QUICK_BATCHES;
     shoal_item_t *items = calloc(item_cap, sizeof(shoal_item_t));
     size_t count = 0;
+    unsigned idle = free_slots > SHOAL_PREFETCH ? free_slots - SHOAL_PREFETCH : 0;
     for (unsigned slot = 0; tests && items && slot < free_slots; slot++) {
         /* Quick batches come several per slot, so a member running many tiny
          * tests is not paced by round trips; they are too short to be worth
          * stealing anyway. */
         double dealt = 0;
         for (int k = 0; k < S_QUICK_BATCHES && dealt < S_QUICK_SECONDS; k++) {
+            if (slot >= idle && !s_quick_next(self, m))
+                break;
             size_t n = s_take_batch(self, m, now, tests, cap);
             if (n == 0)
                 break;
@@ -236,7 +280,7 @@ shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
                 item->id = self->tests.tests[tests[i]].id;
                 item->attempt = self->results[tests[i]].attempt;
                 item->batch = self->batch_seq;
-                dealt += sched_suite_predicted(self->suite, tests[i], NULL, NULL);
+                dealt += s_predicted(self, tests[i]);
             }
         }
     }
@@ -271,6 +315,8 @@ shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t 
             continue;
         }
         r->seconds = item->seconds;
+        self->observed_sum += item->seconds;
+        self->observed_count++;
         s_replace(&r->node, name);
         s_replace(&r->message, item->message);
         s_replace(&r->output, item->output);

@@ -49,6 +49,11 @@ typedef struct {
 
 typedef struct shoal_leader shoal_leader_t;
 
+/* Batches a member holds beyond one per slot, to hide the round trip of its
+ * next WANT. A member's free_slots counts them: free_slots - SHOAL_PREFETCH of
+ * its slots are idle. */
+#define SHOAL_PREFETCH 1
+
 /* Takes the tests (moved out of *tests). History entries may be NULL. */
 shoal_leader_t *shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
                                  const shoal_history_entry_t *history, size_t history_count,
@@ -59,7 +64,9 @@ void shoal_leader_destroy(shoal_leader_t **self_p);
 void shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, const char *tags,
                          bool alive, double now);
 /* A member asks for work for free_slots slots and says what it runs. Returns
- * the items to send it (*out, the caller frees the array; ids are borrowed). */
+ * the items to send it (*out, the caller frees the array; ids are borrowed).
+ * Idle slots get work, stolen if need be; a prefetch only gets quick tests
+ * from the member's own queue, as what a member holds cannot be stolen. */
 size_t shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
                          const shoal_item_t *running, size_t running_count, bool fresh, double now,
                          shoal_item_t **out);

@@ -23,7 +23,6 @@
 
 #define S_HEARTBEAT_MS 1000   /* LEADER and WANT heartbeats, result resends */
 #define S_WANT_GAP_MS 100     /* a member short of work asks again after this */
-#define S_PREFETCH 1          /* batches held beyond one per slot, to hide the round trip */
 #define S_RESULTS_MS 20       /* results of quick tests are sent together within this */
 #define S_PROGRESS_MS 250     /* leader's progress broadcasts */
 #define S_CLAIM_GRACE_MS 1000 /* a would-be first leader waits this for an incumbent */
@@ -39,6 +38,7 @@ typedef struct {
     char tags[GOSSIP_TAGS_MAX * (GOSSIP_TAG_MAX + 1)];
     bool alive;
     bool done;         /* sent DONE for the current summary */
+    bool unled;        /* answered our QUERY: it follows no leader yet */
     unsigned finished; /* tests it finished, as progress reports tell */
 } s_participant_t;
 
@@ -53,6 +53,7 @@ typedef struct {
 typedef struct {
     shoal_item_t item; /* owned */
     bool acked;
+    bool replicated; /* while we lead: our deputy holds a copy */
 } s_result_t;
 
 struct shoal_session {
@@ -71,7 +72,14 @@ struct shoal_session {
     char leader[GOSSIP_NAME_MAX + 1]; /* "" until known */
     uint32_t term;
     shoal_leader_t *lead; /* set while we lead */
-    uint64_t claim_at;    /* when we may claim the first term */
+    /* The leader's own results would die with it: it copies them to its
+     * deputy, the participant that would take over, which feeds them to the
+     * term it starts. */
+    char deputy[GOSSIP_NAME_MAX + 1];     /* leader: who holds our copies */
+    char replica_of[GOSSIP_NAME_MAX + 1]; /* deputy: whose copies we hold */
+    shoal_item_t *replicas;
+    size_t replica_count, replica_cap;
+    uint64_t claim_at; /* when we may claim the first term */
     uint64_t next_heartbeat, next_progress, summary_sent_at, summary_started;
     bool summary_ready; /* leader: finished and summary built */
     shoal_item_t *summary_out;
@@ -133,20 +141,27 @@ s_participant(shoal_session_t *self, const char *name)
     return NULL;
 }
 
-/* The best-ranked alive participant (rendezvous hash of session and name). */
+/* The best-ranked alive participant (rendezvous hash of session and name),
+ * `except` (may be NULL) left out. */
 static const char *
-s_top_ranked(shoal_session_t *self)
+s_ranked_first(shoal_session_t *self, const char *except)
 {
     const char *names[S_PARTICIPANTS_MAX];
     bool alive[S_PARTICIPANTS_MAX];
     for (size_t i = 0; i < self->participant_count; i++) {
         names[i] = self->participants[i].name;
-        alive[i] = self->participants[i].alive;
+        alive[i] = self->participants[i].alive && !(except && strcmp(names[i], except) == 0);
     }
     size_t top;
     if (sched_rank_leader(self->config.session, names, alive, self->participant_count, &top) != 0)
         return NULL;
     return self->participants[top].name;
+}
+
+static const char *
+s_top_ranked(shoal_session_t *self)
+{
+    return s_ranked_first(self, NULL);
 }
 
 /* Is (term, leader) newer than what we follow? Same term: the better rank wins. */
@@ -161,6 +176,16 @@ s_newer(shoal_session_t *self, uint32_t term, const char *leader)
         return false;
     return sched_rank_hash(self->config.session, leader) >
            sched_rank_hash(self->config.session, self->leader);
+}
+
+static void
+s_items_free(shoal_item_t **items, size_t *count)
+{
+    for (size_t i = 0; i < *count; i++)
+        shoal_item_clear(&(*items)[i]);
+    free(*items);
+    *items = NULL;
+    *count = 0;
 }
 
 /* ---------------------------------------------------------------- sending */
@@ -233,24 +258,47 @@ s_add_result(shoal_session_t *self, shoal_item_t *item)
     memset(item, 0, sizeof(*item));
 }
 
-/* Sends every result the leader has not acknowledged (all of them when
- * `all`, for a new leader). */
+/* Sends to `to` the results not yet acknowledged (`replica` false) or not
+ * yet copied to our deputy (`replica` true; they count as copied once sent). */
 static void
-s_send_results(shoal_session_t *self, bool all)
+s_send_held(shoal_session_t *self, const char *to, bool replica)
 {
-    if (!self->leader[0])
-        return;
     shoal_item_t *items = calloc(self->result_count ? self->result_count : 1, sizeof(*items));
     size_t n = 0;
-    for (size_t i = 0; i < self->result_count; i++)
-        if (all || !self->results[i].acked)
-            items[n++] = self->results[i].item; /* shallow: encode only reads */
+    for (size_t i = 0; items && i < self->result_count; i++) {
+        s_result_t *r = &self->results[i];
+        if (replica ? r->replicated : r->acked)
+            continue;
+        items[n++] = r->item; /* shallow: encode only reads */
+        r->replicated |= replica;
+    }
     if (n) {
         shoal_msg_t msg = {
             .type = SHOAL_MSG_RESULTS, .term = self->term, .items = items, .item_count = n};
-        s_send(self, self->leader, &msg);
+        s_send(self, to, &msg);
     }
     free(items);
+}
+
+/* Sends every result the leader has not acknowledged; while we lead, also
+ * copies new ones to the deputy (all of them to a new deputy). Copies are
+ * best effort: one that is lost only means the test runs again after a
+ * failover. */
+static void
+s_send_results(shoal_session_t *self)
+{
+    if (!self->leader[0])
+        return;
+    s_send_held(self, self->leader, false);
+    const char *deputy = self->lead ? s_ranked_first(self, self->name) : NULL;
+    if (!deputy)
+        return;
+    if (strcmp(deputy, self->deputy) != 0) {
+        snprintf(self->deputy, sizeof(self->deputy), "%s", deputy);
+        for (size_t i = 0; i < self->result_count; i++)
+            self->results[i].replicated = false;
+    }
+    s_send_held(self, deputy, true);
 }
 
 static void
@@ -260,7 +308,7 @@ s_send_want(shoal_session_t *self, uint64_t now)
         return;
     size_t busy = s_busy_slots(self);
     size_t queued = s_queued_batches(self);
-    size_t wanted = (size_t)self->config.slots + S_PREFETCH;
+    size_t wanted = (size_t)self->config.slots + SHOAL_PREFETCH;
     size_t free_slots = wanted > busy + queued ? wanted - busy - queued : 0;
     shoal_item_t running[256];
     size_t n = 0;
@@ -371,7 +419,7 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
             s_result_now(self, slot->ids[i], slot->attempts[i], SHOAL_OUTCOME_ERROR,
                          err[0] ? err : "cannot start the runner");
         s_slot_clear(slot);
-        s_send_results(self, false);
+        s_send_results(self);
     }
 }
 
@@ -425,20 +473,21 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
     }
     if (!self->leader[0])
         return;
+    /* Results go first: a new leader that has our WANT has our results too. */
+    if ((self->results_due && now >= self->results_due) || now >= self->next_resend) {
+        s_send_results(self);
+        self->results_due = 0;
+        self->next_resend = now + S_HEARTBEAT_MS;
+    }
     /* Ask at once when a batch ended (the reply is one round trip away and
      * the prefetched batch covers it); otherwise ask now and then while
      * short of work, and say what we run at least once a heartbeat. */
     bool short_of_work =
-        s_busy_slots(self) + s_queued_batches(self) < (size_t)self->config.slots + S_PREFETCH;
+        s_busy_slots(self) + s_queued_batches(self) < (size_t)self->config.slots + SHOAL_PREFETCH;
     if ((self->want_now && short_of_work) ||
         (short_of_work && now - self->last_want >= S_WANT_GAP_MS) ||
         now - self->last_want >= S_HEARTBEAT_MS)
         s_send_want(self, now);
-    if ((self->results_due && now >= self->results_due) || now >= self->next_resend) {
-        s_send_results(self, false);
-        self->results_due = 0;
-        self->next_resend = now + S_HEARTBEAT_MS;
-    }
 }
 
 /* ---------------------------------------------------------------- leadership */
@@ -475,6 +524,7 @@ s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
     self->queue_count = 0;
     for (size_t i = 0; i < self->result_count; i++)
         self->results[i].acked = false;
+    self->results_due = s_now(); /* all of them, before the first WANT */
     self->fresh = true;
     self->want_now = true;
     self->last_want = 0;
@@ -538,6 +588,13 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
         s_participant_t *p = &self->participants[i];
         shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive, s_seconds(now));
     }
+    if (rebuild && self->replica_count) {
+        size_t kept = shoal_leader_results(self->lead, self->replica_of, self->replicas,
+                                           self->replica_count, s_seconds(now));
+        shoal_log_info("kept %zu results of %s from the copies we hold", kept, self->replica_of);
+    }
+    s_items_free(&self->replicas, &self->replica_count);
+    self->replica_cap = 0;
     shoal_log_info("collected %zu tests; %zu participants", total, self->participant_count);
     if (self->config.dry_run) {
         shoal_leader_tick(self->lead, s_seconds(now));
@@ -745,11 +802,36 @@ s_on_work(shoal_session_t *self, const shoal_msg_t *msg)
         };
 }
 
+/* As the deputy: keeps copies of the leader's own results. */
+static void
+s_keep_replicas(shoal_session_t *self, const char *from, const shoal_msg_t *msg)
+{
+    if (strcmp(from, self->leader) != 0)
+        return;
+    if (strcmp(from, self->replica_of) != 0) {
+        s_items_free(&self->replicas, &self->replica_count);
+        self->replica_cap = 0;
+        snprintf(self->replica_of, sizeof(self->replica_of), "%s", from);
+    }
+    if (self->replica_count + msg->item_count > self->replica_cap) {
+        size_t cap = (self->replica_count + msg->item_count) * 2;
+        shoal_item_t *grown = realloc(self->replicas, cap * sizeof(shoal_item_t));
+        if (!grown)
+            return;
+        self->replicas = grown;
+        self->replica_cap = cap;
+    }
+    for (size_t i = 0; i < msg->item_count; i++)
+        shoal_item_copy(&self->replicas[self->replica_count++], &msg->items[i]);
+}
+
 static void
 s_on_results(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
 {
-    if (!self->lead)
+    if (!self->lead) {
+        s_keep_replicas(self, from, msg);
         return;
+    }
     if (!self->summary_ready)
         shoal_leader_results(self->lead, from, msg->items, msg->item_count, s_seconds(now));
     /* Acknowledge everything: what was not recorded was a duplicate. */
@@ -874,6 +956,17 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
         case SHOAL_MSG_DONE:
             s_on_done(self, from, &msg);
             break;
+        case SHOAL_MSG_QUERY:
+            /* Fencing let it through only if we follow no one either. */
+            if (strcmp(from, self->name) != 0) {
+                shoal_msg_t answer = {.type = SHOAL_MSG_NOLEADER};
+                s_send(self, from, &answer);
+            }
+            break;
+        case SHOAL_MSG_NOLEADER:
+            if (self->phase == S_GATHER && !self->leader[0])
+                s_participant(self, from)->unled = true;
+            break;
     }
     shoal_msg_clear(&msg);
 }
@@ -995,6 +1088,18 @@ s_alive_participants(const shoal_session_t *self)
     return n;
 }
 
+/* Every other live participant said it follows no leader. */
+static bool
+s_all_unled(const shoal_session_t *self)
+{
+    for (size_t i = 0; i < self->participant_count; i++) {
+        const s_participant_t *p = &self->participants[i];
+        if (p->alive && !p->unled && strcmp(p->name, self->name) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* The join window: closed at --expect participants or after --wait. The
  * best-ranked participant then leads, unless a leader already exists. */
 static void
@@ -1010,10 +1115,16 @@ s_gather_tick(shoal_session_t *self, uint64_t now)
     if (!top || strcmp(top, self->name) != 0)
         return; /* the leader will announce itself */
     if (!self->claim_at) {
+        /* Ask everyone whether a leader exists; the answers usually come back
+         * long before the grace ends. */
         self->claim_at = now + (s_alive_participants(self) > 1 ? S_CLAIM_GRACE_MS / 4 : 0);
+        for (size_t i = 0; i < self->participant_count; i++)
+            self->participants[i].unled = false;
+        shoal_msg_t query = {.type = SHOAL_MSG_QUERY};
+        s_send_all(self, &query);
         return;
     }
-    if (now >= self->claim_at)
+    if (now >= self->claim_at || s_all_unled(self))
         s_lead(self, 1, now);
 }
 
@@ -1074,6 +1185,7 @@ shoal_session_destroy(shoal_session_t **self_p)
     for (size_t i = 0; i < self->summary_count; i++)
         shoal_item_clear(&self->summary[i]);
     free(self->summary);
+    s_items_free(&self->replicas, &self->replica_count);
     free(self->chunk_seen);
     free(self->summary_out);
     shoal_leader_destroy(&self->lead);

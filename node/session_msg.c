@@ -123,6 +123,8 @@ shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
             fields += 5;
             break;
         case SHOAL_MSG_DONE:
+        case SHOAL_MSG_QUERY:
+        case SHOAL_MSG_NOLEADER:
             break;
     }
     msgpack_pack_array(&pk, fields);
@@ -281,6 +283,8 @@ s_fields(const msgpack_object *root, shoal_msg_t *msg)
         case SHOAL_MSG_ACK:
             return n == 5;
         case SHOAL_MSG_DONE:
+        case SHOAL_MSG_QUERY:
+        case SHOAL_MSG_NOLEADER:
             return n == 4;
     }
     return false;
@@ -341,6 +345,22 @@ shoal_msg_decode(const uint8_t *buf, size_t len, shoal_msg_t *msg)
     return rc;
 }
 
+static char *
+s_dup(const char *text)
+{
+    return text ? strdup(text) : NULL;
+}
+
+void
+shoal_item_copy(shoal_item_t *dst, const shoal_item_t *src)
+{
+    *dst = *src;
+    dst->id = s_dup(src->id);
+    dst->node = s_dup(src->node);
+    dst->message = s_dup(src->message);
+    dst->output = s_dup(src->output);
+}
+
 void
 shoal_item_clear(shoal_item_t *item)
 {
@@ -364,7 +384,7 @@ shoal_msg_clear(shoal_msg_t *msg)
 const char *
 shoal_msg_type_str(shoal_msg_type_t type)
 {
-    static const char *names[] = {"?",   "leader",   "want",    "work", "results",
-                                  "ack", "progress", "summary", "done"};
+    static const char *names[] = {"?",        "leader",  "want", "work",  "results", "ack",
+                                  "progress", "summary", "done", "query", "noleader"};
     return type <= SHOAL_MSG_TYPE_LAST ? names[type] : "?";
 }

@@ -16,6 +16,8 @@
  *   SUMMARY   leader -> all      [.., chunk, chunks, status, text, [[id, attempt, outcome,
  *                                  seconds, node, message, output, flaky]...]]
  *   DONE      member -> leader   [..]                        "I have the whole summary"
+ *   QUERY     would-be first leader -> all   [..]   "does anyone lead?" (term 0)
+ *   NOLEADER  participant -> asker [..]   "I follow no one yet" (only at term 0)
  */
 #ifndef SHOAL_NODE_SESSION_MSG_H
 #define SHOAL_NODE_SESSION_MSG_H
@@ -41,7 +43,9 @@ typedef enum {
     SHOAL_MSG_PROGRESS = 6,
     SHOAL_MSG_SUMMARY = 7,
     SHOAL_MSG_DONE = 8,
-    SHOAL_MSG_TYPE_LAST = 8
+    SHOAL_MSG_QUERY = 9,
+    SHOAL_MSG_NOLEADER = 10,
+    SHOAL_MSG_TYPE_LAST = 10
 } shoal_msg_type_t;
 
 typedef enum {
@@ -91,6 +95,8 @@ int shoal_msg_decode(const uint8_t *buf, size_t len, shoal_msg_t *msg);
 /* Frees what decode allocated. */
 void shoal_msg_clear(shoal_msg_t *msg);
 void shoal_item_clear(shoal_item_t *item);
+/* A deep copy of src into dst. */
+void shoal_item_copy(shoal_item_t *dst, const shoal_item_t *src);
 const char *shoal_msg_type_str(shoal_msg_type_t type);
 
 #endif

@@ -189,7 +189,7 @@ def kill_mid_session(cluster, session, choose, after):
     `after` finished tests, the participant choose(participants, leader)
     returns gets SIGKILL. Checks that the survivors exit 0 with the same 40
     passed results (I1) and that no test ran twice at once on live members
-    (I2). Returns (survivors, victim)."""
+    (I2). Returns (survivors, victim, the time of the kill, the runs log)."""
     import marks
     suite, log, ids = marked_suite(cluster, 40, 0.4)
     runs = Runs(cluster, session)
@@ -198,6 +198,7 @@ def kill_mid_session(cluster, session, choose, after):
     victim = choose(ps, leader)
     runs.wait_progress(leader, after)
     victim.kill()
+    killed_at = time.time()
     phase("killed %s%s after %d tests" % (victim.name, " (the leader)" if victim is leader else "",
                                           after))
     survivors = [p for p in ps if p is not victim]
@@ -209,9 +210,9 @@ def kill_mid_session(cluster, session, choose, after):
     if len(cases) != 40 or any(o != "passed" for (o, _, _) in cases.values()):
         raise TestFailure("want 40 passed testcases, got %d" % len(cases))
     phase("40 tests passed once each on the survivors; their reports are identical")
-    marks.check(log, ids, dead={victim.name})
+    runs_log = marks.check(log, ids, dead={victim.name})
     phase("no test ran twice at once on live members")
-    return survivors, victim
+    return survivors, victim, killed_at, runs_log
 
 
 def run_test(main):

@@ -1,0 +1,166 @@
+/* The leader's bookkeeping, driven directly with a fake clock: what a member
+ * may prefetch, when a failover's rebuild window closes, and results handed
+ * over on behalf of a dead leader.
+ */
+#include "harness.h"
+#include "node/leader.h"
+
+#define TEST(g, n) void test_##g##_##n(void);
+#include "node.list"
+#undef TEST
+
+/* Tests "t0".."t(n-1)"; each with one recorded duration of seconds[i]
+ * (negative: nothing known). */
+static shoal_leader_t *
+s_leader(size_t n, const double *seconds, bool rebuild)
+{
+    shoal_collection_t tests = {.tests = calloc(n, sizeof(shoal_test_t)), .count = n};
+    shoal_history_entry_t history[32] = {0};
+    size_t known = 0;
+    CHECK(n <= 32);
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "t%zu", i);
+        tests.tests[i] =
+            (shoal_test_t){.id = strdup(id), .file = strdup(""), .requires = strdup("")};
+        if (seconds[i] >= 0) {
+            history[known].id = tests.tests[i].id; /* borrowed: the leader copies nothing of it */
+            history[known].durations[0] = seconds[i];
+            history[known].count = 1;
+            known++;
+        }
+    }
+    shoal_leader_config_t config = {.session = "s",
+                                    .term = rebuild ? 2 : 1,
+                                    .batch_max = 1,
+                                    .default_prediction = 0.5,
+                                    .rebuild_seconds = 2.0,
+                                    .rebuild = rebuild};
+    shoal_leader_t *leader = shoal_leader_new(&config, &tests, history, known, 0.0);
+    CHECK(leader != NULL);
+    return leader;
+}
+
+static size_t
+s_want(shoal_leader_t *leader, const char *name, unsigned free_slots, bool fresh, double now)
+{
+    shoal_item_t *items = NULL;
+    size_t n = shoal_leader_want(leader, name, free_slots, NULL, 0, fresh, now, &items);
+    free(items);
+    return n;
+}
+
+void
+test_node_leader_prefetch_takes_only_quick_tests(void)
+{
+    /* Two long tests and four quick ones, one member with one slot. */
+    double seconds[] = {5.0, 4.0, 0.01, 0.01, 0.01, 0.01};
+    shoal_leader_t *leader = s_leader(6, seconds, false);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    /* An idle slot gets the longest test; the prefetch would hold the next
+     * long one where no one else could steal it, so it gets nothing. */
+    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.0), ==, 1);
+    CHECK_INT(s_want(leader, "a", SHOAL_PREFETCH, false, 0.1), ==, 0);
+    /* The idle slot takes the other long test; quick ones are prefetched
+     * behind it, several at once. */
+    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 5.0), ==, 5);
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_prefetch_never_steals(void)
+{
+    double seconds[] = {2, 2, 2, 2};
+    shoal_leader_t *leader = s_leader(4, seconds, false);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_leader_member(leader, "b", 1, NULL, true, 0.0);
+    CHECK_INT(s_want(leader, "b", 1 + SHOAL_PREFETCH, true, 0.0), ==, 1);
+    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.0), ==, 1);
+    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 2.0), ==, 1);
+    /* a's queue is dry and b still has a test queued behind the one it runs:
+     * a prefetch must not take it, as a is busy too; an idle slot may. */
+    CHECK_INT(s_want(leader, "a", SHOAL_PREFETCH, false, 2.1), ==, 0);
+    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 4.0), ==, 1);
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_unknown_tests_learn_from_results(void)
+{
+    /* Nothing known: the default prediction (0.5 s) is too long to prefetch,
+     * until the session has seen enough quick results. */
+    double seconds[20];
+    for (size_t i = 0; i < 20; i++)
+        seconds[i] = -1;
+    shoal_leader_t *leader = s_leader(20, seconds, false);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_item_t *items = NULL;
+    size_t n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items);
+    CHECK_INT(n, ==, 1);
+    CHECK_INT(s_want(leader, "a", SHOAL_PREFETCH, false, 0.0), ==, 0);
+    free(items);
+    double now = 0;
+    for (int k = 0; k < 10; k++) {
+        n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, now, &items);
+        CHECK_INT(n, >=, 1);
+        for (size_t i = 0; i < n; i++) {
+            items[i].outcome = SHOAL_OUTCOME_PASSED;
+            items[i].seconds = 0.002;
+        }
+        shoal_leader_results(leader, "a", items, n, now += 0.01);
+        free(items);
+        if (s_want(leader, "a", SHOAL_PREFETCH, false, now) > 0)
+            break;
+        CHECK(k < 9); /* learned within S_OBSERVED_MIN results */
+    }
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_rebuild_ends_once_everyone_reported(void)
+{
+    double seconds[] = {1, 1, 1, 1};
+    shoal_leader_t *leader = s_leader(4, seconds, true);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_leader_member(leader, "b", 1, NULL, true, 0.0);
+    shoal_leader_member(leader, "dead", 1, NULL, false, 0.0);
+    /* Within the window, a alone has reported: nothing is dealt yet, as b
+     * may run or hold results of anything. */
+    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.1), ==, 0);
+    /* b reports what it runs: everyone alive has, so dealing starts at once,
+     * and b's running test is not dealt to anyone. */
+    shoal_item_t running = {.id = "t0", .attempt = 0};
+    shoal_item_t *items = NULL;
+    size_t n = shoal_leader_want(leader, "b", SHOAL_PREFETCH, &running, 1, true, 0.2, &items);
+    free(items);
+    CHECK_INT(n, ==, 0);
+    size_t dealt = 0;
+    for (int k = 0; k < 4; k++) {
+        n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, 0.3, &items);
+        for (size_t i = 0; i < n; i++)
+            CHECK(strcmp(items[i].id, "t0") != 0);
+        dealt += n;
+        free(items);
+    }
+    CHECK_INT(dealt, >=, 1);
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_takes_results_of_a_dead_member(void)
+{
+    /* A deputy hands over the dead leader's own results under its name. */
+    double seconds[] = {1, 1};
+    shoal_leader_t *leader = s_leader(2, seconds, true);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_leader_member(leader, "old", 1, NULL, false, 0.0);
+    shoal_item_t done = {.id = "t1", .attempt = 0, .outcome = SHOAL_OUTCOME_PASSED, .seconds = 1};
+    CHECK_INT(shoal_leader_results(leader, "old", &done, 1, 0.0), ==, 1);
+    CHECK(shoal_leader_result(leader, 1)->final);
+    CHECK_STR(shoal_leader_result(leader, 1)->node, "old");
+    /* Only t0 is left to deal, and a duplicate changes nothing. */
+    CHECK_INT(shoal_leader_results(leader, "a", &done, 1, 0.0), ==, 0);
+    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.1), ==, 1);
+    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 0.2), ==, 0);
+    shoal_leader_destroy(&leader);
+}
