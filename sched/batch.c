@@ -1,8 +1,9 @@
 /* sched/batch.c: batching a member's queue so a runner's start-up (pytest's
  * ~0.2 s) is paid once per batch. Batches are consecutive runs of the queue,
- * each near its aim and at most max_count tests; the aim ramps up over the first
- * batches (1/4, 2/4, 3/4 of target) and recently failed tests go in batches of
- * their own aiming at target/4, so failures show early. Every test lands in
+ * each near the target and at most max_count tests; recently failed tests go
+ * in batches of their own aiming at target/4, so they show early. (First
+ * batches used to ramp up from target/4 too: that paid pytest's start-up
+ * three more times per member for nothing a user sees.) Every test lands in
  * exactly one batch; a batch has at least one test.
  */
 #include "sched/internal.h"
@@ -15,7 +16,8 @@ sched__batch_next(const double *predicted, const bool *failed, size_t count, siz
         return 0;
     if (max_count == 0)
         max_count = 1;
-    double aim = index < 3 ? target * (double)(index + 1) / 4.0 : target;
+    (void)index;
+    double aim = target;
     if (failed && failed[0])
         aim = target / 4.0;
     double sum = predicted[0];

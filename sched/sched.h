@@ -182,9 +182,9 @@ size_t sched_board_member_count(const sched_board_t *self);
 /* Member starts the head of its queue: -1 if its queue is empty or it is dead. */
 int sched_board_next(sched_board_t *self, size_t member, double now, size_t *test_out);
 /* Member starts a batch from the head of its queue: consecutive tests whose
- * predicted sum is near `target` seconds, at most `max_count` (and `cap`); the
- * member's first batches and recently failed tests get smaller batches so
- * failures show early. Returns the number started (0: empty queue). */
+ * predicted sum is near `target` seconds, at most `max_count` (and `cap`);
+ * recently failed tests get smaller batches so they show early. Returns the number started (0:
+ * empty queue). */
 size_t sched_board_next_batch(sched_board_t *self, size_t member, double now, double target,
                               size_t max_count, size_t *out, size_t cap);
 /* Member reports it started `test` (out of its queue order, e.g. a local queue). */
@@ -261,8 +261,7 @@ size_t sched_budget_fit(const double *predicted, size_t count, unsigned slots, d
                         bool *fits);
 /* Splits a queue (predicted seconds and recently-failed flags, in run order)
  * into consecutive batches: each near `target` seconds and at most `max_count`
- * tests; batch k of the queue aims at target*(k+1)/4 for its first 3 batches,
- * and recently failed tests go in batches of their own aiming at target/4.
+ * tests; recently failed tests go in batches of their own aiming at target/4.
  * Writes each batch's length to sizes[]; returns the number of batches. */
 size_t sched_batch_split(const double *predicted, const bool *failed, size_t count, double target,
                          size_t max_count, size_t *sizes);

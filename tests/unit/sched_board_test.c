@@ -425,21 +425,22 @@ test_sched_budget_fits_in_list_order(void)
 }
 
 void
-test_sched_batch_first_batches_small_then_near_target(void)
+test_sched_batch_batches_near_target(void)
 {
     double p[10];
     size_t sizes[10];
     for (size_t i = 0; i < 10; i++)
         p[i] = 0.125;
-    /* Aims 0.125, 0.25, 0.375, then 0.5. */
-    CHECK_INT(sched_batch_split(p, NULL, 10, 0.5, 64, sizes), ==, 4);
-    for (size_t i = 0; i < 4; i++)
-        CHECK_INT(sizes[i], ==, i + 1);
-    /* At most two per batch. */
-    CHECK_INT(sched_batch_split(p, NULL, 10, 0.5, 2, sizes), ==, 6);
-    size_t want[] = {1, 2, 2, 2, 2, 1};
-    for (size_t i = 0; i < 6; i++)
+    /* Four per batch from the first on (each start-up is paid once), the
+     * rest in the last. */
+    CHECK_INT(sched_batch_split(p, NULL, 10, 0.5, 64, sizes), ==, 3);
+    size_t want[] = {4, 4, 2};
+    for (size_t i = 0; i < 3; i++)
         CHECK_INT(sizes[i], ==, want[i]);
+    /* At most three per batch. */
+    CHECK_INT(sched_batch_split(p, NULL, 10, 0.5, 3, sizes), ==, 4);
+    for (size_t i = 0; i < 3; i++)
+        CHECK_INT(sizes[i], ==, 3);
     /* A test longer than the target is a batch of its own. */
     double big[] = {5, 0.1, 0.1};
     CHECK_INT(sched_batch_split(big, NULL, 3, 0.5, 64, sizes), ==, 2);
@@ -454,10 +455,10 @@ test_sched_batch_failed_tests_get_their_own_small_batches(void)
     size_t sizes[10];
     for (size_t i = 0; i < 10; i++)
         p[i] = 0.125;
-    /* Failed: aim 0.25 -> 2, then the third alone; the rest aims 0.75 -> 6. */
-    CHECK_INT(sched_batch_split(p, failed, 10, 1.0, 64, sizes), ==, 4);
-    size_t want[] = {2, 1, 6, 1};
-    for (size_t i = 0; i < 4; i++)
+    /* Failed: aim 0.25 -> 2, then the third alone; the rest aims 1.0 -> 7. */
+    CHECK_INT(sched_batch_split(p, failed, 10, 1.0, 64, sizes), ==, 3);
+    size_t want[] = {2, 1, 7};
+    for (size_t i = 0; i < 3; i++)
         CHECK_INT(sizes[i], ==, want[i]);
 }
 
@@ -480,7 +481,7 @@ test_sched_batch_board_batches_start_every_test_once(void)
     CHECK_INT(total, ==, 40);
     for (size_t i = 0; i < 40; i++)
         CHECK_INT(seen[i], ==, 1);
-    CHECK_INT(first, ==, 2); /* 8 / 4 */
+    CHECK_INT(first, ==, 8); /* the target from the first batch on */
     CHECK(last <= 8);
     CHECK(sched_board_check(b) == 0);
     sched_board_destroy(&b);
