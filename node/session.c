@@ -254,6 +254,7 @@ s_add_result(shoal_session_t *self, shoal_item_t *item)
     }
     self->results[self->result_count].item = *item;
     self->results[self->result_count].acked = false;
+    self->results[self->result_count].replicated = false;
     self->result_count++;
     memset(item, 0, sizeof(*item));
 }

@@ -8,10 +8,15 @@
  *     +----------------------> LEAD (FOLLOW too: the leader also runs tests)
  *   FOLLOW/LEAD --whole SUMMARY received--> DONE
  *
- * s_gather_end, s_lead and s_adopt perform the transitions. Every participant
- * keeps the results it produced until the session ends, so a new leader can
- * rebuild the session from the members (results are keyed by test and
- * attempt, so what is reported twice merges).
+ * s_gather_tick, s_lead and s_adopt perform the transitions. The top-ranked
+ * participant claims the first term once every other one has answered its
+ * QUERY with NOLEADER (or after a short grace). Every participant keeps the
+ * results it produced until the session ends, so a new leader can rebuild
+ * the session from the members (results are keyed by test and attempt, so
+ * what is reported twice merges); the leader's own results would die with
+ * it, so it copies them to its deputy, the participant ranked next, which
+ * feeds them to the term it starts. A new term deals once every live member
+ * has reported (results first, then what it runs), or after 2 s.
  */
 #ifndef SHOAL_NODE_SESSION_H
 #define SHOAL_NODE_SESSION_H
