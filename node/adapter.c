@@ -638,15 +638,15 @@ s_parse_collected(const char *output, shoal_collection_t *out)
     return 0;
 }
 
-static int
-s_pytest_collect(shoal_adapter_t *self, const char *cwd, shoal_collection_t *out, char *err,
-                 size_t err_size)
+/* The user's command with `options` and its paths: what collects the whole
+ * suite (the collection itself, and a worker). NULL out of memory. */
+static char **
+s_suite_argv(const shoal_adapter_t *self, const char *const *options, size_t count)
 {
     s_argv_t a = {0}, paths = {0};
     bool has_rootdir;
     s_push_command(self, &a, &paths, &has_rootdir);
-    const char *options[] = {"--collect-only", "--verbosity=-1"};
-    s_push_options(&a, options, 2, has_rootdir);
+    s_push_options(&a, options, count, has_rootdir);
     if (paths.len) {
         s_push(&a, "--");
         for (size_t i = 0; i < paths.len; i++)
@@ -654,17 +654,36 @@ s_pytest_collect(shoal_adapter_t *self, const char *cwd, shoal_collection_t *out
     }
     bool oom = a.failed || paths.failed;
     shoal_adapter_argv_free(&paths.v);
-    if (oom) {
+    if (oom)
         shoal_adapter_argv_free(&a.v);
+    return a.v;
+}
+
+char **
+shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *module)
+{
+    if (self->kind != S_KIND_PYTEST)
+        return NULL;
+    const char *options[] = {"--verbosity=-1", "-p", module};
+    return s_suite_argv(self, options, 3);
+}
+
+static int
+s_pytest_collect(shoal_adapter_t *self, const char *cwd, shoal_collection_t *out, char *err,
+                 size_t err_size)
+{
+    const char *options[] = {"--collect-only", "--verbosity=-1"};
+    char **argv = s_suite_argv(self, options, 2);
+    if (!argv) {
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    shoal_exec_spec_t spec = {.argv = a.v,
+    shoal_exec_spec_t spec = {.argv = argv,
                               .cwd = cwd,
                               .timeout_ms = SHOAL_ADAPTER_COLLECT_TIMEOUT_MS,
                               .output_cap = S_COLLECT_OUTPUT_CAP};
     shoal_exec_t *exec = shoal_exec_run(&spec, err, err_size);
-    shoal_adapter_argv_free(&a.v);
+    shoal_adapter_argv_free(&argv);
     if (!exec)
         return -1;
     const shoal_exec_result_t *r = shoal_exec_result(exec);

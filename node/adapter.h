@@ -75,6 +75,11 @@ int shoal_adapter_collect(shoal_adapter_t *self, const char *cwd, shoal_collecti
  * exists under cwd (NULL: the current directory). -1 otherwise. */
 int shoal_adapter_validate(const shoal_adapter_t *self, const char *cwd, const char *id);
 
+/* pytest only: the command of a worker that collects the suite and loads the
+ * plugin `module` (see worker.h); NULL for lists or out of memory. Free with
+ * shoal_adapter_argv_free. */
+char **shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *module);
+
 /* Tests one invocation may run: 1 for lists, large for pytest. */
 size_t shoal_adapter_batch_max(const shoal_adapter_t *self);
 

@@ -42,6 +42,7 @@ enum {
     S_OPT_HISTORY_DB,
     S_OPT_NO_HISTORY,
     S_OPT_BATCH_SECONDS,
+    S_OPT_PROCESS_PER_BATCH,
 };
 
 static const struct option s_run_options[] = {
@@ -60,6 +61,7 @@ static const struct option s_run_options[] = {
     {"history-db", required_argument, NULL, S_OPT_HISTORY_DB},
     {"no-history", no_argument, NULL, S_OPT_NO_HISTORY},
     {"batch-seconds", required_argument, NULL, S_OPT_BATCH_SECONDS},
+    {"process-per-batch", no_argument, NULL, S_OPT_PROCESS_PER_BATCH},
 };
 
 static void
@@ -88,6 +90,8 @@ s_usage(FILE *out)
         "  --history-db PATH      history database (default $XDG_DATA_HOME/shoal/history.db)\n"
         "  --no-history           neither read nor record history\n"
         "  --batch-seconds S      target predicted seconds per runner invocation (default 2)\n"
+        "  --process-per-batch    pytest: a fresh pytest process per batch, not one worker\n"
+        "                         per slot that collects once and runs batch after batch\n"
         "\nmesh options (as for shoal node; --bind defaults to 127.0.0.1:0):\n%s"
         "\nexit status: 0 all passed, 1 test failures, 2 usage error, 3 the session could "
         "not complete\n",
@@ -165,6 +169,9 @@ s_run_option(shoal_run_config_t *run, char *list, size_t list_size, int opt, con
             return 0;
         case S_OPT_HISTORY_DB:
             snprintf(run->history_db, sizeof(run->history_db), "%s", arg);
+            return 0;
+        case S_OPT_PROCESS_PER_BATCH:
+            run->process_per_batch = true;
             return 0;
         case S_OPT_NO_HISTORY:
             run->no_history = true;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ typedef struct {
 struct shoal_exec {
     pid_t pid;
     int out_fd;  /* read end of the output pipe, -1 once closed */
+    int chan_fd; /* our end of the channel, -1 if none */
     bool exited; /* the child's exit was observed (not reaped yet) */
     bool finished;
     bool killed; /* we sent SIGKILL to the group */
@@ -63,6 +65,16 @@ s_fd_high(int fd)
     close(fd);
     errno = saved;
     return high;
+}
+
+static int
+s_socketpair(int fds[2])
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        return -1;
+    fds[0] = s_fd_high(fds[0]);
+    fds[1] = s_fd_high(fds[1]);
+    return fds[0] >= 0 && fds[1] >= 0 ? 0 : -1;
 }
 
 static int
@@ -124,7 +136,7 @@ s_child_report(int fd, int stage, int err)
 
 /* Async-signal-safe only: runs between fork and exec. */
 static void
-s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_w)
+s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_w, int chan)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -148,12 +160,25 @@ s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_
         s_child_report(report_w, S_STAGE_SETUP, errno);
     if (spec->cwd && chdir(spec->cwd) != 0)
         s_child_report(report_w, S_STAGE_CHDIR, errno);
-    /* Everything above stderr closes at exec, the report pipe included. */
-    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    int first = 3;
+    if (chan >= 0) {
+        /* The channel becomes fd 3, kept open across exec; the report pipe
+         * moves out of its way first. */
+        if (report_w == SHOAL_EXEC_CHANNEL_FD &&
+            (report_w = fcntl(report_w, F_DUPFD_CLOEXEC, SHOAL_EXEC_CHANNEL_FD + 1)) < 0)
+            _exit(127);
+        if ((chan == SHOAL_EXEC_CHANNEL_FD ? fcntl(chan, F_SETFD, 0)
+                                           : dup2(chan, SHOAL_EXEC_CHANNEL_FD)) < 0)
+            s_child_report(report_w, S_STAGE_SETUP, errno);
+        first = SHOAL_EXEC_CHANNEL_FD + 1;
+    }
+    /* Everything above stderr (and the channel) closes at exec, the report
+     * pipe included. */
+    if (close_range((unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
         struct rlimit lim;
         int max =
             getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? (int)lim.rlim_cur : 65536;
-        for (int fd = 3; fd < max; fd++)
+        for (int fd = first; fd < max; fd++)
             if (fd != report_w)
                 fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
@@ -171,6 +196,7 @@ s_alloc(const shoal_exec_spec_t *spec, uint64_t now)
     self->head_cap = cap / 2;
     self->tail_cap = cap - self->head_cap;
     self->out_fd = -1;
+    self->chan_fd = -1;
     self->pid = -1;
     self->start = now;
     self->timeout_ms = spec->timeout_ms;
@@ -385,8 +411,9 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
         return self;
     }
     char **envp = s_env_build(spec->env_extra);
-    int out[2] = {-1, -1}, report[2] = {-1, -1};
-    if (!envp || s_pipe(out) != 0 || s_pipe(report) != 0) {
+    int out[2] = {-1, -1}, report[2] = {-1, -1}, chan[2] = {-1, -1};
+    if (!envp || s_pipe(out) != 0 || s_pipe(report) != 0 ||
+        (spec->channel && s_socketpair(chan) != 0)) {
         snprintf(err, err_size, "cannot create a pipe: %s", envp ? strerror(errno) : "no memory");
         goto failed;
     }
@@ -396,12 +423,17 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
         goto failed;
     }
     if (pid == 0)
-        s_child(spec, envp, out[1], report[1]);
+        s_child(spec, envp, out[1], report[1], chan[1]);
     free(envp);
     envp = NULL;
     setpgid(pid, pid); /* also in the parent: no window where a kill misses it */
     close(out[1]);
     close(report[1]);
+    if (chan[1] >= 0)
+        close(chan[1]);
+    self->chan_fd = chan[0];
+    if (self->chan_fd >= 0)
+        fcntl(self->chan_fd, F_SETFL, fcntl(self->chan_fd, F_GETFL) | O_NONBLOCK);
     self->pid = pid;
     self->out_fd = out[0];
     fcntl(self->out_fd, F_SETFL, fcntl(self->out_fd, F_GETFL) | O_NONBLOCK);
@@ -435,6 +467,8 @@ failed:
             close(out[i]);
         if (report[i] >= 0)
             close(report[i]);
+        if (chan[i] >= 0)
+            close(chan[i]);
     }
     free(self);
     return NULL;
@@ -484,6 +518,35 @@ int
 shoal_exec_fd(const shoal_exec_t *self)
 {
     return self->out_fd;
+}
+
+int
+shoal_exec_channel(const shoal_exec_t *self)
+{
+    return self->chan_fd;
+}
+
+int
+shoal_exec_channel_send(shoal_exec_t *self, const void *data, size_t len, int timeout_ms)
+{
+    const char *p = data;
+    while (self->chan_fd >= 0 && len > 0) {
+        ssize_t n = send(self->chan_fd, p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = {.fd = self->chan_fd, .events = POLLOUT};
+            if (poll(&pfd, 1, timeout_ms) > 0)
+                continue;
+        }
+        return -1;
+    }
+    return self->chan_fd >= 0 ? 0 : -1;
 }
 
 bool
@@ -547,6 +610,8 @@ shoal_exec_destroy(shoal_exec_t **self_p)
         s_close_fd(self);
         s_reap(self);
     }
+    if (self->chan_fd >= 0)
+        close(self->chan_fd);
     free(self->head);
     free(self->tail);
     free(self->output);

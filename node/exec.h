@@ -16,6 +16,7 @@
 
 #define SHOAL_EXEC_DEFAULT_CAP (1024 * 1024) /* output_cap 0 means this */
 #define SHOAL_EXEC_GRACE_MS 200              /* after the child exits, wait this long for EOF */
+#define SHOAL_EXEC_CHANNEL_FD 3              /* the child's end of the channel, if asked for */
 
 typedef struct {
     char *const *argv;      /* argv[0] looked up in PATH */
@@ -25,6 +26,8 @@ typedef struct {
     size_t output_cap;      /* bytes of stdout+stderr (merged) kept; beyond it the first
                                cap/2 and the last cap/2 are kept with a marker line
                                between them, and truncated is set; 0: the default */
+    bool channel;           /* a stream socket to talk with the child over; the child
+                               has it as SHOAL_EXEC_CHANNEL_FD */
 } shoal_exec_spec_t;
 
 typedef struct {
@@ -60,6 +63,12 @@ bool shoal_exec_poll(shoal_exec_t *self, uint64_t now);
 /* Valid once finished; NULL before. */
 const shoal_exec_result_t *shoal_exec_result(const shoal_exec_t *self);
 pid_t shoal_exec_pid(const shoal_exec_t *self);
+/* Our end of the channel (non-blocking), -1 without one. Poll it for POLLIN
+ * and read it with recv; it stays open until destroy. */
+int shoal_exec_channel(const shoal_exec_t *self);
+/* Writes all of data to the channel, waiting up to timeout_ms for room.
+ * 0, or -1 (no channel, the child closed it, or no room in time). */
+int shoal_exec_channel_send(shoal_exec_t *self, const void *data, size_t len, int timeout_ms);
 /* SIGKILLs the process group (the result then says signal 9, not timed out). */
 void shoal_exec_kill(shoal_exec_t *self);
 /* Kills the group if still running, reaps, frees. Idempotent. */

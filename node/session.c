@@ -16,8 +16,11 @@
 #include "node/json.h"
 #include "node/log.h"
 #include "node/report.h"
+#include "node/worker.h"
 
 #include <czmq.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,7 +46,10 @@ typedef struct {
 } s_participant_t;
 
 typedef struct {
-    shoal_exec_t *exec;
+    shoal_exec_t *exec;     /* the batch's own process (lists, process-per-batch) */
+    shoal_worker_t *worker; /* pytest: the slot's worker, kept between batches */
+    bool running;           /* a batch is in progress (in exec or in worker) */
+    bool spawned;           /* a worker was started for this slot once */
     char **ids;
     uint32_t *attempts;
     size_t count;
@@ -62,7 +68,9 @@ struct shoal_session {
     shoal_adapter_t *adapter;
     char name[GOSSIP_NAME_MAX + 1];
     char digest[64];
-    char workdir[256]; /* private temp dir for report files */
+    char workdir[256];    /* private temp dir for report files */
+    char plugin_dir[300]; /* pytest workers: where their plugin is; "" without workers */
+    int *fds;             /* to poll: the exec wake-up and up to 2 per slot */
     s_phase_t phase;
     uint64_t started, gather_until;
     uint64_t run_started; /* when we first followed a leader: the budget's origin */
@@ -232,7 +240,7 @@ s_busy_slots(const shoal_session_t *self)
 {
     size_t busy = 0;
     for (unsigned i = 0; i < self->config.slots; i++)
-        busy += self->slots[i].exec != NULL;
+        busy += self->slots[i].running;
     return busy;
 }
 
@@ -314,7 +322,7 @@ s_send_want(shoal_session_t *self, uint64_t now)
     shoal_item_t running[256];
     size_t n = 0;
     for (unsigned s = 0; s < self->config.slots; s++)
-        for (size_t i = 0; self->slots[s].exec && i < self->slots[s].count && n < 256; i++)
+        for (size_t i = 0; self->slots[s].running && i < self->slots[s].count && n < 256; i++)
             running[n++] =
                 (shoal_item_t){.id = self->slots[s].ids[i], .attempt = self->slots[s].attempts[i]};
     shoal_msg_t msg = {.type = SHOAL_MSG_WANT,
@@ -329,6 +337,7 @@ s_send_want(shoal_session_t *self, uint64_t now)
     self->want_now = false;
 }
 
+/* Ends the slot's batch; its worker stays for the next one. */
 static void
 s_slot_clear(s_slot_t *slot)
 {
@@ -339,7 +348,50 @@ s_slot_clear(s_slot_t *slot)
     free(slot->attempts);
     if (slot->report[0])
         unlink(slot->report);
+    shoal_worker_t *worker = slot->worker;
+    bool spawned = slot->spawned;
     memset(slot, 0, sizeof(*slot));
+    slot->worker = worker;
+    slot->spawned = spawned;
+}
+
+/* The environment of a slot's processes; strings live in buf. */
+static void
+s_slot_env(shoal_session_t *self, unsigned slot_index, char buf[5][PATH_MAX], char *env[6])
+{
+    size_t n = 0;
+    snprintf(buf[0], PATH_MAX, "SHOAL_NODE=%s", self->name);
+    snprintf(buf[1], PATH_MAX, "SHOAL_SLOT=%u", slot_index);
+    snprintf(buf[2], PATH_MAX, "SHOAL_SESSION=%s", self->config.session);
+    for (; n < 3; n++)
+        env[n] = buf[n];
+    if (self->plugin_dir[0]) {
+        const char *path = getenv("PYTHONPATH");
+        snprintf(buf[3], PATH_MAX, "PYTHONPATH=%s%s%s", self->plugin_dir, path ? ":" : "",
+                 path ? path : "");
+        snprintf(buf[4], PATH_MAX, "SHOAL_WORKER_CHANNEL=%d", SHOAL_EXEC_CHANNEL_FD);
+        env[n++] = buf[3];
+        env[n++] = buf[4];
+    }
+    env[n] = NULL;
+}
+
+/* Starts the slot's pytest worker; it collects while the session goes on. */
+static void
+s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *err, size_t err_size)
+{
+    s_slot_t *slot = &self->slots[slot_index];
+    char **argv = shoal_adapter_worker_argv(self->adapter, SHOAL_WORKER_MODULE);
+    char buf[5][PATH_MAX];
+    char *env[6];
+    s_slot_env(self, slot_index, buf, env);
+    shoal_exec_spec_t spec = {.argv = argv, .env_extra = env, .output_cap = S_OUTPUT_CAP};
+    if (argv)
+        slot->worker = shoal_worker_new(&spec, now, err, err_size);
+    else
+        snprintf(err, err_size, "out of memory");
+    slot->spawned = true;
+    shoal_adapter_argv_free(&argv);
 }
 
 /* A result for a test that never reached a runner (rejected id, no start). */
@@ -397,25 +449,34 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
     }
     shoal_log_debug("slot %u starts %zu tests (%s...) at %llu", slot_index, slot->count,
                     slot->ids[0], (unsigned long long)now);
-    snprintf(slot->report, sizeof(slot->report), "%s/batch-%u.xml", self->workdir,
-             ++self->batches_run);
-    char **argv = shoal_adapter_argv(self->adapter, (const char *const *)slot->ids, slot->count,
-                                     slot->report);
-    char env_node[128], env_slot[32], env_session[128];
-    snprintf(env_node, sizeof(env_node), "SHOAL_NODE=%s", self->name);
-    snprintf(env_slot, sizeof(env_slot), "SHOAL_SLOT=%u", slot_index);
-    snprintf(env_session, sizeof(env_session), "SHOAL_SESSION=%s", self->config.session);
-    char *env[] = {env_node, env_slot, env_session, NULL};
-    shoal_exec_spec_t spec = {
-        .argv = argv,
-        .env_extra = env,
-        .timeout_ms = (uint64_t)(self->config.test_timeout * 1000.0 * (double)slot->count),
-        .output_cap = S_OUTPUT_CAP,
-    };
+    uint64_t timeout_ms = (uint64_t)(self->config.test_timeout * 1000.0 * (double)slot->count);
     char err[256] = "";
-    slot->exec = argv ? shoal_exec_start(&spec, now, err, sizeof(err)) : NULL;
-    shoal_adapter_argv_free(&argv);
-    if (!slot->exec) {
+    slot->running = true;
+    if (self->plugin_dir[0]) {
+        /* pytest: the slot's worker runs it (a new one if the last died) */
+        if (slot->worker && !shoal_worker_alive(slot->worker))
+            shoal_worker_destroy(&slot->worker);
+        if (!slot->worker)
+            s_worker_start(self, slot_index, now, err, sizeof(err));
+        if (slot->worker && shoal_worker_run(slot->worker, (const char *const *)slot->ids,
+                                             slot->count, timeout_ms, now) == 0)
+            return;
+        if (!err[0])
+            snprintf(err, sizeof(err), "cannot hand the batch to the pytest worker");
+    } else {
+        snprintf(slot->report, sizeof(slot->report), "%s/batch-%u.xml", self->workdir,
+                 ++self->batches_run);
+        char **argv = shoal_adapter_argv(self->adapter, (const char *const *)slot->ids, slot->count,
+                                         slot->report);
+        char buf[5][PATH_MAX];
+        char *env[6];
+        s_slot_env(self, slot_index, buf, env);
+        shoal_exec_spec_t spec = {
+            .argv = argv, .env_extra = env, .timeout_ms = timeout_ms, .output_cap = S_OUTPUT_CAP};
+        slot->exec = argv ? shoal_exec_start(&spec, now, err, sizeof(err)) : NULL;
+        shoal_adapter_argv_free(&argv);
+    }
+    if (self->plugin_dir[0] || !slot->exec) { /* a worker hands back early on success */
         for (size_t i = 0; i < slot->count; i++)
             s_result_now(self, slot->ids[i], slot->attempts[i], SHOAL_OUTCOME_ERROR,
                          err[0] ? err : "cannot start the runner");
@@ -427,11 +488,15 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
 static void
 s_finish_batch(shoal_session_t *self, s_slot_t *slot)
 {
-    const shoal_exec_result_t *exec = shoal_exec_result(slot->exec);
     shoal_log_debug("finished %s at %llu", slot->ids[0], (unsigned long long)s_now());
     shoal_test_result_t *results = calloc(slot->count, sizeof(*results));
-    if (results && shoal_adapter_results(self->adapter, (const char *const *)slot->ids, slot->count,
-                                         exec, slot->report, results) == 0) {
+    int rc = -1;
+    if (results && slot->exec)
+        rc = shoal_adapter_results(self->adapter, (const char *const *)slot->ids, slot->count,
+                                   shoal_exec_result(slot->exec), slot->report, results);
+    else if (results && slot->worker)
+        rc = shoal_worker_results(slot->worker, results);
+    if (rc == 0) {
         for (size_t i = 0; i < slot->count; i++) {
             shoal_item_t item = {.id = strdup(slot->ids[i]),
                                  .attempt = slot->attempts[i],
@@ -463,14 +528,28 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         fds[(*fd_count)++] = shoal_exec_wakeup_fd();
     for (unsigned s = 0; s < self->config.slots; s++) {
         s_slot_t *slot = &self->slots[s];
-        if (slot->exec && shoal_exec_poll(slot->exec, now))
+        /* A worker is polled even when idle: it reads its output and notices
+         * its death. */
+        bool over = slot->worker ? shoal_worker_poll(slot->worker, now)
+                                 : slot->exec && shoal_exec_poll(slot->exec, now);
+        if (slot->running && over)
             s_finish_batch(self, slot);
-        if (!slot->exec && self->queue_count)
+        if (!slot->running && self->queue_count)
             s_start_batch(self, s, now);
-        if (slot->exec && shoal_exec_fd(slot->exec) >= 0)
+        if (self->plugin_dir[0] && !slot->spawned) {
+            /* Start every worker early: each collects the suite while the
+             * leader does. Later ones start when a batch needs them. */
+            char err[256];
+            s_worker_start(self, s, now, err, sizeof(err));
+        }
+        if (slot->worker) {
+            *fd_count += shoal_worker_fds(slot->worker, fds + *fd_count);
+            self->reaping |= slot->running && shoal_exec_wakeup_fd() < 0;
+        } else if (slot->exec && shoal_exec_fd(slot->exec) >= 0) {
             fds[(*fd_count)++] = shoal_exec_fd(slot->exec);
-        else if (slot->exec && shoal_exec_wakeup_fd() < 0)
+        } else if (slot->exec && shoal_exec_wakeup_fd() < 0) {
             self->reaping = true; /* output closed, exit not seen yet: look again soon */
+        }
     }
     if (!self->leader[0])
         return;
@@ -1043,7 +1122,7 @@ s_on_status(void *ctx, FILE *out, bool json)
     const uint32_t *c = self->counts;
     unsigned running_here = 0;
     for (unsigned s = 0; s < self->config.slots; s++)
-        running_here += self->slots[s].exec ? (unsigned)self->slots[s].count : 0;
+        running_here += self->slots[s].running ? (unsigned)self->slots[s].count : 0;
     if (json) {
         fprintf(out, "[{\"session\":");
         shoal_json_string(out, self->config.session);
@@ -1144,12 +1223,23 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     snprintf(self->name, sizeof(self->name), "%s", shoal_node_name(node));
     snprintf(self->digest, sizeof(self->digest), "%s", shoal_adapter_digest(self->adapter));
     self->slots = calloc(self->config.slots, sizeof(s_slot_t));
+    self->fds = calloc(1 + 2 * (size_t)self->config.slots, sizeof(int));
     self->self_queue = zlist_new();
     self->buf = malloc(GOSSIP_PAYLOAD_MAX);
     snprintf(self->workdir, sizeof(self->workdir), "/tmp/shoal-run-XXXXXX");
-    if (!self->slots || !self->self_queue || !self->buf || !mkdtemp(self->workdir)) {
+    if (!self->slots || !self->fds || !self->self_queue || !self->buf || !mkdtemp(self->workdir)) {
         shoal_session_destroy(&self);
         return NULL;
+    }
+    if (strcmp(shoal_adapter_name(self->adapter), "pytest") == 0 &&
+        !self->config.process_per_batch) {
+        char err[512];
+        snprintf(self->plugin_dir, sizeof(self->plugin_dir), "%s/py", self->workdir);
+        if (mkdir(self->plugin_dir, 0700) != 0 ||
+            shoal_worker_install(self->plugin_dir, err, sizeof(err)) != 0) {
+            shoal_log_info("no pytest workers (%s): a process per batch instead", err);
+            self->plugin_dir[0] = '\0';
+        }
     }
     self->started = s_now();
     self->gather_until = self->started + (uint64_t)(config->wait * 1000.0);
@@ -1165,6 +1255,19 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     return self;
 }
 
+/* nftw callback: removes the private work directory, bottom up. */
+static int
+s_remove(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (type == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
 void
 shoal_session_destroy(shoal_session_t **self_p)
 {
@@ -1174,9 +1277,12 @@ shoal_session_destroy(shoal_session_t **self_p)
     shoal_node_app_t none = {0};
     if (self->node)
         shoal_node_set_app(self->node, &none);
-    for (unsigned s = 0; self->slots && s < self->config.slots; s++)
+    for (unsigned s = 0; self->slots && s < self->config.slots; s++) {
         s_slot_clear(&self->slots[s]);
+        shoal_worker_destroy(&self->slots[s].worker);
+    }
     free(self->slots);
+    free(self->fds);
     for (size_t i = 0; i < self->queue_count; i++)
         free(self->queue[i].id);
     free(self->queue);
@@ -1196,7 +1302,7 @@ shoal_session_destroy(shoal_session_t **self_p)
     zlist_destroy(&self->self_queue);
     shoal_adapter_destroy(&self->adapter);
     if (self->workdir[0])
-        rmdir(self->workdir);
+        nftw(self->workdir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
     free(self->buf);
     free(self);
     *self_p = NULL;
@@ -1279,16 +1385,15 @@ shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
         }
         s_gather_tick(self, now);
         s_leader_tick(self, now);
-        int fds[64];
         size_t fd_count = 0;
         self->reaping = false;
         if (self->phase != S_DONE)
-            s_member_tick(self, now, fds, &fd_count);
+            s_member_tick(self, now, self->fds, &fd_count);
         if (self->phase == S_DONE && zlist_size(self->self_queue) == 0 &&
             s_leader_released(self, now))
             break;
         uint64_t deadline = now + (zlist_size(self->self_queue) ? 0 : self->reaping ? 1 : 20);
-        shoal_node_turn(self->node, deadline, fds, fd_count);
+        shoal_node_turn(self->node, deadline, self->fds, fd_count);
     }
     if (*stop) {
         shoal_log_info("interrupted: the session did not complete here");

@@ -52,6 +52,7 @@ typedef struct {
     char history_db[PATH_MAX]; /* "" for the default location */
     bool no_history;
     unsigned slots;
+    bool process_per_batch; /* pytest: a fresh process per batch instead of workers */
 } shoal_run_config_t;
 
 typedef struct shoal_session shoal_session_t;

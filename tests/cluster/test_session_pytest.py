@@ -1,9 +1,11 @@
 """Two participants run the sample pytest suite as one session.
 
-Proves the pytest adapter end to end: the leader collects once, batches run
-as pytest processes, outcomes come back from pytest's own JUnit report; the
-test that kills its own process is reported as an error while the rest of
-its batch still runs; both participants write the same JUnit file and exit 1.
+Proves the pytest adapter end to end, in both of its ways of running: p1
+runs its batches in pytest workers (one per slot, collecting once), p2 with
+--process-per-batch in a fresh pytest process per batch whose outcomes come
+from pytest's own JUnit report. The leader collects once; the test that kills
+its own process is reported as an error while the rest of its batch still
+runs; both participants write the same JUnit file and exit 1.
 """
 import os
 
@@ -14,7 +16,7 @@ def main(cluster):
     suite = os.path.join(SAMPLES, "pytest")
     runs = Runs(cluster, "pytest2")
     ps = runs.start(2, ["--expect", "2", "--slots", "1", "--", PYTHON, "-m", "pytest"],
-                    cwd=suite)
+                    cwd=suite, per_participant={1: ["--process-per-batch"]})
     codes = runs.wait_all(180)
     if codes != [1, 1]:
         runs.dump()
