@@ -1,7 +1,9 @@
 /* A participant's session runtime (see session.h for the state diagram).
  *
  * Member role: keeps the batches the leader dealt it, runs them on `slots`
- * local processes, reports every result until the leader acknowledges it,
+ * local processes (for pytest, one long-lived worker per slot, see worker.h;
+ * otherwise a process per batch), reports every result until the leader
+ * acknowledges it,
  * asks for work when a slot is free and says what it runs (a heartbeat).
  * Leader role: a shoal_leader_t fed with members' reports; it answers WANT
  * with WORK, RESULTS with ACK, and broadcasts PROGRESS, LEADER heartbeats and
