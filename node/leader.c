@@ -131,6 +131,7 @@ shoal_leader_destroy(shoal_leader_t **self_p)
         return;
     for (size_t t = 0; self->results && t < self->tests.count; t++) {
         free(self->results[t].node);
+        free(self->results[t].thief);
         free(self->results[t].message);
         free(self->results[t].output);
     }
@@ -187,15 +188,19 @@ shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, cons
         if (!alive || sched_suite_add_member(self->suite, name, slots ? slots : 1, tags, &m) != 0)
             return;
         sched_board_sync_members(self->board);
-        s_deal(self, now);
-        return;
+    } else {
+        bool was = sched_board_member_alive(self->board, m);
+        if (was && !alive)
+            sched_board_member_lost(self->board, m, now);
+        else if (!was && alive)
+            sched_board_member_back(self->board, m);
+        if (was == alive)
+            return;
     }
-    bool was = sched_board_member_alive(self->board, m);
-    if (was && !alive)
-        sched_board_member_lost(self->board, m, now);
-    else if (!was && alive)
-        sched_board_member_back(self->board, m);
-    if (was != alive)
+    /* The first deal waits for the first tick or WANT, when every member
+     * known at the start is in: dealing as each is added would give the
+     * whole plan to the first. */
+    if (self->dealt)
         s_deal(self, now);
 }
 
@@ -229,9 +234,13 @@ s_take_batch(shoal_leader_t *self, size_t m, double now, size_t *tests, size_t c
         return n;
     sched_steal_t steal = {0};
     if (sched_board_steal_decide(self->board, m, now, &steal) == 0 &&
-        sched_board_steal_apply(self->board, &steal) == 0)
+        sched_board_steal_apply(self->board, &steal) == 0) {
+        for (size_t i = 0; i < steal.count; i++)
+            s_replace(&self->results[steal.tests[i]].thief,
+                      sched_suite_member_name(self->suite, m));
         n = sched_board_next_batch(self->board, m, now, self->config.batch_seconds,
                                    self->config.batch_max, tests, cap);
+    }
     sched_steal_clear(&steal);
     return n;
 }

@@ -42,6 +42,7 @@ typedef struct {
     uint32_t attempt;
     unsigned failures; /* failed attempts before the last */
     bool flaky;        /* failed, then passed on a retry */
+    char *thief;       /* the member that last stole it from another's queue, or NULL */
     char *node;        /* where the final attempt ran */
     char *message;
     char *output;

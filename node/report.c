@@ -79,9 +79,9 @@ s_tail(const char *text, int lines)
 static void
 s_members(FILE *out, const shoal_item_t **sorted, size_t count)
 {
-    /* per member: tests and busy seconds (sorted by node, then printed) */
+    /* per member: tests, busy seconds and tests it stole (sorted by node) */
     const char *names[256] = {0};
-    size_t tests[256] = {0}, members = 0;
+    size_t tests[256] = {0}, stolen[256] = {0}, members = 0;
     double busy[256] = {0};
     for (size_t i = 0; i < count; i++) {
         const char *node = sorted[i]->node && *sorted[i]->node ? sorted[i]->node : "-";
@@ -94,11 +94,13 @@ s_members(FILE *out, const shoal_item_t **sorted, size_t count)
             names[members++] = node;
         }
         tests[m]++;
+        stolen[m] += sorted[i]->stolen;
         busy[m] += sorted[i]->seconds;
     }
     fprintf(out, "\nper member:\n");
     for (size_t m = 0; m < members; m++)
-        fprintf(out, "  %-24s %6zu tests  %8.2fs busy\n", names[m], tests[m], busy[m]);
+        fprintf(out, "  %-24s %6zu tests  %8.2fs busy  %6zu stolen\n", names[m], tests[m], busy[m],
+                stolen[m]);
 }
 
 void

@@ -725,6 +725,7 @@ s_finish_summary(shoal_session_t *self, int status, const char *text)
             .message = r->message,
             .output = r->output,
             .flaky = r->flaky,
+            .stolen = r->thief && r->node && strcmp(r->thief, r->node) == 0,
         };
         failed |= r->outcome == SHOAL_OUTCOME_FAILED || r->outcome == SHOAL_OUTCOME_ERROR;
     }

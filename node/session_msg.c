@@ -45,7 +45,7 @@ s_item_fields(shoal_msg_type_t type)
         case SHOAL_MSG_PROGRESS:
             return 5;
         case SHOAL_MSG_SUMMARY:
-            return 8;
+            return 9;
         default:
             return 0;
     }
@@ -56,6 +56,15 @@ s_item_size(const shoal_item_t *item)
 {
     return 48 + s_len(item->id, SHOAL_TEST_ID_MAX) + s_len(item->node, 256) +
            s_len(item->message, SHOAL_MESSAGE_MAX) + s_len(item->output, SHOAL_OUTPUT_MAX);
+}
+
+static void
+s_pack_bool(msgpack_packer *pk, bool value)
+{
+    if (value)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
 }
 
 static void
@@ -81,10 +90,8 @@ s_pack_item(msgpack_packer *pk, shoal_msg_type_t type, const shoal_item_t *item)
     s_pack_str(pk, item->message, SHOAL_MESSAGE_MAX);
     s_pack_str(pk, item->output, SHOAL_OUTPUT_MAX);
     if (type == SHOAL_MSG_SUMMARY) {
-        if (item->flaky)
-            msgpack_pack_true(pk);
-        else
-            msgpack_pack_false(pk);
+        s_pack_bool(pk, item->flaky);
+        s_pack_bool(pk, item->stolen);
     }
 }
 
@@ -248,7 +255,8 @@ s_item(const msgpack_object *o, shoal_msg_type_t type, shoal_item_t *item)
     if (!(item->message = s_copy_str(&f[i++], SHOAL_MESSAGE_MAX, true)) ||
         !(item->output = s_copy_str(&f[i++], SHOAL_OUTPUT_MAX, true)))
         return false;
-    return type != SHOAL_MSG_SUMMARY || s_bool(&f[i++], &item->flaky);
+    return type != SHOAL_MSG_SUMMARY ||
+           (s_bool(&f[i], &item->flaky) && s_bool(&f[i + 1], &item->stolen));
 }
 
 static bool

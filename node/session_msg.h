@@ -14,7 +14,7 @@
  *   ACK       leader -> member   [.., [[id, attempt]...]]
  *   PROGRESS  leader -> all      [.., [counts x6], [[id, attempt, outcome, seconds, node]...]]
  *   SUMMARY   leader -> all      [.., chunk, chunks, status, text, [[id, attempt, outcome,
- *                                  seconds, node, message, output, flaky]...]]
+ *                                  seconds, node, message, output, flaky, stolen]...]]
  *   DONE      member -> leader   [..]                        "I have the whole summary"
  *   QUERY     would-be first leader -> all   [..]   "does anyone lead?" (term 0)
  *   NOLEADER  participant -> asker [..]   "I follow no one yet" (only at term 0)
@@ -68,6 +68,7 @@ typedef struct {
     char *message;
     char *output;
     bool flaky;
+    bool stolen; /* SUMMARY: its member took it from another one's queue */
 } shoal_item_t;
 
 typedef struct {

@@ -72,15 +72,20 @@ test_node_leader_prefetch_never_steals(void)
 {
     double seconds[] = {2, 2, 2, 2};
     shoal_leader_t *leader = s_leader(4, seconds, false);
-    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
-    shoal_leader_member(leader, "b", 1, NULL, true, 0.0);
+    shoal_leader_member(leader, "b", 1, NULL, true, 0.0); /* all four are dealt to b */
     CHECK_INT(s_want(leader, "b", 1 + SHOAL_PREFETCH, true, 0.0), ==, 1);
-    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.0), ==, 1);
-    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 2.0), ==, 1);
-    /* a's queue is dry and b still has a test queued behind the one it runs:
-     * a prefetch must not take it, as a is busy too; an idle slot may. */
-    CHECK_INT(s_want(leader, "a", SHOAL_PREFETCH, false, 2.1), ==, 0);
-    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 4.0), ==, 1);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0); /* a arrives, its queue empty */
+    /* a says its slot is busy: a prefetch must not take b's queued work,
+     * as a could not start it any sooner than b. */
+    CHECK_INT(s_want(leader, "a", SHOAL_PREFETCH, true, 0.1), ==, 0);
+    /* An idle slot steals; the leader remembers the thief, so the summary
+     * credits a with the steal. */
+    shoal_item_t *items = NULL;
+    size_t n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, 0.2, &items);
+    CHECK_INT(n, >=, 1);
+    size_t t = (size_t)(items[0].id[1] - '0');
+    CHECK_STR(shoal_leader_result(leader, t)->thief, "a");
+    free(items);
     shoal_leader_destroy(&leader);
 }
 
@@ -162,5 +167,27 @@ test_node_leader_takes_results_of_a_dead_member(void)
     CHECK_INT(shoal_leader_results(leader, "a", &done, 1, 0.0), ==, 0);
     CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.1), ==, 1);
     CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 0.2), ==, 0);
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_first_deal_spreads_over_every_member(void)
+{
+    double seconds[] = {3, 3, 2, 2, 1, 1};
+    shoal_leader_t *leader = s_leader(6, seconds, false);
+    const char *names[] = {"a", "b", "c"};
+    for (size_t i = 0; i < 3; i++)
+        shoal_leader_member(leader, names[i], 1, NULL, true, 0.0);
+    /* Each member's first test comes from its own share of the plan
+     * (longest first), not from stealing the first member's. */
+    for (size_t i = 0; i < 3; i++) {
+        shoal_item_t *items = NULL;
+        CHECK_INT(shoal_leader_want(leader, names[i], 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0,
+                                    &items),
+                  ==, 1);
+        size_t t = (size_t)(items[0].id[1] - '0');
+        CHECK(shoal_leader_result(leader, t)->thief == NULL);
+        free(items);
+    }
     shoal_leader_destroy(&leader);
 }

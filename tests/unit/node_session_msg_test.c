@@ -25,6 +25,7 @@ static void
 s_roundtrip(shoal_msg_type_t type)
 {
     shoal_item_t items[3] = {s_item("a.py::t1", 0), s_item("a.py::t2", 1), s_item("b", 2)};
+    items[1].stolen = true;
     shoal_msg_t msg = {.type = type,
                        .term = 4,
                        .tests_total = 99,
@@ -61,6 +62,7 @@ s_roundtrip(shoal_msg_type_t type)
         CHECK_INT(out.status, ==, 1);
         CHECK_STR(out.items[0].output, "line\n");
         CHECK(out.items[0].flaky);
+        CHECK(!out.items[0].stolen && out.items[1].stolen);
         CHECK_STR(out.items[2].node, "n1");
     }
     if (type == SHOAL_MSG_PROGRESS)
