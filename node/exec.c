@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,8 +126,7 @@ s_env_build(char *const *extra)
     return envp;
 }
 
-static void
-s_child_report(int fd, int stage, int err)
+static void __attribute__((noreturn)) s_child_report(int fd, int stage, int err)
 {
     s_child_report_t report = {stage, err};
     ssize_t n = write(fd, &report, sizeof(report));
@@ -134,22 +134,23 @@ s_child_report(int fd, int stage, int err)
     _exit(127);
 }
 
-/* Async-signal-safe only: runs between fork and exec. */
-static void
+/* Runs between vfork and exec, in the parent's memory while the parent's
+ * thread waits: system calls only, nothing that writes memory the parent
+ * reads. Signals arrive blocked (see shoal_exec_start); every disposition
+ * goes back to the default before they are unblocked, so no handler of the
+ * parent's ever runs here, and nothing ignored carries over into the test. */
+static void __attribute__((noreturn))
 s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_w, int chan)
 {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* exec resets caught signals by itself; only ignored ones would carry
-     * over into the test, and these are the ones a runner may ignore. */
-    static const int ignorable[] = {SIGPIPE, SIGINT,  SIGQUIT, SIGTERM, SIGHUP, SIGCHLD,
-                                    SIGTTIN, SIGTTOU, SIGTSTP, SIGUSR1, SIGUSR2};
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
-    for (size_t i = 0; i < sizeof(ignorable) / sizeof(ignorable[0]); i++)
-        sigaction(ignorable[i], &dfl, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (setpgid(0, 0) != 0)
         s_child_report(report_w, S_STAGE_SETUP, errno);
     /* If this runner is killed, its test dies with it: a test re-dealt to a
@@ -184,6 +185,16 @@ s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_
     }
     execvpe(spec->argv[0], spec->argv, envp);
     s_child_report(report_w, S_STAGE_EXEC, errno);
+}
+
+/* vfork in a frame of its own, so nothing of the caller's lives across it. */
+static pid_t __attribute__((noinline))
+s_spawn(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_w, int chan)
+{
+    pid_t pid = vfork();
+    if (pid == 0)
+        s_child(spec, envp, out_w, report_w, chan);
+    return pid;
 }
 
 static shoal_exec_t *
@@ -417,13 +428,19 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
         snprintf(err, err_size, "cannot create a pipe: %s", envp ? strerror(errno) : "no memory");
         goto failed;
     }
-    pid_t pid = fork();
+    /* vfork: a runner's process can be large (ZeroMQ, history, the plan) and
+     * copying its page tables for every test cost more than the test itself
+     * for short ones. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = s_spawn(spec, envp, out[1], report[1], chan[1]);
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
-        snprintf(err, err_size, "cannot fork: %s", strerror(errno));
+        snprintf(err, err_size, "cannot fork: %s", strerror(fork_errno));
         goto failed;
     }
-    if (pid == 0)
-        s_child(spec, envp, out[1], report[1], chan[1]);
     free(envp);
     envp = NULL;
     setpgid(pid, pid); /* also in the parent: no window where a kill misses it */
