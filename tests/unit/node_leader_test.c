@@ -182,9 +182,9 @@ test_node_leader_first_deal_spreads_over_every_member(void)
      * (longest first), not from stealing the first member's. */
     for (size_t i = 0; i < 3; i++) {
         shoal_item_t *items = NULL;
-        CHECK_INT(shoal_leader_want(leader, names[i], 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0,
-                                    &items),
-                  ==, 1);
+        CHECK_INT(
+            shoal_leader_want(leader, names[i], 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items), ==,
+            1);
         size_t t = (size_t)(items[0].id[1] - '0');
         CHECK(shoal_leader_result(leader, t)->thief == NULL);
         free(items);
