@@ -264,3 +264,39 @@ def seal(key_b64, plain):
     kid = bytes([key_id(key_b64)])
     nonce = os.urandom(24)
     return kid + nonce + xchacha20poly1305_encrypt(key, nonce, plain, kid)
+
+
+def pack(value):
+    """A minimal msgpack encoder (nil, bool, unsigned int, str, bytes, list):
+    enough to forge frames the way a key holder could."""
+    if value is None:
+        return b"\xc0"
+    if value is True or value is False:
+        return b"\xc3" if value else b"\xc2"
+    if isinstance(value, int):
+        if 0 <= value < 128:
+            return bytes([value])
+        for tag, size in ((b"\xcc", 1), (b"\xcd", 2), (b"\xce", 4), (b"\xcf", 8)):
+            if value < 1 << (8 * size):
+                return tag + value.to_bytes(size, "big")
+        raise ValueError("integer too large")
+    if isinstance(value, str):
+        raw = value.encode()
+        if len(raw) < 32:
+            return bytes([0xa0 | len(raw)]) + raw
+        return (b"\xd9" + bytes([len(raw)]) if len(raw) < 256
+                else b"\xda" + len(raw).to_bytes(2, "big")) + raw
+    if isinstance(value, bytes):
+        return (b"\xc4" + bytes([len(value)]) if len(value) < 256
+                else b"\xc5" + len(value).to_bytes(2, "big")) + value
+    if isinstance(value, list):
+        head = (bytes([0x90 | len(value)]) if len(value) < 16
+                else b"\xdc" + len(value).to_bytes(2, "big"))
+        return head + b"".join(pack(v) for v in value)
+    raise TypeError("cannot pack %r" % (value,))
+
+
+def user_frame(sender, sender_addr, payload):
+    """A gossip USER frame (type 7: [version, from, from_addr, seq, payload,
+    updates]) claiming to come from `sender`; seal it before sending."""
+    return bytes([7]) + pack([1, sender, sender_addr, 0, payload, []])
