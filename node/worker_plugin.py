@@ -26,8 +26,10 @@ def _send(*fields):
 
 def pytest_configure(config):
     global _channel
-    fd = os.environ.get("SHOAL_WORKER_CHANNEL")
+    fd = os.environ.pop("SHOAL_WORKER_CHANNEL", None)
     if fd:
+        # Tests and what they start see neither the variable nor the socket.
+        os.set_inheritable(int(fd), False)
         _channel = socket.socket(fileno=int(fd))
 
 

@@ -30,6 +30,9 @@ static const char s_suite[] = "import os, time\n"
                               "@pytest.mark.skip(reason='not today')\n"
                               "def test_skip():\n"
                               "    pass\n"
+                              "def test_hidden():\n"
+                              "    assert 'SHOAL_WORKER_CHANNEL' not in os.environ\n"
+                              "    assert not os.get_inheritable(3)\n"
                               "def test_pid():\n"
                               "    with open('pids', 'a') as f:\n"
                               "        f.write('%d\\n' % os.getpid())\n";
@@ -140,12 +143,14 @@ test_node_worker_runs_batches_in_one_process(void)
     s_clear(r, 4);
     CHECK(shoal_worker_alive(w));
     /* The next batch runs in the same process: no start-up, no collection. */
-    const char *second[] = {"test_pid", "nope"};
-    s_batch(w, second, 2, 0, r);
+    const char *second[] = {"test_pid", "nope", "test_hidden"};
+    s_batch(w, second, 3, 0, r);
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_ERROR);
     CHECK_STR(r[1].message, "not collected by this runner");
-    s_clear(r, 2);
+    /* Tests see neither the channel's variable nor an inheritable socket. */
+    CHECK_INT(r[2].outcome, ==, SHOAL_OUTCOME_PASSED);
+    s_clear(r, 3);
     char path[128], pids[64] = "";
     snprintf(path, sizeof(path), "%s/pids", fx.dir);
     FILE *f = fopen(path, "r");
