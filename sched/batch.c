@@ -1,25 +1,20 @@
 /* sched/batch.c: batching a member's queue so a runner's start-up (pytest's
  * ~0.2 s) is paid once per batch. Batches are consecutive runs of the queue,
  * each near the target and at most max_count tests; recently failed tests go
- * in batches of their own aiming at target/4, so they show early. (First
- * batches used to ramp up from target/4 too: that paid pytest's start-up
- * three more times per member for nothing a user sees.) Every test lands in
- * exactly one batch; a batch has at least one test.
+ * in batches of their own aiming at target/4, so they show early. Every test
+ * lands in exactly one batch; a batch has at least one test.
  */
 #include "sched/internal.h"
 
 size_t
-sched__batch_next(const double *predicted, const bool *failed, size_t count, size_t index,
-                  double target, size_t max_count)
+sched__batch_next(const double *predicted, const bool *failed, size_t count, double target,
+                  size_t max_count)
 {
     if (count == 0)
         return 0;
     if (max_count == 0)
         max_count = 1;
-    (void)index;
-    double aim = target;
-    if (failed && failed[0])
-        aim = target / 4.0;
+    double aim = failed && failed[0] ? target / 4.0 : target;
     double sum = predicted[0];
     size_t n = 1;
     /* Add while it brings the sum nearer to the aim. */
@@ -38,7 +33,7 @@ sched_batch_split(const double *predicted, const bool *failed, size_t count, dou
     size_t batches = 0;
     for (size_t at = 0; at < count;) {
         size_t n = sched__batch_next(predicted + at, failed ? failed + at : NULL, count - at,
-                                     batches, target, max_count);
+                                     target, max_count);
         sizes[batches++] = n;
         at += n;
     }

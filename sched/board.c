@@ -33,7 +33,6 @@ typedef struct {
     size_t running;       /* tests started and not finished */
     double running_pred;  /* sum of their predictions */
     double running_start; /* sum of their start times */
-    size_t batches;       /* batches started, for the small-first ramp */
     unsigned slots;
 } s_member_t;
 
@@ -552,7 +551,6 @@ sched_board_member_back(sched_board_t *self, size_t member)
     /* member_lost emptied it; it starts again like a new member. */
     assert(mb->head == mb->tail && mb->running == 0);
     mb->head = mb->tail = 0;
-    mb->batches = 0;
     self->alive[member] = true;
     s_victim_key(self, member);
     s_reconsider(self, member);
@@ -806,11 +804,9 @@ sched_board_next_batch(sched_board_t *self, size_t member, double now, double ta
         pred[i] = self->pred[t];
         failed[i] = self->suite->tests[t].failed;
     }
-    size_t n = sched__batch_next(pred, failed, have, mb->batches, target, max_count);
+    size_t n = sched__batch_next(pred, failed, have, target, max_count);
     for (size_t i = 0; i < n; i++)
         (void)sched_board_next(self, member, now, &out[i]);
-    if (n > 0)
-        mb->batches++;
     return n;
 }
 

@@ -93,9 +93,9 @@ sched_plan_t *sched__plan_build(const sched_suite_t *suite, sched_strategy_t str
  * of `seconds` started on the earliest free slot ends by deadline, books it
  * and returns true; otherwise leaves free_at alone. */
 bool sched__slots_fit(double *free_at, unsigned slots, double seconds, double deadline);
-/* Length of the first batch of a queue whose batch number is `index`. */
-size_t sched__batch_next(const double *predicted, const bool *failed, size_t count, size_t index,
-                         double target, size_t max_count);
+/* Length of the first batch of a queue. */
+size_t sched__batch_next(const double *predicted, const bool *failed, size_t count, double target,
+                         size_t max_count);
 
 /* ---- an indexed binary heap of members by a double key, largest first
  * (ties: lower index first); keys can move either way ---- */

@@ -183,8 +183,8 @@ size_t sched_board_member_count(const sched_board_t *self);
 int sched_board_next(sched_board_t *self, size_t member, double now, size_t *test_out);
 /* Member starts a batch from the head of its queue: consecutive tests whose
  * predicted sum is near `target` seconds, at most `max_count` (and `cap`);
- * recently failed tests get smaller batches so they show early. Returns the number started (0:
- * empty queue). */
+ * recently failed tests get smaller batches so they show early. Returns the
+ * number started (0: empty queue). */
 size_t sched_board_next_batch(sched_board_t *self, size_t member, double now, double target,
                               size_t max_count, size_t *out, size_t cap);
 /* Member reports it started `test` (out of its queue order, e.g. a local queue). */
