@@ -597,9 +597,8 @@ s_collection_add(shoal_collection_t *out, const char *id, size_t id_len, size_t 
     return t->id && t->file && t->requires ? 0 : -1;
 }
 
-/* The last `max` bytes of text, starting at a line if one starts near. */
-static const char *
-s_tail(const char *text, size_t len, size_t max)
+const char *
+shoal_output_tail(const char *text, size_t len, size_t max)
 {
     if (len <= max)
         return text;
@@ -688,7 +687,7 @@ s_pytest_collect(shoal_adapter_t *self, const char *cwd, shoal_collection_t *out
         return -1;
     const shoal_exec_result_t *r = shoal_exec_result(exec);
     int rc = -1;
-    const char *tail = s_tail(r->output, r->output_len, S_ERR_TAIL);
+    const char *tail = shoal_output_tail(r->output, r->output_len, S_ERR_TAIL);
     if (r->spawn_failed)
         snprintf(err, err_size, "pytest collection: %s", r->output);
     else if (r->timed_out)
@@ -799,9 +798,9 @@ s_dup_capped(const char *a, const char *b)
     return out;
 }
 
-static int
-s_result_set(shoal_test_result_t *r, shoal_outcome_t outcome, double seconds, const char *message,
-             const char *output, const char *output2)
+int
+shoal_test_result_set(shoal_test_result_t *r, shoal_outcome_t outcome, double seconds,
+                      const char *message, const char *output, const char *output2)
 {
     char *m = strdup(message), *o = s_dup_capped(output, output2);
     if (!m || !o) {
@@ -838,8 +837,8 @@ s_merge(s_batch_t *b, size_t i, shoal_outcome_t outcome, double seconds, const c
     if (b->have[i])
         seconds += b->results[i].seconds;
     bool quiet = outcome == SHOAL_OUTCOME_PASSED || outcome == SHOAL_OUTCOME_SKIPPED;
-    if (s_result_set(&b->results[i], outcome, seconds, message, quiet ? "" : text,
-                     quiet ? "" : output) != 0)
+    if (shoal_test_result_set(&b->results[i], outcome, seconds, message, quiet ? "" : text,
+                              quiet ? "" : output) != 0)
         b->oom = true;
     b->have[i] = true;
 }
@@ -933,15 +932,16 @@ s_list_result(const shoal_exec_result_t *exec, s_batch_t *b)
     if (exec->spawn_failed || exec->timed_out || exec->signal)
         return; /* handled as a missing result */
     if (exec->exit_code == 0) {
-        if (s_result_set(&b->results[0], SHOAL_OUTCOME_PASSED, exec->duration_ms / 1000.0, "", "",
-                         "") != 0)
+        if (shoal_test_result_set(&b->results[0], SHOAL_OUTCOME_PASSED, exec->duration_ms / 1000.0,
+                                  "", "", "") != 0)
             b->oom = true;
     } else {
         char message[64];
         snprintf(message, sizeof(message), "exit status %d", exec->exit_code);
-        const char *tail = s_tail(exec->output, exec->output_len, SHOAL_ADAPTER_OUTPUT_CAP);
-        if (s_result_set(&b->results[0], SHOAL_OUTCOME_FAILED, exec->duration_ms / 1000.0, message,
-                         tail, "") != 0)
+        const char *tail =
+            shoal_output_tail(exec->output, exec->output_len, SHOAL_ADAPTER_OUTPUT_CAP);
+        if (shoal_test_result_set(&b->results[0], SHOAL_OUTCOME_FAILED, exec->duration_ms / 1000.0,
+                                  message, tail, "") != 0)
             b->oom = true;
     }
     b->have[0] = true;
@@ -1007,11 +1007,12 @@ shoal_adapter_results(const shoal_adapter_t *self, const char *const *ids, size_
         if (!blamed) {
             char reason[512];
             s_missing_reason(exec, report, reason, sizeof(reason));
-            const char *tail = s_tail(exec->output, exec->output_len, SHOAL_ADAPTER_OUTPUT_CAP);
-            if (s_result_set(&results[i], SHOAL_OUTCOME_ERROR, 0, reason, tail, "") != 0)
+            const char *tail =
+                shoal_output_tail(exec->output, exec->output_len, SHOAL_ADAPTER_OUTPUT_CAP);
+            if (shoal_test_result_set(&results[i], SHOAL_OUTCOME_ERROR, 0, reason, tail, "") != 0)
                 b.oom = true;
             blamed = true;
-        } else if (s_result_set(&results[i], SHOAL_OUTCOME_NOT_RUN, 0, "", "", "") != 0) {
+        } else if (shoal_test_result_set(&results[i], SHOAL_OUTCOME_NOT_RUN, 0, "", "", "") != 0) {
             b.oom = true;
         }
     }

@@ -105,5 +105,13 @@ int shoal_adapter_results(const shoal_adapter_t *self, const char *const *ids, s
                           const shoal_exec_result_t *exec, const char *report_path,
                           shoal_test_result_t *results);
 void shoal_test_result_clear(shoal_test_result_t *r);
+/* Replaces r's outcome, seconds, message and output (output and output2
+ * joined by a newline, capped at SHOAL_ADAPTER_OUTPUT_CAP). 0, or -1 out of
+ * memory (r unchanged). */
+int shoal_test_result_set(shoal_test_result_t *r, shoal_outcome_t outcome, double seconds,
+                          const char *message, const char *output, const char *output2);
+/* The last `max` bytes of a process' output, starting at a line if one
+ * starts near. */
+const char *shoal_output_tail(const char *text, size_t len, size_t max);
 
 #endif

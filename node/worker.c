@@ -200,14 +200,11 @@ s_event(shoal_worker_t *self, char *line)
         size_t i = s_index(self, f[1]);
         if (i == self->count)
             return; /* not ours: ignore */
-        shoal_test_result_t *r = &self->results[i];
-        shoal_test_result_clear(r);
-        r->index = i;
-        r->outcome = s_outcome(f[2]);
-        r->seconds = strtod(f[3], NULL);
-        r->message = strdup(f[4]);
-        bool quiet = r->outcome == SHOAL_OUTCOME_PASSED || r->outcome == SHOAL_OUTCOME_SKIPPED;
-        r->output = strdup(quiet ? "" : f[5]);
+        shoal_outcome_t outcome = s_outcome(f[2]);
+        bool quiet = outcome == SHOAL_OUTCOME_PASSED || outcome == SHOAL_OUTCOME_SKIPPED;
+        if (shoal_test_result_set(&self->results[i], outcome, strtod(f[3], NULL), f[4],
+                                  quiet ? "" : f[5], "") != 0)
+            return; /* out of memory: it counts as not reported */
         self->have[i] = true;
         self->next = i + 1;
         self->begun = self->count;
@@ -265,23 +262,6 @@ shoal_worker_poll(shoal_worker_t *self, uint64_t now)
     return self->busy && self->over;
 }
 
-/* The last max bytes of text. */
-static const char *
-s_tail(const char *text, size_t len, size_t max)
-{
-    return len > max ? text + len - max : text;
-}
-
-static int
-s_set(shoal_test_result_t *r, shoal_outcome_t outcome, const char *message, const char *output)
-{
-    shoal_test_result_clear(r);
-    r->outcome = outcome;
-    r->message = strdup(message);
-    r->output = strdup(output);
-    return r->message && r->output ? 0 : -1;
-}
-
 int
 shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
 {
@@ -293,7 +273,7 @@ shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
     const char *output = "";
     if (exec) {
         const char *lead = all && !exec->spawn_failed ? "pytest could not start: " : "";
-        output = s_tail(exec->output, exec->output_len, SHOAL_ADAPTER_OUTPUT_CAP);
+        output = shoal_output_tail(exec->output, exec->output_len, SHOAL_ADAPTER_OUTPUT_CAP);
         if (exec->spawn_failed)
             snprintf(reason, sizeof(reason), "%s", exec->output);
         else if (self->timed_out)
@@ -313,10 +293,11 @@ shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
         if (self->have[i])
             continue;
         if (all || (exec && i == blame))
-            rc |= s_set(&results[i], SHOAL_OUTCOME_ERROR, reason[0] ? reason : "no result", output);
-        else if (!exec &&
-                 s_set(&results[i], SHOAL_OUTCOME_ERROR, "no result from the worker", "") != 0)
-            rc = -1;
+            rc |= shoal_test_result_set(&results[i], SHOAL_OUTCOME_ERROR, 0,
+                                        reason[0] ? reason : "no result", output, "");
+        else if (!exec)
+            rc |= shoal_test_result_set(&results[i], SHOAL_OUTCOME_ERROR, 0,
+                                        "no result from the worker", "", "");
         /* else: after the one that took the worker down: not run, dealt again */
     }
     s_batch_clear(self);
