@@ -61,7 +61,6 @@ typedef struct {
 typedef struct {
     shoal_item_t item; /* owned */
     bool acked;
-    bool replicated; /* while we lead: our deputy holds a copy */
 } s_result_t;
 
 struct shoal_session {
@@ -85,7 +84,8 @@ struct shoal_session {
     /* The leader's own results would die with it: it copies them to its
      * deputy, the participant that would take over, which feeds them to the
      * term it starts. */
-    char deputy[GOSSIP_NAME_MAX + 1];     /* leader: who holds our copies */
+    char deputy[GOSSIP_NAME_MAX + 1];     /* leader: who holds our copies... */
+    size_t replicated;                    /* ...of results[0..replicated) */
     char replica_of[GOSSIP_NAME_MAX + 1]; /* deputy: whose copies we hold */
     shoal_item_t *replicas;
     size_t replica_count, replica_cap;
@@ -189,13 +189,34 @@ s_newer(shoal_session_t *self, uint32_t term, const char *leader)
 }
 
 static void
-s_items_free(shoal_item_t **items, size_t *count)
+s_items_free(shoal_item_t **items, size_t *count, size_t *cap)
 {
     for (size_t i = 0; i < *count; i++)
         shoal_item_clear(&(*items)[i]);
     free(*items);
     *items = NULL;
-    *count = 0;
+    *count = *cap = 0;
+}
+
+/* Moves msg's items to the end of (*items)[0..*count), growing *cap; msg
+ * keeps none of them. False out of memory (nothing moved). */
+static bool
+s_take_items(shoal_item_t **items, size_t *count, size_t *cap, shoal_msg_t *msg)
+{
+    if (msg->item_count == 0)
+        return true;
+    if (*count + msg->item_count > *cap) {
+        size_t want = (*count + msg->item_count) * 2;
+        shoal_item_t *grown = realloc(*items, want * sizeof(shoal_item_t));
+        if (!grown)
+            return false;
+        *items = grown;
+        *cap = want;
+    }
+    memcpy(*items + *count, msg->items, msg->item_count * sizeof(shoal_item_t));
+    *count += msg->item_count;
+    msg->item_count = 0; /* moved: clearing msg frees only its array */
+    return true;
 }
 
 /* ---------------------------------------------------------------- sending */
@@ -264,52 +285,50 @@ s_add_result(shoal_session_t *self, shoal_item_t *item)
     }
     self->results[self->result_count].item = *item;
     self->results[self->result_count].acked = false;
-    self->results[self->result_count].replicated = false;
     self->result_count++;
     memset(item, 0, sizeof(*item));
 }
 
-/* Sends to `to` the results not yet acknowledged (`replica` false) or not
- * yet copied to our deputy (`replica` true; they count as copied once sent). */
 static void
-s_send_held(shoal_session_t *self, const char *to, bool replica)
+s_send_items(shoal_session_t *self, const char *to, shoal_item_t *items, size_t n)
 {
-    shoal_item_t *items = calloc(self->result_count ? self->result_count : 1, sizeof(*items));
-    size_t n = 0;
-    for (size_t i = 0; items && i < self->result_count; i++) {
-        s_result_t *r = &self->results[i];
-        if (replica ? r->replicated : r->acked)
-            continue;
-        items[n++] = r->item; /* shallow: encode only reads */
-        r->replicated |= replica;
-    }
-    if (n) {
-        shoal_msg_t msg = {
-            .type = SHOAL_MSG_RESULTS, .term = self->term, .items = items, .item_count = n};
-        s_send(self, to, &msg);
-    }
-    free(items);
+    if (n == 0)
+        return;
+    shoal_msg_t msg = {
+        .type = SHOAL_MSG_RESULTS, .term = self->term, .items = items, .item_count = n};
+    s_send(self, to, &msg);
 }
 
 /* Sends every result the leader has not acknowledged; while we lead, also
- * copies new ones to the deputy (all of them to a new deputy). Copies are
- * best effort: one that is lost only means the test runs again after a
+ * copies the new ones to the deputy (all of them to a new deputy). Copies
+ * are best effort: one that is lost only means the test runs again after a
  * failover. */
 static void
 s_send_results(shoal_session_t *self)
 {
     if (!self->leader[0])
         return;
-    s_send_held(self, self->leader, false);
     const char *deputy = self->lead ? s_ranked_first(self, self->name) : NULL;
-    if (!deputy)
-        return;
-    if (strcmp(deputy, self->deputy) != 0) {
+    if (deputy && strcmp(deputy, self->deputy) != 0) {
         snprintf(self->deputy, sizeof(self->deputy), "%s", deputy);
-        for (size_t i = 0; i < self->result_count; i++)
-            self->results[i].replicated = false;
+        self->replicated = 0;
     }
-    s_send_held(self, deputy, true);
+    shoal_item_t *items = calloc(self->result_count ? self->result_count : 1, sizeof(*items));
+    if (!items)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < self->result_count; i++)
+        if (!self->results[i].acked)
+            items[n++] = self->results[i].item; /* shallow: encode only reads */
+    s_send_items(self, self->leader, items, n);
+    if (deputy) {
+        n = 0;
+        for (size_t i = self->replicated; i < self->result_count; i++)
+            items[n++] = self->results[i].item;
+        s_send_items(self, deputy, items, n);
+        self->replicated = self->result_count;
+    }
+    free(items);
 }
 
 static void
@@ -348,13 +367,13 @@ s_slot_clear(s_slot_t *slot)
         free(slot->ids[i]);
     free(slot->ids);
     free(slot->attempts);
+    slot->ids = NULL;
+    slot->attempts = NULL;
+    slot->count = 0;
+    slot->running = false;
     if (slot->report[0])
         unlink(slot->report);
-    shoal_worker_t *worker = slot->worker;
-    bool spawned = slot->spawned;
-    memset(slot, 0, sizeof(*slot));
-    slot->worker = worker;
-    slot->spawned = spawned;
+    slot->report[0] = '\0';
 }
 
 /* The environment of a slot's processes; strings live in buf. */
@@ -453,17 +472,16 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
                     slot->ids[0], (unsigned long long)now);
     uint64_t timeout_ms = (uint64_t)(self->config.test_timeout * 1000.0 * (double)slot->count);
     char err[256] = "";
-    slot->running = true;
+    bool started;
     if (self->plugin_dir[0]) {
         /* pytest: the slot's worker runs it (a new one if the last died) */
         if (slot->worker && !shoal_worker_alive(slot->worker))
             shoal_worker_destroy(&slot->worker);
         if (!slot->worker)
             s_worker_start(self, slot_index, now, err, sizeof(err));
-        if (slot->worker && shoal_worker_run(slot->worker, (const char *const *)slot->ids,
-                                             slot->count, timeout_ms, now) == 0)
-            return;
-        if (!err[0])
+        started = slot->worker && shoal_worker_run(slot->worker, (const char *const *)slot->ids,
+                                                   slot->count, timeout_ms, now) == 0;
+        if (!started && !err[0])
             snprintf(err, sizeof(err), "cannot hand the batch to the pytest worker");
     } else {
         snprintf(slot->report, sizeof(slot->report), "%s/batch-%u.xml", self->workdir,
@@ -477,8 +495,10 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
             .argv = argv, .env_extra = env, .timeout_ms = timeout_ms, .output_cap = S_OUTPUT_CAP};
         slot->exec = argv ? shoal_exec_start(&spec, now, err, sizeof(err)) : NULL;
         shoal_adapter_argv_free(&argv);
+        started = slot->exec != NULL;
     }
-    if (self->plugin_dir[0] || !slot->exec) { /* a worker hands back early on success */
+    slot->running = started;
+    if (!started) {
         for (size_t i = 0; i < slot->count; i++)
             s_result_now(self, slot->ids[i], slot->attempts[i], SHOAL_OUTCOME_ERROR,
                          err[0] ? err : "cannot start the runner");
@@ -675,8 +695,8 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
                                            self->replica_count, s_seconds(now));
         shoal_log_info("kept %zu results of %s from the copies we hold", kept, self->replica_of);
     }
-    s_items_free(&self->replicas, &self->replica_count);
-    self->replica_cap = 0;
+    s_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
+    self->deputy[0] = '\0'; /* this term copies its results afresh */
     shoal_log_info("collected %zu tests; %zu participants", total, self->participant_count);
     if (self->config.dry_run) {
         shoal_leader_tick(self->lead, s_seconds(now));
@@ -871,45 +891,27 @@ s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint6
 }
 
 static void
-s_on_work(shoal_session_t *self, const shoal_msg_t *msg)
+s_on_work(shoal_session_t *self, shoal_msg_t *msg)
 {
-    if (self->queue_count + msg->item_count > self->queue_cap) {
-        self->queue_cap = (self->queue_count + msg->item_count) * 2;
-        self->queue = realloc(self->queue, self->queue_cap * sizeof(shoal_item_t));
-    }
-    for (size_t i = 0; i < msg->item_count; i++)
-        self->queue[self->queue_count++] = (shoal_item_t){
-            .id = strdup(msg->items[i].id),
-            .attempt = msg->items[i].attempt,
-            .batch = msg->items[i].batch,
-        };
+    /* WORK items carry only batch, id and attempt: the queue owns the ids. */
+    s_take_items(&self->queue, &self->queue_count, &self->queue_cap, msg);
 }
 
-/* As the deputy: keeps copies of the leader's own results. */
+/* As the deputy: keeps the leader's own results. */
 static void
-s_keep_replicas(shoal_session_t *self, const char *from, const shoal_msg_t *msg)
+s_keep_replicas(shoal_session_t *self, const char *from, shoal_msg_t *msg)
 {
     if (strcmp(from, self->leader) != 0)
         return;
     if (strcmp(from, self->replica_of) != 0) {
-        s_items_free(&self->replicas, &self->replica_count);
-        self->replica_cap = 0;
+        s_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
         snprintf(self->replica_of, sizeof(self->replica_of), "%s", from);
     }
-    if (self->replica_count + msg->item_count > self->replica_cap) {
-        size_t cap = (self->replica_count + msg->item_count) * 2;
-        shoal_item_t *grown = realloc(self->replicas, cap * sizeof(shoal_item_t));
-        if (!grown)
-            return;
-        self->replicas = grown;
-        self->replica_cap = cap;
-    }
-    for (size_t i = 0; i < msg->item_count; i++)
-        shoal_item_copy(&self->replicas[self->replica_count++], &msg->items[i]);
+    s_take_items(&self->replicas, &self->replica_count, &self->replica_cap, msg);
 }
 
 static void
-s_on_results(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+s_on_results(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t now)
 {
     if (!self->lead) {
         s_keep_replicas(self, from, msg);
@@ -969,14 +971,7 @@ s_on_summary(shoal_session_t *self, const char *from, shoal_msg_t *msg)
         return;
     self->chunk_seen[msg->chunk] = true;
     self->chunks_seen++;
-    if (self->summary_count + msg->item_count > self->summary_cap) {
-        self->summary_cap = (self->summary_count + msg->item_count) * 2;
-        self->summary = realloc(self->summary, self->summary_cap * sizeof(shoal_item_t));
-    }
-    for (size_t i = 0; i < msg->item_count; i++) {
-        self->summary[self->summary_count++] = msg->items[i];
-        memset(&msg->items[i], 0, sizeof(msg->items[i])); /* moved */
-    }
+    s_take_items(&self->summary, &self->summary_count, &self->summary_cap, msg);
     self->status = msg->status;
     snprintf(self->status_text, sizeof(self->status_text), "%s", msg->text ? msg->text : "");
     if (self->chunks_seen == self->chunks) {
@@ -1295,7 +1290,7 @@ shoal_session_destroy(shoal_session_t **self_p)
     for (size_t i = 0; i < self->summary_count; i++)
         shoal_item_clear(&self->summary[i]);
     free(self->summary);
-    s_items_free(&self->replicas, &self->replica_count);
+    s_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
     free(self->chunk_seen);
     free(self->summary_out);
     shoal_leader_destroy(&self->lead);

@@ -353,22 +353,6 @@ shoal_msg_decode(const uint8_t *buf, size_t len, shoal_msg_t *msg)
     return rc;
 }
 
-static char *
-s_dup(const char *text)
-{
-    return text ? strdup(text) : NULL;
-}
-
-void
-shoal_item_copy(shoal_item_t *dst, const shoal_item_t *src)
-{
-    *dst = *src;
-    dst->id = s_dup(src->id);
-    dst->node = s_dup(src->node);
-    dst->message = s_dup(src->message);
-    dst->output = s_dup(src->output);
-}
-
 void
 shoal_item_clear(shoal_item_t *item)
 {

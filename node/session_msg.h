@@ -96,8 +96,6 @@ int shoal_msg_decode(const uint8_t *buf, size_t len, shoal_msg_t *msg);
 /* Frees what decode allocated. */
 void shoal_msg_clear(shoal_msg_t *msg);
 void shoal_item_clear(shoal_item_t *item);
-/* A deep copy of src into dst. */
-void shoal_item_copy(shoal_item_t *dst, const shoal_item_t *src);
 const char *shoal_msg_type_str(shoal_msg_type_t type);
 
 #endif
