@@ -1229,8 +1229,9 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
         shoal_session_destroy(&self);
         return NULL;
     }
+    /* A dry run runs nothing: no worker need collect the suite for it. */
     if (strcmp(shoal_adapter_name(self->adapter), "pytest") == 0 &&
-        !self->config.process_per_batch) {
+        !self->config.process_per_batch && !self->config.dry_run) {
         char err[512];
         snprintf(self->plugin_dir, sizeof(self->plugin_dir), "%s/py", self->workdir);
         if (mkdir(self->plugin_dir, 0700) != 0 ||
