@@ -1,9 +1,19 @@
-/* node/adapter.h: framework adapters. An adapter knows how to list a suite's
- * tests, build the argv that runs a batch of ids in one process (never through
- * a shell) and read per-test outcomes back. Two adapters: "pytest" (the
- * command after `--`) and "list" (a file of `name<TAB>argv[<TAB>requires]`).
- * Invariant (I3): argv is only ever built from the local command or list and
- * from ids the caller validated with shoal_adapter_validate.
+/* node/adapter.h: framework adapters behind one interface. The framework
+ * decides what the tests are and how each one runs; shoal decides only where
+ * and when. An adapter therefore never guesses: it lists tests through the
+ * framework itself, passes the user's command through untouched and reads
+ * every outcome from the framework's own reports.
+ *
+ * One file per framework (adapter_pytest.c, adapter_list.c) fills a table of
+ * operations (adapter_impl.h); the session only calls the functions below and
+ * never names a framework. Two ways to run:
+ *  - a hot worker (shoal_adapter_worker_argv non-NULL): a long-lived framework
+ *    process per slot that collects the suite itself and runs the ids it is
+ *    sent (worker.h); the session's collection is what its worker collected;
+ *  - a process per test (shoal_adapter_argv): the collection comes from
+ *    shoal_adapter_collect and the outcome from the exit status.
+ * Invariant (I3): a process only ever runs the local command, or a test of
+ * the local collection; ids from the network are looked up, never parsed.
  */
 #ifndef SHOAL_NODE_ADAPTER_H
 #define SHOAL_NODE_ADAPTER_H
@@ -13,29 +23,64 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Append-only: the numbers travel in session messages. */
 typedef enum {
     SHOAL_OUTCOME_PASSED,
     SHOAL_OUTCOME_FAILED,
     SHOAL_OUTCOME_ERROR,
     SHOAL_OUTCOME_SKIPPED,
     SHOAL_OUTCOME_NOT_RUN,
+    SHOAL_OUTCOME_XFAILED, /* failed as the test said it would (pytest's xfail) */
+    SHOAL_OUTCOME_XPASSED, /* passed although marked to fail, not strictly */
+    SHOAL_OUTCOME_COUNT
 } shoal_outcome_t;
 
-/* "passed", "failed", "error", "skipped", "not-run" */
+/* "passed", "failed", "error", "skipped", "not-run", "xfailed", "xpassed";
+ * "unknown" for anything else. */
 const char *shoal_outcome_str(shoal_outcome_t o);
+/* True for FAILED and ERROR: the outcomes that fail a session. */
+bool shoal_outcome_failed(shoal_outcome_t o);
 
 typedef struct {
-    char *id;       /* pytest node id ("tests/test_a.py::TestX::test_y[1]") or the list's name */
-    char *file;     /* "tests/test_a.py" or "" */
+    char *id;       /* the framework's own id ("tests/test_a.py::TestX::test_y[1]") */
+    char *file;     /* the framework's file of the test, or "" */
+    unsigned line;  /* 1-based line of its definition, 0 if unknown */
     char *requires; /* "k=v,k2" or "" (list format only) */
+    /* Decided at collection (a module that failed to import, a module-level
+     * skip): the test is reported with this outcome and never dealt. */
+    bool preset;
+    shoal_outcome_t outcome;
+    char *message, *output; /* preset only; NULL otherwise */
 } shoal_test_t;
 
 typedef struct {
     shoal_test_t *tests;
     size_t count;
+    unsigned maxfail;  /* the framework's "stop after N failures" (-x is 1); 0: none */
+    char *interrupted; /* the framework would run nothing (e.g. errors during
+                          collection): why, as it says it; NULL otherwise */
+    char *notice;      /* one line for the user about how the command is run, or NULL */
+    size_t *sorted;    /* by id, built by shoal_collection_index; NULL before */
 } shoal_collection_t;
 
 void shoal_collection_clear(shoal_collection_t *c);
+/* Appends a test (strings copied; file and requires may be NULL for ""). 0, or
+ * -1 out of memory (c unchanged). */
+int shoal_collection_add(shoal_collection_t *c, const char *id, const char *file, unsigned line,
+                         const char *requires);
+/* Appends a test decided at collection. 0, or -1 out of memory. */
+int shoal_collection_add_preset(shoal_collection_t *c, const char *id, shoal_outcome_t outcome,
+                                const char *message, const char *output);
+/* A deep copy into *dst (cleared first). 0, or -1 out of memory (*dst empty). */
+int shoal_collection_copy(shoal_collection_t *dst, const shoal_collection_t *src);
+/* Sorts an index by id so shoal_collection_find is a binary search. 0, or -1
+ * out of memory. */
+int shoal_collection_index(shoal_collection_t *c);
+/* The position of the test called id, or SIZE_MAX (also before indexing). */
+size_t shoal_collection_find(const shoal_collection_t *c, const char *id);
+/* 32 hex chars (BLAKE2b-128) over the ids in collected order and the preset
+ * outcomes: two runners agree on what the tests are iff their digests match. */
+void shoal_collection_digest(const shoal_collection_t *c, char out[33]);
 
 typedef struct {
     size_t index; /* into the batch's ids */
@@ -45,65 +90,6 @@ typedef struct {
     char *output;  /* captured output for failures (may be ""), capped */
 } shoal_test_result_t;
 
-typedef struct shoal_adapter shoal_adapter_t;
-
-#define SHOAL_ADAPTER_COLLECT_TIMEOUT_MS (10 * 60 * 1000)
-#define SHOAL_ADAPTER_OUTPUT_CAP (64 * 1024) /* of a result's output */
-
-/* From the command after `--` (argv, argc) or a list file (list_path
- * non-NULL: the list wins and argv is ignored; the file is read and checked
- * here). "pytest ...", "py.test ...", "python3 -m pytest ..." (any python) ->
- * pytest. Anything else -> error "no adapter for 'cmd': use --list FILE or
- * pytest". NULL with the reason in err. */
-shoal_adapter_t *shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err,
-                                   size_t err_size);
-void shoal_adapter_destroy(shoal_adapter_t **self_p);
-const char *shoal_adapter_name(const shoal_adapter_t *self); /* "pytest" or "list" */
-/* 32 hex chars (BLAKE2b-128) over the adapter name, the command argv and, for
- * lists, the file's content. */
-const char *shoal_adapter_digest(const shoal_adapter_t *self);
-
-/* Collects the tests: pytest runs `--collect-only` in cwd (blocking, with a
- * timeout); lists copy the parsed file (cwd unused). 0, or -1 with a clear
- * reason (pytest's output tail included) in err. */
-int shoal_adapter_collect(shoal_adapter_t *self, const char *cwd, shoal_collection_t *out,
-                          char *err, size_t err_size);
-
-/* I3: an id that arrived over the network. 0 if acceptable: lists: a test of
- * the local list; pytest: `path.py::name...` with a relative path without ".."
- * or empty components, no leading '-', no control characters, and the file
- * exists under cwd (NULL: the current directory). -1 otherwise. */
-int shoal_adapter_validate(const shoal_adapter_t *self, const char *cwd, const char *id);
-
-/* pytest only: the command of a worker that collects the suite and loads the
- * plugin `module` (see worker.h); NULL for lists or out of memory. Free with
- * shoal_adapter_argv_free. */
-char **shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *module);
-
-/* Tests one invocation may run: 1 for lists, large for pytest. */
-size_t shoal_adapter_batch_max(const shoal_adapter_t *self);
-
-/* The argv (NULL-terminated; free with shoal_adapter_argv_free) that runs ids
- * in one process, writing the machine-readable report to report_path (which
- * should not exist before the run). pytest: the command with its options (its
- * path arguments dropped), then --verbosity=1 (one line per finished test, so
- * a crash can be pinned on the right test), -p no:cacheprovider,
- * --color=no, --rootdir=. (ids are relative to the run's directory),
- * --junitxml=PATH -o junit_family=xunit1 and the ids after `--`. Lists: the
- * line's own argv. NULL on out of memory or ids a list does not have. */
-char **shoal_adapter_argv(const shoal_adapter_t *self, const char *const *ids, size_t count,
-                          const char *report_path);
-void shoal_adapter_argv_free(char ***argv_p);
-
-/* Per-test outcomes of a finished batch, one per id in order (results[i].index
- * = i). Tests with a result keep it; if tests lack one (crash, timeout, a
- * report that is missing or partial), the FIRST of them is ERROR ("crashed:
- * killed by signal N", "timed out after Ns", "exit status N without a
- * report", ...) with the batch's output tail and the rest NOT_RUN (to be run
- * again). Returns 0, -1 only on allocation failure. */
-int shoal_adapter_results(const shoal_adapter_t *self, const char *const *ids, size_t count,
-                          const shoal_exec_result_t *exec, const char *report_path,
-                          shoal_test_result_t *results);
 void shoal_test_result_clear(shoal_test_result_t *r);
 /* Replaces r's outcome, seconds, message and output (output and output2
  * joined by a newline, capped at SHOAL_ADAPTER_OUTPUT_CAP). 0, or -1 out of
@@ -111,7 +97,52 @@ void shoal_test_result_clear(shoal_test_result_t *r);
 int shoal_test_result_set(shoal_test_result_t *r, shoal_outcome_t outcome, double seconds,
                           const char *message, const char *output, const char *output2);
 /* The last `max` bytes of a process' output, starting at a line if one
- * starts near. */
+ * starts near. Borrowed from text. */
 const char *shoal_output_tail(const char *text, size_t len, size_t max);
+
+typedef struct shoal_adapter shoal_adapter_t;
+
+#define SHOAL_ADAPTER_OUTPUT_CAP (64 * 1024) /* of a result's output */
+
+/* From the command after `--` (argv, argc) or a list file (list_path
+ * non-NULL: the list wins and argv is ignored; the file is read and checked
+ * here). The framework is recognised from the command's first words
+ * ("pytest ...", "py.test ...", "python3 -m pytest ..."); anything else is an
+ * error "no adapter for 'cmd': ...". NULL with the reason in err. */
+shoal_adapter_t *shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err,
+                                   size_t err_size);
+void shoal_adapter_destroy(shoal_adapter_t **self_p);
+/* "pytest" or "list": for messages only. */
+const char *shoal_adapter_name(const shoal_adapter_t *self);
+/* 32 hex chars (BLAKE2b-128) over the adapter name, the command argv and, for
+ * lists, the file's content: participants with different runners never meet. */
+const char *shoal_adapter_digest(const shoal_adapter_t *self);
+
+/* The command of a hot worker that loads the plugin `module` (see worker.h):
+ * the user's command, untouched, with `-p module` after the words that start
+ * the framework. NULL when the framework has no worker (or out of memory).
+ * Free with shoal_adapter_argv_free. */
+char **shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *module);
+/* True if tests run in hot workers, whose collection is the session's. */
+bool shoal_adapter_has_worker(const shoal_adapter_t *self);
+
+/* Adapters without a worker: the tests, in the framework's order. 0, or -1
+ * with the reason in err (also for an adapter whose workers collect). */
+int shoal_adapter_collect(shoal_adapter_t *self, shoal_collection_t *out, char *err,
+                          size_t err_size);
+
+/* Tests one invocation may run: 1 for a process per test. */
+size_t shoal_adapter_batch_max(const shoal_adapter_t *self);
+
+/* A process per test: the argv (NULL-terminated; free with
+ * shoal_adapter_argv_free) that runs the test called id. NULL for an id the
+ * collection does not have, or out of memory. */
+char **shoal_adapter_argv(const shoal_adapter_t *self, const char *id);
+void shoal_adapter_argv_free(char ***argv_p);
+
+/* A process per test: its outcome from how the process ended (exit 0 passed,
+ * another status failed with the output's tail, a signal or the timeout an
+ * error naming it). 0, or -1 out of memory. */
+int shoal_adapter_result(const shoal_exec_result_t *exec, shoal_test_result_t *result);
 
 #endif

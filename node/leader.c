@@ -119,6 +119,16 @@ shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
         shoal_leader_destroy(&self);
         return NULL;
     }
+    /* Tests decided at collection (a module that failed to import, a
+     * module-level skip) are final before anything is dealt. */
+    for (size_t t = 0; t < n; t++) {
+        const shoal_test_t *test = &self->tests.tests[t];
+        if (!test->preset)
+            continue;
+        s_replace(&self->results[t].node, config->name);
+        s_replace(&self->results[t].output, test->output);
+        s_final(self, t, test->outcome, test->message, now);
+    }
     self->rebuild_until = config->rebuild ? now + config->rebuild_seconds : now;
     return self;
 }
@@ -330,7 +340,7 @@ shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t 
         s_replace(&r->message, item->message);
         s_replace(&r->output, item->output);
         recorded++;
-        bool failed = outcome == SHOAL_OUTCOME_FAILED || outcome == SHOAL_OUTCOME_ERROR;
+        bool failed = shoal_outcome_failed(outcome);
         if (failed && r->attempt < self->config.retries) {
             /* Retry elsewhere: a failure tied to one machine should not repeat. */
             r->failures++;
@@ -399,7 +409,7 @@ shoal_leader_counts(const shoal_leader_t *self, uint32_t counts[SHOAL_COUNT_KIND
         if (!r->final) {
             bool running = sched_board_test_state(self->board, t, NULL) == SCHED_TEST_RUNNING;
             counts[running ? SHOAL_COUNT_RUNNING : SHOAL_COUNT_PENDING]++;
-        } else if (r->outcome == SHOAL_OUTCOME_PASSED)
+        } else if (r->outcome == SHOAL_OUTCOME_PASSED || r->outcome == SHOAL_OUTCOME_XPASSED)
             counts[SHOAL_COUNT_PASSED]++;
         else if (r->outcome == SHOAL_OUTCOME_FAILED)
             counts[SHOAL_COUNT_FAILED]++;

@@ -22,6 +22,7 @@
 
 typedef struct {
     const char *session;
+    const char *name; /* the leader's node: where tests decided at collection "ran" */
     uint32_t term;
     sched_strategy_t strategy;
     unsigned retries;          /* extra attempts for a failed test */

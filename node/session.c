@@ -34,6 +34,10 @@
 #define S_DONE_WAIT_MS 10000  /* leader waits this long for everyone's DONE */
 #define S_OUTPUT_CAP (64 * 1024)
 #define S_PARTICIPANTS_MAX 1024
+#define S_CLOSE_MS 30000 /* a closing worker may finish its session this long */
+
+/* What this runner collected (the tests it may run, I3, and the leader's plan). */
+typedef enum { S_COLLECTING, S_COLLECTED, S_COLLECT_FAILED } s_collect_t;
 
 typedef enum { S_GATHER, S_FOLLOW, S_DONE } s_phase_t;
 
@@ -44,6 +48,7 @@ typedef struct {
     bool alive;
     bool done;         /* sent DONE for the current summary */
     bool unled;        /* answered our QUERY: it follows no leader yet */
+    bool refused;      /* leader: its collection differs from ours */
     unsigned finished; /* tests it finished, as progress reports tell */
 } s_participant_t;
 
@@ -55,7 +60,6 @@ typedef struct {
     char **ids;
     uint32_t *attempts;
     size_t count;
-    char report[PATH_MAX];
 } s_slot_t;
 
 typedef struct {
@@ -69,9 +73,15 @@ struct shoal_session {
     shoal_adapter_t *adapter;
     char name[GOSSIP_NAME_MAX + 1];
     char digest[64];
-    char workdir[256];    /* private temp dir for report files */
-    char plugin_dir[300]; /* pytest workers: where their plugin is; "" without workers */
-    int *fds;             /* to poll: the exec wake-up and up to 2 per slot */
+    char workdir[256];        /* private temp dir for report files */
+    char plugin_dir[300];     /* where the workers' plugin is; "" without workers */
+    shoal_collection_t local; /* what this runner collected, indexed */
+    s_collect_t collect_state;
+    char collect_err[2048];     /* S_COLLECT_FAILED: why */
+    char collection_digest[33]; /* S_COLLECTED */
+    shoal_worker_t **closing;   /* workers finishing their session */
+    size_t closing_count;
+    int *fds; /* to poll: the exec wake-up and up to 2 per slot */
     s_phase_t phase;
     uint64_t started, gather_until;
     uint64_t run_started; /* when we first followed a leader: the budget's origin */
@@ -105,7 +115,6 @@ struct shoal_session {
     bool fresh; /* next WANT is the first to this term's leader */
     uint64_t last_want, next_resend;
     bool want_now;
-    uint32_t batches_run;
     /* the summary as received */
     shoal_item_t *summary;
     size_t summary_count, summary_cap;
@@ -116,6 +125,7 @@ struct shoal_session {
     shoal_report_t report;
     uint32_t counts[SHOAL_COUNT_KINDS]; /* as of the last progress report */
     bool reaping;                       /* a runner closed its output but has not exited yet */
+    bool refused;                       /* the leader did not admit us */
     uint64_t results_due;               /* when unsent results go out */
     uint8_t *buf;
 };
@@ -350,6 +360,7 @@ s_send_want(shoal_session_t *self, uint64_t now)
                        .term = self->term,
                        .free_slots = (uint32_t)free_slots,
                        .fresh = self->fresh,
+                       .text = self->collection_digest,
                        .items = running,
                        .item_count = n};
     s_send(self, self->leader, &msg);
@@ -371,9 +382,78 @@ s_slot_clear(s_slot_t *slot)
     slot->attempts = NULL;
     slot->count = 0;
     slot->running = false;
-    if (slot->report[0])
-        unlink(slot->report);
-    slot->report[0] = '\0';
+}
+
+/* The worker takes no more batches: it finishes its framework's session
+ * (fixtures, hooks, caches) while the slot goes on with a new one. */
+static void
+s_worker_retire(shoal_session_t *self, shoal_worker_t **worker_p)
+{
+    shoal_worker_t **grown =
+        realloc(self->closing, (self->closing_count + 1) * sizeof(shoal_worker_t *));
+    if (!grown) {
+        shoal_worker_destroy(worker_p); /* out of memory: kill it */
+        return;
+    }
+    self->closing = grown;
+    shoal_worker_close(*worker_p, s_now() + S_CLOSE_MS);
+    self->closing[self->closing_count++] = *worker_p;
+    *worker_p = NULL;
+}
+
+/* Polls the workers finishing their session; forgets those that exited. */
+static void
+s_closing_tick(shoal_session_t *self, uint64_t now)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->closing_count; i++) {
+        shoal_worker_poll(self->closing[i], now);
+        if (shoal_worker_alive(self->closing[i]))
+            self->closing[kept++] = self->closing[i];
+        else
+            shoal_worker_destroy(&self->closing[i]);
+    }
+    self->closing_count = kept;
+}
+
+/* Once a worker has collected, its collection is this runner's: the tests it
+ * may run and, if it leads, the plan. A collecting worker that dies first
+ * leaves the reason for the leader's summary. */
+static void
+s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
+{
+    if (self->collect_state != S_COLLECTING || !worker)
+        return;
+    if (shoal_worker_ready(worker)) {
+        if (shoal_worker_take_collection(worker, &self->local) != 0) {
+            snprintf(self->collect_err, sizeof(self->collect_err), "out of memory");
+            self->collect_state = S_COLLECT_FAILED;
+            return;
+        }
+        shoal_collection_digest(&self->local, self->collection_digest);
+        if (self->local.notice)
+            shoal_log_info("%s", self->local.notice);
+        self->collect_state = S_COLLECTED;
+        shoal_log_info("collected %zu tests (collection %.16s)", self->local.count,
+                       self->collection_digest);
+        return;
+    }
+    const shoal_exec_result_t *exit = shoal_worker_exit(worker);
+    if (!exit)
+        return;
+    const char *tail = shoal_output_tail(exit->output, exit->output_len, 1500);
+    if (exit->spawn_failed)
+        snprintf(self->collect_err, sizeof(self->collect_err), "%s", exit->output);
+    else if (exit->signal)
+        snprintf(self->collect_err, sizeof(self->collect_err),
+                 "%s was killed by signal %d while collecting:\n%s",
+                 shoal_adapter_name(self->adapter), exit->signal, tail);
+    else
+        snprintf(self->collect_err, sizeof(self->collect_err),
+                 "%s exited with status %d while collecting:\n%s",
+                 shoal_adapter_name(self->adapter), exit->exit_code, tail);
+    self->collect_state = S_COLLECT_FAILED;
+    shoal_log_info("cannot collect the tests: %s", self->collect_err);
 }
 
 /* The environment of a slot's processes; strings live in buf. */
@@ -450,9 +530,10 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
             free(item->id);
             continue;
         }
-        /* I3: the network names tests, never commands; each id must be one
-         * this runner would collect here. */
-        if (shoal_adapter_validate(self->adapter, NULL, item->id) != 0) {
+        /* I3: the network names tests, never commands; each id must be a
+         * runnable test of what this runner collected. */
+        size_t t = shoal_collection_find(&self->local, item->id);
+        if (t == SIZE_MAX || self->local.tests[t].preset) {
             shoal_log_info("rejected test id from %s: '%.80s'", self->leader, item->id);
             s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_ERROR,
                          "rejected: not a valid test id of this runner's collection");
@@ -470,7 +551,7 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
     }
     shoal_log_debug("slot %u starts %zu tests (%s...) at %llu", slot_index, slot->count,
                     slot->ids[0], (unsigned long long)now);
-    uint64_t timeout_ms = (uint64_t)(self->config.test_timeout * 1000.0 * (double)slot->count);
+    uint64_t timeout_ms = (uint64_t)(self->config.test_timeout * 1000.0); /* per test */
     char err[256] = "";
     bool started;
     if (self->plugin_dir[0]) {
@@ -482,12 +563,9 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
         started = slot->worker && shoal_worker_run(slot->worker, (const char *const *)slot->ids,
                                                    slot->count, timeout_ms, now) == 0;
         if (!started && !err[0])
-            snprintf(err, sizeof(err), "cannot hand the batch to the pytest worker");
+            snprintf(err, sizeof(err), "cannot hand the batch to the worker");
     } else {
-        snprintf(slot->report, sizeof(slot->report), "%s/batch-%u.xml", self->workdir,
-                 ++self->batches_run);
-        char **argv = shoal_adapter_argv(self->adapter, (const char *const *)slot->ids, slot->count,
-                                         slot->report);
+        char **argv = shoal_adapter_argv(self->adapter, slot->ids[0]);
         char buf[5][PATH_MAX];
         char *env[6];
         s_slot_env(self, slot_index, buf, env);
@@ -514,10 +592,11 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
     shoal_test_result_t *results = calloc(slot->count, sizeof(*results));
     int rc = -1;
     if (results && slot->exec)
-        rc = shoal_adapter_results(self->adapter, (const char *const *)slot->ids, slot->count,
-                                   shoal_exec_result(slot->exec), slot->report, results);
+        rc = shoal_adapter_result(shoal_exec_result(slot->exec), &results[0]);
     else if (results && slot->worker)
         rc = shoal_worker_results(slot->worker, results);
+    if (slot->worker && self->config.process_per_batch)
+        s_worker_retire(self, &slot->worker);
     if (rc == 0) {
         for (size_t i = 0; i < slot->count; i++) {
             shoal_item_t item = {.id = strdup(slot->ids[i]),
@@ -554,15 +633,23 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
          * its death. */
         bool over = slot->worker ? shoal_worker_poll(slot->worker, now)
                                  : slot->exec && shoal_exec_poll(slot->exec, now);
+        s_collect_tick(self, slot->worker);
         if (slot->running && over)
             s_finish_batch(self, slot);
-        if (!slot->running && self->queue_count)
+        if (!slot->running && self->queue_count && self->collect_state == S_COLLECTED)
             s_start_batch(self, s, now);
-        if (self->plugin_dir[0] && !slot->spawned) {
-            /* Start every worker early: each collects the suite while the
-             * leader does. Later ones start when a batch needs them. */
+        /* Workers start early: the first collects this runner's suite;
+         * hot ones each collect while the session gathers. A worker that
+         * would only collect, for a dry run or a process per batch, runs
+         * on the first slot alone. */
+        bool early = s == 0 || (!self->config.process_per_batch && !self->config.dry_run);
+        if (self->plugin_dir[0] && !slot->spawned && early) {
             char err[256];
             s_worker_start(self, s, now, err, sizeof(err));
+            if (!slot->worker && s == 0 && self->collect_state == S_COLLECTING) {
+                snprintf(self->collect_err, sizeof(self->collect_err), "%s", err);
+                self->collect_state = S_COLLECT_FAILED;
+            }
         }
         if (slot->worker) {
             *fd_count += shoal_worker_fds(slot->worker, fds + *fd_count);
@@ -573,8 +660,9 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
             self->reaping = true; /* output closed, exit not seen yet: look again soon */
         }
     }
-    if (!self->leader[0])
-        return;
+    s_closing_tick(self, now);
+    if (!self->leader[0] || self->collect_state == S_COLLECTING)
+        return; /* nothing to report yet, nor a collection to show */
     /* Results go first: a new leader that has our WANT has our results too. */
     if ((self->results_due && now >= self->results_due) || now >= self->next_resend) {
         s_send_results(self);
@@ -644,13 +732,13 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
     shoal_log_info("leading term %u of session %s%s", term, self->config.session,
                    rebuild ? " (taking over)" : "");
     s_adopt(self, term, self->name);
+    /* The plan is what this runner collected, once, before it claimed. */
     shoal_collection_t tests = {0};
     char err[1024] = "";
-    if (shoal_adapter_collect(self->adapter, NULL, &tests, err, sizeof(err)) != 0) {
-        shoal_log_info("cannot collect tests: %s", err);
-        char text[1200];
+    if (self->collect_state != S_COLLECTED || shoal_collection_copy(&tests, &self->local) != 0) {
+        char text[sizeof(self->collect_err) + GOSSIP_NAME_MAX + 100];
         snprintf(text, sizeof(text), "the leader (%s) could not collect the tests: %s", self->name,
-                 err);
+                 self->collect_state == S_COLLECT_FAILED ? self->collect_err : "out of memory");
         shoal_leader_config_t empty = {.session = self->config.session, .term = term};
         self->lead = shoal_leader_new(&empty, &tests, NULL, 0, s_seconds(now));
         s_finish_summary(self, SHOAL_RUN_INCOMPLETE, text);
@@ -668,6 +756,7 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
     }
     shoal_leader_config_t config = {
         .session = self->config.session,
+        .name = self->name,
         .term = term,
         .strategy = self->config.strategy,
         .retries = self->config.retries,
@@ -688,7 +777,8 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
     }
     for (size_t i = 0; i < self->participant_count; i++) {
         s_participant_t *p = &self->participants[i];
-        shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive, s_seconds(now));
+        shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,
+                            s_seconds(now));
     }
     if (rebuild && self->replica_count) {
         size_t kept = shoal_leader_results(self->lead, self->replica_of, self->replicas,
@@ -723,11 +813,30 @@ s_elect(shoal_session_t *self, uint64_t now)
 
 /* ---------------------------------------------------------------- summary */
 
+/* Did the leader's collection have a test to run (not one decided at
+ * collection)? */
+static bool
+s_ran_any(const shoal_session_t *self)
+{
+    for (size_t t = 0; t < self->local.count; t++)
+        if (!self->local.tests[t].preset)
+            return true;
+    return false;
+}
+
 static void
 s_finish_summary(shoal_session_t *self, int status, const char *text)
 {
     self->status = status;
     snprintf(self->status_text, sizeof(self->status_text), "%s", text ? text : "");
+    for (size_t i = 0; i < self->participant_count; i++) {
+        /* The session says whom it left out, and why. */
+        size_t len = strlen(self->status_text);
+        if (self->participants[i].refused)
+            snprintf(self->status_text + len, sizeof(self->status_text) - len,
+                     "%snot admitted: %s (its collection differs from the leader's)",
+                     len ? "; " : "", self->participants[i].name);
+    }
     size_t n = self->lead ? shoal_leader_test_count(self->lead) : 0;
     self->summary_out = calloc(n ? n : 1, sizeof(shoal_item_t));
     self->summary_out_count = 0;
@@ -747,10 +856,16 @@ s_finish_summary(shoal_session_t *self, int status, const char *text)
             .flaky = r->flaky,
             .stolen = r->thief && r->node && strcmp(r->thief, r->node) == 0,
         };
-        failed |= r->outcome == SHOAL_OUTCOME_FAILED || r->outcome == SHOAL_OUTCOME_ERROR;
+        failed |= shoal_outcome_failed(r->outcome);
     }
     if (self->status == SHOAL_RUN_PASSED && failed)
         self->status = SHOAL_RUN_FAILED;
+    if (self->status == SHOAL_RUN_PASSED && !s_ran_any(self)) {
+        /* As pytest's exit 5: a run of no test is never a success. */
+        self->status = SHOAL_RUN_NO_TESTS;
+        if (!self->status_text[0])
+            snprintf(self->status_text, sizeof(self->status_text), "no tests were collected");
+    }
     self->summary_ready = true;
     self->summary_sent_at = 0;
     self->summary_started = s_now();
@@ -828,7 +943,7 @@ s_leader_tick(shoal_session_t *self, uint64_t now)
             s_send_progress(self);
         }
         if (finished)
-            s_finish_summary(self, SHOAL_RUN_PASSED, NULL);
+            s_finish_summary(self, SHOAL_RUN_PASSED, self->local.interrupted);
     }
     if (now >= self->next_heartbeat) {
         s_leader_heartbeat(self, NULL);
@@ -874,10 +989,38 @@ s_on_leader(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uin
     (void)now;
 }
 
+/* A member whose collection differs from ours would run other tests, or
+ * miss some: it is not admitted, and is told why. */
+static bool
+s_admitted(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+{
+    s_participant_t *p = s_participant(self, from);
+    if (strcmp(msg->text ? msg->text : "", self->collection_digest) == 0)
+        return true;
+    if (!p->refused) {
+        p->refused = true;
+        shoal_leader_member(self->lead, p->name, p->slots, p->tags, false, s_seconds(now));
+        shoal_log_info("refused %s: its collection (%.16s) differs from ours (%.16s)", from,
+                       msg->text && msg->text[0] ? msg->text : "none", self->collection_digest);
+    }
+    char text[256];
+    snprintf(text, sizeof(text),
+             "the leader %s collected %zu tests (collection %.16s); this runner's collection "
+             "(%.16s) differs: run the same checkout and command on every participant",
+             self->name, self->local.count, self->collection_digest,
+             msg->text && msg->text[0] ? msg->text : "none");
+    shoal_msg_t refuse = {.type = SHOAL_MSG_REFUSE,
+                          .term = self->term,
+                          .tests_total = (uint32_t)self->local.count,
+                          .text = text};
+    s_send(self, from, &refuse);
+    return false;
+}
+
 static void
 s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
 {
-    if (!self->lead || self->summary_ready)
+    if (!self->lead || self->summary_ready || !s_admitted(self, from, msg, now))
         return;
     shoal_item_t *work = NULL;
     size_t n = shoal_leader_want(self->lead, from, msg->free_slots, msg->items, msg->item_count,
@@ -1045,6 +1188,14 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
             if (self->phase == S_GATHER && !self->leader[0])
                 s_participant(self, from)->unled = true;
             break;
+        case SHOAL_MSG_REFUSE:
+            if (strcmp(from, self->leader) == 0 && self->phase != S_DONE) {
+                shoal_log_info("not admitted to session %s: %s", self->config.session,
+                               msg.text ? msg.text : "");
+                self->refused = true;
+                self->phase = S_DONE;
+            }
+            break;
     }
     shoal_msg_clear(&msg);
 }
@@ -1103,7 +1254,8 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     p->alive = m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT;
     uint64_t now = s_now();
     if (self->lead) {
-        shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive, s_seconds(now));
+        shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,
+                            s_seconds(now));
         if (p->alive && !was_alive)
             s_leader_heartbeat(self, p->name); /* a newcomer learns who leads at once */
     }
@@ -1192,6 +1344,8 @@ s_gather_tick(shoal_session_t *self, uint64_t now)
     const char *top = s_top_ranked(self);
     if (!top || strcmp(top, self->name) != 0)
         return; /* the leader will announce itself */
+    if (self->collect_state == S_COLLECTING)
+        return; /* the plan needs our collection: the loop stays free meanwhile */
     if (!self->claim_at) {
         /* Ask everyone whether a leader exists; the answers usually come back
          * long before the grace ends. */
@@ -1229,16 +1383,23 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
         shoal_session_destroy(&self);
         return NULL;
     }
-    /* A dry run runs nothing: no worker need collect the suite for it. */
-    if (strcmp(shoal_adapter_name(self->adapter), "pytest") == 0 &&
-        !self->config.process_per_batch && !self->config.dry_run) {
-        char err[512];
+    /* The collection: the first worker's (it starts on the first turn), or
+     * the adapter's own, at once. */
+    if (shoal_adapter_has_worker(self->adapter)) {
         snprintf(self->plugin_dir, sizeof(self->plugin_dir), "%s/py", self->workdir);
         if (mkdir(self->plugin_dir, 0700) != 0 ||
-            shoal_worker_install(self->plugin_dir, err, sizeof(err)) != 0) {
-            shoal_log_info("no pytest workers (%s): a process per batch instead", err);
-            self->plugin_dir[0] = '\0';
+            shoal_worker_install(self->plugin_dir, self->collect_err, sizeof(self->collect_err)) !=
+                0) {
+            self->collect_state = S_COLLECT_FAILED;
+            shoal_log_info("cannot start workers: %s", self->collect_err);
         }
+    } else if (shoal_adapter_collect(self->adapter, &self->local, self->collect_err,
+                                     sizeof(self->collect_err)) != 0 ||
+               shoal_collection_index(&self->local) != 0) {
+        self->collect_state = S_COLLECT_FAILED;
+    } else {
+        shoal_collection_digest(&self->local, self->collection_digest);
+        self->collect_state = S_COLLECTED;
     }
     self->started = s_now();
     self->gather_until = self->started + (uint64_t)(config->wait * 1000.0);
@@ -1280,6 +1441,10 @@ shoal_session_destroy(shoal_session_t **self_p)
         s_slot_clear(&self->slots[s]);
         shoal_worker_destroy(&self->slots[s].worker);
     }
+    for (size_t i = 0; i < self->closing_count; i++)
+        shoal_worker_destroy(&self->closing[i]);
+    free(self->closing);
+    shoal_collection_clear(&self->local);
     free(self->slots);
     free(self->fds);
     for (size_t i = 0; i < self->queue_count; i++)
@@ -1369,6 +1534,23 @@ s_conclude(shoal_session_t *self, uint64_t now)
     }
 }
 
+/* Lets every worker finish its framework's session (session fixtures,
+ * sessionfinish hooks, caches) as it would alone, then exits. */
+static void
+s_close_workers(shoal_session_t *self, volatile sig_atomic_t *stop)
+{
+    for (unsigned s = 0; s < self->config.slots; s++)
+        if (self->slots[s].worker)
+            s_worker_retire(self, &self->slots[s].worker);
+    while (self->closing_count && !*stop) {
+        uint64_t now = s_now();
+        s_closing_tick(self, now);
+        shoal_exec_wakeup_drain();
+        int fd = shoal_exec_wakeup_fd();
+        shoal_node_turn(self->node, now + 20, &fd, fd >= 0);
+    }
+}
+
 int
 shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
 {
@@ -1398,6 +1580,8 @@ shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
         shoal_log_info("interrupted: the session did not complete here");
         return SHOAL_RUN_INCOMPLETE;
     }
-    s_conclude(self, s_now());
-    return self->status;
+    if (!self->refused)
+        s_conclude(self, s_now());
+    s_close_workers(self, stop);
+    return self->refused ? SHOAL_RUN_INCOMPLETE : self->status;
 }

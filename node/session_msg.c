@@ -4,6 +4,7 @@
  * out of the zone, truncated to its cap, so a peer cannot make us allocate
  * more than a small multiple of what it sent. */
 #include "node/session_msg.h"
+#include "node/adapter.h"
 #include "gossip/gossip.h"
 
 #include <msgpack.h>
@@ -123,8 +124,11 @@ shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
             fields += 1;
             break;
         case SHOAL_MSG_WANT:
+            fields += 4;
+            break;
         case SHOAL_MSG_PROGRESS:
-            fields += msg->type == SHOAL_MSG_WANT ? 3 : 2;
+        case SHOAL_MSG_REFUSE:
+            fields += 2;
             break;
         case SHOAL_MSG_SUMMARY:
             fields += 5;
@@ -143,10 +147,12 @@ shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
         msgpack_pack_uint32(&pk, msg->tests_total);
     if (msg->type == SHOAL_MSG_WANT) {
         msgpack_pack_uint32(&pk, msg->free_slots);
-        if (msg->fresh)
-            msgpack_pack_true(&pk);
-        else
-            msgpack_pack_false(&pk);
+        s_pack_bool(&pk, msg->fresh);
+        s_pack_str(&pk, msg->text, SHOAL_DIGEST_MAX);
+    }
+    if (msg->type == SHOAL_MSG_REFUSE) {
+        msgpack_pack_uint32(&pk, msg->tests_total);
+        s_pack_str(&pk, msg->text, SHOAL_MESSAGE_MAX);
     }
     if (msg->type == SHOAL_MSG_PROGRESS) {
         msgpack_pack_array(&pk, SHOAL_COUNT_KINDS);
@@ -244,7 +250,7 @@ s_item(const msgpack_object *o, shoal_msg_type_t type, shoal_item_t *item)
     if (type == SHOAL_MSG_WORK || type == SHOAL_MSG_ACK)
         return true;
     uint32_t outcome;
-    if (!s_uint(&f[i++], 4, &outcome) || !s_double(&f[i++], &item->seconds))
+    if (!s_uint(&f[i++], SHOAL_OUTCOME_COUNT - 1, &outcome) || !s_double(&f[i++], &item->seconds))
         return false;
     item->outcome = (uint8_t)outcome;
     if (type == SHOAL_MSG_PROGRESS || type == SHOAL_MSG_SUMMARY)
@@ -268,7 +274,11 @@ s_fields(const msgpack_object *root, shoal_msg_t *msg)
         case SHOAL_MSG_LEADER:
             return n == 5 && s_uint(&f[i], UINT32_MAX, &msg->tests_total);
         case SHOAL_MSG_WANT:
-            return n == 7 && s_uint(&f[4], 4096, &msg->free_slots) && s_bool(&f[5], &msg->fresh);
+            return n == 8 && s_uint(&f[4], 4096, &msg->free_slots) && s_bool(&f[5], &msg->fresh) &&
+                   (msg->text = s_copy_str(&f[6], SHOAL_DIGEST_MAX, true)) != NULL;
+        case SHOAL_MSG_REFUSE:
+            return n == 6 && s_uint(&f[4], UINT32_MAX, &msg->tests_total) &&
+                   (msg->text = s_copy_str(&f[5], SHOAL_MESSAGE_MAX, true)) != NULL;
         case SHOAL_MSG_PROGRESS:
             if (n != 6 || f[4].type != MSGPACK_OBJECT_ARRAY ||
                 f[4].via.array.size != SHOAL_COUNT_KINDS)
@@ -376,7 +386,8 @@ shoal_msg_clear(shoal_msg_t *msg)
 const char *
 shoal_msg_type_str(shoal_msg_type_t type)
 {
-    static const char *names[] = {"?",        "leader",  "want", "work",  "results", "ack",
-                                  "progress", "summary", "done", "query", "noleader"};
+    static const char *names[] = {"?",        "leader",  "want", "work",  "results",  "ack",
+                                  "progress", "summary", "done", "query", "noleader", "refuse"};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == SHOAL_MSG_TYPE_LAST + 1, "a type unnamed");
     return type <= SHOAL_MSG_TYPE_LAST ? names[type] : "?";
 }

@@ -8,7 +8,7 @@
  * against caps before unpacking and copies everything out of msgpack's zone.
  *
  *   LEADER    leader -> all      [.., tests_total]           "I lead this term"
- *   WANT      member -> leader   [.., free_slots, fresh, [running ids]]
+ *   WANT      member -> leader   [.., free_slots, fresh, collection digest, [running ids]]
  *   WORK      leader -> member   [.., [[batch, id, attempt]...]]
  *   RESULTS   member -> leader   [.., [[id, attempt, outcome, seconds, message, output]...]]
  *   ACK       leader -> member   [.., [[id, attempt]...]]
@@ -18,6 +18,8 @@
  *   DONE      member -> leader   [..]                        "I have the whole summary"
  *   QUERY     would-be first leader -> all   [..]   "does anyone lead?" (term 0)
  *   NOLEADER  participant -> asker [..]   "I follow no one yet" (only at term 0)
+ *   REFUSE    leader -> member   [.., tests_total, text]   "your collection differs: you
+ *                                  are not admitted" (tests_total: the leader's count)
  */
 #ifndef SHOAL_NODE_SESSION_MSG_H
 #define SHOAL_NODE_SESSION_MSG_H
@@ -32,6 +34,7 @@
 #define SHOAL_MESSAGE_MAX 2048  /* failure message bytes carried */
 #define SHOAL_OUTPUT_MAX 8192   /* output bytes carried per failed test */
 #define SHOAL_ITEMS_MAX 20000   /* items in one message */
+#define SHOAL_DIGEST_MAX 64     /* a collection digest's bytes */
 
 /* Append-only. */
 typedef enum {
@@ -45,7 +48,8 @@ typedef enum {
     SHOAL_MSG_DONE = 8,
     SHOAL_MSG_QUERY = 9,
     SHOAL_MSG_NOLEADER = 10,
-    SHOAL_MSG_TYPE_LAST = 10
+    SHOAL_MSG_REFUSE = 11,
+    SHOAL_MSG_TYPE_LAST = 11
 } shoal_msg_type_t;
 
 typedef enum {
@@ -75,13 +79,15 @@ typedef struct {
     shoal_msg_type_t type;
     char session[SHOAL_SESSION_ID_MAX + 1];
     uint32_t term;
-    uint32_t tests_total;               /* LEADER */
+    uint32_t tests_total;               /* LEADER, REFUSE */
     uint32_t free_slots;                /* WANT */
     bool fresh;                         /* WANT: first report to this term's leader */
     uint32_t counts[SHOAL_COUNT_KINDS]; /* PROGRESS */
     uint32_t chunk, chunks;             /* SUMMARY */
     int32_t status;                     /* SUMMARY: the exit status everyone uses */
-    char *text;                         /* SUMMARY: a session-wide message, may be "" */
+    char *text;                         /* SUMMARY: a session-wide message, may be "";
+                                           WANT: the member's collection digest;
+                                           REFUSE: why */
     shoal_item_t *items;                /* owned after decode */
     size_t item_count;
 } shoal_msg_t;

@@ -1,5 +1,6 @@
-/* A pytest worker (see worker.h): the executor runs the process; this file
- * speaks the line protocol and turns a batch's events into results. */
+/* A hot worker (see worker.h): the executor runs the process; this file
+ * speaks the line protocol, keeps what the worker collected, and turns a
+ * batch's events into results. */
 #include "node/worker.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define S_LINE_MAX (4 * SHOAL_ADAPTER_OUTPUT_CAP) /* a longer event line is a broken worker */
+#define S_LINE_MAX (1024 * 1024) /* a longer event line is dropped and counted */
 #define S_SEND_TIMEOUT_MS 1000
 #define S_FIELDS_MAX 8
 
@@ -20,19 +21,24 @@ extern const size_t shoal_worker_plugin_len;
 struct shoal_worker {
     shoal_exec_t *exec;
     bool ready;     /* said "ready": collected */
+    bool taken;     /* its collection was taken */
     bool dead;      /* exited or killed; reaped */
+    bool closing;   /* told to finish: no more batches */
     bool busy;      /* a batch was sent and its results not yet taken */
     bool over;      /* ...and it is over ("done", or the worker died) */
-    bool timed_out; /* we killed it: the batch ran past its timeout */
+    bool timed_out; /* we killed it: a test ran past its timeout */
+    shoal_collection_t collection;
     char **ids;
     size_t count;
     shoal_test_result_t *results;
     bool *have;
     size_t next;  /* index of the next id the worker should name */
     size_t begun; /* index of the test it began last; count if none */
-    uint64_t started, deadline;
+    uint64_t test_timeout, deadline, kill_at;
     char *buf; /* partial event line */
     size_t len, cap;
+    bool skipping; /* dropping the rest of an overlong line */
+    size_t dropped;
 };
 
 int
@@ -94,43 +100,80 @@ shoal_worker_destroy(shoal_worker_t **self_p)
         return;
     s_batch_clear(self);
     shoal_exec_destroy(&self->exec);
+    shoal_collection_clear(&self->collection);
     free(self->buf);
     free(self);
     *self_p = NULL;
 }
 
-int
-shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, uint64_t timeout_ms,
-                 uint64_t now)
+bool
+shoal_worker_ready(const shoal_worker_t *self)
 {
-    if (self->dead || self->busy || count == 0)
+    return self->ready;
+}
+
+int
+shoal_worker_take_collection(shoal_worker_t *self, shoal_collection_t *out)
+{
+    shoal_collection_clear(out);
+    if (!self->ready || self->taken || shoal_collection_index(&self->collection) != 0)
+        return -1;
+    *out = self->collection;
+    memset(&self->collection, 0, sizeof(self->collection));
+    self->taken = true;
+    return 0;
+}
+
+/* Appends text to *p escaped for the protocol. */
+static char *
+s_put_escaped(char *p, const char *text)
+{
+    for (; *text; text++) {
+        char c = *text;
+        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+            *p++ = '\\';
+            c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c;
+        }
+        *p++ = c;
+    }
+    return p;
+}
+
+int
+shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count,
+                 uint64_t test_timeout_ms, uint64_t now)
+{
+    if (self->dead || self->busy || self->closing || count == 0)
         return -1;
     size_t len = strlen("run\n");
     for (size_t i = 0; i < count; i++)
-        len += 1 + strlen(ids[i]);
+        len += 1 + 2 * strlen(ids[i]);
     char *line = malloc(len + 1);
     self->ids = calloc(count, sizeof(char *));
     self->results = calloc(count, sizeof(shoal_test_result_t));
     self->have = calloc(count, sizeof(bool));
-    if (!line || !self->ids || !self->results || !self->have) {
+    bool oom = !line || !self->ids || !self->results || !self->have;
+    char *p = line;
+    if (!oom)
+        p += sprintf(line, "run");
+    for (size_t i = 0; i < count && !oom; i++) {
+        *p++ = '\t';
+        p = s_put_escaped(p, ids[i]);
+        oom = !(self->ids[i] = strdup(ids[i]));
+        self->results[i] = (shoal_test_result_t){.index = i, .outcome = SHOAL_OUTCOME_NOT_RUN};
+        self->count = i + 1;
+    }
+    if (oom) {
         free(line);
         s_batch_clear(self);
         return -1;
-    }
-    self->count = count;
-    char *p = line + sprintf(line, "run");
-    for (size_t i = 0; i < count; i++) {
-        /* Ids were validated (I3): no tabs or newlines in them. */
-        p += sprintf(p, "\t%s", ids[i]);
-        self->ids[i] = strdup(ids[i]);
-        self->results[i] = (shoal_test_result_t){.index = i, .outcome = SHOAL_OUTCOME_NOT_RUN};
     }
     *p++ = '\n';
     self->busy = true;
     self->next = 0;
     self->begun = count;
-    self->started = now;
-    self->deadline = timeout_ms ? now + timeout_ms : 0;
+    self->test_timeout = test_timeout_ms;
+    self->deadline = test_timeout_ms ? now + test_timeout_ms : 0;
     int rc = shoal_exec_channel_send(self->exec, line, (size_t)(p - line), S_SEND_TIMEOUT_MS);
     free(line);
     if (rc != 0)
@@ -154,6 +197,8 @@ shoal_worker_split(char *line, char **fields, size_t max)
             fields[n++] = out;
         } else if (*in == '\\' && in[1]) {
             in++;
+            if (*in == '0')
+                *out++ = '\\'; /* a NUL cannot live in a C string: it stays "\0" */
             *out++ = *in == 't' ? '\t' : *in == 'n' ? '\n' : *in == 'r' ? '\r' : *in;
         } else {
             *out++ = *in;
@@ -176,32 +221,56 @@ s_index(const shoal_worker_t *self, const char *id)
 static shoal_outcome_t
 s_outcome(const char *word)
 {
-    if (strcmp(word, "passed") == 0)
-        return SHOAL_OUTCOME_PASSED;
-    if (strcmp(word, "failed") == 0)
-        return SHOAL_OUTCOME_FAILED;
-    if (strcmp(word, "skipped") == 0)
-        return SHOAL_OUTCOME_SKIPPED;
+    for (int o = 0; o < SHOAL_OUTCOME_COUNT; o++)
+        if (o != SHOAL_OUTCOME_NOT_RUN && strcmp(word, shoal_outcome_str((shoal_outcome_t)o)) == 0)
+            return (shoal_outcome_t)o;
     return SHOAL_OUTCOME_ERROR;
 }
 
+static unsigned
+s_number(const char *text)
+{
+    unsigned long v = strtoul(text, NULL, 10);
+    return v > 1000000000UL ? 1000000000U : (unsigned)v;
+}
+
+/* Collection events, before "ready". */
 static void
-s_event(shoal_worker_t *self, char *line)
+s_on_collected(shoal_worker_t *self, char **f, size_t n)
+{
+    shoal_collection_t *c = &self->collection;
+    if (strcmp(f[0], "item") == 0 && n == 4) {
+        (void)shoal_collection_add(c, f[1], f[2], s_number(f[3]), NULL);
+    } else if (strcmp(f[0], "collected") == 0 && n == 5) {
+        (void)shoal_collection_add_preset(c, f[1], s_outcome(f[2]), f[3], f[4]);
+    } else if (strcmp(f[0], "notice") == 0 && n == 2 && !c->notice) {
+        c->notice = strdup(f[1]);
+    } else if (strcmp(f[0], "ready") == 0 && n == 4) {
+        c->maxfail = s_number(f[2]);
+        c->interrupted = f[3][0] ? strdup(f[3]) : NULL;
+        self->ready = true;
+    }
+}
+
+static void
+s_event(shoal_worker_t *self, char *line, uint64_t now)
 {
     char *f[S_FIELDS_MAX];
     size_t n = shoal_worker_split(line, f, S_FIELDS_MAX);
-    if (strcmp(f[0], "ready") == 0) {
-        self->ready = true;
+    if (!self->ready) {
+        s_on_collected(self, f, n);
     } else if (strcmp(f[0], "done") == 0) {
         self->over = self->busy;
     } else if (strcmp(f[0], "begin") == 0 && n == 2 && self->busy) {
         self->begun = s_index(self, f[1]);
+        if (self->test_timeout)
+            self->deadline = now + self->test_timeout;
     } else if (strcmp(f[0], "result") == 0 && n == 6 && self->busy) {
         size_t i = s_index(self, f[1]);
         if (i == self->count)
             return; /* not ours: ignore */
         shoal_outcome_t outcome = s_outcome(f[2]);
-        bool quiet = outcome == SHOAL_OUTCOME_PASSED || outcome == SHOAL_OUTCOME_SKIPPED;
+        bool quiet = !shoal_outcome_failed(outcome);
         if (shoal_test_result_set(&self->results[i], outcome, strtod(f[3], NULL), f[4],
                                   quiet ? "" : f[5], "") != 0)
             return; /* out of memory: it counts as not reported */
@@ -211,18 +280,44 @@ s_event(shoal_worker_t *self, char *line)
     }
 }
 
+/* Handles the complete lines in buf[0..len); keeps a partial one. */
+static void
+s_lines(shoal_worker_t *self, uint64_t now)
+{
+    char *start = self->buf, *nl;
+    while ((nl = memchr(start, '\n', self->len - (size_t)(start - self->buf)))) {
+        *nl = '\0';
+        if (self->skipping)
+            self->skipping = false; /* the end of a dropped line */
+        else
+            s_event(self, start, now);
+        start = nl + 1;
+    }
+    self->len -= (size_t)(start - self->buf);
+    memmove(self->buf, start, self->len);
+    if (self->len >= S_LINE_MAX) {
+        /* A line that does not end within the cap: drop it, not the worker. */
+        if (!self->skipping)
+            self->dropped++;
+        self->skipping = true;
+        self->len = 0;
+    }
+}
+
 /* Reads and handles every complete event line that has arrived. */
 static void
-s_read(shoal_worker_t *self)
+s_read(shoal_worker_t *self, uint64_t now)
 {
     int fd = shoal_exec_channel(self->exec);
     for (;;) {
         if (self->cap - self->len < 65536) {
             size_t cap = self->cap ? self->cap * 2 : 131072;
-            char *grown = cap <= S_LINE_MAX * 2 ? realloc(self->buf, cap) : NULL;
+            char *grown = realloc(self->buf, cap);
             if (!grown) {
-                shoal_exec_kill(self->exec); /* a line that never ends: a broken worker */
-                return;
+                self->dropped++;
+                self->skipping = true;
+                self->len = 0;
+                continue;
             }
             self->buf = grown;
             self->cap = cap;
@@ -233,14 +328,7 @@ s_read(shoal_worker_t *self)
         if (got <= 0)
             return;
         self->len += (size_t)got;
-        char *start = self->buf, *nl;
-        while ((nl = memchr(start, '\n', self->len - (size_t)(start - self->buf)))) {
-            *nl = '\0';
-            s_event(self, start);
-            start = nl + 1;
-        }
-        self->len -= (size_t)(start - self->buf);
-        memmove(self->buf, start, self->len);
+        s_lines(self, now);
     }
 }
 
@@ -248,12 +336,14 @@ bool
 shoal_worker_poll(shoal_worker_t *self, uint64_t now)
 {
     if (!self->dead) {
-        s_read(self);
+        s_read(self, now);
         if (shoal_exec_poll(self->exec, now)) {
-            s_read(self); /* what it said before it went */
+            s_read(self, now); /* what it said before it went */
             self->dead = true;
         } else if (self->busy && !self->over && self->deadline && now >= self->deadline) {
             self->timed_out = true;
+            shoal_exec_kill(self->exec);
+        } else if (self->closing && self->kill_at && now >= self->kill_at) {
             shoal_exec_kill(self->exec);
         }
     }
@@ -272,17 +362,17 @@ shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
     char reason[512] = "";
     const char *output = "";
     if (exec) {
-        const char *lead = all && !exec->spawn_failed ? "pytest could not start: " : "";
+        const char *lead = all && !exec->spawn_failed ? "the test runner could not start: " : "";
         output = shoal_output_tail(exec->output, exec->output_len, SHOAL_ADAPTER_OUTPUT_CAP);
         if (exec->spawn_failed)
             snprintf(reason, sizeof(reason), "%s", exec->output);
         else if (self->timed_out)
             snprintf(reason, sizeof(reason), "timed out after %.1fs",
-                     (double)(self->deadline - self->started) / 1000.0);
+                     (double)self->test_timeout / 1000.0);
         else if (exec->signal)
             snprintf(reason, sizeof(reason), "%scrashed: killed by signal %d", lead, exec->signal);
         else
-            snprintf(reason, sizeof(reason), "%sthe pytest worker exited with status %d", lead,
+            snprintf(reason, sizeof(reason), "%sthe worker exited with status %d", lead,
                      exec->exit_code);
     }
     size_t blame = self->begun < self->count ? self->begun : self->next;
@@ -308,6 +398,30 @@ bool
 shoal_worker_alive(const shoal_worker_t *self)
 {
     return !self->dead;
+}
+
+const shoal_exec_result_t *
+shoal_worker_exit(const shoal_worker_t *self)
+{
+    return self->dead ? shoal_exec_result(self->exec) : NULL;
+}
+
+void
+shoal_worker_close(shoal_worker_t *self, uint64_t kill_at)
+{
+    if (self->closing || self->dead)
+        return;
+    self->closing = true;
+    self->kill_at = kill_at;
+    int fd = shoal_exec_channel(self->exec);
+    if (fd >= 0)
+        shutdown(fd, SHUT_WR);
+}
+
+size_t
+shoal_worker_dropped(const shoal_worker_t *self)
+{
+    return self->dropped;
 }
 
 size_t

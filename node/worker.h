@@ -1,22 +1,33 @@
-/* A pytest worker: one long-lived pytest process per slot that collects the
- * suite once and then runs the batches it is sent, so a batch costs no
+/* A hot worker: one long-lived framework process per slot that collects the
+ * suite itself and then runs the batches it is sent, so a batch costs no
  * interpreter start-up, import or collection (pytest-xdist's model, without
- * its controller). A small plugin (written out by shoal_worker_install) talks
- * over the executor's channel, one line per event, fields separated by tabs
- * and escaped (\\ \t \n \r):
+ * its controller). Its plugin (written out by shoal_worker_install) talks
+ * over the executor's channel, one line per event, fields separated by tabs,
+ * every field escaped (\\ \t \n \r \0), so a field carries any text:
  *
- *   shoal -> worker   run <ids...>         run these, in order
- *   worker -> shoal   ready <count>        collected, waiting for work
- *                     begin <id>           starts a test
+ *   shoal -> worker   run <id>...                  run these, in order
+ *   worker -> shoal   item <id> <file> <line>      one collected test
+ *                     collected <id> <outcome> <message> <output>
+ *                                                  a collector that failed or
+ *                                                  was skipped (decided now)
+ *                     notice <text>                to tell the user once
+ *                     ready <count> <maxfail> <interrupted>
+ *                                                  collected, waiting for work
+ *                     begin <id>                   starts a test
  *                     result <id> <outcome> <seconds> <message> <output>
- *                     done                 the batch is over
+ *                     done                         the batch is over
  *
- * States: starting -> idle <-> running -> dead. A worker that dies or is
- * killed (the batch's timeout) ends its batch: the test it had begun is an
- * error naming the cause, the tests after it are not run (the leader deals
- * them again), and the session starts a new worker for the next batch. A
- * worker that dies before it is ready fails its whole batch with pytest's
- * output, as no test of it could run here.
+ * The plugin caps every field (keeping head and tail, with a marker); a line
+ * longer than S_LINE_MAX is dropped and counted, never a reason to kill.
+ *
+ * States: starting -> ready <-> running -> closing -> dead. The test timeout
+ * is per test: it starts again at each `begin`. A worker that dies or is
+ * killed (a test's timeout) ends its batch: the test it had begun is an
+ * error naming the cause, the tests after it are not run (they are dealt
+ * again), and the session starts a new worker for the next batch. A worker
+ * that dies before it is ready fails its whole batch with the framework's
+ * output, as no test of it could run here. shoal_worker_close ends a worker
+ * gracefully: the framework finishes its session (fixtures, hooks, caches).
  */
 #ifndef SHOAL_NODE_WORKER_H
 #define SHOAL_NODE_WORKER_H
@@ -41,10 +52,16 @@ shoal_worker_t *shoal_worker_new(const shoal_exec_spec_t *spec, uint64_t now, ch
                                  size_t err_size);
 void shoal_worker_destroy(shoal_worker_t **self_p);
 
-/* Sends a batch to an idle (or starting) worker; timeout_ms 0 for none. -1
- * if the worker is dead or busy. */
+/* True once the worker said it collected the suite. */
+bool shoal_worker_ready(const shoal_worker_t *self);
+/* Moves what the worker collected into *out (cleared first; indexed). 0, or
+ * -1 if it is not ready, was taken already, or out of memory. */
+int shoal_worker_take_collection(shoal_worker_t *self, shoal_collection_t *out);
+/* Sends a batch to a ready (or starting) worker; test_timeout_ms (0: none)
+ * bounds each test from its start. -1 if the worker is dead, closing or
+ * busy, or out of memory. */
 int shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count,
-                     uint64_t timeout_ms, uint64_t now);
+                     uint64_t test_timeout_ms, uint64_t now);
 /* Non-blocking: reads events, notices death and the batch's timeout. True
  * once the batch sent last is over; its results are then ready. */
 bool shoal_worker_poll(shoal_worker_t *self, uint64_t now);
@@ -53,6 +70,14 @@ bool shoal_worker_poll(shoal_worker_t *self, uint64_t now);
 int shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results);
 /* False once the process has exited or was killed: destroy it. */
 bool shoal_worker_alive(const shoal_worker_t *self);
+/* How the process ended, once it is dead (output included); NULL before. */
+const shoal_exec_result_t *shoal_worker_exit(const shoal_worker_t *self);
+/* No more batches: closes our end of the channel so the framework finishes
+ * its session and exits; keep polling until it is dead (kill_at: when to
+ * SIGKILL it if it has not exited, 0 for never). */
+void shoal_worker_close(shoal_worker_t *self, uint64_t kill_at);
+/* Event lines dropped for being longer than the cap. */
+size_t shoal_worker_dropped(const shoal_worker_t *self);
 /* Descriptors to poll for POLLIN (up to 2). */
 size_t shoal_worker_fds(const shoal_worker_t *self, int fds[2]);
 

@@ -1,36 +1,81 @@
-"""shoal's pytest worker plugin: runs the batches shoal sends over fd 3.
+"""shoal's pytest plugin: pytest collects and runs; shoal only deals.
 
-Loaded with `-p shoal_worker` by shoal only (it does nothing unless
-SHOAL_WORKER_CHANNEL names the channel's descriptor). The protocol is in
-node/worker.h: one line per event, tab-separated fields, escaped.
+Loaded with `-p shoal_worker` by shoal only; it does nothing unless
+SHOAL_WORKER_CHANNEL names the channel's descriptor. pytest parses the
+user's command line and ini files as it would alone and collects the suite
+with every plugin the user has; this plugin then reports what pytest
+collected (every item, and every collector that failed or was skipped) and
+runs the items shoal names, with pytest's own run protocol, reading each
+outcome from pytest's own reports. The protocol is in node/worker.h: one
+line per event, tab-separated fields, every field escaped, every field
+capped with a marker where it is cut.
 """
 import os
 import socket
+import sys
 
 import pytest
 
-_OUTPUT_CAP = 64 * 1024
+_FIELD_CAP = 60 * 1024  # bytes of a message or an output carried per test
 _channel = None
 _reports = {}
+_collected = []  # (nodeid, outcome, message, output) of collectors that failed or skipped
+_notices = []
 
 
 def _escape(text):
     return (str(text).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r"))
+            .replace("\r", "\\r").replace("\0", "\\0"))
+
+
+def _unescape(text):
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            i += 1
+            c = {"t": "\t", "n": "\n", "r": "\r", "0": "\0"}.get(text[i], text[i])
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _cap(text):
+    """Keeps the head and the tail of a long text, with a marker between."""
+    text = str(text)
+    if len(text) <= _FIELD_CAP:
+        return text
+    head = _FIELD_CAP // 4
+    tail = _FIELD_CAP - head
+    return "%s\n[... shoal cut %d characters ...]\n%s" % (text[:head], len(text) - head - tail,
+                                                         text[-tail:])
 
 
 def _send(*fields):
     line = "\t".join(_escape(f) for f in fields) + "\n"
-    _channel.sendall(line.encode("utf-8", "replace"))
+    _channel.sendall(line.encode("utf-8", "backslashreplace"))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     global _channel
     fd = os.environ.pop("SHOAL_WORKER_CHANNEL", None)
-    if fd:
-        # Tests and what they start see neither the variable nor the socket.
-        os.set_inheritable(int(fd), False)
-        _channel = socket.socket(fileno=int(fd))
+    if not fd:
+        return
+    # Tests and what they start see neither the variable nor the socket.
+    os.set_inheritable(int(fd), False)
+    _channel = socket.socket(fileno=int(fd))
+    # shoal deals the tests over its own workers: an xdist -n from the user's
+    # command or configuration would start workers inside each worker.
+    option = config.option
+    if getattr(option, "numprocesses", None) or getattr(option, "dist", "no") != "no":
+        _notices.append("pytest-xdist's -n %s (or --dist %s) is ignored inside shoal's "
+                        "workers: shoal runs the tests in parallel itself"
+                        % (getattr(option, "numprocesses", None), getattr(option, "dist", "no")))
+        option.numprocesses = None
+        option.dist = "no"
+        if hasattr(option, "tx"):
+            option.tx = []
 
 
 def _message(report):
@@ -39,8 +84,17 @@ def _message(report):
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None:
         return crash.message
-    text = report.longreprtext
-    return text.strip().splitlines()[-1] if text.strip() else ""
+    text = report.longreprtext.strip()
+    return text.splitlines()[-1] if text else ""
+
+
+def pytest_collectreport(report):
+    if _channel is None or report.passed:
+        return
+    if report.failed:
+        _collected.append((report.nodeid, "error", _message(report), report.longreprtext))
+    else:
+        _collected.append((report.nodeid, "skipped", _message(report), ""))
 
 
 def pytest_runtest_logreport(report):
@@ -49,6 +103,7 @@ def pytest_runtest_logreport(report):
     r = _reports.setdefault(report.nodeid, {"outcome": "passed", "seconds": 0.0, "message": "",
                                             "output": ""})
     r["seconds"] += report.duration
+    xfail = getattr(report, "wasxfail", None)
     if report.failed:
         if report.when == "call":
             r["outcome"] = "failed"
@@ -56,48 +111,83 @@ def pytest_runtest_logreport(report):
             r["outcome"] = "error"
         r["message"] = r["message"] or _message(report)
         parts = [report.longreprtext] + ["----- %s -----\n%s" % s for s in report.sections]
-        r["output"] = (r["output"] + "\n".join(parts))[-_OUTPUT_CAP:]
+        r["output"] = r["output"] + "\n".join(parts)
     elif report.skipped and r["outcome"] == "passed":
-        r["outcome"] = "skipped"
-        r["message"] = _message(report)
+        r["outcome"] = "xfailed" if xfail is not None else "skipped"
+        r["message"] = ("XFAIL " + xfail if xfail else "XFAIL") if xfail is not None \
+            else _message(report)
+    elif report.passed and report.when == "call" and xfail is not None:
+        r["outcome"] = "xpassed"
+        r["message"] = "XPASS " + xfail if xfail else "XPASS"
 
 
-def _lines():
+def _events():
     pending = b""
     while True:
-        chunk = _channel.recv(65536)
+        try:
+            chunk = _channel.recv(65536)
+        except OSError:
+            return
         if not chunk:
             return
         pending += chunk
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
-            yield line.decode("utf-8", "replace").split("\t")
+            yield [_unescape(f) for f in line.decode("utf-8", "replace").split("\t")]
+
+
+def _announce(session):
+    """Sends what pytest collected; returns the items by node id."""
+    items = {}
+    interrupted = ""
+    errors = sum(1 for c in _collected if c[1] == "error")
+    if errors and not session.config.option.continue_on_collection_errors:
+        # pytest alone runs nothing then: "Interrupted: N errors during collection".
+        interrupted = "Interrupted: %d error%s during collection" % (errors,
+                                                                     "s" if errors > 1 else "")
+    else:
+        for item in session.items:
+            if item.nodeid in items:
+                continue  # the same test named twice runs once
+            items[item.nodeid] = item
+            path, line, _ = item.location
+            _send("item", item.nodeid, path, "" if line is None else line + 1)
+    for nodeid, outcome, message, output in _collected:
+        _send("collected", nodeid, outcome, _cap(message), _cap(output))
+    for notice in _notices:
+        _send("notice", notice)
+    _send("ready", len(items), session.config.option.maxfail or 0, interrupted)
+    return items
+
+
+def _run(items, ids):
+    todo = [items.get(i) for i in ids]
+    for k, item in enumerate(todo):
+        _send("begin", ids[k])
+        if item is None:
+            _send("result", ids[k], "error", 0, "not collected by this runner", "")
+            continue
+        following = next((x for x in todo[k + 1:] if x is not None), None)
+        _reports.pop(item.nodeid, None)
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+        r = _reports.pop(item.nodeid, None)
+        if r is None:
+            _send("result", ids[k], "error", 0, "pytest reported nothing for this test", "")
+        else:
+            _send("result", ids[k], r["outcome"], "%.6f" % r["seconds"], _cap(r["message"]),
+                  _cap(r["output"]))
+    _send("done")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session):
     if _channel is None:
         return None
-    items = {item.nodeid: item for item in session.items}
-    _send("ready", len(items))
-    for fields in _lines():
-        if fields[0] != "run":
-            continue
-        ids = fields[1:]
-        todo = [items.get(i) for i in ids]
-        for k, item in enumerate(todo):
-            _send("begin", ids[k])
-            if item is None:
-                _send("result", ids[k], "error", 0, "not collected by this runner", "")
-                continue
-            following = next((x for x in todo[k + 1:] if x is not None), None)
-            _reports.pop(item.nodeid, None)
-            item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
-            r = _reports.pop(item.nodeid, None)
-            if r is None:
-                _send("result", ids[k], "error", 0, "pytest reported nothing for this test", "")
-            else:
-                _send("result", ids[k], r["outcome"], "%.6f" % r["seconds"], r["message"],
-                      r["output"])
-        _send("done")
+    items = _announce(session)
+    for fields in _events():
+        if fields[0] == "run":
+            _run(items, fields[1:])
+    # The channel closed: shoal is done with this worker. pytest finishes the
+    # session as it would alone (session fixtures, sessionfinish hooks, cache).
+    sys.stdout.flush()
     return True

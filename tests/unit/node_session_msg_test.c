@@ -50,7 +50,8 @@ s_roundtrip(shoal_msg_type_t type)
     CHECK_STR(out.session, "ci-42");
     CHECK_INT(out.term, ==, 4);
     bool has_items = type != SHOAL_MSG_LEADER && type != SHOAL_MSG_DONE &&
-                     type != SHOAL_MSG_QUERY && type != SHOAL_MSG_NOLEADER;
+                     type != SHOAL_MSG_QUERY && type != SHOAL_MSG_NOLEADER &&
+                     type != SHOAL_MSG_REFUSE;
     CHECK_INT(out.item_count, ==, has_items ? 3 : 0);
     if (has_items) {
         CHECK_STR(out.items[1].id, "a.py::t2");
@@ -67,8 +68,14 @@ s_roundtrip(shoal_msg_type_t type)
     }
     if (type == SHOAL_MSG_PROGRESS)
         CHECK_INT(out.counts[5], ==, 50);
-    if (type == SHOAL_MSG_WANT)
+    if (type == SHOAL_MSG_WANT) {
         CHECK(out.fresh && out.free_slots == 3);
+        CHECK_STR(out.text, "t"); /* the collection digest */
+    }
+    if (type == SHOAL_MSG_REFUSE) {
+        CHECK_INT(out.tests_total, ==, 99);
+        CHECK_STR(out.text, "t");
+    }
     if (type == SHOAL_MSG_WORK)
         CHECK_INT(out.items[0].batch, ==, 7);
     if (type == SHOAL_MSG_LEADER)

@@ -43,25 +43,49 @@ typedef struct {
     shoal_adapter_t *adapter;
 } s_fixture_t;
 
+/* Writes text to dir/name, making the directories on the way. */
 static void
-s_setup(s_fixture_t *fx, bool install)
+s_write(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    for (char *p = path + strlen(dir) + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    CHECK(fclose(f) == 0);
+}
+
+/* A scratch directory with the plugin (if install) and a worker command:
+ * /usr/bin/python3 -m pytest followed by args (NULL-terminated, may be NULL). */
+static void
+s_setup_with(s_fixture_t *fx, bool install, const char *const *args)
 {
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/shoal-worker-XXXXXX");
     CHECK(mkdtemp(fx->dir) != NULL);
-    char path[128];
-    snprintf(path, sizeof(path), "%s/test_w.py", fx->dir);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    fputs(s_suite, f);
-    CHECK(fclose(f) == 0);
     snprintf(fx->plugin, sizeof(fx->plugin), "%s/py", fx->dir);
     CHECK(mkdir(fx->plugin, 0700) == 0);
     char err[256] = "";
     if (install)
         CHECK(shoal_worker_install(fx->plugin, err, sizeof(err)) == 0);
-    char *cmd[] = {"/usr/bin/python3", "-m", "pytest"};
-    fx->adapter = shoal_adapter_new(3, cmd, NULL, err, sizeof(err));
+    char *cmd[32] = {"/usr/bin/python3", "-m", "pytest"};
+    int argc = 3;
+    for (size_t i = 0; args && args[i]; i++)
+        cmd[argc++] = (char *)args[i];
+    fx->adapter = shoal_adapter_new(argc, cmd, NULL, err, sizeof(err));
     CHECK(fx->adapter != NULL);
+}
+
+static void
+s_setup(s_fixture_t *fx, bool install)
+{
+    s_setup_with(fx, install, NULL);
+    s_write(fx->dir, "test_w.py", s_suite);
 }
 
 static void
@@ -79,16 +103,19 @@ s_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* A worker running in fx->dir/sub (sub may be ""); pythonpath (may be NULL)
+ * replaces the PYTHONPATH that finds the plugin. */
 static shoal_worker_t *
-s_worker(s_fixture_t *fx)
+s_worker_in(s_fixture_t *fx, const char *sub, const char *pythonpath_env)
 {
     char **argv = shoal_adapter_worker_argv(fx->adapter, SHOAL_WORKER_MODULE);
     CHECK(argv != NULL);
-    char pythonpath[160], channel[64];
+    char pythonpath[160], channel[64], cwd[128];
     snprintf(pythonpath, sizeof(pythonpath), "PYTHONPATH=%s", fx->plugin);
     snprintf(channel, sizeof(channel), "SHOAL_WORKER_CHANNEL=%d", SHOAL_EXEC_CHANNEL_FD);
-    char *env[] = {pythonpath, channel, NULL};
-    shoal_exec_spec_t spec = {.argv = argv, .cwd = fx->dir, .env_extra = env};
+    snprintf(cwd, sizeof(cwd), "%s/%s", fx->dir, sub);
+    char *env[] = {pythonpath_env ? (char *)pythonpath_env : pythonpath, channel, NULL};
+    shoal_exec_spec_t spec = {.argv = argv, .cwd = cwd, .env_extra = env};
     char err[256] = "";
     shoal_worker_t *w = shoal_worker_new(&spec, s_ms(), err, sizeof(err));
     shoal_adapter_argv_free(&argv);
@@ -96,7 +123,53 @@ s_worker(s_fixture_t *fx)
     return w;
 }
 
-/* Runs ids (names in test_w.py) as one batch; polls until it is over. */
+static shoal_worker_t *
+s_worker(s_fixture_t *fx)
+{
+    return s_worker_in(fx, "", NULL);
+}
+
+/* Polls until the worker has collected; takes its collection. */
+static void
+s_collected(shoal_worker_t *w, shoal_collection_t *c)
+{
+    uint64_t deadline = s_ms() + 30000;
+    while (!shoal_worker_ready(w)) {
+        CHECK(shoal_worker_alive(w));
+        CHECK(s_ms() < deadline);
+        shoal_worker_poll(w, s_ms());
+        usleep(2000);
+    }
+    memset(c, 0, sizeof(*c));
+    CHECK_INT(shoal_worker_take_collection(w, c), ==, 0);
+}
+
+/* The position of the test called id in c; fails the test if absent. */
+static size_t
+s_find(const shoal_collection_t *c, const char *id)
+{
+    size_t t = shoal_collection_find(c, id);
+    if (t == SIZE_MAX)
+        fprintf(stderr, "'%s' was not collected\n", id);
+    CHECK(t != SIZE_MAX);
+    return t;
+}
+
+/* Runs the ids as one batch; polls until it is over. */
+static void
+s_run_ids(shoal_worker_t *w, const char *const *ids, size_t count, uint64_t timeout_ms,
+          shoal_test_result_t *results)
+{
+    CHECK(shoal_worker_run(w, ids, count, timeout_ms, s_ms()) == 0);
+    uint64_t deadline = s_ms() + 30000;
+    while (!shoal_worker_poll(w, s_ms())) {
+        CHECK(s_ms() < deadline);
+        usleep(2000);
+    }
+    CHECK(shoal_worker_results(w, results) == 0);
+}
+
+/* Runs ids (names in test_w.py) as one batch. */
 static void
 s_batch(shoal_worker_t *w, const char *const *names, size_t count, uint64_t timeout_ms,
         shoal_test_result_t *results)
@@ -108,13 +181,7 @@ s_batch(shoal_worker_t *w, const char *const *names, size_t count, uint64_t time
         snprintf(ids[i], sizeof(ids[i]), "test_w.py::%s", names[i]);
         idp[i] = ids[i];
     }
-    CHECK(shoal_worker_run(w, idp, count, timeout_ms, s_ms()) == 0);
-    uint64_t deadline = s_ms() + 30000;
-    while (!shoal_worker_poll(w, s_ms())) {
-        CHECK(s_ms() < deadline);
-        usleep(2000);
-    }
-    CHECK(shoal_worker_results(w, results) == 0);
+    s_run_ids(w, idp, count, timeout_ms, results);
 }
 
 static void
@@ -213,7 +280,7 @@ test_node_worker_that_cannot_start_fails_its_batch(void)
     s_batch(w, names, 2, 0, r);
     for (size_t i = 0; i < 2; i++) {
         CHECK_INT(r[i].outcome, ==, SHOAL_OUTCOME_ERROR);
-        CHECK(strncmp(r[i].message, "pytest could not start", 22) == 0);
+        CHECK(strncmp(r[i].message, "the test runner could not start", 31) == 0);
         CHECK(strstr(r[i].output, SHOAL_WORKER_MODULE) != NULL); /* pytest's own words */
     }
     s_clear(r, 2);
@@ -232,7 +299,283 @@ test_node_worker_split_undoes_escapes(void)
     CHECK_STR(f[2], "x\\y\n");
     CHECK_STR(f[3], "");
     CHECK_STR(f[4], "");
+    char nul[] = "x\\0y";
+    CHECK_INT(shoal_worker_split(nul, f, 8), ==, 1);
+    CHECK_STR(f[0], "x\\0y"); /* shown, not a terminator */
     char many[] = "a\tb\tc";
     CHECK_INT(shoal_worker_split(many, f, 2), ==, 2);
     CHECK_STR(f[0], "a");
+}
+
+/* A conftest collector for a custom file type, as pytest documents it:
+ * each "name: value" line of a test_*.spec file is a test that passes when
+ * its value is "ok". */
+static const char s_spec_conftest[] =
+    "import pytest\n"
+    "def pytest_collect_file(parent, file_path):\n"
+    "    if file_path.suffix == '.spec' and file_path.name.startswith('test_'):\n"
+    "        return SpecFile.from_parent(parent, path=file_path)\n"
+    "class SpecFile(pytest.File):\n"
+    "    def collect(self):\n"
+    "        for line in self.path.read_text().splitlines():\n"
+    "            name, value = line.split(': ')\n"
+    "            yield SpecItem.from_parent(self, name=name, value=value)\n"
+    "class SpecItem(pytest.Item):\n"
+    "    def __init__(self, *, value, **kwargs):\n"
+    "        super().__init__(**kwargs)\n"
+    "        self.value = value\n"
+    "    def runtest(self):\n"
+    "        assert self.value == 'ok', 'spec says ' + self.value\n"
+    "    def reportinfo(self):\n"
+    "        return self.path, 0, self.name\n";
+
+/* Every kind of item pytest collects runs, with pytest's outcome: doctests of
+ * a .txt and an .rst file (--doctest-glob), a custom collector's items and a
+ * plain test. pytest alone: 5 tests, 2 failed. */
+void
+test_node_worker_collects_every_kind_of_item(void)
+{
+    const char *args[] = {"--doctest-glob=*.txt", "--doctest-glob=*.rst", NULL};
+    s_fixture_t fx;
+    s_setup_with(&fx, true, args);
+    s_write(fx.dir, "conftest.py", s_spec_conftest);
+    s_write(fx.dir, "test_usage.txt", ">>> 1 + 1\n2\n");
+    s_write(fx.dir, "docs/guide.rst", "Guide\n=====\n\n>>> 2 * 3\n7\n");
+    s_write(fx.dir, "test_x.spec", "first: ok\nsecond: broken\n");
+    s_write(fx.dir, "test_mod.py", "def test_ok():\n    pass\n");
+    shoal_worker_t *w = s_worker(&fx);
+    shoal_collection_t c;
+    s_collected(w, &c);
+    CHECK_INT(c.count, ==, 5);
+    CHECK(c.interrupted == NULL);
+    const char *ids[] = {"test_usage.txt::test_usage.txt", "docs/guide.rst::guide.rst",
+                         "test_x.spec::first", "test_x.spec::second", "test_mod.py::test_ok"};
+    for (size_t i = 0; i < 5; i++)
+        CHECK(!c.tests[s_find(&c, ids[i])].preset);
+    CHECK_STR(c.tests[s_find(&c, "test_mod.py::test_ok")].file, "test_mod.py");
+    CHECK_INT(c.tests[s_find(&c, "test_mod.py::test_ok")].line, ==, 1);
+    shoal_test_result_t r[5];
+    s_run_ids(w, ids, 5, 0, r);
+    shoal_outcome_t want[] = {SHOAL_OUTCOME_PASSED, SHOAL_OUTCOME_FAILED, SHOAL_OUTCOME_PASSED,
+                              SHOAL_OUTCOME_FAILED, SHOAL_OUTCOME_PASSED};
+    for (size_t i = 0; i < 5; i++)
+        CHECK_INT(r[i].outcome, ==, want[i]);
+    CHECK(strstr(r[3].output, "spec says broken") != NULL);
+    s_clear(r, 5);
+    shoal_collection_clear(&c);
+    shoal_worker_destroy(&w);
+    s_teardown(&fx);
+}
+
+/* What pytest decides while collecting is reported as pytest reports it: a
+ * module-level skip and an importorskip are skipped, a module that fails to
+ * import is an error; with --continue-on-collection-errors the rest runs,
+ * without it pytest runs nothing ("Interrupted: 1 error during collection"). */
+void
+test_node_worker_reports_collection_outcomes(void)
+{
+    for (int keep_going = 0; keep_going < 2; keep_going++) {
+        const char *args[] = {keep_going ? "--continue-on-collection-errors" : "-q", NULL};
+        s_fixture_t fx;
+        s_setup_with(&fx, true, args);
+        s_write(fx.dir, "test_skipmod.py",
+                "import pytest\npytest.skip('no database here', allow_module_level=True)\n");
+        s_write(fx.dir, "test_optional.py",
+                "import pytest\npytest.importorskip('shoal_no_such_module')\n"
+                "def test_x():\n    pass\n");
+        s_write(fx.dir, "test_broken.py", "import shoal_no_such_module_either\n");
+        s_write(fx.dir, "test_fine.py", "def test_fine():\n    pass\n");
+        shoal_worker_t *w = s_worker(&fx);
+        shoal_collection_t c;
+        s_collected(w, &c);
+        size_t skip = s_find(&c, "test_skipmod.py"), opt = s_find(&c, "test_optional.py");
+        size_t broken = s_find(&c, "test_broken.py");
+        CHECK(c.tests[skip].preset && c.tests[opt].preset && c.tests[broken].preset);
+        CHECK_INT(c.tests[skip].outcome, ==, SHOAL_OUTCOME_SKIPPED);
+        CHECK(strstr(c.tests[skip].message, "no database here") != NULL);
+        CHECK_INT(c.tests[opt].outcome, ==, SHOAL_OUTCOME_SKIPPED);
+        CHECK_INT(c.tests[broken].outcome, ==, SHOAL_OUTCOME_ERROR);
+        CHECK(strstr(c.tests[broken].output, "shoal_no_such_module_either") != NULL);
+        if (keep_going) {
+            CHECK(c.interrupted == NULL);
+            CHECK_INT(c.count, ==, 4);
+            CHECK(!c.tests[s_find(&c, "test_fine.py::test_fine")].preset);
+        } else {
+            CHECK_STR(c.interrupted, "Interrupted: 1 error during collection");
+            CHECK_INT(c.count, ==, 3); /* pytest runs nothing */
+        }
+        shoal_collection_clear(&c);
+        shoal_worker_destroy(&w);
+        s_teardown(&fx);
+    }
+}
+
+/* The user's command and ini files reach pytest untouched: --pyargs of a
+ * package outside the working directory, a rootdir above it (ids relative
+ * to the rootdir, as pytest makes them), and an xdist -n in addopts, which
+ * is neutralised inside the worker with a notice. */
+void
+test_node_worker_takes_the_command_as_pytest_does(void)
+{
+    const char *args[] = {"--pyargs", "shoalpkg", "-k", "not excluded", NULL};
+    s_fixture_t fx;
+    s_setup_with(&fx, true, args);
+    s_write(fx.dir, "pytest.ini", "[pytest]\naddopts = -n 2 -p no:randomly\n");
+    s_write(fx.dir, "lib/shoalpkg/__init__.py", "");
+    s_write(fx.dir, "lib/shoalpkg/tests/__init__.py", "");
+    s_write(fx.dir, "lib/shoalpkg/tests/test_pkg.py",
+            "def test_here():\n    pass\ndef test_excluded():\n    pass\n");
+    s_write(fx.dir, "work/.keep", "");
+    char pythonpath[256];
+    snprintf(pythonpath, sizeof(pythonpath), "PYTHONPATH=%s/py:%s/lib", fx.dir, fx.dir);
+    shoal_worker_t *w = s_worker_in(&fx, "work", pythonpath);
+    shoal_collection_t c;
+    s_collected(w, &c);
+    CHECK_INT(c.count, ==, 1);
+    CHECK(strstr(c.tests[0].id, "shoalpkg/tests/test_pkg.py::test_here") != NULL);
+    CHECK(c.notice != NULL && strstr(c.notice, "-n 2") != NULL);
+    const char *ids[] = {c.tests[0].id};
+    shoal_test_result_t r[1];
+    s_run_ids(w, ids, 1, 0, r);
+    CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
+    s_clear(r, 1);
+    shoal_collection_clear(&c);
+    shoal_worker_destroy(&w);
+    s_teardown(&fx);
+}
+
+/* xfail and xpass are their own outcomes, as pytest reports them; a strict
+ * xpass is a failure. */
+void
+test_node_worker_xfail_and_xpass(void)
+{
+    s_fixture_t fx;
+    s_setup_with(&fx, true, NULL);
+    s_write(fx.dir, "test_x.py",
+            "import pytest\n"
+            "@pytest.mark.xfail(reason='bug 12')\n"
+            "def test_xfail():\n    assert 0\n"
+            "@pytest.mark.xfail(reason='fixed?')\n"
+            "def test_xpass():\n    pass\n"
+            "@pytest.mark.xfail(reason='must fail', strict=True)\n"
+            "def test_strict():\n    pass\n"
+            "def test_imperative():\n    pytest.xfail('not yet')\n");
+    shoal_worker_t *w = s_worker(&fx);
+    shoal_collection_t c;
+    s_collected(w, &c);
+    const char *ids[] = {"test_x.py::test_xfail", "test_x.py::test_xpass", "test_x.py::test_strict",
+                         "test_x.py::test_imperative"};
+    shoal_test_result_t r[4];
+    s_run_ids(w, ids, 4, 0, r);
+    CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_XFAILED);
+    CHECK(strstr(r[0].message, "bug 12") != NULL);
+    CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_XPASSED);
+    CHECK_INT(r[2].outcome, ==, SHOAL_OUTCOME_FAILED);
+    CHECK(strstr(r[2].message, "XPASS(strict)") != NULL);
+    CHECK_INT(r[3].outcome, ==, SHOAL_OUTCOME_XFAILED);
+    CHECK(strstr(r[3].message, "not yet") != NULL);
+    s_clear(r, 4);
+    shoal_collection_clear(&c);
+    shoal_worker_destroy(&w);
+    s_teardown(&fx);
+}
+
+/* Whatever a test prints travels: a failure with a 1 MB message and bytes
+ * the protocol uses (tabs, newlines, a NUL) is the test's failure, capped
+ * with a marker; the worker lives on and runs the next test. */
+void
+test_node_worker_huge_output_is_capped_not_fatal(void)
+{
+    s_fixture_t fx;
+    s_setup_with(&fx, true, NULL);
+    s_write(fx.dir, "test_big.py",
+            "def test_big():\n"
+            "    assert False, 'x\\t\\0y\\n' * 250000\n"
+            "def test_after():\n    pass\n");
+    shoal_worker_t *w = s_worker(&fx);
+    shoal_collection_t c;
+    s_collected(w, &c);
+    const char *ids[] = {"test_big.py::test_big", "test_big.py::test_after"};
+    shoal_test_result_t r[2];
+    s_run_ids(w, ids, 2, 0, r);
+    CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_FAILED);
+    CHECK(strstr(r[0].output, "shoal cut") != NULL);
+    CHECK(strlen(r[0].output) <= SHOAL_ADAPTER_OUTPUT_CAP);
+    CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_PASSED);
+    CHECK(shoal_worker_alive(w));
+    CHECK_INT(shoal_worker_dropped(w), ==, 0);
+    s_clear(r, 2);
+    shoal_collection_clear(&c);
+    shoal_worker_destroy(&w);
+    s_teardown(&fx);
+}
+
+/* The timeout is per test: a batch of quick tests that together outlast it
+ * all pass; a hung test is the only one blamed. */
+void
+test_node_worker_timeout_is_per_test(void)
+{
+    s_fixture_t fx;
+    s_setup_with(&fx, true, NULL);
+    s_write(fx.dir, "test_t.py",
+            "import time, pytest\n"
+            "@pytest.mark.parametrize('i', range(6))\n"
+            "def test_quick(i):\n    time.sleep(0.3)\n"
+            "def test_hang():\n    time.sleep(60)\n");
+    shoal_worker_t *w = s_worker(&fx);
+    shoal_collection_t c;
+    s_collected(w, &c);
+    const char *ids[] = {"test_t.py::test_quick[0]", "test_t.py::test_quick[1]",
+                         "test_t.py::test_quick[2]", "test_t.py::test_quick[3]",
+                         "test_t.py::test_quick[4]", "test_t.py::test_quick[5]",
+                         "test_t.py::test_hang"};
+    shoal_test_result_t r[7];
+    s_run_ids(w, ids, 6, 1000, r); /* 1.8 s in all, 0.3 s each */
+    for (size_t i = 0; i < 6; i++)
+        CHECK_INT(r[i].outcome, ==, SHOAL_OUTCOME_PASSED);
+    s_clear(r, 6);
+    const char *hang[] = {ids[0], ids[6], ids[1]};
+    s_run_ids(w, hang, 3, 1000, r);
+    CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
+    CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_ERROR);
+    CHECK_STR(r[1].message, "timed out after 1.0s");
+    CHECK_INT(r[2].outcome, ==, SHOAL_OUTCOME_NOT_RUN); /* dealt again */
+    s_clear(r, 3);
+    shoal_collection_clear(&c);
+    shoal_worker_destroy(&w);
+    s_teardown(&fx);
+}
+
+/* Closing a worker lets pytest finish its session as it would alone:
+ * session fixtures are torn down and sessionfinish hooks run. */
+void
+test_node_worker_close_lets_pytest_finish(void)
+{
+    s_fixture_t fx;
+    s_setup_with(&fx, true, NULL);
+    s_write(fx.dir, "conftest.py",
+            "def pytest_sessionfinish(session, exitstatus):\n"
+            "    open('finished', 'w').write('yes')\n");
+    s_write(fx.dir, "test_c.py", "def test_c():\n    pass\n");
+    shoal_worker_t *w = s_worker(&fx);
+    shoal_collection_t c;
+    s_collected(w, &c);
+    const char *ids[] = {"test_c.py::test_c"};
+    shoal_test_result_t r[1];
+    s_run_ids(w, ids, 1, 0, r);
+    s_clear(r, 1);
+    shoal_worker_close(w, s_ms() + 30000);
+    uint64_t deadline = s_ms() + 30000;
+    while (shoal_worker_alive(w)) {
+        CHECK(s_ms() < deadline);
+        shoal_worker_poll(w, s_ms());
+        usleep(2000);
+    }
+    CHECK_INT(shoal_worker_exit(w)->signal, ==, 0);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/finished", fx.dir);
+    CHECK(access(path, F_OK) == 0);
+    shoal_collection_clear(&c);
+    shoal_worker_destroy(&w);
+    s_teardown(&fx);
 }

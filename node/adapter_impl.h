@@ -1,0 +1,48 @@
+/* node/adapter_impl.h: what one framework's file provides behind the adapter
+ * interface (adapter.h), and the argv helpers they share. Private to
+ * node/adapter*.c: the session sees only adapter.h.
+ */
+#ifndef SHOAL_NODE_ADAPTER_IMPL_H
+#define SHOAL_NODE_ADAPTER_IMPL_H
+
+#include "node/adapter.h"
+
+#include <sodium.h>
+
+typedef struct {
+    const char *name;
+    /* Words of argv that start this framework ("python3 -m pytest": 3); 0 if
+     * the command is not this framework's. NULL for adapters chosen by flag. */
+    size_t (*detect)(int argc, char *const *argv);
+    /* Reads what the adapter needs (the list file, a copy of the command) into
+     * *state and feeds what defines the runner to hash. 0, or -1 with err. */
+    int (*init)(void **state, int argc, char *const *argv, const char *list_path,
+                crypto_generichash_state *hash, char *err, size_t err_size);
+    void (*destroy)(void *state);
+    /* Tests without a worker; NULL when workers collect. */
+    int (*collect)(const void *state, shoal_collection_t *out, char *err, size_t err_size);
+    /* The hot worker's command; NULL when the framework has none. */
+    char **(*worker_argv)(const void *state, const char *module);
+    /* A process per test: its argv; NULL when the framework has workers. */
+    char **(*argv)(const void *state, const char *id);
+    size_t batch_max;
+} shoal_adapter_ops_t;
+
+extern const shoal_adapter_ops_t shoal_adapter_pytest_ops;
+extern const shoal_adapter_ops_t shoal_adapter_list_ops;
+
+/* A growing NULL-terminated argv; after a failed push the vector is freed and
+ * further pushes do nothing, so callers check `failed` once at the end. */
+typedef struct {
+    char **v;
+    size_t len, cap;
+    bool failed;
+} shoal_argv_t;
+
+void shoal_argv_push(shoal_argv_t *a, const char *word);
+/* A copy of argv[0..argc); NULL out of memory. */
+char **shoal_argv_copy(size_t argc, char *const *argv);
+/* True if s has a byte below 0x20 or DEL. */
+bool shoal_has_control(const char *s);
+
+#endif

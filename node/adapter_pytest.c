@@ -1,0 +1,101 @@
+/* node/adapter_pytest.c: pytest. pytest parses the user's command and ini
+ * files exactly as it would alone (addopts, conftest options, rootdir and
+ * inifile discovery from the user's directory, its cache); shoal only adds
+ * `-p shoal_worker`, its plugin (worker_plugin.py), right after the words
+ * that start pytest. The plugin reports what pytest collected and runs the
+ * items it is sent with pytest's own run protocol, so every kind of item
+ * (doctests, --pyargs, custom collectors, tests outside the working
+ * directory) runs, and no id is ever parsed or put on a command line.
+ */
+#include "node/adapter_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_BATCH_MAX 1000
+
+typedef struct {
+    char **command; /* the whole command after `--` */
+    size_t prefix_len;
+} s_pytest_t;
+
+static const char *
+s_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Words that start pytest: "pytest", "py.test", "python3 [-X opt] -m pytest". 0 if none. */
+static size_t
+s_detect(int argc, char *const *argv)
+{
+    const char *prog = s_basename(argv[0]);
+    if (strcmp(prog, "pytest") == 0 || strcmp(prog, "py.test") == 0 ||
+        strcmp(prog, "pytest-3") == 0 || strcmp(prog, "py.test-3") == 0)
+        return 1;
+    if (strncmp(prog, "python", 6) != 0)
+        return 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-m") == 0)
+            return i + 1 < argc && strcmp(argv[i + 1], "pytest") == 0 ? (size_t)i + 2 : 0;
+        if (strcmp(argv[i], "-mpytest") == 0)
+            return (size_t)i + 1;
+        if (argv[i][0] != '-')
+            return 0;
+        if ((strcmp(argv[i], "-X") == 0 || strcmp(argv[i], "-W") == 0) && i + 1 < argc)
+            i++;
+    }
+    return 0;
+}
+
+static void
+s_destroy(void *state)
+{
+    s_pytest_t *self = state;
+    shoal_adapter_argv_free(&self->command);
+    free(self);
+}
+
+static int
+s_init(void **state, int argc, char *const *argv, const char *list_path,
+       crypto_generichash_state *hash, char *err, size_t err_size)
+{
+    (void)list_path;
+    s_pytest_t *self = calloc(1, sizeof(*self));
+    if (!self || !(self->command = shoal_argv_copy((size_t)argc, argv))) {
+        free(self);
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    self->prefix_len = s_detect(argc, argv);
+    for (int i = 0; i < argc; i++)
+        crypto_generichash_update(hash, (const unsigned char *)argv[i], strlen(argv[i]) + 1);
+    *state = self;
+    return 0;
+}
+
+static char **
+s_worker_argv(const void *state, const char *module)
+{
+    const s_pytest_t *self = state;
+    shoal_argv_t a = {0};
+    size_t i = 0;
+    for (; i < self->prefix_len; i++)
+        shoal_argv_push(&a, self->command[i]);
+    shoal_argv_push(&a, "-p");
+    shoal_argv_push(&a, module);
+    for (; self->command[i]; i++)
+        shoal_argv_push(&a, self->command[i]);
+    return a.failed ? NULL : a.v;
+}
+
+const shoal_adapter_ops_t shoal_adapter_pytest_ops = {
+    .name = "pytest",
+    .detect = s_detect,
+    .init = s_init,
+    .destroy = s_destroy,
+    .worker_argv = s_worker_argv,
+    .batch_max = S_BATCH_MAX,
+};
