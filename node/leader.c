@@ -235,10 +235,22 @@ s_quick_next(const shoal_leader_t *self, size_t m)
     return count > 0 && s_predicted(self, queue[0]) <= S_QUICK_SECONDS;
 }
 
+/* A batch's target: the configured seconds, but never more than a slot's
+ * share of what m has queued (guided self-scheduling: a batch is at most
+ * the remaining work over the slots), so the first run of four 1 s tests
+ * on four slots puts one on each, and the tail is cut finer. */
+static double
+s_batch_target(const shoal_leader_t *self, size_t m)
+{
+    double share =
+        sched_board_queued_work(self->board, m) / (double)sched_suite_member_slots(self->suite, m);
+    return share < self->config.batch_seconds ? share : self->config.batch_seconds;
+}
+
 static size_t
 s_take_batch(shoal_leader_t *self, size_t m, double now, size_t *tests, size_t cap)
 {
-    size_t n = sched_board_next_batch(self->board, m, now, self->config.batch_seconds,
+    size_t n = sched_board_next_batch(self->board, m, now, s_batch_target(self, m),
                                       self->config.batch_max, tests, cap);
     if (n > 0)
         return n;
@@ -248,7 +260,7 @@ s_take_batch(shoal_leader_t *self, size_t m, double now, size_t *tests, size_t c
         for (size_t i = 0; i < steal.count; i++)
             s_replace(&self->results[steal.tests[i]].thief,
                       sched_suite_member_name(self->suite, m));
-        n = sched_board_next_batch(self->board, m, now, self->config.batch_seconds,
+        n = sched_board_next_batch(self->board, m, now, s_batch_target(self, m),
                                    self->config.batch_max, tests, cap);
     }
     sched_steal_clear(&steal);

@@ -12,7 +12,8 @@
 /* Tests "t0".."t(n-1)"; each with one recorded duration of seconds[i]
  * (negative: nothing known). */
 static shoal_leader_t *
-s_leader(size_t n, const double *seconds, bool rebuild)
+s_leader_batched(size_t n, const double *seconds, bool rebuild, size_t batch_max,
+                 double batch_seconds)
 {
     shoal_collection_t tests = {.tests = calloc(n, sizeof(shoal_test_t)), .count = n};
     shoal_history_entry_t history[32] = {0};
@@ -32,13 +33,20 @@ s_leader(size_t n, const double *seconds, bool rebuild)
     }
     shoal_leader_config_t config = {.session = "s",
                                     .term = rebuild ? 2 : 1,
-                                    .batch_max = 1,
+                                    .batch_max = batch_max,
+                                    .batch_seconds = batch_seconds,
                                     .default_prediction = 0.5,
                                     .rebuild_seconds = 2.0,
                                     .rebuild = rebuild};
     shoal_leader_t *leader = shoal_leader_new(&config, &tests, history, known, 0.0);
     CHECK(leader != NULL);
     return leader;
+}
+
+static shoal_leader_t *
+s_leader(size_t n, const double *seconds, bool rebuild)
+{
+    return s_leader_batched(n, seconds, rebuild, 1, 0);
 }
 
 static size_t
@@ -189,5 +197,22 @@ test_node_leader_first_deal_spreads_over_every_member(void)
         CHECK(shoal_leader_result(leader, t)->thief == NULL);
         free(items);
     }
+    shoal_leader_destroy(&leader);
+}
+
+/* With nothing known, four tests on one member of four slots go one to each
+ * slot (the first run used to put all four in one batch on one slot). */
+void
+test_node_leader_first_run_uses_every_slot(void)
+{
+    double seconds[] = {-1, -1, -1, -1};
+    shoal_leader_t *leader = s_leader_batched(4, seconds, false, 1000, 2.0);
+    shoal_leader_member(leader, "a", 4, NULL, true, 0.0);
+    shoal_item_t *items = NULL;
+    size_t n = shoal_leader_want(leader, "a", 4 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items);
+    CHECK_INT(n, ==, 4);
+    for (size_t i = 1; i < n; i++)
+        CHECK(items[i].batch != items[i - 1].batch); /* four batches of one */
+    free(items);
     shoal_leader_destroy(&leader);
 }
