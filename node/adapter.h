@@ -88,6 +88,8 @@ typedef struct {
     double seconds;
     char *message; /* failure/error/skip message, may be "" */
     char *output;  /* captured output for failures (may be ""), capped */
+    bool held;     /* a worker keeps the test back, to run it first in its next
+                      batch (or when flushed): no outcome yet */
 } shoal_test_result_t;
 
 void shoal_test_result_clear(shoal_test_result_t *r);

@@ -57,6 +57,8 @@ typedef struct {
     shoal_worker_t *worker; /* pytest: the slot's worker, kept between batches */
     bool running;           /* a batch is in progress (in exec or in worker) */
     bool spawned;           /* a worker was started for this slot once */
+    char *held;             /* the test the worker keeps back for its next batch */
+    uint32_t held_attempt;
     char **ids;
     uint32_t *attempts;
     size_t count;
@@ -126,6 +128,7 @@ struct shoal_session {
     uint32_t counts[SHOAL_COUNT_KINDS]; /* as of the last progress report */
     bool reaping;                       /* a runner closed its output but has not exited yet */
     bool refused;                       /* the leader did not admit us */
+    bool dry;                           /* the leader's last WORK was empty */
     uint64_t results_due;               /* when unsent results go out */
     uint8_t *buf;
 };
@@ -352,10 +355,13 @@ s_send_want(shoal_session_t *self, uint64_t now)
     size_t free_slots = wanted > busy + queued ? wanted - busy - queued : 0;
     shoal_item_t running[256];
     size_t n = 0;
-    for (unsigned s = 0; s < self->config.slots; s++)
-        for (size_t i = 0; self->slots[s].running && i < self->slots[s].count && n < 256; i++)
-            running[n++] =
-                (shoal_item_t){.id = self->slots[s].ids[i], .attempt = self->slots[s].attempts[i]};
+    for (unsigned s = 0; s < self->config.slots; s++) {
+        const s_slot_t *slot = &self->slots[s];
+        for (size_t i = 0; slot->running && i < slot->count && n < 256; i++)
+            running[n++] = (shoal_item_t){.id = slot->ids[i], .attempt = slot->attempts[i]};
+        if (slot->held && n < 256) /* started, as far as the leader knows */
+            running[n++] = (shoal_item_t){.id = slot->held, .attempt = slot->held_attempt};
+    }
     shoal_msg_t msg = {.type = SHOAL_MSG_WANT,
                        .term = self->term,
                        .free_slots = (uint32_t)free_slots,
@@ -514,11 +520,17 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
 {
     s_slot_t *slot = &self->slots[slot_index];
     size_t max = shoal_adapter_batch_max(self->adapter);
-    size_t n = 1;
+    size_t n = self->queue_count ? 1 : 0; /* none: only flush the test held back */
     while (n < self->queue_count && n < max && self->queue[n].batch == self->queue[0].batch)
         n++;
-    slot->ids = calloc(n, sizeof(char *));
-    slot->attempts = calloc(n, sizeof(uint32_t));
+    slot->ids = calloc(n + 1, sizeof(char *));
+    slot->attempts = calloc(n + 1, sizeof(uint32_t));
+    if (slot->held) {
+        /* What the worker kept back runs first (I3: checked when it came). */
+        slot->ids[slot->count] = slot->held;
+        slot->attempts[slot->count++] = slot->held_attempt;
+        slot->held = NULL;
+    }
     bool over_budget = self->config.time_limit > 0 &&
                        now >= self->run_started + (uint64_t)(self->config.time_limit * 1000.0);
     for (size_t i = 0; i < n; i++) {
@@ -555,13 +567,17 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
     char err[256] = "";
     bool started;
     if (self->plugin_dir[0]) {
-        /* pytest: the slot's worker runs it (a new one if the last died) */
+        /* The slot's worker runs it (a new one if the last died). The test
+         * it holds back is already there; a new worker is sent all. */
         if (slot->worker && !shoal_worker_alive(slot->worker))
             shoal_worker_destroy(&slot->worker);
         if (!slot->worker)
             s_worker_start(self, slot_index, now, err, sizeof(err));
-        started = slot->worker && shoal_worker_run(slot->worker, (const char *const *)slot->ids,
-                                                   slot->count, timeout_ms, now) == 0;
+        size_t skip = slot->worker && shoal_worker_held(slot->worker) ? 1 : 0;
+        started =
+            slot->worker && shoal_worker_run(slot->worker, (const char *const *)slot->ids + skip,
+                                             slot->count - skip, !self->config.process_per_batch,
+                                             timeout_ms, now) == 0;
         if (!started && !err[0])
             snprintf(err, sizeof(err), "cannot hand the batch to the worker");
     } else {
@@ -599,6 +615,13 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
         s_worker_retire(self, &slot->worker);
     if (rc == 0) {
         for (size_t i = 0; i < slot->count; i++) {
+            if (results[i].held) {
+                /* It runs first in the worker's next batch, or when flushed. */
+                slot->held = slot->ids[i];
+                slot->held_attempt = slot->attempts[i];
+                slot->ids[i] = NULL;
+                continue;
+            }
             shoal_item_t item = {.id = strdup(slot->ids[i]),
                                  .attempt = slot->attempts[i],
                                  .outcome = (uint8_t)results[i].outcome,
@@ -636,7 +659,9 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         s_collect_tick(self, slot->worker);
         if (slot->running && over)
             s_finish_batch(self, slot);
-        if (!slot->running && self->queue_count && self->collect_state == S_COLLECTED)
+        /* A held test is flushed once the leader has nothing more for us. */
+        bool flush = slot->held && self->dry && self->queue_count == 0;
+        if (!slot->running && (self->queue_count || flush) && self->collect_state == S_COLLECTED)
             s_start_batch(self, s, now);
         /* Workers start early: the first collects this runner's suite;
          * hot ones each collect while the session gathers. A worker that
@@ -1025,7 +1050,8 @@ s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint6
     shoal_item_t *work = NULL;
     size_t n = shoal_leader_want(self->lead, from, msg->free_slots, msg->items, msg->item_count,
                                  msg->fresh, s_seconds(now), &work);
-    if (n) {
+    if (n || msg->free_slots > SHOAL_PREFETCH) {
+        /* Even empty: a member with idle slots then flushes what it holds. */
         shoal_msg_t reply = {
             .type = SHOAL_MSG_WORK, .term = self->term, .items = work, .item_count = n};
         s_send(self, from, &reply);
@@ -1036,6 +1062,8 @@ s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint6
 static void
 s_on_work(shoal_session_t *self, shoal_msg_t *msg)
 {
+    /* An empty WORK: the leader had nothing for our free slots. */
+    self->dry = msg->item_count == 0;
     /* WORK items carry only batch, id and attempt: the queue owns the ids. */
     s_take_items(&self->queue, &self->queue_count, &self->queue_cap, msg);
 }
@@ -1440,6 +1468,7 @@ shoal_session_destroy(shoal_session_t **self_p)
     for (unsigned s = 0; self->slots && s < self->config.slots; s++) {
         s_slot_clear(&self->slots[s]);
         shoal_worker_destroy(&self->slots[s].worker);
+        free(self->slots[s].held);
     }
     for (size_t i = 0; i < self->closing_count; i++)
         shoal_worker_destroy(&self->closing[i]);

@@ -27,6 +27,8 @@ struct shoal_worker {
     bool busy;      /* a batch was sent and its results not yet taken */
     bool over;      /* ...and it is over ("done", or the worker died) */
     bool timed_out; /* we killed it: a test ran past its timeout */
+    char *held;     /* the test it keeps back for its next batch, or NULL */
+    size_t held_at; /* in the batch: the index it said it holds; count if none */
     shoal_collection_t collection;
     char **ids;
     size_t count;
@@ -99,6 +101,7 @@ shoal_worker_destroy(shoal_worker_t **self_p)
     if (!self)
         return;
     s_batch_clear(self);
+    free(self->held);
     shoal_exec_destroy(&self->exec);
     shoal_collection_clear(&self->collection);
     free(self->buf);
@@ -140,38 +143,47 @@ s_put_escaped(char *p, const char *text)
 }
 
 int
-shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count,
+shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, bool hold,
                  uint64_t test_timeout_ms, uint64_t now)
 {
-    if (self->dead || self->busy || self->closing || count == 0)
+    size_t held = self->held != NULL;
+    if (self->dead || self->busy || self->closing || held + count == 0)
         return -1;
-    size_t len = strlen("run\n");
+    size_t len = strlen("run\t0\n");
     for (size_t i = 0; i < count; i++)
         len += 1 + 2 * strlen(ids[i]);
     char *line = malloc(len + 1);
-    self->ids = calloc(count, sizeof(char *));
-    self->results = calloc(count, sizeof(shoal_test_result_t));
-    self->have = calloc(count, sizeof(bool));
+    self->ids = calloc(held + count, sizeof(char *));
+    self->results = calloc(held + count, sizeof(shoal_test_result_t));
+    self->have = calloc(held + count, sizeof(bool));
     bool oom = !line || !self->ids || !self->results || !self->have;
     char *p = line;
-    if (!oom)
-        p += sprintf(line, "run");
+    if (!oom) {
+        p += sprintf(line, "run\t%d", hold && count > 0 ? 1 : 0); /* none: a flush */
+        if (held) {
+            /* The test held back is the batch's first: it runs first. */
+            self->ids[0] = self->held;
+            self->held = NULL;
+            self->count = 1;
+        }
+    }
     for (size_t i = 0; i < count && !oom; i++) {
         *p++ = '\t';
         p = s_put_escaped(p, ids[i]);
-        oom = !(self->ids[i] = strdup(ids[i]));
-        self->results[i] = (shoal_test_result_t){.index = i, .outcome = SHOAL_OUTCOME_NOT_RUN};
-        self->count = i + 1;
+        oom = !(self->ids[held + i] = strdup(ids[i]));
+        self->count = held + i + 1;
     }
     if (oom) {
         free(line);
         s_batch_clear(self);
         return -1;
     }
+    for (size_t i = 0; i < self->count; i++)
+        self->results[i] = (shoal_test_result_t){.index = i, .outcome = SHOAL_OUTCOME_NOT_RUN};
     *p++ = '\n';
     self->busy = true;
     self->next = 0;
-    self->begun = count;
+    self->begun = self->held_at = self->count;
     self->test_timeout = test_timeout_ms;
     self->deadline = test_timeout_ms ? now + test_timeout_ms : 0;
     int rc = shoal_exec_channel_send(self->exec, line, (size_t)(p - line), S_SEND_TIMEOUT_MS);
@@ -179,6 +191,12 @@ shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count,
     if (rc != 0)
         shoal_exec_kill(self->exec); /* it cannot take work: the batch ends as a death */
     return 0;
+}
+
+const char *
+shoal_worker_held(const shoal_worker_t *self)
+{
+    return self->held;
 }
 
 size_t
@@ -261,6 +279,8 @@ s_event(shoal_worker_t *self, char *line, uint64_t now)
         s_on_collected(self, f, n);
     } else if (strcmp(f[0], "done") == 0) {
         self->over = self->busy;
+    } else if (strcmp(f[0], "held") == 0 && n == 2 && self->busy) {
+        self->held_at = s_index(self, f[1]);
     } else if (strcmp(f[0], "begin") == 0 && n == 2 && self->busy) {
         self->begun = s_index(self, f[1]);
         if (self->test_timeout)
@@ -382,6 +402,13 @@ shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
         results[i].index = i;
         if (self->have[i])
             continue;
+        if (i == self->held_at && !exec) {
+            /* Kept back alive: it runs first in the next batch. */
+            results[i].held = true;
+            self->held = self->ids[i];
+            self->ids[i] = NULL;
+            continue;
+        }
         if (all || (exec && i == blame))
             rc |= shoal_test_result_set(&results[i], SHOAL_OUTCOME_ERROR, 0,
                                         reason[0] ? reason : "no result", output, "");

@@ -5,7 +5,9 @@
  * over the executor's channel, one line per event, fields separated by tabs,
  * every field escaped (\\ \t \n \r \0), so a field carries any text:
  *
- *   shoal -> worker   run <id>...                  run these, in order
+ *   shoal -> worker   run <hold> <id>...           run the test held back (if any),
+ *                                                  then these, in order; hold 1:
+ *                                                  keep the last one back
  *   worker -> shoal   item <id> <file> <line>      one collected test
  *                     collected <id> <outcome> <message> <output>
  *                                                  a collector that failed or
@@ -15,6 +17,7 @@
  *                                                  collected, waiting for work
  *                     begin <id>                   starts a test
  *                     result <id> <outcome> <seconds> <message> <output>
+ *                     held <id>                    kept back, not run yet
  *                     done                         the batch is over
  *
  * The plugin caps every field (keeping head and tail, with a marker); a line
@@ -57,16 +60,23 @@ bool shoal_worker_ready(const shoal_worker_t *self);
 /* Moves what the worker collected into *out (cleared first; indexed). 0, or
  * -1 if it is not ready, was taken already, or out of memory. */
 int shoal_worker_take_collection(shoal_worker_t *self, shoal_collection_t *out);
-/* Sends a batch to a ready (or starting) worker; test_timeout_ms (0: none)
- * bounds each test from its start. -1 if the worker is dead, closing or
- * busy, or out of memory. */
-int shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count,
+/* Sends a batch to a ready (or starting) worker: the test it holds back (if
+ * any) runs first, then ids. With hold, the worker keeps the batch's last
+ * test back until its next batch (as pytest-xdist does), so fixtures of wider
+ * scope live on between batches; a batch of no ids (count 0) flushes the
+ * held test. test_timeout_ms (0: none) bounds each test from its start. -1 if
+ * the worker is dead, closing or busy, if there is nothing to run, or out of
+ * memory. */
+int shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, bool hold,
                      uint64_t test_timeout_ms, uint64_t now);
+/* The id of the test the worker holds back, or NULL. */
+const char *shoal_worker_held(const shoal_worker_t *self);
 /* Non-blocking: reads events, notices death and the batch's timeout. True
  * once the batch sent last is over; its results are then ready. */
 bool shoal_worker_poll(shoal_worker_t *self, uint64_t now);
-/* The results of the batch that is over, one per id in order (the caller
- * clears them). 0, or -1 out of memory. */
+/* The results of the batch that is over, one per test in order (the held
+ * test of the last batch first; the caller clears them). A test kept back is
+ * marked held, with no outcome. 0, or -1 out of memory. */
 int shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results);
 /* False once the process has exited or was killed: destroy it. */
 bool shoal_worker_alive(const shoal_worker_t *self);

@@ -160,22 +160,41 @@ def _announce(session):
     return items
 
 
-def _run(items, ids):
-    todo = [items.get(i) for i in ids]
-    for k, item in enumerate(todo):
-        _send("begin", ids[k])
+def _run_one(item, nodeid, nextitem):
+    _send("begin", nodeid)
+    _reports.pop(item.nodeid, None)
+    item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+    r = _reports.pop(item.nodeid, None)
+    if r is None:
+        _send("result", nodeid, "error", 0, "pytest reported nothing for this test", "")
+    else:
+        _send("result", nodeid, r["outcome"], "%.6f" % r["seconds"], _cap(r["message"]),
+              _cap(r["output"]))
+
+
+_held = None  # (nodeid, item): the last test of a batch, run when the next one comes
+
+
+def _run(items, hold, ids):
+    """Runs a batch. Like pytest-xdist, a worker told to hold keeps the last
+    test back until it knows what follows (the next batch, or a flush: a batch
+    of no ids), so fixtures of wider scope live on between batches and are
+    torn down exactly when pytest alone would tear them down."""
+    global _held
+    todo = ([_held] if _held else []) + [(i, items.get(i)) for i in ids]
+    _held = None
+    if hold and todo and todo[-1][1] is not None:
+        _held = todo.pop()
+    for k, (nodeid, item) in enumerate(todo):
         if item is None:
-            _send("result", ids[k], "error", 0, "not collected by this runner", "")
+            _send("begin", nodeid)
+            _send("result", nodeid, "error", 0, "not collected by this runner", "")
             continue
-        following = next((x for x in todo[k + 1:] if x is not None), None)
-        _reports.pop(item.nodeid, None)
-        item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
-        r = _reports.pop(item.nodeid, None)
-        if r is None:
-            _send("result", ids[k], "error", 0, "pytest reported nothing for this test", "")
-        else:
-            _send("result", ids[k], r["outcome"], "%.6f" % r["seconds"], _cap(r["message"]),
-                  _cap(r["output"]))
+        following = next((x[1] for x in todo[k + 1:] if x[1] is not None),
+                         _held[1] if _held else None)
+        _run_one(item, nodeid, following)
+    if _held:
+        _send("held", _held[0])
     _send("done")
 
 
@@ -185,8 +204,8 @@ def pytest_runtestloop(session):
         return None
     items = _announce(session)
     for fields in _events():
-        if fields[0] == "run":
-            _run(items, fields[1:])
+        if fields[0] == "run" and len(fields) >= 2:
+            _run(items, fields[1] == "1", fields[2:])
     # The channel closed: shoal is done with this worker. pytest finishes the
     # session as it would alone (session fixtures, sessionfinish hooks, cache).
     sys.stdout.flush()

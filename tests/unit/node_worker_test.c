@@ -160,7 +160,7 @@ static void
 s_run_ids(shoal_worker_t *w, const char *const *ids, size_t count, uint64_t timeout_ms,
           shoal_test_result_t *results)
 {
-    CHECK(shoal_worker_run(w, ids, count, timeout_ms, s_ms()) == 0);
+    CHECK(shoal_worker_run(w, ids, count, false, timeout_ms, s_ms()) == 0);
     uint64_t deadline = s_ms() + 30000;
     while (!shoal_worker_poll(w, s_ms())) {
         CHECK(s_ms() < deadline);
@@ -575,6 +575,81 @@ test_node_worker_close_lets_pytest_finish(void)
     char path[128];
     snprintf(path, sizeof(path), "%s/finished", fx.dir);
     CHECK(access(path, F_OK) == 0);
+    shoal_collection_clear(&c);
+    shoal_worker_destroy(&w);
+    s_teardown(&fx);
+}
+
+/* Reads fx->dir/log, counting lines equal to word. */
+static int
+s_count_lines(const s_fixture_t *fx, const char *word)
+{
+    char path[128], line[64];
+    snprintf(path, sizeof(path), "%s/log", fx->dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f))
+        n += strncmp(line, word, strlen(word)) == 0 && line[strlen(word)] == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* A worker told to hold keeps each batch's last test back until its next
+ * batch (or a flush), as pytest-xdist does: a module fixture used by four
+ * tests dealt in two batches is set up and torn down once, as with pytest
+ * alone (a batch that ends with no next test tore it down every time). */
+void
+test_node_worker_holds_the_last_test_so_fixtures_live_on(void)
+{
+    s_fixture_t fx;
+    s_setup_with(&fx, true, NULL);
+    s_write(fx.dir, "test_f.py",
+            "import pytest\n"
+            "def log(word):\n"
+            "    with open('log', 'a') as f:\n"
+            "        f.write(word + '\\n')\n"
+            "@pytest.fixture(scope='module')\n"
+            "def db():\n"
+            "    log('setup')\n"
+            "    yield 1\n"
+            "    log('teardown')\n"
+            "@pytest.mark.parametrize('i', range(4))\n"
+            "def test_f(db, i):\n"
+            "    assert db == 1\n");
+    shoal_worker_t *w = s_worker(&fx);
+    shoal_collection_t c;
+    s_collected(w, &c);
+    const char *ids[] = {"test_f.py::test_f[0]", "test_f.py::test_f[1]", "test_f.py::test_f[2]",
+                         "test_f.py::test_f[3]"};
+    shoal_test_result_t r[3];
+    CHECK(shoal_worker_run(w, ids, 2, true, 0, s_ms()) == 0);
+    while (!shoal_worker_poll(w, s_ms()))
+        usleep(2000);
+    CHECK(shoal_worker_results(w, r) == 0);
+    CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
+    CHECK(!r[0].held && r[1].held); /* [1] waits for what follows */
+    CHECK_STR(shoal_worker_held(w), ids[1]);
+    s_clear(r, 2);
+    CHECK(shoal_worker_run(w, ids + 2, 2, true, 0, s_ms()) == 0);
+    while (!shoal_worker_poll(w, s_ms()))
+        usleep(2000);
+    CHECK(shoal_worker_results(w, r) == 0); /* [1] first, then [2]; [3] held */
+    CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
+    CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_PASSED);
+    CHECK(r[2].held);
+    s_clear(r, 3);
+    CHECK_INT(s_count_lines(&fx, "teardown"), ==, 0);          /* still set up */
+    CHECK(shoal_worker_run(w, NULL, 0, true, 0, s_ms()) == 0); /* flush */
+    while (!shoal_worker_poll(w, s_ms()))
+        usleep(2000);
+    CHECK(shoal_worker_results(w, r) == 0);
+    CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
+    CHECK(!r[0].held && shoal_worker_held(w) == NULL);
+    s_clear(r, 1);
+    CHECK_INT(s_count_lines(&fx, "setup"), ==, 1);
+    CHECK_INT(s_count_lines(&fx, "teardown"), ==, 1);
+    CHECK(shoal_worker_run(w, NULL, 0, true, 0, s_ms()) == -1); /* nothing to flush */
     shoal_collection_clear(&c);
     shoal_worker_destroy(&w);
     s_teardown(&fx);

@@ -1,0 +1,45 @@
+"""A suite that takes seconds to collect, and a leader killed as it claims.
+
+Every participant collects its own suite in its first worker while its loop
+stays free, so a 5 s collection (a conftest that sleeps) stalls neither the
+mesh nor the takeover: the participant that leads is killed as soon as it
+claims, and the next one takes over with the collection it already has. The session completes on the survivors with
+every test reported once (I1, I5).
+"""
+import os
+
+from runs import Runs, run_test, same_reports, phase, PYTHON, TestFailure
+
+TESTS = 20
+
+
+def main(cluster):
+    suite = os.path.join(cluster.tmpdir, "collecting")
+    os.makedirs(suite)
+    with open(os.path.join(suite, "conftest.py"), "w") as f:
+        f.write("import time\ntime.sleep(5)\n")
+    with open(os.path.join(suite, "test_s.py"), "w") as f:
+        f.write("import time, pytest\n"
+                "@pytest.mark.parametrize('i', range(%d))\n"
+                "def test_s(i):\n    time.sleep(0.2)\n" % TESTS)
+    runs = Runs(cluster, "slowcollect")
+    ps = runs.start(3, ["--expect", "3", "--slots", "1", "--", PYTHON, "-m", "pytest"], cwd=suite)
+    leader = runs.leader(timeout=60)
+    leader.kill()
+    phase("killed %s as it claimed the first term" % leader.name)
+    survivors = [p for p in ps if p is not leader]
+    codes = runs.wait_all(120, survivors)
+    if codes != [0, 0]:
+        runs.dump()
+        raise TestFailure("survivors exited %s, want [0, 0]" % codes)
+    cases = same_reports(survivors)
+    passed = [k for k, (o, _, _) in cases.items() if o == "passed"]
+    if len(cases) != TESTS or len(passed) != TESTS:
+        raise TestFailure("%d testcases, %d passed; want %d passed" % (len(cases), len(passed),
+                                                                         TESTS))
+    if not any("taking over" in p.stderr() for p in survivors):
+        raise TestFailure("no survivor took over")
+    phase("%d tests passed once each on the survivors after the takeover" % TESTS)
+
+
+run_test(main)
