@@ -1,0 +1,65 @@
+"""Fixtures live as long as they would under pytest-xdist (issue: a session
+fixture used by 40 tests on 2 slots was set up 10 times).
+
+Two participants of one slot each run 40 tests that share a session-scoped
+and a module-scoped fixture. Each worker sets each fixture up once and tears
+it down once, as `pytest -n 2` does: at most two setups of each in all, as
+many teardowns as setups, and every test passes.
+"""
+import os
+
+from runs import Runs, run_test, same_reports, phase, PYTHON, TestFailure
+
+TESTS = 40
+
+
+def main(cluster):
+    suite = os.path.join(cluster.tmpdir, "fixtures")
+    os.makedirs(suite)
+    log = os.path.join(cluster.tmpdir, "fixture.log")
+    with open(os.path.join(suite, "pytest.ini"), "w") as f:
+        f.write("[pytest]\n")
+    with open(os.path.join(suite, "conftest.py"), "w") as f:
+        f.write("import os, pytest\n"
+                "def log(word):\n"
+                "    with open(%r, 'a') as f:\n"
+                "        f.write('%%s %%d\\n' %% (word, os.getpid()))\n"
+                "@pytest.fixture(scope='session')\n"
+                "def database():\n"
+                "    log('session-setup')\n"
+                "    yield 'db'\n"
+                "    log('session-teardown')\n" % log)
+    with open(os.path.join(suite, "test_f.py"), "w") as f:
+        f.write("import time, pytest\n"
+                "from conftest import log\n"
+                "@pytest.fixture(scope='module')\n"
+                "def table(database):\n"
+                "    log('module-setup')\n"
+                "    yield database + '.t'\n"
+                "    log('module-teardown')\n"
+                "@pytest.mark.parametrize('i', range(%d))\n"
+                "def test_f(table, i):\n"
+                "    time.sleep(0.05)\n"
+                "    assert table == 'db.t'\n" % TESTS)
+    runs = Runs(cluster, "fixtures")
+    ps = runs.start(2, ["--expect", "2", "--slots", "1", "--", PYTHON, "-m", "pytest"], cwd=suite)
+    codes = runs.wait_all(120)
+    if codes != [0, 0]:
+        runs.dump()
+        raise TestFailure("exit statuses %s, want [0, 0]" % codes)
+    cases = same_reports(ps)
+    if len(cases) != TESTS or any(o != "passed" for (o, _, _) in cases.values()):
+        raise TestFailure("want %d passed testcases: %s" % (TESTS, cases))
+    with open(log) as f:
+        words = [line.split()[0] for line in f]
+    counts = {w: words.count(w) for w in set(words)}
+    for scope in ("session", "module"):
+        setups, teardowns = counts.get(scope + "-setup", 0), counts.get(scope + "-teardown", 0)
+        if not 1 <= setups <= 2 or teardowns != setups:
+            raise TestFailure("%s fixture: %d setups, %d teardowns; want 1 or 2 of each (one "
+                              "per worker)" % (scope, setups, teardowns))
+    phase("%d tests passed; fixtures set up and torn down once per worker: %s"
+          % (TESTS, sorted(counts.items())))
+
+
+run_test(main)
