@@ -12,7 +12,7 @@
 /* Tests "t0".."t(n-1)"; each with one recorded duration of seconds[i]
  * (negative: nothing known). */
 static shoal_leader_t *
-s_leader(size_t n, const double *seconds, bool rebuild)
+s_leader_with(size_t n, const double *seconds, const shoal_leader_config_t *config)
 {
     shoal_collection_t tests = {.tests = calloc(n, sizeof(shoal_test_t)), .count = n};
     shoal_history_entry_t history[32] = {0};
@@ -30,15 +30,21 @@ s_leader(size_t n, const double *seconds, bool rebuild)
             known++;
         }
     }
+    shoal_leader_t *leader = shoal_leader_new(config, &tests, history, known, 0.0);
+    CHECK(leader != NULL);
+    return leader;
+}
+
+static shoal_leader_t *
+s_leader(size_t n, const double *seconds, bool rebuild)
+{
     shoal_leader_config_t config = {.session = "s",
                                     .term = rebuild ? 2 : 1,
                                     .batch_max = 1,
                                     .default_prediction = 0.5,
                                     .rebuild_seconds = 2.0,
                                     .rebuild = rebuild};
-    shoal_leader_t *leader = shoal_leader_new(&config, &tests, history, known, 0.0);
-    CHECK(leader != NULL);
-    return leader;
+    return s_leader_with(n, seconds, &config);
 }
 
 static size_t
@@ -189,5 +195,48 @@ test_node_leader_first_deal_spreads_over_every_member(void)
         CHECK(shoal_leader_result(leader, t)->thief == NULL);
         free(items);
     }
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_failure_stands_when_its_retry_misses_the_budget(void)
+{
+    /* --retries 1 --time-limit 2: t0 fails after the budget is spent, so its
+     * retry cannot start; t1 never starts at all. */
+    double seconds[] = {3, 1};
+    shoal_leader_config_t config = {.session = "s",
+                                    .term = 1,
+                                    .retries = 1,
+                                    .time_limit = 2.0,
+                                    .batch_max = 1,
+                                    .default_prediction = 0.5};
+    shoal_leader_t *leader = s_leader_with(2, seconds, &config);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_item_t *items = NULL;
+    CHECK_INT(shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items), ==,
+              1);
+    CHECK_STR(items[0].id, "t0");
+    items[0].outcome = SHOAL_OUTCOME_FAILED;
+    items[0].seconds = 3;
+    items[0].message = "exit status 1";
+    CHECK_INT(shoal_leader_results(leader, "a", items, 1, 3.0), ==, 1);
+    free(items);
+    shoal_leader_tick(leader, 3.0);
+    CHECK(shoal_leader_finished(leader));
+    /* The failure is what the report says, not a skip: exit status 1. */
+    const shoal_leader_result_t *r = shoal_leader_result(leader, 0);
+    CHECK(r->final);
+    CHECK_INT(r->outcome, ==, SHOAL_OUTCOME_FAILED);
+    CHECK_INT(r->attempt, ==, 0); /* one attempt ran */
+    CHECK(!r->flaky);
+    CHECK(strstr(r->message, "exit status 1") != NULL);
+    CHECK(strstr(r->message, "time limit") != NULL);
+    CHECK_STR(r->node, "a");
+    /* A test that never started is still skipped. */
+    CHECK_INT(shoal_leader_result(leader, 1)->outcome, ==, SHOAL_OUTCOME_SKIPPED);
+    uint32_t counts[SHOAL_COUNT_KINDS];
+    shoal_leader_counts(leader, counts);
+    CHECK_INT(counts[SHOAL_COUNT_FAILED], ==, 1);
+    CHECK_INT(counts[SHOAL_COUNT_SKIPPED], ==, 1);
     shoal_leader_destroy(&leader);
 }
