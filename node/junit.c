@@ -5,6 +5,7 @@
  * per testcase, so a huge report costs bounded memory per case.
  */
 #include "node/junit.h"
+#include "node/report.h"
 
 #include <errno.h>
 #include <expat.h>
@@ -341,6 +342,8 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
         snprintf(err, err_size, "%s: out of memory", path);
         goto cleanup;
     }
+    if (shoal_report_path_ready(path, err, err_size) != 0)
+        goto cleanup;
     /* n[0]: all tests; n[outcome]: per outcome (index 0 is PASSED, unused). */
     size_t n[SHOAL_OUTCOME_NOT_RUN + 1] = {0};
     double seconds = 0;
@@ -355,7 +358,7 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
     n[0] = count;
     out = fopen(tmp, "w");
     if (!out) {
-        snprintf(err, err_size, "cannot write '%s': %s", tmp, strerror(errno));
+        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
         goto cleanup;
     }
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", out);
@@ -370,7 +373,7 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
         }
     fputs("  </testsuite>\n</testsuites>\n", out);
     if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0) {
-        snprintf(err, err_size, "cannot write '%s': %s", tmp, strerror(errno ? errno : EIO));
+        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
         goto cleanup;
     }
     int closed = fclose(out);

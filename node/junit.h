@@ -27,7 +27,9 @@ typedef struct {
 
 /* Writes testsuites/testsuite/testcase with failure/error/skipped children,
  * XML-escaped (characters XML cannot carry are dropped), cases sorted by id, to
- * path.tmp then renamed onto path. 0, or -1 with the reason in err. */
+ * path.tmp then renamed onto path; the directories above path are made first
+ * (as pytest's --junitxml does). 0, or -1 with "cannot write 'PATH': cause"
+ * in err. */
 int shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t *cases,
                       size_t count, char *err, size_t err_size);
 

@@ -1307,10 +1307,13 @@ shoal_session_destroy(shoal_session_t **self_p)
     *self_p = NULL;
 }
 
-/* Prints the summary, writes the reports, records history. */
-static void
+/* Prints the summary, writes the reports, records history. Returns the exit
+ * status: the session's, or SHOAL_RUN_NO_REPORT when a report the user asked
+ * for is missing, as a CI job that reads it would otherwise pass blind. */
+static int
 s_conclude(shoal_session_t *self, uint64_t now)
 {
+    bool reports_written = true;
     shoal_report_summary(&self->report, stdout, self->summary, self->summary_count, self->status,
                          self->status_text, now);
     fflush(stdout);
@@ -1337,8 +1340,10 @@ s_conclude(shoal_session_t *self, uint64_t now)
             };
         }
         if (shoal_junit_write(self->config.junit, self->config.session, cases, self->summary_count,
-                              err, sizeof(err)) != 0)
-            shoal_log_info("%s", err);
+                              err, sizeof(err)) != 0) {
+            shoal_log_info("JUnit report not written: %s", err);
+            reports_written = false;
+        }
         for (size_t i = 0; files && i < self->summary_count; i++)
             free(files[i]);
         free(files);
@@ -1346,8 +1351,10 @@ s_conclude(shoal_session_t *self, uint64_t now)
     }
     if (self->config.json[0] &&
         shoal_report_json(self->config.json, self->summary, self->summary_count, self->status, err,
-                          sizeof(err)) != 0)
-        shoal_log_info("%s", err);
+                          sizeof(err)) != 0) {
+        shoal_log_info("JSON report not written: %s", err);
+        reports_written = false;
+    }
     if (!self->config.no_history && self->summary_count && !self->config.dry_run) {
         shoal_history_t *db = shoal_history_open(
             self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
@@ -1367,6 +1374,10 @@ s_conclude(shoal_session_t *self, uint64_t now)
         free(outcomes);
         free(seconds);
     }
+    /* A missing report outranks the tests' outcome, not an incomplete session. */
+    if (!reports_written && self->status <= SHOAL_RUN_FAILED)
+        return SHOAL_RUN_NO_REPORT;
+    return self->status;
 }
 
 int
@@ -1398,6 +1409,5 @@ shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
         shoal_log_info("interrupted: the session did not complete here");
         return SHOAL_RUN_INCOMPLETE;
     }
-    s_conclude(self, s_now());
-    return self->status;
+    return s_conclude(self, s_now());
 }

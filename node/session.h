@@ -34,6 +34,7 @@ enum {
     SHOAL_RUN_FAILED = 1,
     SHOAL_RUN_USAGE = 2,
     SHOAL_RUN_INCOMPLETE = 3,
+    SHOAL_RUN_NO_REPORT = 4, /* a --junit/--json report could not be written (over 0 and 1) */
 };
 
 typedef struct {

@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 #include "node/junit.h"
+#include "scratch.h"
 
 #include <unistd.h>
 
@@ -160,9 +161,6 @@ test_node_junit_is_deterministic(void)
     CHECK(access(tmp, F_OK) != 0);
     unlink(a);
     unlink(b);
-    CHECK_INT(shoal_junit_write("/nonexistent-dir/r.xml", "s", s_cases, 1, err, sizeof(err)), ==,
-              -1);
-    CHECK(strstr(err, "cannot write '/nonexistent-dir/r.xml.tmp'") != NULL);
 }
 
 void
@@ -304,4 +302,30 @@ test_node_junit_reads_pytest_report(void)
     unlink(path);
     CHECK_INT(shoal_junit_read(path, s_keep_case, &all, err, sizeof(err)), ==, -1);
     CHECK(strstr(err, "cannot open") != NULL);
+}
+
+void
+test_node_junit_makes_missing_directories(void)
+{
+    /* As pytest's --junitxml: `--junit out/reports/r.xml` in a fresh
+     * checkout writes the report, it does not lose it. */
+    char dir[64], path[128], err[512];
+    snprintf(dir, sizeof(dir), "/tmp/shoal-junit-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/out/reports/r.xml", dir);
+    CHECK_INT(shoal_junit_write(path, "shoal", s_cases, S_CASES, err, sizeof(err)), ==, 0);
+    s_cases_t all = {0};
+    CHECK_INT(shoal_junit_read(path, s_keep_case, &all, err, sizeof(err)), ==, 0);
+    CHECK_INT(all.count, ==, S_CASES);
+    /* What cannot be written is an error naming the path and the cause. */
+    char file[160];
+    snprintf(file, sizeof(file), "%s/out/reports/r.xml/deeper.xml", dir);
+    CHECK_INT(shoal_junit_write(file, "s", s_cases, 1, err, sizeof(err)), ==, -1);
+    CHECK(strstr(err, file) != NULL);
+    CHECK(strstr(err, "Not a directory") != NULL);
+    snprintf(file, sizeof(file), "%s/out", dir);
+    CHECK_INT(shoal_junit_write(file, "s", s_cases, 1, err, sizeof(err)), ==, -1);
+    CHECK(strstr(err, file) != NULL);
+    CHECK(strstr(err, "is a directory") != NULL);
+    scratch_remove_tree(dir);
 }
