@@ -1178,6 +1178,37 @@ s_all_unled(const shoal_session_t *self)
     return true;
 }
 
+/* "a, b, c": the live participants' names (cut short with "..."). */
+static void
+s_alive_names(const shoal_session_t *self, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < self->participant_count && len < size; i++)
+        if (self->participants[i].alive)
+            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "",
+                                    self->participants[i].name);
+    if (len >= size && size > 4)
+        snprintf(out + size - 4, 4, "...");
+}
+
+/* Says once, while the join window is open, whom --expect still waits for
+ * and for how long, so a missing runner is not a silent hang. */
+static void
+s_tell_gathering(shoal_session_t *self, uint64_t now)
+{
+    size_t have = s_alive_participants(self);
+    if (self->phase != S_GATHER || self->leader[0] || self->config.expect <= 0 ||
+        have >= (size_t)self->config.expect || now >= self->gather_until)
+        return;
+    char names[512];
+    s_alive_names(self, names, sizeof(names));
+    size_t missing = (size_t)self->config.expect - have;
+    shoal_log_info("waiting for %zu more participant%s (have: %s) for up to %llu s", missing,
+                   missing == 1 ? "" : "s", names,
+                   (unsigned long long)(self->gather_until - now + 999) / 1000);
+}
+
 /* The join window: closed at --expect participants or after --wait. The
  * best-ranked participant then leads, unless a leader already exists. */
 static void
@@ -1193,6 +1224,10 @@ s_gather_tick(shoal_session_t *self, uint64_t now)
     if (!top || strcmp(top, self->name) != 0)
         return; /* the leader will announce itself */
     if (!self->claim_at) {
+        if (self->config.expect > 0 && !enough)
+            shoal_log_info("join window closed with %zu of %d expected participants: "
+                           "starting without the rest",
+                           s_alive_participants(self), self->config.expect);
         /* Ask everyone whether a leader exists; the answers usually come back
          * long before the grace ends. */
         self->claim_at = now + (s_alive_participants(self) > 1 ? S_CLAIM_GRACE_MS / 4 : 0);
@@ -1314,8 +1349,14 @@ static int
 s_conclude(shoal_session_t *self, uint64_t now)
 {
     bool reports_written = true;
+    char text[sizeof(self->status_text) + 128];
+    snprintf(text, sizeof(text), "%s", self->status_text);
+    if (self->config.expect > 0 && self->participant_count < (size_t)self->config.expect)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                 "%sthe session ran with fewer participants than expected (%zu of %d)",
+                 text[0] ? "\n" : "", self->participant_count, self->config.expect);
     shoal_report_summary(&self->report, stdout, self->summary, self->summary_count, self->status,
-                         self->status_text, now);
+                         text, now);
     fflush(stdout);
     char err[512];
     if (self->config.junit[0]) {
@@ -1386,8 +1427,15 @@ shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
     shoal_log_info("session %s: %s runner, %u slots%s", self->config.session,
                    shoal_adapter_name(self->adapter), self->config.slots,
                    self->config.expect > 0 ? "" : "");
+    /* Who is still missing is told once the mesh has had a moment to
+     * introduce those already there: a quick gathering says nothing. */
+    uint64_t tell_gathering_at = self->started + 1000;
     while (!*stop) {
         uint64_t now = s_now();
+        if (tell_gathering_at && now >= tell_gathering_at) {
+            s_tell_gathering(self, now);
+            tell_gathering_at = 0;
+        }
         zframe_t *frame;
         while ((frame = zlist_pop(self->self_queue))) {
             s_dispatch(self, self->name, zframe_data(frame), zframe_size(frame), now);
