@@ -8,6 +8,7 @@
  */
 #include "node/adapter.h"
 #include "node/junit.h"
+#include "node/words.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -349,32 +350,6 @@ s_entries_free(s_entry_t *entries, size_t count)
     free(entries);
 }
 
-/* Splits on runs of spaces; NULL if no word (or out of memory, *oom set). */
-static char **
-s_split_words(const char *text, bool *oom)
-{
-    s_argv_t a = {0};
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        size_t len = strcspn(p, " ");
-        if (len == 0)
-            break;
-        char *word = strndup(p, len);
-        if (!word) {
-            a.failed = true;
-            shoal_adapter_argv_free(&a.v);
-            break;
-        }
-        s_push(&a, word);
-        free(word);
-        p += len;
-    }
-    *oom = a.failed;
-    return a.v;
-}
-
 /* "gpu,os=linux": comma separated terms, each `key` or `key=value`, no spaces. */
 static bool
 s_requires_ok(const char *requires)
@@ -429,10 +404,10 @@ s_list_line(shoal_adapter_t *self, const char *path, unsigned line, char *text, 
                  fields[0], self->entries[dup].line);
         return -1;
     }
-    bool oom;
-    char **argv = s_split_words(fields[1], &oom);
-    if (!argv) {
-        snprintf(err, err_size, oom ? "%s:%u: out of memory" : "%s:%u: empty command", path, line);
+    char **argv, why[256];
+    if (shoal_words_split(fields[1], &argv, why, sizeof(why)) != 0 || !argv[0]) {
+        snprintf(err, err_size, "%s:%u: %s", path, line, argv ? "empty command" : why);
+        shoal_words_free(&argv);
         return -1;
     }
     s_entry_t *grown = realloc(self->entries, (self->count + 1) * sizeof(*grown));
