@@ -4,6 +4,7 @@
 #include "node/adapter.h"
 #include "node/commands.h"
 #include "node/config.h"
+#include "node/junit.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/report.h"
@@ -294,6 +295,7 @@ shoal_cmd_run(int argc, char **argv)
         return SHOAL_EXIT_USAGE;
     }
     s_defaults(&run, seeds_given, wait_given);
+    shoal_junit_suite_name(list[0] ? list : NULL, run.junit_suite, sizeof(run.junit_suite));
     run.slots = mesh.meta.slots;
     if (mesh.meta.tag_count + 2 > GOSSIP_TAGS_MAX) {
         fprintf(stderr, "shoal run: --tag: at most %d tags with a session\n", GOSSIP_TAGS_MAX - 2);

@@ -98,6 +98,23 @@ done:
     return 0;
 }
 
+void
+shoal_junit_suite_name(const char *list_path, char *out, size_t out_size)
+{
+    if (!list_path) {
+        snprintf(out, out_size, "pytest");
+        return;
+    }
+    const char *base = strrchr(list_path, '/');
+    base = base ? base + 1 : list_path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+    if (len == 0)
+        snprintf(out, out_size, "shoal.list");
+    else
+        snprintf(out, out_size, "%.*s", (int)len, base);
+}
+
 char *
 shoal_junit_id(const char *suite, const char *classname, const char *name, const char *file)
 {

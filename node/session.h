@@ -48,6 +48,7 @@ typedef struct {
     double batch_seconds;
     bool dry_run;
     char junit[PATH_MAX];
+    char junit_suite[128]; /* testsuite, and classname of list tests (shoal_junit_suite_name) */
     char json[PATH_MAX];
     char project[128];
     char history_db[PATH_MAX]; /* "" for the default location */

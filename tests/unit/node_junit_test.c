@@ -329,3 +329,39 @@ test_node_junit_makes_missing_directories(void)
     CHECK(strstr(err, "is a directory") != NULL);
     scratch_remove_tree(dir);
 }
+
+void
+test_node_junit_list_classname_is_stable(void)
+{
+    /* The suite (and list tests' classname) comes from the list file, not
+     * the session id, so every run names a test alike and CI keeps its
+     * history. */
+    char suite[128];
+    shoal_junit_suite_name("ci/lists/smoke.list", suite, sizeof(suite));
+    CHECK_STR(suite, "smoke");
+    shoal_junit_suite_name("smoke.tests.txt", suite, sizeof(suite));
+    CHECK_STR(suite, "smoke.tests");
+    shoal_junit_suite_name("tests", suite, sizeof(suite));
+    CHECK_STR(suite, "tests");
+    shoal_junit_suite_name("dir/", suite, sizeof(suite));
+    CHECK_STR(suite, "shoal.list");
+    shoal_junit_suite_name(NULL, suite, sizeof(suite));
+    CHECK_STR(suite, "pytest");
+
+    char path[64], err[256];
+    s_tmpfile(path, sizeof(path));
+    shoal_junit_suite_name("ci/lists/smoke.list", suite, sizeof(suite));
+    CHECK_INT(shoal_junit_write(path, suite, s_cases, S_CASES, err, sizeof(err)), ==, 0);
+    char *xml = s_slurp(path);
+    CHECK(strstr(xml, "<testsuite name=\"smoke\"") != NULL);
+    CHECK(strstr(xml, "<testcase classname=\"smoke\" name=\"plain-list-test\"") != NULL);
+    free(xml);
+    /* Read back (history import), the list test is its name again. */
+    s_cases_t all = {0};
+    CHECK_INT(shoal_junit_read(path, s_keep_case, &all, err, sizeof(err)), ==, 0);
+    bool found = false;
+    for (size_t i = 0; i < all.count; i++)
+        found |= strcmp(all.ids[i], "plain-list-test") == 0;
+    CHECK(found);
+    unlink(path);
+}
