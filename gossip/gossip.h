@@ -211,8 +211,12 @@ void *gossip_transport_inbox(gossip_transport_t *self);
 /* Seals and sends; matches gossip_send_fn (ctx is the transport). */
 int gossip_transport_send(void *self, const char *addr, const uint8_t *frame, size_t len);
 /* Receives and opens one frame without blocking. Returns its plaintext length,
- * 0 if nothing was waiting, or a negative gossip_keyring_error_t (counted). */
-long gossip_transport_recv(gossip_transport_t *self, uint8_t *out, size_t out_size);
+ * 0 if nothing was waiting, or a negative gossip_keyring_error_t (counted).
+ * from (may be NULL) gets the sender's IP address as its connection reports
+ * it ("" if unknown): not authenticated, but it lets the caller tell the user
+ * where frames it cannot open come from (a peer with another key). */
+long gossip_transport_recv(gossip_transport_t *self, uint8_t *out, size_t out_size, char *from,
+                           size_t from_size);
 /* Frames whose peer was still connecting are retried here, and peers idle for
  * long are closed; now is the caller's clock. Returns how many frames wait. */
 size_t gossip_transport_flush(gossip_transport_t *self, uint64_t now);

@@ -7,7 +7,9 @@
  * A peer we have just started connecting to gets a short grace: its frames wait
  * in a small queue, retried by gossip_transport_flush, until it connects or the
  * grace runs out. Peer addresses come from the network, so only IP literals are
- * dialled (no name lookups on behalf of a remote party).
+ * dialled (no name lookups on behalf of a remote party). A received frame
+ * comes with the sender's IP as the connection saw it, so the caller can say
+ * where frames that fail to open come from; the transport itself never prints.
  */
 #include "gossip/gossip.h"
 #include "gossip/wire.h"
@@ -226,8 +228,11 @@ gossip_transport_send(void *ctx, const char *addr, const uint8_t *frame, size_t 
 }
 
 long
-gossip_transport_recv(gossip_transport_t *self, uint8_t *out, size_t out_size)
+gossip_transport_recv(gossip_transport_t *self, uint8_t *out, size_t out_size, char *from,
+                      size_t from_size)
 {
+    if (from && from_size)
+        from[0] = '\0';
     zmq_msg_t identity, data;
     void *sock = zsock_resolve(self->inbox);
     zmq_msg_init(&identity);
@@ -250,6 +255,9 @@ gossip_transport_recv(gossip_transport_t *self, uint8_t *out, size_t out_size)
         self->stats.drop_malformed++;
         rc = GOSSIP_KEYRING_ETRUNCATED;
     } else {
+        const char *peer = zmq_msg_gets(&data, "Peer-Address");
+        if (from && from_size && peer)
+            snprintf(from, from_size, "%s", peer);
         self->stats.frames_in++;
         self->stats.bytes_in += zmq_msg_size(&data);
         rc = gossip_keyring_open(self->keyring, zmq_msg_data(&data), zmq_msg_size(&data), out,

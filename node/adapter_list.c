@@ -1,10 +1,11 @@
 /* node/adapter_list.c: a plain list of commands, one test per line as
- * `name<TAB>argv...[<TAB>requires]`. The list is the collection; each test
- * runs as its own process (never through a shell) and its exit status is
- * its outcome. The whole file defines the runner: its bytes go into the
+ * `name<TAB>argv...[<TAB>requires]`, the argv quoted as sh quotes words
+ * (words.h). The list is the collection; each test runs as its own process
+ * (never through a shell) and its exit status is its outcome. The whole file defines the runner: its bytes go into the
  * adapter's digest, so participants with different lists never meet.
  */
 #include "node/adapter_impl.h"
+#include "node/words.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,32 +28,6 @@ s_destroy(void *state)
     free(self->lines);
     shoal_collection_clear(&self->tests);
     free(self);
-}
-
-/* Splits on runs of spaces; NULL if no word (or out of memory, *oom set). */
-static char **
-s_split_words(const char *text, bool *oom)
-{
-    shoal_argv_t a = {0};
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        size_t len = strcspn(p, " ");
-        if (len == 0)
-            break;
-        char *word = strndup(p, len);
-        if (!word) {
-            a.failed = true;
-            shoal_adapter_argv_free(&a.v);
-            break;
-        }
-        shoal_argv_push(&a, word);
-        free(word);
-        p += len;
-    }
-    *oom = a.failed;
-    return a.v;
 }
 
 /* "gpu,os=linux": comma separated terms, each `key` or `key=value`, no spaces. */
@@ -121,10 +96,10 @@ s_line(s_list_t *self, const char *path, unsigned line, char *text, char *err, s
                      line, fields[0], self->lines[i]);
             return -1;
         }
-    bool oom;
-    char **argv = s_split_words(fields[1], &oom);
-    if (!argv) {
-        snprintf(err, err_size, oom ? "%s:%u: out of memory" : "%s:%u: empty command", path, line);
+    char **argv, why[256];
+    if (shoal_words_split(fields[1], &argv, why, sizeof(why)) != 0 || !argv[0]) {
+        snprintf(err, err_size, "%s:%u: %s", path, line, argv ? "empty command" : why);
+        shoal_words_free(&argv);
         return -1;
     }
     if (s_add(self, fields[0], argv, requires, line) != 0) {

@@ -4,8 +4,10 @@
 #include "node/adapter.h"
 #include "node/commands.h"
 #include "node/config.h"
+#include "node/junit.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/report.h"
 #include "node/session.h"
 
 #include <czmq.h>
@@ -94,7 +96,7 @@ s_usage(FILE *out)
         "                         per slot that collects once and runs batch after batch\n"
         "\nmesh options (as for shoal node; --bind defaults to 127.0.0.1:0):\n%s"
         "\nexit status: 0 all passed, 1 test failures, 2 usage error, 3 the session could "
-        "not complete\n",
+        "not complete,\n4 a --junit or --json report could not be written\n",
         shoal_config_usage);
 }
 
@@ -183,6 +185,23 @@ s_run_option(shoal_run_config_t *run, char *list, size_t list_size, int opt, con
     }
 }
 
+/* A report that cannot be written is found before the suite runs, not after:
+ * its directories are made now, and a path that is a directory or lies in
+ * one we cannot write is a usage error. 0, or -1 after saying why. */
+static int
+s_reports_ready(const shoal_run_config_t *run)
+{
+    const char *flags[] = {"--junit", "--json"}, *paths[] = {run->junit, run->json};
+    for (size_t i = 0; i < 2; i++) {
+        char err[PATH_MAX + 256];
+        if (paths[i][0] && shoal_report_path_ready(paths[i], err, sizeof(err)) != 0) {
+            fprintf(stderr, "shoal run: %s: %s\n", flags[i], err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void
 s_defaults(shoal_run_config_t *run, bool seeds_given, bool wait_given)
 {
@@ -252,6 +271,8 @@ shoal_cmd_run(int argc, char **argv)
                         "tests/)\n");
         return SHOAL_EXIT_USAGE;
     }
+    if (s_reports_ready(&run) != 0)
+        return SHOAL_EXIT_USAGE;
     bool seeds_given = mesh.join_count > 0;
     if (mesh.join_count == 0 && shoal_config_is_loopback(mesh.bind)) {
         /* join a local daemon's mesh if one runs; harmless if none does */
@@ -274,6 +295,7 @@ shoal_cmd_run(int argc, char **argv)
         return SHOAL_EXIT_USAGE;
     }
     s_defaults(&run, seeds_given, wait_given);
+    shoal_junit_suite_name(list[0] ? list : NULL, run.junit_suite, sizeof(run.junit_suite));
     run.slots = mesh.meta.slots;
     if (mesh.meta.tag_count + 2 > GOSSIP_TAGS_MAX) {
         fprintf(stderr, "shoal run: --tag: at most %d tags with a session\n", GOSSIP_TAGS_MAX - 2);

@@ -203,16 +203,31 @@ shoal_config_is_loopback(const char *addr)
            strncmp(addr, "localhost:", 10) == 0;
 }
 
+/* Makes dir (mode 0700: the socket inherits the directory's protection) or
+ * finds it there; true if it is a directory we can create the socket in. */
+static bool
+s_private_dir(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return false;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+}
+
 void
 shoal_config_default_control(char *out, size_t out_size)
 {
     char dir[PATH_MAX];
+    /* An XDG_RUNTIME_DIR that is set but unusable (gone, not a directory, not
+     * writable: a stale value from another login) counts as unset. */
     const char *runtime = getenv("XDG_RUNTIME_DIR");
-    if (runtime && *runtime)
-        snprintf(dir, sizeof(dir), "%s/shoal", runtime);
-    else
+    bool usable = runtime && *runtime &&
+                  snprintf(dir, sizeof(dir), "%s/shoal", runtime) < (int)sizeof(dir) &&
+                  s_private_dir(dir);
+    if (!usable) {
         snprintf(dir, sizeof(dir), "/tmp/shoal-%u", (unsigned)getuid());
-    mkdir(dir, 0700); /* the socket inherits the directory's protection */
+        s_private_dir(dir);
+    }
     snprintf(out, out_size, "ipc://%s/control", dir);
 }
 

@@ -53,7 +53,8 @@ void shoal_config_release(shoal_config_t *self);
 /* Parses a whole number from min to max for flag; -1 after saying why. */
 int shoal_config_number(const char *flag, const char *arg, long min, long max, long *out);
 /* The default control endpoint: ipc://$XDG_RUNTIME_DIR/shoal/control, or
- * ipc:///tmp/shoal-UID/control; creates the directory (mode 0700). */
+ * ipc:///tmp/shoal-UID/control when XDG_RUNTIME_DIR is unset or unusable
+ * (missing, not a directory, not writable); creates the directory (0700). */
 void shoal_config_default_control(char *out, size_t out_size);
 /* True for 127.0.0.0/8, [::1] and "localhost" hosts. */
 bool shoal_config_is_loopback(const char *addr);

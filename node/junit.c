@@ -5,6 +5,7 @@
  * per testcase, so a huge report costs bounded memory per case.
  */
 #include "node/junit.h"
+#include "node/report.h"
 
 #include <errno.h>
 #include <expat.h>
@@ -95,6 +96,23 @@ done:
         return -1;
     }
     return 0;
+}
+
+void
+shoal_junit_suite_name(const char *list_path, char *out, size_t out_size)
+{
+    if (!list_path) {
+        snprintf(out, out_size, "pytest");
+        return;
+    }
+    const char *base = strrchr(list_path, '/');
+    base = base ? base + 1 : list_path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+    if (len == 0)
+        snprintf(out, out_size, "shoal.list");
+    else
+        snprintf(out, out_size, "%.*s", (int)len, base);
 }
 
 char *
@@ -346,6 +364,8 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
         snprintf(err, err_size, "%s: out of memory", path);
         goto cleanup;
     }
+    if (shoal_report_path_ready(path, err, err_size) != 0)
+        goto cleanup;
     /* n[0]: all tests; n[outcome]: per outcome (index 0 is PASSED, unused). */
     size_t n[SHOAL_OUTCOME_COUNT] = {0};
     double seconds = 0;
@@ -360,7 +380,7 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
     n[0] = count;
     out = fopen(tmp, "w");
     if (!out) {
-        snprintf(err, err_size, "cannot write '%s': %s", tmp, strerror(errno));
+        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
         goto cleanup;
     }
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", out);
@@ -375,7 +395,7 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
         }
     fputs("  </testsuite>\n</testsuites>\n", out);
     if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0) {
-        snprintf(err, err_size, "cannot write '%s': %s", tmp, strerror(errno ? errno : EIO));
+        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
         goto cleanup;
     }
     int closed = fclose(out);

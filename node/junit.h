@@ -4,7 +4,8 @@
  * of our own, cases sorted), so every participant of a session writes the
  * same bytes. Test ids map to classname/name as pytest does it (xunit1):
  * "tests/a/test_x.py::TestK::test_y[1]" <-> classname "tests.a.test_x.TestK",
- * name "test_y[1]", file "tests/a/test_x.py"; other ids have classname = suite.
+ * name "test_y[1]", file "tests/a/test_x.py"; other ids have classname = suite,
+ * a name that does not change between runs (shoal_junit_suite_name).
  */
 #ifndef SHOAL_NODE_JUNIT_H
 #define SHOAL_NODE_JUNIT_H
@@ -27,7 +28,9 @@ typedef struct {
 
 /* Writes testsuites/testsuite/testcase with failure/error/skipped children,
  * XML-escaped (characters XML cannot carry are dropped), cases sorted by id, to
- * path.tmp then renamed onto path. 0, or -1 with the reason in err. */
+ * path.tmp then renamed onto path; the directories above path are made first
+ * (as pytest's --junitxml does). 0, or -1 with "cannot write 'PATH': cause"
+ * in err. */
 int shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t *cases,
                       size_t count, char *err, size_t err_size);
 
@@ -66,6 +69,13 @@ int shoal_junit_parse(const char *path,
  * are the caller's. -1 on out of memory. */
 int shoal_junit_names(const char *id, const char *file, const char *suite, char **classname_out,
                       char **name_out);
+
+/* The testsuite name of a session's report, which is also the classname of
+ * tests without a file (list tests): the list file's name without its
+ * directory and extension ("ci/smoke.list" -> "smoke"), or "pytest" without
+ * a list (as pytest names its suite). Stable from run to run, so CI keeps
+ * each test's history; "shoal.list" if the file name leaves nothing. */
+void shoal_junit_suite_name(const char *list_path, char *out, size_t out_size);
 
 /* The id of a testcase (see shoal_junit_read); the caller frees it. */
 char *shoal_junit_id(const char *suite, const char *classname, const char *name, const char *file);

@@ -354,7 +354,10 @@ shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t 
         recorded++;
         bool failed = shoal_outcome_failed(outcome);
         if (failed && r->attempt < self->config.retries) {
-            /* Retry elsewhere: a failure tied to one machine should not repeat. */
+            /* Retry elsewhere: a failure tied to one machine should not repeat.
+             * The failure stays on record: it is the outcome if the retry
+             * never starts. */
+            r->outcome = outcome;
             r->failures++;
             r->attempt++;
             if (m != SIZE_MAX)
@@ -372,6 +375,19 @@ shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t 
     return recorded;
 }
 
+/* The budget ran out before the retry of a failed test started: the failure
+ * it already had is its final result, not a skip (a red build stays red). */
+static void
+s_final_unretried(shoal_leader_t *self, size_t test, double now)
+{
+    shoal_leader_result_t *r = &self->results[test];
+    r->attempt--; /* the retry never ran: report the attempt that did */
+    char message[SHOAL_MESSAGE_MAX + 1];
+    snprintf(message, sizeof(message), "%s%s(retry not started within the time limit)",
+             r->message ? r->message : "", r->message && *r->message ? " " : "");
+    s_final(self, test, r->outcome, message, now);
+}
+
 void
 shoal_leader_tick(shoal_leader_t *self, double now)
 {
@@ -384,11 +400,16 @@ shoal_leader_tick(shoal_leader_t *self, double now)
     double deadline = self->started + self->config.time_limit;
     if (now < deadline || sched_board_skip_over_budget(self->board, now, deadline) == 0)
         return;
-    for (size_t t = 0; t < self->tests.count; t++)
-        if (!self->results[t].final &&
-            sched_board_test_state(self->board, t, NULL) == SCHED_TEST_SKIPPED)
+    for (size_t t = 0; t < self->tests.count; t++) {
+        if (self->results[t].final ||
+            sched_board_test_state(self->board, t, NULL) != SCHED_TEST_SKIPPED)
+            continue;
+        if (self->results[t].failures > 0)
+            s_final_unretried(self, t, now);
+        else
             s_final(self, t, SHOAL_OUTCOME_SKIPPED, "time limit: not started within the budget",
                     now);
+    }
     /* What comes back unstarted from now on is skipped as well. */
     sched_board_deal(self->board);
     sched_board_skip_over_budget(self->board, now, deadline);

@@ -6,7 +6,9 @@
  * what it returns.
  *
  * A test's record moves: open --result (final outcome)--> final, or
- * open --failed, retries left--> open with attempt + 1 (requeued elsewhere).
+ * open --failed, retries left--> open with attempt + 1 (requeued elsewhere),
+ * open --budget spent before it started--> final: skipped, or, for a retry,
+ * the failure it retries (a failure is never turned into a skip).
  * Invariant: a test is final at most once; results of another attempt, or for
  * a final test, are acknowledged and dropped (duplicates merge).
  */
@@ -75,7 +77,8 @@ size_t shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_s
 /* Results from a member. Returns how many were recorded as new. */
 size_t shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t *items,
                             size_t count, double now);
-/* Timers: the end of the rebuild window, the time budget. */
+/* Timers: the end of the rebuild window, the time budget (tests not started
+ * by then are final: skipped, or failed if what did not start was a retry). */
 void shoal_leader_tick(shoal_leader_t *self, double now);
 bool shoal_leader_finished(const shoal_leader_t *self);
 size_t shoal_leader_test_count(const shoal_leader_t *self);

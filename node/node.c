@@ -16,6 +16,8 @@
 #define S_LEAVE_MS 600   /* keep gossiping this long after announcing a leave */
 #define S_JOIN_FIRST_MS 250
 #define S_BEACON_INTERVAL 1000
+#define S_UNOPENED_SOURCES 32  /* senders of frames we cannot open that are told about */
+#define S_UNOPENED_GAP_MS 1000 /* between two such messages, at least */
 
 struct shoal_node {
     shoal_config_t config;
@@ -29,6 +31,13 @@ struct shoal_node {
     uint8_t *frame;
     bool sealed;
     shoal_node_app_t app;
+    /* Senders of frames we could not open, and why, already told on stderr. */
+    struct {
+        char from[GOSSIP_ADDR_MAX + 1];
+        const char *why;
+    } unopened[S_UNOPENED_SOURCES];
+    size_t unopened_count;
+    uint64_t unopened_told_at;
 };
 
 uint64_t
@@ -327,17 +336,57 @@ s_on_control(shoal_node_t *self, uint64_t now)
     zstr_free(&request);
 }
 
+/* A frame from `from` could not be opened. A peer with another key (or none)
+ * is invisible to the mesh, so without a word each side would run the whole
+ * session alone: say so at once, once per sender and reason, at most one line
+ * a second (the sender retries, so one skipped now is told later), for the
+ * first S_UNOPENED_SOURCES of them. */
+static void
+s_unopened(shoal_node_t *self, long reason, const char *from, uint64_t now)
+{
+    const char *why;
+    switch (reason) {
+        case GOSSIP_KEYRING_EKEYID:
+        case GOSSIP_KEYRING_EAUTH:
+            why = "fail authentication: is the cluster key the same?";
+            break;
+        case GOSSIP_KEYRING_EPLAIN:
+            why = "are not sealed: does that node have the cluster key (SHOAL_KEY, --key-file)?";
+            break;
+        case GOSSIP_KEYRING_ESEALED:
+            why = "are sealed, and this node has no cluster key: set SHOAL_KEY or --key-file";
+            break;
+        default:
+            return; /* damaged or oversized: not a question of keys */
+    }
+    if (!from[0] || self->unopened_count == S_UNOPENED_SOURCES ||
+        (self->unopened_told_at && now - self->unopened_told_at < S_UNOPENED_GAP_MS))
+        return;
+    for (size_t i = 0; i < self->unopened_count; i++)
+        if (self->unopened[i].why == why && strcmp(self->unopened[i].from, from) == 0)
+            return;
+    snprintf(self->unopened[self->unopened_count].from, GOSSIP_ADDR_MAX + 1, "%s", from);
+    self->unopened[self->unopened_count++].why = why;
+    self->unopened_told_at = now;
+    shoal_log_info("frames from %s %s", from, why);
+}
+
 static void
 s_read_inbox(shoal_node_t *self, uint64_t now)
 {
+    char from[GOSSIP_ADDR_MAX + 1];
     for (int i = 0; i < S_RECV_BATCH; i++) {
-        long len = gossip_transport_recv(self->transport, self->frame, GOSSIP_FRAME_MAX);
+        long len = gossip_transport_recv(self->transport, self->frame, GOSSIP_FRAME_MAX, from,
+                                         sizeof(from));
         if (len == 0)
             return;
-        if (len > 0)
+        if (len > 0) {
             gossip_mesh_receive(self->mesh, self->frame, (size_t)len, now);
-        else
-            shoal_log_debug("dropped a frame: %s", gossip_keyring_error_str((int)len));
+        } else {
+            shoal_log_debug("dropped a frame from %s: %s", from[0] ? from : "?",
+                            gossip_keyring_error_str((int)len));
+            s_unopened(self, len, from, now);
+        }
     }
 }
 

@@ -4,8 +4,10 @@
 #include "node/json.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void
@@ -152,15 +154,70 @@ shoal_report_summary(shoal_report_t *self, FILE *out, const shoal_item_t *items,
     free(sorted);
 }
 
+/* mkdir of one directory on the way down; an existing directory is fine. */
+static int
+s_make_dir(const char *path, const char *dir, char *err, size_t err_size)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) == 0)
+        return 0;
+    int error = errno;
+    if (error == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    snprintf(err, err_size, "cannot write '%s': cannot create directory '%s': %s", path, dir,
+             strerror(error == EEXIST ? ENOTDIR : error));
+    return -1;
+}
+
+int
+shoal_report_path_ready(const char *path, char *err, size_t err_size)
+{
+    char dir[PATH_MAX];
+    if (!*path || snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+        snprintf(err, err_size, "cannot write '%.200s': %s", path,
+                 *path ? "the path is too long" : "no file name");
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    /* Each prefix that ends before a slash, then the directory itself. */
+    for (char *p = dir + 1; dir[0] && *p; p++) {
+        if (*p != '/' || p[-1] == '/')
+            continue;
+        *p = '\0';
+        int rc = s_make_dir(path, dir, err, err_size);
+        *p = '/';
+        if (rc != 0)
+            return -1;
+    }
+    if (dir[0] && s_make_dir(path, dir, err, err_size) != 0)
+        return -1;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, err_size, "cannot write '%s': it is a directory", path);
+        return -1;
+    }
+    if (access(dir[0] ? dir : "/", W_OK | X_OK) != 0) {
+        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int
 shoal_report_json(const char *path, const shoal_item_t *items, size_t count, int status, char *err,
                   size_t err_size)
 {
-    char tmp[4200];
+    if (shoal_report_path_ready(path, err, err_size) != 0)
+        return -1;
+    char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *out = fopen(tmp, "w");
     if (!out) {
-        snprintf(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
+        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
         return -1;
     }
     fprintf(out, "{\"status\":%d,\"tests\":[", status);
@@ -178,7 +235,7 @@ shoal_report_json(const char *path, const shoal_item_t *items, size_t count, int
     }
     fprintf(out, "]}\n");
     if (fclose(out) != 0 || rename(tmp, path) != 0) {
-        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }

@@ -1,7 +1,9 @@
 /* What a participant shows and writes about a session: the live progress (a
  * status line on a terminal, one line per finished test otherwise), the final
  * summary, and the JUnit and JSON reports. Every participant renders the same
- * summary items, so they all print and write the same thing. */
+ * summary items, so they all print and write the same thing. A report goes
+ * where it was asked to: missing directories are made, and a path that
+ * cannot be written is an error naming it and the cause. */
 #ifndef SHOAL_NODE_REPORT_H
 #define SHOAL_NODE_REPORT_H
 
@@ -25,8 +27,14 @@ void shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COU
  * slowest tests, per-member tests and busy time. */
 void shoal_report_summary(shoal_report_t *self, FILE *out, const shoal_item_t *items, size_t count,
                           int status, const char *text, uint64_t now_ms);
-/* JSON: {"status":N,"tests":[{id, outcome, seconds, node, attempts, flaky, message}]}. */
+/* JSON: {"status":N,"tests":[{id, outcome, seconds, node, attempts, flaky, message}]},
+ * written to path.tmp then renamed; the directories above path are made
+ * first. 0, or -1 with "cannot write 'PATH': cause" in err. */
 int shoal_report_json(const char *path, const shoal_item_t *items, size_t count, int status,
                       char *err, size_t err_size);
+/* Gets path ready for a report, as pytest does for --junitxml: makes the
+ * directories above it (mkdir -p) and checks it is not a directory and its
+ * directory is writable. 0, or -1 with "cannot write 'PATH': cause" in err. */
+int shoal_report_path_ready(const char *path, char *err, size_t err_size);
 
 #endif

@@ -1358,6 +1358,37 @@ s_all_unled(const shoal_session_t *self)
     return true;
 }
 
+/* "a, b, c": the live participants' names (cut short with "..."). */
+static void
+s_alive_names(const shoal_session_t *self, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < self->participant_count && len < size; i++)
+        if (self->participants[i].alive)
+            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "",
+                                    self->participants[i].name);
+    if (len >= size && size > 4)
+        snprintf(out + size - 4, 4, "...");
+}
+
+/* Says once, while the join window is open, whom --expect still waits for
+ * and for how long, so a missing runner is not a silent hang. */
+static void
+s_tell_gathering(shoal_session_t *self, uint64_t now)
+{
+    size_t have = s_alive_participants(self);
+    if (self->phase != S_GATHER || self->leader[0] || self->config.expect <= 0 ||
+        have >= (size_t)self->config.expect || now >= self->gather_until)
+        return;
+    char names[512];
+    s_alive_names(self, names, sizeof(names));
+    size_t missing = (size_t)self->config.expect - have;
+    shoal_log_info("waiting for %zu more participant%s (have: %s) for up to %llu s", missing,
+                   missing == 1 ? "" : "s", names,
+                   (unsigned long long)(self->gather_until - now + 999) / 1000);
+}
+
 /* The join window: closed at --expect participants or after --wait. The
  * best-ranked participant then leads, unless a leader already exists. */
 static void
@@ -1375,6 +1406,10 @@ s_gather_tick(shoal_session_t *self, uint64_t now)
     if (self->collect_state == S_COLLECTING)
         return; /* the plan needs our collection: the loop stays free meanwhile */
     if (!self->claim_at) {
+        if (self->config.expect > 0 && !enough)
+            shoal_log_info("join window closed with %zu of %d expected participants: "
+                           "starting without the rest",
+                           s_alive_participants(self), self->config.expect);
         /* Ask everyone whether a leader exists; the answers usually come back
          * long before the grace ends. */
         self->claim_at = now + (s_alive_participants(self) > 1 ? S_CLAIM_GRACE_MS / 4 : 0);
@@ -1501,12 +1536,21 @@ shoal_session_destroy(shoal_session_t **self_p)
     *self_p = NULL;
 }
 
-/* Prints the summary, writes the reports, records history. */
-static void
+/* Prints the summary, writes the reports, records history. Returns the exit
+ * status: the session's, or SHOAL_RUN_NO_REPORT when a report the user asked
+ * for is missing, as a CI job that reads it would otherwise pass blind. */
+static int
 s_conclude(shoal_session_t *self, uint64_t now)
 {
+    bool reports_written = true;
+    char text[sizeof(self->status_text) + 128];
+    snprintf(text, sizeof(text), "%s", self->status_text);
+    if (self->config.expect > 0 && self->participant_count < (size_t)self->config.expect)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                 "%sthe session ran with fewer participants than expected (%zu of %d)",
+                 text[0] ? "\n" : "", self->participant_count, self->config.expect);
     shoal_report_summary(&self->report, stdout, self->summary, self->summary_count, self->status,
-                         self->status_text, now);
+                         text, now);
     fflush(stdout);
     char err[512];
     if (self->config.junit[0]) {
@@ -1530,9 +1574,13 @@ s_conclude(shoal_session_t *self, uint64_t now)
                 .attempts = it->attempt + 1,
             };
         }
-        if (shoal_junit_write(self->config.junit, self->config.session, cases, self->summary_count,
-                              err, sizeof(err)) != 0)
-            shoal_log_info("%s", err);
+        /* Not the session id: CI keeps a test's history by its classname. */
+        const char *suite = self->config.junit_suite[0] ? self->config.junit_suite : "shoal";
+        if (shoal_junit_write(self->config.junit, suite, cases, self->summary_count, err,
+                              sizeof(err)) != 0) {
+            shoal_log_info("JUnit report not written: %s", err);
+            reports_written = false;
+        }
         for (size_t i = 0; files && i < self->summary_count; i++)
             free(files[i]);
         free(files);
@@ -1540,8 +1588,10 @@ s_conclude(shoal_session_t *self, uint64_t now)
     }
     if (self->config.json[0] &&
         shoal_report_json(self->config.json, self->summary, self->summary_count, self->status, err,
-                          sizeof(err)) != 0)
-        shoal_log_info("%s", err);
+                          sizeof(err)) != 0) {
+        shoal_log_info("JSON report not written: %s", err);
+        reports_written = false;
+    }
     if (!self->config.no_history && self->summary_count && !self->config.dry_run) {
         shoal_history_t *db = shoal_history_open(
             self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
@@ -1561,6 +1611,10 @@ s_conclude(shoal_session_t *self, uint64_t now)
         free(outcomes);
         free(seconds);
     }
+    /* A missing report outranks the tests' outcome, not an incomplete session. */
+    if (!reports_written && self->status <= SHOAL_RUN_FAILED)
+        return SHOAL_RUN_NO_REPORT;
+    return self->status;
 }
 
 /* Lets every worker finish its framework's session (session fixtures,
@@ -1586,8 +1640,15 @@ shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
     shoal_log_info("session %s: %s runner, %u slots%s", self->config.session,
                    shoal_adapter_name(self->adapter), self->config.slots,
                    self->config.expect > 0 ? "" : "");
+    /* Who is still missing is told once the mesh has had a moment to
+     * introduce those already there: a quick gathering says nothing. */
+    uint64_t tell_gathering_at = self->started + 1000;
     while (!*stop) {
         uint64_t now = s_now();
+        if (tell_gathering_at && now >= tell_gathering_at) {
+            s_tell_gathering(self, now);
+            tell_gathering_at = 0;
+        }
         zframe_t *frame;
         while ((frame = zlist_pop(self->self_queue))) {
             s_dispatch(self, self->name, zframe_data(frame), zframe_size(frame), now);
@@ -1609,8 +1670,7 @@ shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
         shoal_log_info("interrupted: the session did not complete here");
         return SHOAL_RUN_INCOMPLETE;
     }
-    if (!self->refused)
-        s_conclude(self, s_now());
+    int status = self->refused ? SHOAL_RUN_INCOMPLETE : s_conclude(self, s_now());
     s_close_workers(self, stop);
-    return self->refused ? SHOAL_RUN_INCOMPLETE : self->status;
+    return status;
 }

@@ -34,6 +34,7 @@ enum {
     SHOAL_RUN_FAILED = 1,
     SHOAL_RUN_USAGE = 2,
     SHOAL_RUN_INCOMPLETE = 3,
+    SHOAL_RUN_NO_REPORT = 4, /* a --junit/--json report could not be written (over 0 and 1) */
     SHOAL_RUN_NO_TESTS = 5, /* as pytest's exit 5: nothing was collected to run */
 };
 
@@ -48,6 +49,7 @@ typedef struct {
     double batch_seconds;
     bool dry_run;
     char junit[PATH_MAX];
+    char junit_suite[128]; /* testsuite, and classname of list tests (shoal_junit_suite_name) */
     char json[PATH_MAX];
     char project[128];
     char history_db[PATH_MAX]; /* "" for the default location */

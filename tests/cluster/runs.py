@@ -39,12 +39,15 @@ class Participant:
         self.proc = None
         self.code = None
 
-    def start(self, args, cwd=None, extra=()):
+    def start(self, args, cwd=None, extra=(), key=None):
+        """Starts `shoal run`; key replaces the cluster's key ("" for none)."""
         argv = [self.runs.cluster.shoal, "run", "--session", self.runs.session,
                 "--bind", self.addr, "--name", self.name, "--control", self.control,
                 "--join", self.runs.seed, "--junit", self.junit, "--json", self.json,
                 "--history-db", self.db] + list(extra) + list(args)
-        env = dict(os.environ, SHOAL_KEY=self.runs.cluster.key)
+        env = dict(os.environ, SHOAL_KEY=self.runs.cluster.key if key is None else key)
+        if not env["SHOAL_KEY"]:
+            del env["SHOAL_KEY"]
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          cwd=cwd or self.runs.cluster.tmpdir, env=env,

@@ -351,3 +351,32 @@ test_node_adapter_sample_suites_collect(void)
     shoal_collection_clear(&c);
     shoal_adapter_destroy(&list);
 }
+
+void
+test_node_adapter_list_commands_take_shell_quoting(void)
+{
+    /* An argument with spaces, as sh quotes it; no shell runs it. */
+    char *dir = s_tmpdir(), err[512] = "";
+    shoal_adapter_t *list =
+        s_list_adapter(dir, "spaced\tsh -c 'test \"$1\" = \"a b\"' sh \"a b\"\n", err, sizeof(err));
+    if (!list)
+        fprintf(stderr, "%s\n", err);
+    CHECK(list != NULL);
+    char **argv = shoal_adapter_argv(list, "spaced");
+    CHECK(argv != NULL);
+    CHECK_STR(argv[0], "sh");
+    CHECK_STR(argv[1], "-c");
+    CHECK_STR(argv[2], "test \"$1\" = \"a b\"");
+    CHECK_STR(argv[3], "sh");
+    CHECK_STR(argv[4], "a b");
+    CHECK(argv[5] == NULL);
+    shoal_adapter_argv_free(&argv);
+    shoal_adapter_destroy(&list);
+    /* What it cannot take is refused, naming the file and line. */
+    CHECK(s_list_adapter(dir, "ok\ttrue\npiped\tcat f | wc -l\n", err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "suite.list:2: '|' at character 7: shell syntax is not supported; "
+                      "quote it") != NULL);
+    CHECK(s_list_adapter(dir, "open\techo 'abc\n", err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "suite.list:1: unterminated single quote") != NULL);
+    scratch_remove_tree(dir);
+}

@@ -1,8 +1,11 @@
-/* Mesh options: defaults, validation with a clear refusal, and the key rule
- * (no key off loopback unless --insecure). */
+/* Mesh options: defaults, validation with a clear refusal, the key rule
+ * (no key off loopback unless --insecure), and where the control socket goes
+ * by default. */
 #include "harness.h"
 #include "node/config.h"
+#include "scratch.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TEST(g, n) void test_##g##_##n(void);
@@ -107,4 +110,53 @@ test_node_config_discovery_needs_a_real_interface(void)
     CHECK_INT(s_option(&config, "discover", NULL), ==, 0);
     CHECK_INT(shoal_config_finish(&config), ==, -1);
     shoal_config_release(&config);
+}
+
+/* The endpoint shoal_config_default_control gives with XDG_RUNTIME_DIR set to
+ * value (NULL: unset). */
+static void
+s_control_with_runtime(const char *value, char *out, size_t size)
+{
+    if (value)
+        setenv("XDG_RUNTIME_DIR", value, 1);
+    else
+        unsetenv("XDG_RUNTIME_DIR");
+    shoal_config_default_control(out, size);
+}
+
+void
+test_node_config_unusable_runtime_dir_falls_back(void)
+{
+    char unset[PATH_MAX + 16], got[PATH_MAX + 16];
+    s_control_with_runtime(NULL, unset, sizeof(unset));
+    CHECK(strncmp(unset, "ipc:///tmp/shoal-", 17) == 0);
+    /* Missing, a file, and a directory nothing can be made in: each falls
+     * back exactly as an unset one does. */
+    s_control_with_runtime("/nonexistent/run/user/12345", got, sizeof(got));
+    CHECK_STR(got, unset);
+    char dir[64], file[96];
+    snprintf(dir, sizeof(dir), "/tmp/shoal-config-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(file, sizeof(file), "%s/file", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    fclose(f);
+    s_control_with_runtime(file, got, sizeof(got));
+    CHECK_STR(got, unset);
+    s_control_with_runtime("/proc", got, sizeof(got)); /* even root cannot mkdir there */
+    CHECK_STR(got, unset);
+    char locked[96];
+    snprintf(locked, sizeof(locked), "%s/locked", dir);
+    CHECK_INT(mkdir(locked, 0500), ==, 0);
+    if (geteuid() != 0) { /* root writes through the mode */
+        s_control_with_runtime(locked, got, sizeof(got));
+        CHECK_STR(got, unset);
+    }
+    /* A usable one is used. */
+    char want[128];
+    snprintf(want, sizeof(want), "ipc://%s/shoal/control", dir);
+    s_control_with_runtime(dir, got, sizeof(got));
+    CHECK_STR(got, want);
+    unsetenv("XDG_RUNTIME_DIR");
+    scratch_remove_tree(dir);
 }

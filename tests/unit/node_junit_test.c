@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 #include "node/junit.h"
+#include "scratch.h"
 
 #include <unistd.h>
 
@@ -160,9 +161,6 @@ test_node_junit_is_deterministic(void)
     CHECK(access(tmp, F_OK) != 0);
     unlink(a);
     unlink(b);
-    CHECK_INT(shoal_junit_write("/nonexistent-dir/r.xml", "s", s_cases, 1, err, sizeof(err)), ==,
-              -1);
-    CHECK(strstr(err, "cannot write '/nonexistent-dir/r.xml.tmp'") != NULL);
 }
 
 void
@@ -304,4 +302,66 @@ test_node_junit_reads_pytest_report(void)
     unlink(path);
     CHECK_INT(shoal_junit_read(path, s_keep_case, &all, err, sizeof(err)), ==, -1);
     CHECK(strstr(err, "cannot open") != NULL);
+}
+
+void
+test_node_junit_makes_missing_directories(void)
+{
+    /* As pytest's --junitxml: `--junit out/reports/r.xml` in a fresh
+     * checkout writes the report, it does not lose it. */
+    char dir[64], path[128], err[512];
+    snprintf(dir, sizeof(dir), "/tmp/shoal-junit-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/out/reports/r.xml", dir);
+    CHECK_INT(shoal_junit_write(path, "shoal", s_cases, S_CASES, err, sizeof(err)), ==, 0);
+    s_cases_t all = {0};
+    CHECK_INT(shoal_junit_read(path, s_keep_case, &all, err, sizeof(err)), ==, 0);
+    CHECK_INT(all.count, ==, S_CASES);
+    /* What cannot be written is an error naming the path and the cause. */
+    char file[160];
+    snprintf(file, sizeof(file), "%s/out/reports/r.xml/deeper.xml", dir);
+    CHECK_INT(shoal_junit_write(file, "s", s_cases, 1, err, sizeof(err)), ==, -1);
+    CHECK(strstr(err, file) != NULL);
+    CHECK(strstr(err, "Not a directory") != NULL);
+    snprintf(file, sizeof(file), "%s/out", dir);
+    CHECK_INT(shoal_junit_write(file, "s", s_cases, 1, err, sizeof(err)), ==, -1);
+    CHECK(strstr(err, file) != NULL);
+    CHECK(strstr(err, "is a directory") != NULL);
+    scratch_remove_tree(dir);
+}
+
+void
+test_node_junit_list_classname_is_stable(void)
+{
+    /* The suite (and list tests' classname) comes from the list file, not
+     * the session id, so every run names a test alike and CI keeps its
+     * history. */
+    char suite[128];
+    shoal_junit_suite_name("ci/lists/smoke.list", suite, sizeof(suite));
+    CHECK_STR(suite, "smoke");
+    shoal_junit_suite_name("smoke.tests.txt", suite, sizeof(suite));
+    CHECK_STR(suite, "smoke.tests");
+    shoal_junit_suite_name("tests", suite, sizeof(suite));
+    CHECK_STR(suite, "tests");
+    shoal_junit_suite_name("dir/", suite, sizeof(suite));
+    CHECK_STR(suite, "shoal.list");
+    shoal_junit_suite_name(NULL, suite, sizeof(suite));
+    CHECK_STR(suite, "pytest");
+
+    char path[64], err[256];
+    s_tmpfile(path, sizeof(path));
+    shoal_junit_suite_name("ci/lists/smoke.list", suite, sizeof(suite));
+    CHECK_INT(shoal_junit_write(path, suite, s_cases, S_CASES, err, sizeof(err)), ==, 0);
+    char *xml = s_slurp(path);
+    CHECK(strstr(xml, "<testsuite name=\"smoke\"") != NULL);
+    CHECK(strstr(xml, "<testcase classname=\"smoke\" name=\"plain-list-test\"") != NULL);
+    free(xml);
+    /* Read back (history import), the list test is its name again. */
+    s_cases_t all = {0};
+    CHECK_INT(shoal_junit_read(path, s_keep_case, &all, err, sizeof(err)), ==, 0);
+    bool found = false;
+    for (size_t i = 0; i < all.count; i++)
+        found |= strcmp(all.ids[i], "plain-list-test") == 0;
+    CHECK(found);
+    unlink(path);
 }

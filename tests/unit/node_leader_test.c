@@ -12,8 +12,7 @@
 /* Tests "t0".."t(n-1)"; each with one recorded duration of seconds[i]
  * (negative: nothing known). */
 static shoal_leader_t *
-s_leader_batched(size_t n, const double *seconds, bool rebuild, size_t batch_max,
-                 double batch_seconds)
+s_leader_with(size_t n, const double *seconds, const shoal_leader_config_t *config)
 {
     shoal_collection_t tests = {.tests = calloc(n, sizeof(shoal_test_t)), .count = n};
     shoal_history_entry_t history[32] = {0};
@@ -31,14 +30,7 @@ s_leader_batched(size_t n, const double *seconds, bool rebuild, size_t batch_max
             known++;
         }
     }
-    shoal_leader_config_t config = {.session = "s",
-                                    .term = rebuild ? 2 : 1,
-                                    .batch_max = batch_max,
-                                    .batch_seconds = batch_seconds,
-                                    .default_prediction = 0.5,
-                                    .rebuild_seconds = 2.0,
-                                    .rebuild = rebuild};
-    shoal_leader_t *leader = shoal_leader_new(&config, &tests, history, known, 0.0);
+    shoal_leader_t *leader = shoal_leader_new(config, &tests, history, known, 0.0);
     CHECK(leader != NULL);
     return leader;
 }
@@ -46,7 +38,13 @@ s_leader_batched(size_t n, const double *seconds, bool rebuild, size_t batch_max
 static shoal_leader_t *
 s_leader(size_t n, const double *seconds, bool rebuild)
 {
-    return s_leader_batched(n, seconds, rebuild, 1, 0);
+    shoal_leader_config_t config = {.session = "s",
+                                    .term = rebuild ? 2 : 1,
+                                    .batch_max = 1,
+                                    .default_prediction = 0.5,
+                                    .rebuild_seconds = 2.0,
+                                    .rebuild = rebuild};
+    return s_leader_with(n, seconds, &config);
 }
 
 static size_t
@@ -200,13 +198,61 @@ test_node_leader_first_deal_spreads_over_every_member(void)
     shoal_leader_destroy(&leader);
 }
 
+void
+test_node_leader_failure_stands_when_its_retry_misses_the_budget(void)
+{
+    /* --retries 1 --time-limit 2: t0 fails after the budget is spent, so its
+     * retry cannot start; t1 never starts at all. */
+    double seconds[] = {3, 1};
+    shoal_leader_config_t config = {.session = "s",
+                                    .term = 1,
+                                    .retries = 1,
+                                    .time_limit = 2.0,
+                                    .batch_max = 1,
+                                    .default_prediction = 0.5};
+    shoal_leader_t *leader = s_leader_with(2, seconds, &config);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_item_t *items = NULL;
+    CHECK_INT(shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items), ==,
+              1);
+    CHECK_STR(items[0].id, "t0");
+    items[0].outcome = SHOAL_OUTCOME_FAILED;
+    items[0].seconds = 3;
+    items[0].message = "exit status 1";
+    CHECK_INT(shoal_leader_results(leader, "a", items, 1, 3.0), ==, 1);
+    free(items);
+    shoal_leader_tick(leader, 3.0);
+    CHECK(shoal_leader_finished(leader));
+    /* The failure is what the report says, not a skip: exit status 1. */
+    const shoal_leader_result_t *r = shoal_leader_result(leader, 0);
+    CHECK(r->final);
+    CHECK_INT(r->outcome, ==, SHOAL_OUTCOME_FAILED);
+    CHECK_INT(r->attempt, ==, 0); /* one attempt ran */
+    CHECK(!r->flaky);
+    CHECK(strstr(r->message, "exit status 1") != NULL);
+    CHECK(strstr(r->message, "time limit") != NULL);
+    CHECK_STR(r->node, "a");
+    /* A test that never started is still skipped. */
+    CHECK_INT(shoal_leader_result(leader, 1)->outcome, ==, SHOAL_OUTCOME_SKIPPED);
+    uint32_t counts[SHOAL_COUNT_KINDS];
+    shoal_leader_counts(leader, counts);
+    CHECK_INT(counts[SHOAL_COUNT_FAILED], ==, 1);
+    CHECK_INT(counts[SHOAL_COUNT_SKIPPED], ==, 1);
+    shoal_leader_destroy(&leader);
+}
+
 /* With nothing known, four tests on one member of four slots go one to each
  * slot (the first run used to put all four in one batch on one slot). */
 void
 test_node_leader_first_run_uses_every_slot(void)
 {
     double seconds[] = {-1, -1, -1, -1};
-    shoal_leader_t *leader = s_leader_batched(4, seconds, false, 1000, 2.0);
+    shoal_leader_config_t config = {.session = "s",
+                                    .term = 1,
+                                    .batch_max = 1000,
+                                    .batch_seconds = 2.0,
+                                    .default_prediction = 0.5};
+    shoal_leader_t *leader = s_leader_with(4, seconds, &config);
     shoal_leader_member(leader, "a", 4, NULL, true, 0.0);
     shoal_item_t *items = NULL;
     size_t n = shoal_leader_want(leader, "a", 4 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items);
