@@ -1,8 +1,9 @@
 /* node/adapter_list.c: a plain list of commands, one test per line as
  * `name<TAB>argv...[<TAB>requires]`, the argv quoted as sh quotes words
  * (words.h). The list is the collection; each test runs as its own process
- * (never through a shell) and its exit status is its outcome. The whole file defines the runner: its bytes go into the
- * adapter's digest, so participants with different lists never meet.
+ * (never through a shell) and its exit status is its outcome. The whole file
+ * defines the runner: its bytes go into the adapter's digest, so participants
+ * with different lists never meet.
  */
 #include "node/adapter_impl.h"
 #include "node/words.h"
