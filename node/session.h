@@ -35,7 +35,7 @@ enum {
     SHOAL_RUN_USAGE = 2,
     SHOAL_RUN_INCOMPLETE = 3,
     SHOAL_RUN_NO_REPORT = 4, /* a --junit/--json report could not be written (over 0 and 1) */
-    SHOAL_RUN_NO_TESTS = 5, /* as pytest's exit 5: nothing was collected to run */
+    SHOAL_RUN_NO_TESTS = 5,  /* as pytest's exit 5: nothing was collected to run */
 };
 
 typedef struct {
