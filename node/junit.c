@@ -333,9 +333,12 @@ s_write_case(FILE *out, const char *suite, const shoal_junit_case_t *c)
             break;
         case SHOAL_OUTCOME_XPASSED: /* as pytest writes a non-strict xpass: passed */
             break;
-        case SHOAL_OUTCOME_NOT_RUN: /* a bug upstream: say so rather than hide it */
-        case SHOAL_OUTCOME_COUNT:
-            s_write_child(out, "error", "not run", c->output);
+        case SHOAL_OUTCOME_NOT_RUN: /* e.g. after --maxfail stopped the session: its reason */
+            s_write_child(out, "skipped", c->message && *c->message ? c->message : "not run",
+                          c->output);
+            break;
+        case SHOAL_OUTCOME_COUNT: /* a bug upstream: say so rather than hide it */
+            s_write_child(out, "error", "unknown outcome", c->output);
             break;
     }
     fputs("    </testcase>\n", out);
@@ -348,8 +351,9 @@ s_write_totals(FILE *out, const char *suite, const size_t *n, double seconds)
     fputs(" name=\"", out);
     s_xml_put(out, suite, true);
     fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"",
-            n[0], n[SHOAL_OUTCOME_FAILED], n[SHOAL_OUTCOME_ERROR] + n[SHOAL_OUTCOME_NOT_RUN],
-            n[SHOAL_OUTCOME_SKIPPED] + n[SHOAL_OUTCOME_XFAILED], seconds);
+            n[0], n[SHOAL_OUTCOME_FAILED], n[SHOAL_OUTCOME_ERROR],
+            n[SHOAL_OUTCOME_SKIPPED] + n[SHOAL_OUTCOME_XFAILED] + n[SHOAL_OUTCOME_NOT_RUN],
+            seconds);
 }
 
 int

@@ -25,6 +25,9 @@ struct shoal_leader {
     size_t progress_count;
     size_t final_count;
     uint32_t batch_seq;
+    unsigned failed; /* final failures and errors, for --maxfail */
+    bool stopped;    /* --maxfail reached: nothing more starts */
+    double stopped_at;
     double observed_sum; /* durations reported this session */
     size_t observed_count;
 };
@@ -61,6 +64,12 @@ s_final(shoal_leader_t *self, size_t test, shoal_outcome_t outcome, const char *
         return;
     r->final = true;
     r->outcome = outcome;
+    if (shoal_outcome_failed(outcome) && self->config.maxfail && !self->stopped &&
+        ++self->failed >= self->config.maxfail) {
+        /* As pytest's -x / --maxfail: what has not started will not. */
+        self->stopped = true;
+        self->stopped_at = now;
+    }
     if (message)
         s_replace(&r->message, message);
     self->final_count++;
@@ -286,7 +295,7 @@ shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
         }
     }
     s_deal(self, now);
-    if (!self->dealt || free_slots == 0)
+    if (!self->dealt || free_slots == 0 || self->stopped)
         return 0;
     size_t cap = self->config.batch_max ? self->config.batch_max : 1;
     size_t *tests = malloc(cap * sizeof(size_t));
@@ -375,16 +384,17 @@ shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t 
     return recorded;
 }
 
-/* The budget ran out before the retry of a failed test started: the failure
- * it already had is its final result, not a skip (a red build stays red). */
+/* The session stopped before the retry of a failed test started: the
+ * failure it already had is its final result, not a skip (a red build stays
+ * red). */
 static void
-s_final_unretried(shoal_leader_t *self, size_t test, double now)
+s_final_unretried(shoal_leader_t *self, size_t test, const char *why, double now)
 {
     shoal_leader_result_t *r = &self->results[test];
     r->attempt--; /* the retry never ran: report the attempt that did */
     char message[SHOAL_MESSAGE_MAX + 1];
-    snprintf(message, sizeof(message), "%s%s(retry not started within the time limit)",
-             r->message ? r->message : "", r->message && *r->message ? " " : "");
+    snprintf(message, sizeof(message), "%s%s(retry not started: %s)", r->message ? r->message : "",
+             r->message && *r->message ? " " : "", why);
     s_final(self, test, r->outcome, message, now);
 }
 
@@ -392,25 +402,34 @@ void
 shoal_leader_tick(shoal_leader_t *self, double now)
 {
     s_deal(self, now);
-    if (self->config.time_limit <= 0)
+    /* Nothing starts after the time budget (Redefine's session check; the
+     * rest is skipped: skipping what is merely predicted to overrun would
+     * trust predictions that may be wrong), nor after --maxfail failures
+     * (the rest is not run, as pytest reports nothing more). */
+    bool budget = self->config.time_limit > 0;
+    double deadline = budget ? self->started + self->config.time_limit : 0;
+    bool maxfail = self->stopped && (!budget || self->stopped_at < deadline);
+    if (maxfail)
+        deadline = self->stopped_at;
+    else if (!budget)
         return;
-    /* Redefine's session check: nothing starts after the budget. (Skipping
-     * what is merely predicted to overrun would trust predictions that may
-     * be wrong; the budget is the user's, let them spend it.) */
-    double deadline = self->started + self->config.time_limit;
     if (now < deadline || sched_board_skip_over_budget(self->board, now, deadline) == 0)
         return;
+    char why[64];
+    snprintf(why, sizeof(why), "stopping after %u failures", self->failed);
     for (size_t t = 0; t < self->tests.count; t++) {
         if (self->results[t].final ||
             sched_board_test_state(self->board, t, NULL) != SCHED_TEST_SKIPPED)
             continue;
         if (self->results[t].failures > 0)
-            s_final_unretried(self, t, now);
+            s_final_unretried(self, t, maxfail ? why : "the time limit was spent", now);
+        else if (maxfail)
+            s_final(self, t, SHOAL_OUTCOME_NOT_RUN, why, now);
         else
             s_final(self, t, SHOAL_OUTCOME_SKIPPED, "time limit: not started within the budget",
                     now);
     }
-    /* What comes back unstarted from now on is skipped as well. */
+    /* What comes back unstarted from now on is stopped as well. */
     sched_board_deal(self->board);
     sched_board_skip_over_budget(self->board, now, deadline);
 }

@@ -28,6 +28,7 @@ typedef struct {
     uint32_t term;
     sched_strategy_t strategy;
     unsigned retries;          /* extra attempts for a failed test */
+    unsigned maxfail;          /* stop after this many failures (pytest's -x is 1); 0: never */
     double time_limit;         /* seconds from start; 0 for none */
     double batch_seconds;      /* target predicted seconds per batch */
     size_t batch_max;          /* tests per batch at most */

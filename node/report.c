@@ -22,8 +22,9 @@ shoal_report_init(shoal_report_t *self, size_t total, uint64_t now_ms)
 static const char *
 s_label(uint8_t outcome)
 {
-    static const char *labels[] = {"PASS", "FAIL", "ERROR", "SKIP", "NOTRUN"};
-    return outcome < 5 ? labels[outcome] : "?";
+    static const char *labels[] = {"PASS", "FAIL", "ERROR", "SKIP", "NOTRUN", "XFAIL", "XPASS"};
+    _Static_assert(sizeof(labels) / sizeof(labels[0]) == SHOAL_OUTCOME_COUNT, "an outcome unnamed");
+    return outcome < SHOAL_OUTCOME_COUNT ? labels[outcome] : "?";
 }
 
 void
@@ -112,10 +113,11 @@ shoal_report_summary(shoal_report_t *self, FILE *out, const shoal_item_t *items,
     if (self->tty)
         fprintf(out, "\r\033[K");
     const shoal_item_t **sorted = calloc(count ? count : 1, sizeof(*sorted));
-    size_t by_outcome[5] = {0}, flaky = 0;
+    size_t by_outcome[SHOAL_OUTCOME_COUNT] = {0}, flaky = 0;
     for (size_t i = 0; i < count; i++) {
         sorted[i] = &items[i];
-        by_outcome[items[i].outcome < 5 ? items[i].outcome : 4]++;
+        by_outcome[items[i].outcome < SHOAL_OUTCOME_COUNT ? items[i].outcome
+                                                          : SHOAL_OUTCOME_NOT_RUN]++;
         flaky += items[i].flaky;
     }
     qsort(sorted, count, sizeof(*sorted), s_by_id);
@@ -143,13 +145,21 @@ shoal_report_summary(shoal_report_t *self, FILE *out, const shoal_item_t *items,
             fprintf(out, "flaky: %s (passed on attempt %u)\n", items[i].id, items[i].attempt + 1);
     if (text && *text)
         fprintf(out, "\n%s\n", text);
-    fprintf(out, "\n%zu tests in %.2fs: %zu failures, %zu errors, %zu flaky\n", count,
+    fprintf(out, "\n%zu tests in %.2fs: %zu failures, %zu errors, %zu flaky", count,
             (double)(now_ms - self->started_ms) / 1000.0, by_outcome[SHOAL_OUTCOME_FAILED],
             by_outcome[SHOAL_OUTCOME_ERROR], flaky);
-    /* failed counts errors too: the closing line CI systems read */
-    fprintf(out, "%zu passed, %zu failed, %zu skipped\n", by_outcome[SHOAL_OUTCOME_PASSED],
+    static const shoal_outcome_t more[] = {SHOAL_OUTCOME_XFAILED, SHOAL_OUTCOME_XPASSED,
+                                           SHOAL_OUTCOME_NOT_RUN};
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+        if (by_outcome[more[i]])
+            fprintf(out, ", %zu %s", by_outcome[more[i]], shoal_outcome_str(more[i]));
+    /* The closing line CI systems read: failed counts errors, passed counts
+     * xpasses, skipped counts xfails and tests not run. */
+    fprintf(out, "\n%zu passed, %zu failed, %zu skipped\n",
+            by_outcome[SHOAL_OUTCOME_PASSED] + by_outcome[SHOAL_OUTCOME_XPASSED],
             by_outcome[SHOAL_OUTCOME_FAILED] + by_outcome[SHOAL_OUTCOME_ERROR],
-            by_outcome[SHOAL_OUTCOME_SKIPPED]);
+            by_outcome[SHOAL_OUTCOME_SKIPPED] + by_outcome[SHOAL_OUTCOME_XFAILED] +
+                by_outcome[SHOAL_OUTCOME_NOT_RUN]);
     (void)status;
     free(sorted);
 }

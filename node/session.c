@@ -785,6 +785,7 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
         .term = term,
         .strategy = self->config.strategy,
         .retries = self->config.retries,
+        .maxfail = self->local.maxfail,
         .time_limit = self->config.time_limit,
         .batch_seconds = self->config.batch_seconds,
         .batch_max = shoal_adapter_batch_max(self->adapter),

@@ -262,3 +262,46 @@ test_node_leader_first_run_uses_every_slot(void)
     free(items);
     shoal_leader_destroy(&leader);
 }
+
+/* pytest's -x / --maxfail across the session: once the failures reach it,
+ * nothing more starts; what was running finishes and counts; the rest is
+ * not run, saying why; a member that asks for work gets none. */
+void
+test_node_leader_maxfail_stops_the_session(void)
+{
+    double seconds[] = {1, 1, 1, 1, 1, 1};
+    shoal_leader_config_t config = {
+        .session = "s", .term = 1, .batch_max = 1, .maxfail = 1, .default_prediction = 0.5};
+    shoal_leader_t *leader = s_leader_with(6, seconds, &config);
+    shoal_leader_member(leader, "a", 2, NULL, true, 0.0);
+    shoal_item_t *items = NULL;
+    CHECK_INT(shoal_leader_want(leader, "a", 2 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items), ==,
+              2);
+    shoal_item_t first = items[0], second = items[1];
+    free(items);
+    first.outcome = SHOAL_OUTCOME_FAILED;
+    first.message = "assert 1 == 2";
+    CHECK_INT(shoal_leader_results(leader, "a", &first, 1, 1.0), ==, 1);
+    shoal_leader_tick(leader, 1.0);
+    CHECK(!shoal_leader_finished(leader)); /* the second is still running */
+    CHECK_INT(shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, 1.0, &items), ==,
+              0);
+    second.outcome = SHOAL_OUTCOME_PASSED;
+    CHECK_INT(shoal_leader_results(leader, "a", &second, 1, 1.1), ==, 1);
+    shoal_leader_tick(leader, 1.1);
+    CHECK(shoal_leader_finished(leader));
+    uint32_t counts[SHOAL_COUNT_KINDS];
+    shoal_leader_counts(leader, counts);
+    CHECK_INT(counts[SHOAL_COUNT_FAILED], ==, 1);
+    CHECK_INT(counts[SHOAL_COUNT_PASSED], ==, 1);
+    size_t not_run = 0;
+    for (size_t t = 0; t < 6; t++) {
+        const shoal_leader_result_t *r = shoal_leader_result(leader, t);
+        if (r->outcome == SHOAL_OUTCOME_NOT_RUN) {
+            not_run++;
+            CHECK_STR(r->message, "stopping after 1 failures");
+        }
+    }
+    CHECK_INT(not_run, ==, 4);
+    shoal_leader_destroy(&leader);
+}
