@@ -472,6 +472,12 @@ shoal_leader_counts(const shoal_leader_t *self, uint32_t counts[SHOAL_COUNT_KIND
     }
 }
 
+bool
+shoal_leader_progress_pending(const shoal_leader_t *self)
+{
+    return self->progress_count > 0;
+}
+
 size_t
 shoal_leader_take_progress(shoal_leader_t *self, size_t *out, size_t cap)
 {

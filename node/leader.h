@@ -85,6 +85,8 @@ bool shoal_leader_finished(const shoal_leader_t *self);
 size_t shoal_leader_test_count(const shoal_leader_t *self);
 const shoal_leader_result_t *shoal_leader_result(const shoal_leader_t *self, size_t test);
 void shoal_leader_counts(const shoal_leader_t *self, uint32_t counts[SHOAL_COUNT_KINDS]);
+/* True if tests became final since shoal_leader_take_progress last took them. */
+bool shoal_leader_progress_pending(const shoal_leader_t *self);
 /* Indices of tests that became final since the last call. */
 size_t shoal_leader_take_progress(shoal_leader_t *self, size_t *out, size_t cap);
 /* Dry run: the ordered plan per member. */

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,16 @@ s_label(uint8_t outcome)
     return outcome < SHOAL_OUTCOME_COUNT ? labels[outcome] : "?";
 }
 
+/* The terminal's width in columns; 80 if it does not say. */
+static size_t
+s_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
 void
 shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COUNT_KINDS],
                       const shoal_item_t *finished, size_t count, uint64_t now_ms)
@@ -42,13 +53,24 @@ shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COUNT_KI
         fflush(stdout);
         return;
     }
+    /* Failures show by name as they happen, above the status line. */
+    for (size_t i = 0; i < count; i++)
+        if (shoal_outcome_failed((shoal_outcome_t)finished[i].outcome))
+            printf("\r\033[K%-5s %s (on %s)\n", s_label(finished[i].outcome), finished[i].id,
+                   finished[i].node ? finished[i].node : "?");
     double elapsed = (double)(now_ms - self->started_ms) / 1000.0;
     double eta = done ? elapsed * (double)(total - done) / (double)done : 0;
-    printf("\r\033[K%u/%u %3.0f%%  passed %u  failed %u  errors %u  skipped %u  running %u  "
-           "pending %u  %.0fs elapsed, ETA %.0fs",
-           done, total, total ? 100.0 * done / total : 100.0, counts[SHOAL_COUNT_PASSED],
-           counts[SHOAL_COUNT_FAILED], counts[SHOAL_COUNT_ERROR], counts[SHOAL_COUNT_SKIPPED],
-           counts[SHOAL_COUNT_RUNNING], counts[SHOAL_COUNT_PENDING], elapsed, eta);
+    char line[512];
+    snprintf(line, sizeof(line),
+             "%u/%u %3.0f%%  passed %u  failed %u  errors %u  skipped %u  running %u  "
+             "pending %u  %.0fs elapsed, ETA %.0fs",
+             done, total, total ? 100.0 * done / total : 100.0, counts[SHOAL_COUNT_PASSED],
+             counts[SHOAL_COUNT_FAILED], counts[SHOAL_COUNT_ERROR], counts[SHOAL_COUNT_SKIPPED],
+             counts[SHOAL_COUNT_RUNNING], counts[SHOAL_COUNT_PENDING], elapsed, eta);
+    size_t width = s_columns();
+    if (width > 1 && strlen(line) >= width)
+        line[width - 1] = '\0'; /* one line, never wrapped */
+    printf("\r\033[K%s", line);
     fflush(stdout);
 }
 

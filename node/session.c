@@ -26,12 +26,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_HEARTBEAT_MS 1000   /* LEADER and WANT heartbeats, result resends */
-#define S_WANT_GAP_MS 100     /* a member short of work asks again after this */
-#define S_RESULTS_MS 20       /* results of quick tests are sent together within this */
-#define S_PROGRESS_MS 250     /* leader's progress broadcasts */
-#define S_CLAIM_GRACE_MS 1000 /* a would-be first leader waits this for an incumbent */
-#define S_DONE_WAIT_MS 10000  /* leader waits this long for everyone's DONE */
+#define S_HEARTBEAT_MS 1000     /* LEADER and WANT heartbeats, result resends */
+#define S_WANT_GAP_MS 100       /* a member short of work asks again after this */
+#define S_RESULTS_MS 20         /* results of quick tests are sent together within this */
+#define S_PROGRESS_MS 50        /* leader's progress broadcasts, when a test finished */
+#define S_PROGRESS_IDLE_MS 1000 /* ...and at least this often */
+#define S_CLAIM_GRACE_MS 1000   /* a would-be first leader waits this for an incumbent */
+#define S_DONE_WAIT_MS 10000    /* leader waits this long for everyone's DONE */
 #define S_OUTPUT_CAP (64 * 1024)
 #define S_PARTICIPANTS_MAX 1024
 #define S_CLOSE_MS 30000 /* a closing worker may finish its session this long */
@@ -964,7 +965,10 @@ s_leader_tick(shoal_session_t *self, uint64_t now)
     if (!self->summary_ready) {
         shoal_leader_tick(self->lead, s_seconds(now));
         bool finished = shoal_leader_finished(self->lead);
-        if (now >= self->next_progress || finished) {
+        /* Results show as they arrive: a test that finished goes out within
+         * S_PROGRESS_MS; with nothing new, the counts now and then. */
+        if ((now >= self->next_progress && shoal_leader_progress_pending(self->lead)) ||
+            now >= self->next_progress + S_PROGRESS_IDLE_MS - S_PROGRESS_MS || finished) {
             self->next_progress = now + S_PROGRESS_MS;
             s_send_progress(self);
         }
