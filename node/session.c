@@ -1627,9 +1627,29 @@ s_conclude(shoal_session_t *self, uint64_t now)
 static void
 s_close_workers(shoal_session_t *self, volatile sig_atomic_t *stop)
 {
-    for (unsigned s = 0; s < self->config.slots; s++)
-        if (self->slots[s].worker)
-            s_worker_retire(self, &self->slots[s].worker);
+    /* The session's outcomes, so pytest's cache (--lf) records them all. */
+    const char **failed = calloc(self->summary_count + 1, sizeof(char *));
+    const char **passed = calloc(self->summary_count + 1, sizeof(char *));
+    size_t nfailed = 0, npassed = 0;
+    for (size_t i = 0; failed && passed && i < self->summary_count; i++) {
+        shoal_outcome_t o = (shoal_outcome_t)self->summary[i].outcome;
+        if (shoal_outcome_failed(o))
+            failed[nfailed++] = self->summary[i].id;
+        else if (o != SHOAL_OUTCOME_NOT_RUN)
+            passed[npassed++] = self->summary[i].id;
+    }
+    for (unsigned s = 0; s < self->config.slots; s++) {
+        shoal_worker_t *worker = self->slots[s].worker;
+        if (!worker)
+            continue;
+        if (failed && passed) {
+            (void)shoal_worker_tell_final(worker, true, failed, nfailed);
+            (void)shoal_worker_tell_final(worker, false, passed, npassed);
+        }
+        s_worker_retire(self, &self->slots[s].worker);
+    }
+    free(failed);
+    free(passed);
     while (self->closing_count && !*stop) {
         uint64_t now = s_now();
         s_closing_tick(self, now);

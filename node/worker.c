@@ -193,6 +193,28 @@ shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, boo
     return 0;
 }
 
+int
+shoal_worker_tell_final(shoal_worker_t *self, bool failed, const char *const *ids, size_t count)
+{
+    if (self->dead || self->closing || !self->ready || count == 0)
+        return self->dead || self->closing ? -1 : 0;
+    size_t len = strlen("final\tpassed\n");
+    for (size_t i = 0; i < count; i++)
+        len += 1 + 2 * strlen(ids[i]);
+    char *line = malloc(len + 1);
+    if (!line)
+        return -1;
+    char *p = line + sprintf(line, "final\t%s", failed ? "failed" : "passed");
+    for (size_t i = 0; i < count; i++) {
+        *p++ = '\t';
+        p = s_put_escaped(p, ids[i]);
+    }
+    *p++ = '\n';
+    int rc = shoal_exec_channel_send(self->exec, line, (size_t)(p - line), S_SEND_TIMEOUT_MS);
+    free(line);
+    return rc;
+}
+
 const char *
 shoal_worker_held(const shoal_worker_t *self)
 {

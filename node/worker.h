@@ -17,6 +17,8 @@
  *                                                  collected, waiting for work
  *                     begin <id>                   starts a test
  *                     result <id> <outcome> <seconds> <message> <output>
+ *   shoal -> worker   final <failed|passed> <id>...  the session's outcomes, for
+ *                                                  pytest's cache (sent before close)
  *                     held <id>                    kept back, not run yet
  *                     done                         the batch is over
  *
@@ -82,6 +84,12 @@ int shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results);
 bool shoal_worker_alive(const shoal_worker_t *self);
 /* How the process ended, once it is dead (output included); NULL before. */
 const shoal_exec_result_t *shoal_worker_exit(const shoal_worker_t *self);
+/* Tells the worker the session's final outcomes (tests that failed or
+ * errored, and tests that passed or were skipped), so the framework's cache
+ * of failures (pytest's --lf) records the whole session, not this worker's
+ * share. 0, or -1 if the worker cannot take it. */
+int shoal_worker_tell_final(shoal_worker_t *self, bool failed, const char *const *ids,
+                            size_t count);
 /* No more batches: closes our end of the channel so the framework finishes
  * its session and exits; keep polling until it is dead (kill_at: when to
  * SIGKILL it if it has not exited, 0 for never). */

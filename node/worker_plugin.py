@@ -198,6 +198,19 @@ def _run(items, hold, ids):
     _send("done")
 
 
+def _final(session, failed, ids):
+    """The session's outcomes of tests other workers ran: pytest's cache
+    (--lf, --ff) then records what pytest alone would have."""
+    lf = session.config.pluginmanager.get_plugin("lfplugin")
+    if lf is None:
+        return
+    for nodeid in ids:
+        if failed:
+            lf.lastfailed[nodeid] = True
+        else:
+            lf.lastfailed.pop(nodeid, None)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session):
     if _channel is None:
@@ -206,6 +219,8 @@ def pytest_runtestloop(session):
     for fields in _events():
         if fields[0] == "run" and len(fields) >= 2:
             _run(items, fields[1] == "1", fields[2:])
+        elif fields[0] == "final" and len(fields) >= 2:
+            _final(session, fields[1] == "failed", fields[2:])
     # The channel closed: shoal is done with this worker. pytest finishes the
     # session as it would alone (session fixtures, sessionfinish hooks, cache).
     sys.stdout.flush()
