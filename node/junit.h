@@ -35,9 +35,11 @@ int shoal_junit_write(const char *path, const char *suite, const shoal_junit_cas
                       size_t count, char *err, size_t err_size);
 
 /* Reads every testcase of the file at path. The id is the pytest node id when
- * the testcase has a file attribute and a classname of that module; the name
- * alone when the classname is the enclosing testsuite's name (how shoal writes
- * list tests) or empty; else "classname::name". failure -> FAILED, error ->
+ * the testcase has a file attribute and a classname of that module, or, with
+ * no file attribute (pytest's default xunit2), when a dotted prefix of the
+ * classname names a .py file under the working directory (the longest one is
+ * the module); the name alone when the classname is the enclosing testsuite's
+ * name (how shoal writes list tests) or empty; else "classname::name". failure -> FAILED, error ->
  * ERROR, skipped (xfail too) -> SKIPPED, none -> PASSED. 0, or -1 with the
  * reason (naming the file, and the line for XML errors) in err; cases reported
  * before an error stay reported. */
