@@ -253,7 +253,21 @@ s_batch_target(const shoal_leader_t *self, size_t m)
 {
     double share =
         sched_board_queued_work(self->board, m) / (double)sched_suite_member_slots(self->suite, m);
-    return share < self->config.batch_seconds ? share : self->config.batch_seconds;
+    double target = self->config.batch_seconds;
+    /* Tests nothing is known about are all predicted the default on the
+     * board; once this session has seen what tests really take, their
+     * batches aim at --batch-seconds of that (a suite of 10 ms tests goes
+     * out in batches of about 200, not 4). */
+    size_t count;
+    const size_t *queue = sched_board_queue(self->board, m, &count);
+    sched_predict_source_t source = SCHED_PREDICT_GIVEN;
+    if (count)
+        (void)sched_suite_predicted(self->suite, queue[0], NULL, &source);
+    if (source == SCHED_PREDICT_DEFAULT && self->observed_count >= S_OBSERVED_MIN &&
+        self->observed_sum > 0)
+        target *=
+            self->config.default_prediction / (self->observed_sum / (double)self->observed_count);
+    return share < target ? share : target;
 }
 
 static size_t

@@ -2,8 +2,8 @@
  * member plus the tests nobody alive can run. Every strategy deals each input
  * test exactly once, only to an alive member whose tags satisfy it, and is
  * deterministic (ties go to the lower member index, then the lower rank).
- * Queues come out in rank order (fail-first, longest, id), except the file
- * strategy's, which keeps each file's tests together.
+ * Queues come out in rank order (fail-first, longest, collection order),
+ * except the file strategy's, which keeps each file's tests together.
  */
 #include "sched/internal.h"
 
@@ -122,13 +122,46 @@ s_least_loaded(s_deal_t *d, uint32_t req, double work)
     return m;
 }
 
+/* LPT. A run of tests nothing is known about (the default prediction and
+ * the same requirement: on a first run, every test) goes out as LPT would
+ * share it (the same count to each member), but in contiguous blocks in the
+ * input's order rather than one test each in turn: tests of one module stay
+ * together and in the framework's order, as pytest-xdist's load scheduling
+ * keeps them, so fixtures are shared and order-dependent suites work. */
 static void
 s_lpt(s_deal_t *d, const size_t *tests, const size_t *positions, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        size_t t = tests[positions[i]];
-        d->owner[positions[i]] = s_least_loaded(d, d->suite->tests[t].req, d->pred[t]);
+    size_t members = d->suite->member_count;
+    size_t *got = calloc(members + 1, sizeof(size_t)); /* [members]: nobody */
+    if (!got)
+        d->oom = true;
+    for (size_t i = 0, j; i < count; i = j) {
+        const sched__test_t *first = &d->suite->tests[tests[positions[i]]];
+        double pred = d->pred[tests[positions[i]]];
+        for (j = i + 1; got && first->source == SCHED_PREDICT_DEFAULT && j < count; j++) {
+            size_t t = tests[positions[j]];
+            const sched__test_t *test = &d->suite->tests[t];
+            if (d->pred[t] != pred || test->req != first->req ||
+                test->source != SCHED_PREDICT_DEFAULT)
+                break;
+        }
+        if (!got || j - i == 1) {
+            for (j = i; j < (got ? i + 1 : count); j++)
+                d->owner[positions[j]] = s_least_loaded(d, d->suite->tests[tests[positions[j]]].req,
+                                                        d->pred[tests[positions[j]]]);
+            continue;
+        }
+        memset(got, 0, (members + 1) * sizeof(size_t));
+        for (size_t k = i; k < j; k++) {
+            uint32_t m = s_least_loaded(d, first->req, pred);
+            got[m == S_NOBODY ? members : m]++;
+        }
+        size_t k = i;
+        for (size_t m = 0; m <= members; m++)
+            for (size_t c = 0; c < got[m]; c++)
+                d->owner[positions[k++]] = m == members ? S_NOBODY : (uint32_t)m;
     }
+    free(got);
 }
 
 static void

@@ -102,7 +102,8 @@ double sched_suite_flakiness(const sched_suite_t *self, size_t test);
 /* Whether member's tags satisfy the test's requirements (alive or not). */
 bool sched_suite_can_run(const sched_suite_t *self, size_t test, size_t member);
 /* Fills out[0..test_count) with every test in run order: recently failed first,
- * then longest predicted first, ties by id. Stable and deterministic. */
+ * then longest predicted first, ties in the order the tests were added (the
+ * framework's collection order). Stable and deterministic. */
 void sched_suite_order(const sched_suite_t *self, size_t *out);
 
 /* EWMA of `count` durations (oldest first) with weight `alpha` on the newest;

@@ -426,23 +426,18 @@ sched_suite_can_run(const sched_suite_t *self, size_t test, size_t member)
     return self->reqs[self->tests[test].req].eligible[member] != 0;
 }
 
-/* ---- order: fail-first, then longest predicted, then id ----
+/* ---- order: fail-first, then longest predicted, then collection order ----
  * Each test gets one 64-bit key that sorts ascending in run order: bit 63 is
  * "did not fail recently", the rest the complement of the prediction's IEEE
- * bits (a non-negative double's bits grow with its value). An LSD radix sort
- * on the keys does the bulk in O(n); runs of equal keys are then sorted by id. */
+ * bits (a non-negative double's bits grow with its value). A stable LSD radix
+ * sort on the keys does it in O(n) and keeps equal keys in the framework's
+ * own order: with nothing known, tests run as the framework would run them
+ * (suites whose tests depend on the order within a module keep working). */
 
 typedef struct {
     uint64_t key;
-    const char *id;
     size_t index;
 } s_order_key_t;
-
-static int
-s_id_cmp(const void *a, const void *b)
-{
-    return strcmp(((const s_order_key_t *)a)->id, ((const s_order_key_t *)b)->id);
-}
 
 static uint64_t
 s_order_key(const sched__test_t *t)
@@ -487,15 +482,9 @@ sched_suite_order(const sched_suite_t *self, size_t *out)
         return;
     }
     for (size_t i = 0; i < n; i++)
-        keys[i] = (s_order_key_t){s_order_key(&self->tests[i]), self->tests[i].id, i};
+        keys[i] = (s_order_key_t){s_order_key(&self->tests[i]), i};
     if (n > 0)
         s_radix(keys, tmp, n);
-    for (size_t i = 0, j; i < n; i = j) {
-        for (j = i + 1; j < n && keys[j].key == keys[i].key;)
-            j++;
-        if (j - i > 1)
-            qsort(keys + i, j - i, sizeof(*keys), s_id_cmp);
-    }
     for (size_t i = 0; i < n; i++)
         out[i] = keys[i].index;
     free(keys);

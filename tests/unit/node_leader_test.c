@@ -305,3 +305,38 @@ test_node_leader_maxfail_stops_the_session(void)
     CHECK_INT(not_run, ==, 4);
     shoal_leader_destroy(&leader);
 }
+
+/* Batches of tests nothing is known about are sized by what this session
+ * has seen them take: after results of 10 ms each, a batch aims at 2 s of
+ * them (about 200), not at 2 s of the default prediction (4). */
+void
+test_node_leader_batches_learn_from_results(void)
+{
+    double seconds[32];
+    for (size_t i = 0; i < 32; i++)
+        seconds[i] = -1;
+    shoal_leader_config_t config = {.session = "s",
+                                    .term = 1,
+                                    .batch_max = 1000,
+                                    .batch_seconds = 2.0,
+                                    .default_prediction = 0.5};
+    shoal_leader_t *leader = s_leader_with(32, seconds, &config);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_item_t *items = NULL;
+    size_t n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items);
+    CHECK_INT(n, ==, 4); /* 2 s of the default 0.5 s */
+    double now = 0.0;
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < n; i++) {
+            items[i].outcome = SHOAL_OUTCOME_PASSED;
+            items[i].seconds = 0.01;
+        }
+        shoal_leader_results(leader, "a", items, n, now += 0.05);
+        free(items);
+        n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, now, &items);
+    }
+    /* 8 results seen: the next batch takes every test left (24 x 10 ms). */
+    CHECK_INT(n, ==, 24);
+    free(items);
+    shoal_leader_destroy(&leader);
+}

@@ -116,16 +116,27 @@ test_sched_predict_nothing_known_gets_default(void)
 }
 
 void
-test_sched_order_failed_first_then_longest_then_id(void)
+test_sched_order_failed_first_then_longest_then_collected(void)
 {
     double p[] = {1.0, 5.0, 5.0, 2.0, 0.5};
     sched_suite_t *s = s_suite(p, 5, 1);
     sched_history_t failed = {NULL, 0, 1, true, 0};
     sched_suite_set_history(s, 4, &failed);    /* t4 failed: first despite 0.5 s */
-    size_t order[5], want[] = {4, 1, 2, 3, 0}; /* t1 before t2: equal, by id */
+    size_t order[5], want[] = {4, 1, 2, 3, 0}; /* t1 before t2: equal, as collected */
     sched_suite_order(s, order);
     for (size_t i = 0; i < 5; i++)
         CHECK_INT(order[i], ==, want[i]);
+    sched_suite_destroy(&s);
+    /* Equal predictions keep the framework's order, not the ids' (a test
+     * may depend on one defined before it in its module). */
+    s = sched_suite_new();
+    const char *ids[] = {"m.py::test_z_setup", "m.py::test_b_uses", "m.py::test_a_last"};
+    for (size_t i = 0; i < 3; i++)
+        CHECK_INT(sched_suite_add_test(s, ids[i], "m.py", NULL, NULL), ==, 0);
+    sched_suite_predict(s, 0.5);
+    sched_suite_order(s, order);
+    for (size_t i = 0; i < 3; i++)
+        CHECK_INT(order[i], ==, i);
     sched_suite_destroy(&s);
 }
 
@@ -407,4 +418,39 @@ test_sched_plan_every_strategy_deals_each_test_once_within_requirements(void)
         }
         sched_suite_destroy(&s);
     }
+}
+
+/* Nothing known (a first run): LPT gives each member its share, but as a
+ * contiguous block in collection order, as pytest-xdist deals, not one test
+ * each in turn (which split every module across members). Known durations,
+ * even equal ones, are still dealt longest first to the least loaded. */
+void
+test_sched_lpt_deals_unknown_tests_in_blocks(void)
+{
+    sched_suite_t *s = sched_suite_new();
+    char name[32];
+    for (size_t m = 0; m < 2; m++) {
+        snprintf(name, sizeof(name), "m%zu", m);
+        CHECK(sched_suite_add_member(s, name, m == 0 ? 1 : 2, NULL, NULL) == 0);
+    }
+    for (size_t i = 0; i < 9; i++) {
+        snprintf(name, sizeof(name), "mod%zu.py::t%zu", i / 3, i);
+        CHECK(sched_suite_add_test(s, name, NULL, NULL, NULL) == 0);
+    }
+    sched_suite_predict(s, 0.5);
+    sched_plan_t *plan = sched_plan_new(s, SCHED_STRATEGY_LPT);
+    size_t q0[] = {0, 1, 2}, q1[] = {3, 4, 5, 6, 7, 8}; /* by slots: 1 and 2 */
+    s_check_queue(plan, 0, q0, 3);
+    s_check_queue(plan, 1, q1, 6);
+    sched_plan_destroy(&plan);
+    sched_suite_destroy(&s);
+
+    double p[] = {1, 1, 1, 1};
+    s = s_suite(p, 4, 2);
+    plan = sched_plan_new(s, SCHED_STRATEGY_LPT);
+    size_t known0[] = {0, 2}, known1[] = {1, 3};
+    s_check_queue(plan, 0, known0, 2);
+    s_check_queue(plan, 1, known1, 2);
+    sched_plan_destroy(&plan);
+    sched_suite_destroy(&s);
 }
