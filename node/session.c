@@ -35,7 +35,9 @@
 #define S_DONE_WAIT_MS 10000    /* leader waits this long for everyone's DONE */
 #define S_OUTPUT_CAP (64 * 1024)
 #define S_PARTICIPANTS_MAX 1024
-#define S_CLOSE_MS 30000 /* a closing worker may finish its session this long */
+#define S_CLOSE_MS 30000         /* a closing worker may finish its session this long */
+#define S_REFUSE_WAIT_MS 2000    /* a refused member waits this long for the leader's ids */
+#define S_REFUSE_IDS_MAX 1000000 /* ...and keeps at most this many */
 
 /* What this runner collected (the tests it may run, I3, and the leader's plan). */
 typedef enum { S_COLLECTING, S_COLLECTED, S_COLLECT_FAILED } s_collect_t;
@@ -129,8 +131,11 @@ struct shoal_session {
     uint32_t counts[SHOAL_COUNT_KINDS]; /* as of the last progress report */
     bool reaping;                       /* a runner closed its output but has not exited yet */
     bool refused;                       /* the leader did not admit us */
-    bool dry;                           /* the leader's last WORK was empty */
-    uint64_t results_due;               /* when unsent results go out */
+    uint64_t refused_at;                /* when its first REFUSE came, 0: none */
+    shoal_item_t *theirs;               /* the leader's ids, from its REFUSE */
+    size_t theirs_count, theirs_cap, theirs_total;
+    bool dry;             /* the leader's last WORK was empty */
+    uint64_t results_due; /* when unsent results go out */
     uint8_t *buf;
 };
 
@@ -1019,6 +1024,61 @@ s_on_leader(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uin
     (void)now;
 }
 
+/* The leader did not admit us: keep the ids its first refusal carries, to
+ * name what differs, until we have them all or S_REFUSE_WAIT_MS passed. */
+static void
+s_on_refuse(shoal_session_t *self, shoal_msg_t *msg, uint64_t now)
+{
+    if (!self->refused_at) {
+        self->refused_at = now;
+        snprintf(self->status_text, sizeof(self->status_text), "%s", msg->text ? msg->text : "");
+        self->theirs_total = msg->tests_total;
+    }
+    if (self->theirs_count < self->theirs_total && self->theirs_count < S_REFUSE_IDS_MAX)
+        s_take_items(&self->theirs, &self->theirs_count, &self->theirs_cap, msg);
+}
+
+static int
+s_item_id_cmp(const void *a, const void *b)
+{
+    return strcmp(((const shoal_item_t *)a)->id, ((const shoal_item_t *)b)->id);
+}
+
+/* Says which tests differ (a few of each side) and ends our part. */
+static void
+s_refuse_tick(shoal_session_t *self, uint64_t now)
+{
+    if (!self->refused_at ||
+        (self->theirs_count < self->theirs_total && now - self->refused_at < S_REFUSE_WAIT_MS))
+        return;
+    char only_there[1024] = "", only_here[1024] = "";
+    size_t there = 0, here = 0;
+    for (size_t i = 0; i < self->theirs_count; i++)
+        if (shoal_collection_find(&self->local, self->theirs[i].id) == SIZE_MAX && there++ < 5) {
+            size_t len = strlen(only_there);
+            snprintf(only_there + len, sizeof(only_there) - len, "\n  only at the leader: %s",
+                     self->theirs[i].id);
+        }
+    qsort(self->theirs, self->theirs_count, sizeof(*self->theirs), s_item_id_cmp);
+    for (size_t i = 0; i < self->local.count; i++) {
+        shoal_item_t key = {.id = self->local.tests[i].id};
+        if (!bsearch(&key, self->theirs, self->theirs_count, sizeof(key), s_item_id_cmp) &&
+            here++ < 5) {
+            size_t len = strlen(only_here);
+            snprintf(only_here + len, sizeof(only_here) - len, "\n  only here: %s",
+                     self->local.tests[i].id);
+        }
+    }
+    shoal_log_info("not admitted to session %s: %s%s%s%s", self->config.session, self->status_text,
+                   only_there, only_here,
+                   self->theirs_count < self->theirs_total ? "\n  (the leader's list came in part)"
+                   : there + here == 0 ? "\n  (the same tests, in another order or with other "
+                                         "outcomes at collection)"
+                                       : "");
+    self->refused = true;
+    self->phase = S_DONE;
+}
+
 /* A member whose collection differs from ours would run other tests, or
  * miss some: it is not admitted, and is told why. */
 static bool
@@ -1027,7 +1087,8 @@ s_admitted(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint
     s_participant_t *p = s_participant(self, from);
     if (strcmp(msg->text ? msg->text : "", self->collection_digest) == 0)
         return true;
-    if (!p->refused) {
+    bool first = !p->refused;
+    if (first) {
         p->refused = true;
         shoal_leader_member(self->lead, p->name, p->slots, p->tags, false, s_seconds(now));
         shoal_log_info("refused %s: its collection (%.16s) differs from ours (%.16s)", from,
@@ -1039,11 +1100,18 @@ s_admitted(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint
              "(%.16s) differs: run the same checkout and command on every participant",
              self->name, self->local.count, self->collection_digest,
              msg->text && msg->text[0] ? msg->text : "none");
+    /* The first refusal carries our ids, so the member can name what differs. */
+    shoal_item_t *ids = first ? calloc(self->local.count + 1, sizeof(*ids)) : NULL;
+    for (size_t i = 0; ids && i < self->local.count; i++)
+        ids[i].id = self->local.tests[i].id; /* borrowed: encode only reads */
     shoal_msg_t refuse = {.type = SHOAL_MSG_REFUSE,
                           .term = self->term,
                           .tests_total = (uint32_t)self->local.count,
-                          .text = text};
+                          .text = text,
+                          .items = ids,
+                          .item_count = ids ? self->local.count : 0};
     s_send(self, from, &refuse);
+    free(ids);
     return false;
 }
 
@@ -1222,12 +1290,8 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
                 s_participant(self, from)->unled = true;
             break;
         case SHOAL_MSG_REFUSE:
-            if (strcmp(from, self->leader) == 0 && self->phase != S_DONE) {
-                shoal_log_info("not admitted to session %s: %s", self->config.session,
-                               msg.text ? msg.text : "");
-                self->refused = true;
-                self->phase = S_DONE;
-            }
+            if (strcmp(from, self->leader) == 0 && self->phase != S_DONE)
+                s_on_refuse(self, &msg, now);
             break;
     }
     shoal_msg_clear(&msg);
@@ -1526,6 +1590,7 @@ shoal_session_destroy(shoal_session_t **self_p)
         shoal_item_clear(&self->summary[i]);
     free(self->summary);
     s_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
+    s_items_free(&self->theirs, &self->theirs_count, &self->theirs_cap);
     free(self->chunk_seen);
     free(self->summary_out);
     shoal_leader_destroy(&self->lead);
@@ -1681,6 +1746,7 @@ shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
         }
         s_gather_tick(self, now);
         s_leader_tick(self, now);
+        s_refuse_tick(self, now);
         size_t fd_count = 0;
         self->reaping = false;
         if (self->phase != S_DONE)

@@ -36,6 +36,7 @@ s_item_fields(shoal_msg_type_t type)
 {
     switch (type) {
         case SHOAL_MSG_WANT:
+        case SHOAL_MSG_REFUSE:
             return 1;
         case SHOAL_MSG_WORK:
             return 3;
@@ -71,7 +72,7 @@ s_pack_bool(msgpack_packer *pk, bool value)
 static void
 s_pack_item(msgpack_packer *pk, shoal_msg_type_t type, const shoal_item_t *item)
 {
-    if (type == SHOAL_MSG_WANT) {
+    if (type == SHOAL_MSG_WANT || type == SHOAL_MSG_REFUSE) {
         s_pack_str(pk, item->id, SHOAL_TEST_ID_MAX);
         return;
     }
@@ -127,8 +128,10 @@ shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
             fields += 4;
             break;
         case SHOAL_MSG_PROGRESS:
-        case SHOAL_MSG_REFUSE:
             fields += 2;
+            break;
+        case SHOAL_MSG_REFUSE:
+            fields += 3;
             break;
         case SHOAL_MSG_SUMMARY:
             fields += 5;
@@ -233,7 +236,7 @@ s_double(const msgpack_object *o, double *out)
 static bool
 s_item(const msgpack_object *o, shoal_msg_type_t type, shoal_item_t *item)
 {
-    if (type == SHOAL_MSG_WANT) {
+    if (type == SHOAL_MSG_WANT || type == SHOAL_MSG_REFUSE) {
         item->id = s_copy_str(o, SHOAL_TEST_ID_MAX, false);
         return item->id != NULL;
     }
@@ -277,7 +280,7 @@ s_fields(const msgpack_object *root, shoal_msg_t *msg)
             return n == 8 && s_uint(&f[4], 4096, &msg->free_slots) && s_bool(&f[5], &msg->fresh) &&
                    (msg->text = s_copy_str(&f[6], SHOAL_DIGEST_MAX, true)) != NULL;
         case SHOAL_MSG_REFUSE:
-            return n == 6 && s_uint(&f[4], UINT32_MAX, &msg->tests_total) &&
+            return n == 7 && s_uint(&f[4], UINT32_MAX, &msg->tests_total) &&
                    (msg->text = s_copy_str(&f[5], SHOAL_MESSAGE_MAX, true)) != NULL;
         case SHOAL_MSG_PROGRESS:
             if (n != 6 || f[4].type != MSGPACK_OBJECT_ARRAY ||

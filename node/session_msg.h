@@ -18,8 +18,11 @@
  *   DONE      member -> leader   [..]                        "I have the whole summary"
  *   QUERY     would-be first leader -> all   [..]   "does anyone lead?" (term 0)
  *   NOLEADER  participant -> asker [..]   "I follow no one yet" (only at term 0)
- *   REFUSE    leader -> member   [.., tests_total, text]   "your collection differs: you
- *                                  are not admitted" (tests_total: the leader's count)
+ *   REFUSE    leader -> member   [.., tests_total, text, [ids]]   "your collection differs:
+ *                                  you are not admitted"; tests_total is the leader's
+ *                                  count, and the first refusal carries all its ids
+ *                                  (over several messages) so the member can name
+ *                                  the differences
  */
 #ifndef SHOAL_NODE_SESSION_MSG_H
 #define SHOAL_NODE_SESSION_MSG_H

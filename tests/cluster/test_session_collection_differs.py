@@ -3,8 +3,8 @@ checkouts differ).
 
 Two participants run the same command in different checkouts: b is a commit
 ahead, with a new failing test and a deleted file. Their collections differ,
-so the leader refuses the other one: it exits 3 saying it was not admitted,
-and the leader's session runs exactly its own collection, on itself, and its
+so the leader refuses the other one: it exits 3 saying it was not admitted
+and naming the tests that differ, and the leader's session runs exactly its own collection, on itself, and its
 summary names the participant it left out. Before, both were admitted and
 the new failing test was never run or reported (a false pass).
 """
@@ -46,6 +46,10 @@ def main(cluster):
     if "not admitted" not in refused.stderr():
         runs.dump()
         raise TestFailure("the refused participant does not say it was not admitted")
+    for test in want[home] ^ want[a if home == b else b]:
+        if test not in refused.stderr():
+            runs.dump()
+            raise TestFailure("the refused participant does not name %s, which differs" % test)
     with open(leader.json) as f:
         report = json.load(f)
     ids = {t["id"] for t in report["tests"]}
