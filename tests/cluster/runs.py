@@ -170,6 +170,20 @@ def same_reports(participants):
     return participants[0].junit_cases()
 
 
+def pytest_suite(cluster, name, files):
+    """Writes a pytest suite into cluster.tmpdir/name: files maps a relative
+    path to its text. An empty pytest.ini is added unless given, so the
+    directory is pytest's rootdir and nothing above it is loaded. Returns the
+    directory."""
+    root = os.path.join(cluster.tmpdir, name)
+    for path, text in dict({"pytest.ini": "[pytest]\n"}, **files).items():
+        full = os.path.join(root, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as f:
+            f.write(text)
+    return root
+
+
 def list_file(path, lines):
     """Writes a plain-list suite: (name, argv[, requires]) per test."""
     with open(path, "w") as f:
@@ -239,6 +253,7 @@ def run_test(main):
     sys.exit(code)
 
 
-__all__ = ["Runs", "Participant", "same_reports", "list_file", "run_test", "phase", "MARK",
+__all__ = ["Runs", "Participant", "same_reports", "list_file", "pytest_suite", "run_test", "phase",
+           "MARK",
            "marked_suite", "kill_mid_session",
            "PYTHON", "SAMPLES", "TestFailure", "time"]

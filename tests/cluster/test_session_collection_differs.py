@@ -9,24 +9,14 @@ summary names the participant it left out. Before, both were admitted and
 the new failing test was never run or reported (a false pass).
 """
 import json
-import os
 
-from runs import Runs, run_test, phase, PYTHON, TestFailure
-
-
-def checkout(root, name, files):
-    path = os.path.join(root, name)
-    os.makedirs(path)
-    for fname, text in files.items():
-        with open(os.path.join(path, fname), "w") as f:
-            f.write(text)
-    return path
+from runs import Runs, run_test, phase, pytest_suite, PYTHON, TestFailure
 
 
 def main(cluster):
     common = {"test_a.py": "def test_a1():\n    pass\n\ndef test_a2():\n    pass\n"}
-    a = checkout(cluster.tmpdir, "a", dict(common, **{"test_old.py": "def test_old():\n    pass\n"}))
-    b = checkout(cluster.tmpdir, "b", dict(common, **{
+    a = pytest_suite(cluster, "a", dict(common, **{"test_old.py": "def test_old():\n    pass\n"}))
+    b = pytest_suite(cluster, "b", dict(common, **{
         "test_new.py": "def test_new():\n    assert 1 == 2\n"}))
     want = {a: {"test_a.py::test_a1", "test_a.py::test_a2", "test_old.py::test_old"},
             b: {"test_a.py::test_a1", "test_a.py::test_a2", "test_new.py::test_new"}}

@@ -8,39 +8,34 @@ many teardowns as setups, and every test passes.
 """
 import os
 
-from runs import Runs, run_test, same_reports, phase, PYTHON, TestFailure
+from runs import Runs, run_test, same_reports, phase, pytest_suite, PYTHON, TestFailure
 
 TESTS = 40
 
 
 def main(cluster):
-    suite = os.path.join(cluster.tmpdir, "fixtures")
-    os.makedirs(suite)
     log = os.path.join(cluster.tmpdir, "fixture.log")
-    with open(os.path.join(suite, "pytest.ini"), "w") as f:
-        f.write("[pytest]\n")
-    with open(os.path.join(suite, "conftest.py"), "w") as f:
-        f.write("import os, pytest\n"
-                "def log(word):\n"
-                "    with open(%r, 'a') as f:\n"
-                "        f.write('%%s %%d\\n' %% (word, os.getpid()))\n"
-                "@pytest.fixture(scope='session')\n"
-                "def database():\n"
-                "    log('session-setup')\n"
-                "    yield 'db'\n"
-                "    log('session-teardown')\n" % log)
-    with open(os.path.join(suite, "test_f.py"), "w") as f:
-        f.write("import time, pytest\n"
-                "from conftest import log\n"
-                "@pytest.fixture(scope='module')\n"
-                "def table(database):\n"
-                "    log('module-setup')\n"
-                "    yield database + '.t'\n"
-                "    log('module-teardown')\n"
-                "@pytest.mark.parametrize('i', range(%d))\n"
-                "def test_f(table, i):\n"
-                "    time.sleep(0.05)\n"
-                "    assert table == 'db.t'\n" % TESTS)
+    suite = pytest_suite(cluster, "fixtures", {
+        "conftest.py": "import os, pytest\n"
+                       "def log(word):\n"
+                       "    with open(%r, 'a') as f:\n"
+                       "        f.write('%%s %%d\\n' %% (word, os.getpid()))\n"
+                       "@pytest.fixture(scope='session')\n"
+                       "def database():\n"
+                       "    log('session-setup')\n"
+                       "    yield 'db'\n"
+                       "    log('session-teardown')\n" % log,
+        "test_f.py": "import time, pytest\n"
+                     "from conftest import log\n"
+                     "@pytest.fixture(scope='module')\n"
+                     "def table(database):\n"
+                     "    log('module-setup')\n"
+                     "    yield database + '.t'\n"
+                     "    log('module-teardown')\n"
+                     "@pytest.mark.parametrize('i', range(%d))\n"
+                     "def test_f(table, i):\n"
+                     "    time.sleep(0.05)\n"
+                     "    assert table == 'db.t'\n" % TESTS})
     runs = Runs(cluster, "fixtures")
     ps = runs.start(2, ["--expect", "2", "--slots", "1", "--", PYTHON, "-m", "pytest"], cwd=suite)
     codes = runs.wait_all(120)

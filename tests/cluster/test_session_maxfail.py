@@ -8,23 +8,18 @@ report, which has the failure, and the tests that did not run reported as
 not run, saying why.
 """
 import json
-import os
 
-from runs import Runs, run_test, same_reports, phase, PYTHON, TestFailure
+from runs import Runs, run_test, same_reports, phase, pytest_suite, PYTHON, TestFailure
 
 TESTS = 40
 
 
 def main(cluster):
-    suite = os.path.join(cluster.tmpdir, "maxfail")
-    os.makedirs(suite)
-    with open(os.path.join(suite, "pytest.ini"), "w") as f:
-        f.write("[pytest]\n")
-    with open(os.path.join(suite, "test_m.py"), "w") as f:
-        f.write("import time, pytest\n"
-                "def test_a_fails():\n    assert 1 == 2\n"
-                "@pytest.mark.parametrize('i', range(%d))\n"
-                "def test_b(i):\n    time.sleep(0.2)\n" % (TESTS - 1))
+    suite = pytest_suite(cluster, "maxfail", {
+        "test_m.py": "import time, pytest\n"
+                     "def test_a_fails():\n    assert 1 == 2\n"
+                     "@pytest.mark.parametrize('i', range(%d))\n"
+                     "def test_b(i):\n    time.sleep(0.2)\n" % (TESTS - 1)})
     runs = Runs(cluster, "maxfail")
     ps = runs.start(2, ["--expect", "2", "--slots", "1", "--", PYTHON, "-m", "pytest", "-x"],
                     cwd=suite)

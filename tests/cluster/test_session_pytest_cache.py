@@ -9,20 +9,16 @@ workers. pytest's .pytest_cache then names exactly those 2 as last failed
 import json
 import os
 
-from runs import Runs, run_test, phase, PYTHON, TestFailure
+from runs import Runs, run_test, phase, pytest_suite, PYTHON, TestFailure
 
 FAILING = {"test_c.py::test_c[3]", "test_c.py::test_c[16]"}
 
 
 def main(cluster):
-    suite = os.path.join(cluster.tmpdir, "cached")
-    os.makedirs(suite)
-    with open(os.path.join(suite, "pytest.ini"), "w") as f:
-        f.write("[pytest]\n")
-    with open(os.path.join(suite, "test_c.py"), "w") as f:
-        f.write("import pytest, time\n"
-                "@pytest.mark.parametrize('i', range(20))\n"
-                "def test_c(i):\n    time.sleep(0.05)\n    assert i not in (3, 16)\n")
+    suite = pytest_suite(cluster, "cached", {
+        "test_c.py": "import pytest, time\n"
+                     "@pytest.mark.parametrize('i', range(20))\n"
+                     "def test_c(i):\n    time.sleep(0.05)\n    assert i not in (3, 16)\n"})
     first = Runs(cluster, "cache1").participant("c1").start(
         ["--slots", "2", "--no-history", "--", PYTHON, "-m", "pytest"], cwd=suite)
     if first.wait(120) != 1:

@@ -6,22 +6,18 @@ mesh nor the takeover: the participant that leads is killed as soon as it
 claims, and the next one takes over with the collection it already has. The session completes on the survivors with
 every test reported once (I1, I5).
 """
-import os
 
-from runs import Runs, run_test, same_reports, phase, PYTHON, TestFailure
+from runs import Runs, run_test, same_reports, phase, pytest_suite, PYTHON, TestFailure
 
 TESTS = 20
 
 
 def main(cluster):
-    suite = os.path.join(cluster.tmpdir, "collecting")
-    os.makedirs(suite)
-    with open(os.path.join(suite, "conftest.py"), "w") as f:
-        f.write("import time\ntime.sleep(5)\n")
-    with open(os.path.join(suite, "test_s.py"), "w") as f:
-        f.write("import time, pytest\n"
-                "@pytest.mark.parametrize('i', range(%d))\n"
-                "def test_s(i):\n    time.sleep(0.2)\n" % TESTS)
+    suite = pytest_suite(cluster, "collecting", {
+        "conftest.py": "import time\ntime.sleep(5)\n",
+        "test_s.py": "import time, pytest\n"
+                     "@pytest.mark.parametrize('i', range(%d))\n"
+                     "def test_s(i):\n    time.sleep(0.2)\n" % TESTS})
     runs = Runs(cluster, "slowcollect")
     ps = runs.start(3, ["--expect", "3", "--slots", "1", "--", PYTHON, "-m", "pytest"], cwd=suite)
     leader = runs.leader(timeout=60)

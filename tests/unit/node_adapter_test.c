@@ -16,23 +16,6 @@
 #include "node.list"
 #undef TEST
 
-static void
-s_write(const char *dir, const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    for (char *p = path + strlen(dir) + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(path, 0755);
-            *p = '/';
-        }
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    fputs(text, f);
-    CHECK(fclose(f) == 0);
-}
-
 static char *
 s_tmpdir(void)
 {
@@ -45,7 +28,7 @@ s_tmpdir(void)
 static shoal_adapter_t *
 s_list_adapter(const char *dir, const char *text, char *err, size_t err_size)
 {
-    s_write(dir, "suite.list", text);
+    scratch_write(dir, "suite.list", text);
     char path[512];
     snprintf(path, sizeof(path), "%s/suite.list", dir);
     return shoal_adapter_new(0, NULL, path, err, err_size);

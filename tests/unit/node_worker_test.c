@@ -43,24 +43,6 @@ typedef struct {
     shoal_adapter_t *adapter;
 } s_fixture_t;
 
-/* Writes text to dir/name, making the directories on the way. */
-static void
-s_write(const char *dir, const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    for (char *p = path + strlen(dir) + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(path, 0755);
-            *p = '/';
-        }
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    fputs(text, f);
-    CHECK(fclose(f) == 0);
-}
-
 /* A scratch directory with the plugin (if install) and a worker command:
  * /usr/bin/python3 -m pytest followed by args (NULL-terminated, may be NULL). */
 static void
@@ -85,7 +67,7 @@ static void
 s_setup(s_fixture_t *fx, bool install)
 {
     s_setup_with(fx, install, NULL);
-    s_write(fx->dir, "test_w.py", s_suite);
+    scratch_write(fx->dir, "test_w.py", s_suite);
 }
 
 static void
@@ -155,18 +137,26 @@ s_find(const shoal_collection_t *c, const char *id)
     return t;
 }
 
-/* Runs the ids as one batch; polls until it is over. */
+/* Runs the ids as one batch (the last held back if hold); polls until it is
+ * over. */
 static void
-s_run_ids(shoal_worker_t *w, const char *const *ids, size_t count, uint64_t timeout_ms,
-          shoal_test_result_t *results)
+s_run_held(shoal_worker_t *w, const char *const *ids, size_t count, bool hold, uint64_t timeout_ms,
+           shoal_test_result_t *results)
 {
-    CHECK(shoal_worker_run(w, ids, count, false, timeout_ms, s_ms()) == 0);
+    CHECK(shoal_worker_run(w, ids, count, hold, timeout_ms, s_ms()) == 0);
     uint64_t deadline = s_ms() + 30000;
     while (!shoal_worker_poll(w, s_ms())) {
         CHECK(s_ms() < deadline);
         usleep(2000);
     }
     CHECK(shoal_worker_results(w, results) == 0);
+}
+
+static void
+s_run_ids(shoal_worker_t *w, const char *const *ids, size_t count, uint64_t timeout_ms,
+          shoal_test_result_t *results)
+{
+    s_run_held(w, ids, count, false, timeout_ms, results);
 }
 
 /* Runs ids (names in test_w.py) as one batch. */
@@ -338,11 +328,11 @@ test_node_worker_collects_every_kind_of_item(void)
     const char *args[] = {"--doctest-glob=*.txt", "--doctest-glob=*.rst", NULL};
     s_fixture_t fx;
     s_setup_with(&fx, true, args);
-    s_write(fx.dir, "conftest.py", s_spec_conftest);
-    s_write(fx.dir, "test_usage.txt", ">>> 1 + 1\n2\n");
-    s_write(fx.dir, "docs/guide.rst", "Guide\n=====\n\n>>> 2 * 3\n7\n");
-    s_write(fx.dir, "test_x.spec", "first: ok\nsecond: broken\n");
-    s_write(fx.dir, "test_mod.py", "def test_ok():\n    pass\n");
+    scratch_write(fx.dir, "conftest.py", s_spec_conftest);
+    scratch_write(fx.dir, "test_usage.txt", ">>> 1 + 1\n2\n");
+    scratch_write(fx.dir, "docs/guide.rst", "Guide\n=====\n\n>>> 2 * 3\n7\n");
+    scratch_write(fx.dir, "test_x.spec", "first: ok\nsecond: broken\n");
+    scratch_write(fx.dir, "test_mod.py", "def test_ok():\n    pass\n");
     shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
     s_collected(w, &c);
@@ -378,13 +368,13 @@ test_node_worker_reports_collection_outcomes(void)
         const char *args[] = {keep_going ? "--continue-on-collection-errors" : "-q", NULL};
         s_fixture_t fx;
         s_setup_with(&fx, true, args);
-        s_write(fx.dir, "test_skipmod.py",
-                "import pytest\npytest.skip('no database here', allow_module_level=True)\n");
-        s_write(fx.dir, "test_optional.py",
-                "import pytest\npytest.importorskip('shoal_no_such_module')\n"
-                "def test_x():\n    pass\n");
-        s_write(fx.dir, "test_broken.py", "import shoal_no_such_module_either\n");
-        s_write(fx.dir, "test_fine.py", "def test_fine():\n    pass\n");
+        scratch_write(fx.dir, "test_skipmod.py",
+                      "import pytest\npytest.skip('no database here', allow_module_level=True)\n");
+        scratch_write(fx.dir, "test_optional.py",
+                      "import pytest\npytest.importorskip('shoal_no_such_module')\n"
+                      "def test_x():\n    pass\n");
+        scratch_write(fx.dir, "test_broken.py", "import shoal_no_such_module_either\n");
+        scratch_write(fx.dir, "test_fine.py", "def test_fine():\n    pass\n");
         shoal_worker_t *w = s_worker(&fx);
         shoal_collection_t c;
         s_collected(w, &c);
@@ -420,12 +410,12 @@ test_node_worker_takes_the_command_as_pytest_does(void)
     const char *args[] = {"--pyargs", "shoalpkg", "-k", "not excluded", NULL};
     s_fixture_t fx;
     s_setup_with(&fx, true, args);
-    s_write(fx.dir, "pytest.ini", "[pytest]\naddopts = -n 2 -p no:randomly\n");
-    s_write(fx.dir, "lib/shoalpkg/__init__.py", "");
-    s_write(fx.dir, "lib/shoalpkg/tests/__init__.py", "");
-    s_write(fx.dir, "lib/shoalpkg/tests/test_pkg.py",
-            "def test_here():\n    pass\ndef test_excluded():\n    pass\n");
-    s_write(fx.dir, "work/.keep", "");
+    scratch_write(fx.dir, "pytest.ini", "[pytest]\naddopts = -n 2 -p no:randomly\n");
+    scratch_write(fx.dir, "lib/shoalpkg/__init__.py", "");
+    scratch_write(fx.dir, "lib/shoalpkg/tests/__init__.py", "");
+    scratch_write(fx.dir, "lib/shoalpkg/tests/test_pkg.py",
+                  "def test_here():\n    pass\ndef test_excluded():\n    pass\n");
+    scratch_write(fx.dir, "work/.keep", "");
     char pythonpath[256];
     snprintf(pythonpath, sizeof(pythonpath), "PYTHONPATH=%s/py:%s/lib", fx.dir, fx.dir);
     shoal_worker_t *w = s_worker_in(&fx, "work", pythonpath);
@@ -451,15 +441,15 @@ test_node_worker_xfail_and_xpass(void)
 {
     s_fixture_t fx;
     s_setup_with(&fx, true, NULL);
-    s_write(fx.dir, "test_x.py",
-            "import pytest\n"
-            "@pytest.mark.xfail(reason='bug 12')\n"
-            "def test_xfail():\n    assert 0\n"
-            "@pytest.mark.xfail(reason='fixed?')\n"
-            "def test_xpass():\n    pass\n"
-            "@pytest.mark.xfail(reason='must fail', strict=True)\n"
-            "def test_strict():\n    pass\n"
-            "def test_imperative():\n    pytest.xfail('not yet')\n");
+    scratch_write(fx.dir, "test_x.py",
+                  "import pytest\n"
+                  "@pytest.mark.xfail(reason='bug 12')\n"
+                  "def test_xfail():\n    assert 0\n"
+                  "@pytest.mark.xfail(reason='fixed?')\n"
+                  "def test_xpass():\n    pass\n"
+                  "@pytest.mark.xfail(reason='must fail', strict=True)\n"
+                  "def test_strict():\n    pass\n"
+                  "def test_imperative():\n    pytest.xfail('not yet')\n");
     shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
     s_collected(w, &c);
@@ -488,10 +478,10 @@ test_node_worker_huge_output_is_capped_not_fatal(void)
 {
     s_fixture_t fx;
     s_setup_with(&fx, true, NULL);
-    s_write(fx.dir, "test_big.py",
-            "def test_big():\n"
-            "    assert False, 'x\\t\\0y\\n' * 250000\n"
-            "def test_after():\n    pass\n");
+    scratch_write(fx.dir, "test_big.py",
+                  "def test_big():\n"
+                  "    assert False, 'x\\t\\0y\\n' * 250000\n"
+                  "def test_after():\n    pass\n");
     shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
     s_collected(w, &c);
@@ -517,11 +507,11 @@ test_node_worker_timeout_is_per_test(void)
 {
     s_fixture_t fx;
     s_setup_with(&fx, true, NULL);
-    s_write(fx.dir, "test_t.py",
-            "import time, pytest\n"
-            "@pytest.mark.parametrize('i', range(6))\n"
-            "def test_quick(i):\n    time.sleep(0.3)\n"
-            "def test_hang():\n    time.sleep(60)\n");
+    scratch_write(fx.dir, "test_t.py",
+                  "import time, pytest\n"
+                  "@pytest.mark.parametrize('i', range(6))\n"
+                  "def test_quick(i):\n    time.sleep(0.3)\n"
+                  "def test_hang():\n    time.sleep(60)\n");
     shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
     s_collected(w, &c);
@@ -553,10 +543,10 @@ test_node_worker_close_lets_pytest_finish(void)
 {
     s_fixture_t fx;
     s_setup_with(&fx, true, NULL);
-    s_write(fx.dir, "conftest.py",
-            "def pytest_sessionfinish(session, exitstatus):\n"
-            "    open('finished', 'w').write('yes')\n");
-    s_write(fx.dir, "test_c.py", "def test_c():\n    pass\n");
+    scratch_write(fx.dir, "conftest.py",
+                  "def pytest_sessionfinish(session, exitstatus):\n"
+                  "    open('finished', 'w').write('yes')\n");
+    scratch_write(fx.dir, "test_c.py", "def test_c():\n    pass\n");
     shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
     s_collected(w, &c);
@@ -604,46 +594,37 @@ test_node_worker_holds_the_last_test_so_fixtures_live_on(void)
 {
     s_fixture_t fx;
     s_setup_with(&fx, true, NULL);
-    s_write(fx.dir, "test_f.py",
-            "import pytest\n"
-            "def log(word):\n"
-            "    with open('log', 'a') as f:\n"
-            "        f.write(word + '\\n')\n"
-            "@pytest.fixture(scope='module')\n"
-            "def db():\n"
-            "    log('setup')\n"
-            "    yield 1\n"
-            "    log('teardown')\n"
-            "@pytest.mark.parametrize('i', range(4))\n"
-            "def test_f(db, i):\n"
-            "    assert db == 1\n");
+    scratch_write(fx.dir, "test_f.py",
+                  "import pytest\n"
+                  "def log(word):\n"
+                  "    with open('log', 'a') as f:\n"
+                  "        f.write(word + '\\n')\n"
+                  "@pytest.fixture(scope='module')\n"
+                  "def db():\n"
+                  "    log('setup')\n"
+                  "    yield 1\n"
+                  "    log('teardown')\n"
+                  "@pytest.mark.parametrize('i', range(4))\n"
+                  "def test_f(db, i):\n"
+                  "    assert db == 1\n");
     shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
     s_collected(w, &c);
     const char *ids[] = {"test_f.py::test_f[0]", "test_f.py::test_f[1]", "test_f.py::test_f[2]",
                          "test_f.py::test_f[3]"};
     shoal_test_result_t r[3];
-    CHECK(shoal_worker_run(w, ids, 2, true, 0, s_ms()) == 0);
-    while (!shoal_worker_poll(w, s_ms()))
-        usleep(2000);
-    CHECK(shoal_worker_results(w, r) == 0);
+    s_run_held(w, ids, 2, true, 0, r);
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK(!r[0].held && r[1].held); /* [1] waits for what follows */
     CHECK_STR(shoal_worker_held(w), ids[1]);
     s_clear(r, 2);
-    CHECK(shoal_worker_run(w, ids + 2, 2, true, 0, s_ms()) == 0);
-    while (!shoal_worker_poll(w, s_ms()))
-        usleep(2000);
-    CHECK(shoal_worker_results(w, r) == 0); /* [1] first, then [2]; [3] held */
+    s_run_held(w, ids + 2, 2, true, 0, r); /* [1] first, then [2]; [3] held */
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK(r[2].held);
     s_clear(r, 3);
-    CHECK_INT(s_count_lines(&fx, "teardown"), ==, 0);          /* still set up */
-    CHECK(shoal_worker_run(w, NULL, 0, true, 0, s_ms()) == 0); /* flush */
-    while (!shoal_worker_poll(w, s_ms()))
-        usleep(2000);
-    CHECK(shoal_worker_results(w, r) == 0);
+    CHECK_INT(s_count_lines(&fx, "teardown"), ==, 0); /* still set up */
+    s_run_held(w, NULL, 0, true, 0, r);               /* a flush */
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK(!r[0].held && shoal_worker_held(w) == NULL);
     s_clear(r, 1);
