@@ -126,6 +126,27 @@ s_collected(shoal_worker_t *w, shoal_collection_t *c)
     CHECK_INT(shoal_worker_take_collection(w, c), ==, 0);
 }
 
+/* A worker on a suite of one file (name, text), pytest given args (may be
+ * NULL); what it collected in *c. */
+static shoal_worker_t *
+s_start(s_fixture_t *fx, const char *const *args, const char *name, const char *text,
+        shoal_collection_t *c)
+{
+    s_setup_with(fx, true, args);
+    scratch_write(fx->dir, name, text);
+    shoal_worker_t *w = s_worker(fx);
+    s_collected(w, c);
+    return w;
+}
+
+static void
+s_stop(s_fixture_t *fx, shoal_worker_t **w_p, shoal_collection_t *c)
+{
+    shoal_collection_clear(c);
+    shoal_worker_destroy(w_p);
+    s_teardown(fx);
+}
+
 /* The position of the test called id in c; fails the test if absent. */
 static size_t
 s_find(const shoal_collection_t *c, const char *id)
@@ -352,9 +373,7 @@ test_node_worker_collects_every_kind_of_item(void)
         CHECK_INT(r[i].outcome, ==, want[i]);
     CHECK(strstr(r[3].output, "spec says broken") != NULL);
     s_clear(r, 5);
-    shoal_collection_clear(&c);
-    shoal_worker_destroy(&w);
-    s_teardown(&fx);
+    s_stop(&fx, &w, &c);
 }
 
 /* What pytest decides while collecting is reported as pytest reports it: a
@@ -429,9 +448,7 @@ test_node_worker_takes_the_command_as_pytest_does(void)
     s_run_ids(w, ids, 1, 0, r);
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     s_clear(r, 1);
-    shoal_collection_clear(&c);
-    shoal_worker_destroy(&w);
-    s_teardown(&fx);
+    s_stop(&fx, &w, &c);
 }
 
 /* xfail and xpass are their own outcomes, as pytest reports them; a strict
@@ -440,19 +457,17 @@ void
 test_node_worker_xfail_and_xpass(void)
 {
     s_fixture_t fx;
-    s_setup_with(&fx, true, NULL);
-    scratch_write(fx.dir, "test_x.py",
-                  "import pytest\n"
-                  "@pytest.mark.xfail(reason='bug 12')\n"
-                  "def test_xfail():\n    assert 0\n"
-                  "@pytest.mark.xfail(reason='fixed?')\n"
-                  "def test_xpass():\n    pass\n"
-                  "@pytest.mark.xfail(reason='must fail', strict=True)\n"
-                  "def test_strict():\n    pass\n"
-                  "def test_imperative():\n    pytest.xfail('not yet')\n");
-    shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
-    s_collected(w, &c);
+    shoal_worker_t *w = s_start(&fx, NULL, "test_x.py",
+                                "import pytest\n"
+                                "@pytest.mark.xfail(reason='bug 12')\n"
+                                "def test_xfail():\n    assert 0\n"
+                                "@pytest.mark.xfail(reason='fixed?')\n"
+                                "def test_xpass():\n    pass\n"
+                                "@pytest.mark.xfail(reason='must fail', strict=True)\n"
+                                "def test_strict():\n    pass\n"
+                                "def test_imperative():\n    pytest.xfail('not yet')\n",
+                                &c);
     const char *ids[] = {"test_x.py::test_xfail", "test_x.py::test_xpass", "test_x.py::test_strict",
                          "test_x.py::test_imperative"};
     shoal_test_result_t r[4];
@@ -465,9 +480,7 @@ test_node_worker_xfail_and_xpass(void)
     CHECK_INT(r[3].outcome, ==, SHOAL_OUTCOME_XFAILED);
     CHECK(strstr(r[3].message, "not yet") != NULL);
     s_clear(r, 4);
-    shoal_collection_clear(&c);
-    shoal_worker_destroy(&w);
-    s_teardown(&fx);
+    s_stop(&fx, &w, &c);
 }
 
 /* Whatever a test prints travels: a failure with a 1 MB message and bytes
@@ -477,14 +490,12 @@ void
 test_node_worker_huge_output_is_capped_not_fatal(void)
 {
     s_fixture_t fx;
-    s_setup_with(&fx, true, NULL);
-    scratch_write(fx.dir, "test_big.py",
-                  "def test_big():\n"
-                  "    assert False, 'x\\t\\0y\\n' * 250000\n"
-                  "def test_after():\n    pass\n");
-    shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
-    s_collected(w, &c);
+    shoal_worker_t *w = s_start(&fx, NULL, "test_big.py",
+                                "def test_big():\n"
+                                "    assert False, 'x\\t\\0y\\n' * 250000\n"
+                                "def test_after():\n    pass\n",
+                                &c);
     const char *ids[] = {"test_big.py::test_big", "test_big.py::test_after"};
     shoal_test_result_t r[2];
     s_run_ids(w, ids, 2, 0, r);
@@ -495,9 +506,7 @@ test_node_worker_huge_output_is_capped_not_fatal(void)
     CHECK(shoal_worker_alive(w));
     CHECK_INT(shoal_worker_dropped(w), ==, 0);
     s_clear(r, 2);
-    shoal_collection_clear(&c);
-    shoal_worker_destroy(&w);
-    s_teardown(&fx);
+    s_stop(&fx, &w, &c);
 }
 
 /* The timeout is per test: a batch of quick tests that together outlast it
@@ -506,15 +515,13 @@ void
 test_node_worker_timeout_is_per_test(void)
 {
     s_fixture_t fx;
-    s_setup_with(&fx, true, NULL);
-    scratch_write(fx.dir, "test_t.py",
-                  "import time, pytest\n"
-                  "@pytest.mark.parametrize('i', range(6))\n"
-                  "def test_quick(i):\n    time.sleep(0.3)\n"
-                  "def test_hang():\n    time.sleep(60)\n");
-    shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
-    s_collected(w, &c);
+    shoal_worker_t *w = s_start(&fx, NULL, "test_t.py",
+                                "import time, pytest\n"
+                                "@pytest.mark.parametrize('i', range(6))\n"
+                                "def test_quick(i):\n    time.sleep(0.3)\n"
+                                "def test_hang():\n    time.sleep(60)\n",
+                                &c);
     const char *ids[] = {"test_t.py::test_quick[0]", "test_t.py::test_quick[1]",
                          "test_t.py::test_quick[2]", "test_t.py::test_quick[3]",
                          "test_t.py::test_quick[4]", "test_t.py::test_quick[5]",
@@ -531,9 +538,7 @@ test_node_worker_timeout_is_per_test(void)
     CHECK_STR(r[1].message, "timed out after 1.0s");
     CHECK_INT(r[2].outcome, ==, SHOAL_OUTCOME_NOT_RUN); /* dealt again */
     s_clear(r, 3);
-    shoal_collection_clear(&c);
-    shoal_worker_destroy(&w);
-    s_teardown(&fx);
+    s_stop(&fx, &w, &c);
 }
 
 /* Closing a worker lets pytest finish its session as it would alone:
@@ -565,9 +570,7 @@ test_node_worker_close_lets_pytest_finish(void)
     char path[128];
     snprintf(path, sizeof(path), "%s/finished", fx.dir);
     CHECK(access(path, F_OK) == 0);
-    shoal_collection_clear(&c);
-    shoal_worker_destroy(&w);
-    s_teardown(&fx);
+    s_stop(&fx, &w, &c);
 }
 
 /* Reads fx->dir/log, counting lines equal to word. */
@@ -593,23 +596,21 @@ void
 test_node_worker_holds_the_last_test_so_fixtures_live_on(void)
 {
     s_fixture_t fx;
-    s_setup_with(&fx, true, NULL);
-    scratch_write(fx.dir, "test_f.py",
-                  "import pytest\n"
-                  "def log(word):\n"
-                  "    with open('log', 'a') as f:\n"
-                  "        f.write(word + '\\n')\n"
-                  "@pytest.fixture(scope='module')\n"
-                  "def db():\n"
-                  "    log('setup')\n"
-                  "    yield 1\n"
-                  "    log('teardown')\n"
-                  "@pytest.mark.parametrize('i', range(4))\n"
-                  "def test_f(db, i):\n"
-                  "    assert db == 1\n");
-    shoal_worker_t *w = s_worker(&fx);
     shoal_collection_t c;
-    s_collected(w, &c);
+    shoal_worker_t *w = s_start(&fx, NULL, "test_f.py",
+                                "import pytest\n"
+                                "def log(word):\n"
+                                "    with open('log', 'a') as f:\n"
+                                "        f.write(word + '\\n')\n"
+                                "@pytest.fixture(scope='module')\n"
+                                "def db():\n"
+                                "    log('setup')\n"
+                                "    yield 1\n"
+                                "    log('teardown')\n"
+                                "@pytest.mark.parametrize('i', range(4))\n"
+                                "def test_f(db, i):\n"
+                                "    assert db == 1\n",
+                                &c);
     const char *ids[] = {"test_f.py::test_f[0]", "test_f.py::test_f[1]", "test_f.py::test_f[2]",
                          "test_f.py::test_f[3]"};
     shoal_test_result_t r[3];
@@ -631,7 +632,5 @@ test_node_worker_holds_the_last_test_so_fixtures_live_on(void)
     CHECK_INT(s_count_lines(&fx, "setup"), ==, 1);
     CHECK_INT(s_count_lines(&fx, "teardown"), ==, 1);
     CHECK(shoal_worker_run(w, NULL, 0, true, 0, s_ms()) == -1); /* nothing to flush */
-    shoal_collection_clear(&c);
-    shoal_worker_destroy(&w);
-    s_teardown(&fx);
+    s_stop(&fx, &w, &c);
 }
