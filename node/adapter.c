@@ -129,6 +129,8 @@ shoal_collection_copy(shoal_collection_t *dst, const shoal_collection_t *src)
                   : shoal_collection_add(dst, t->id, t->file, t->line, t->requires) != 0;
     }
     dst->maxfail = src->maxfail;
+    dst->verbosity = src->verbosity;
+    memcpy(dst->reportchars, src->reportchars, sizeof(dst->reportchars));
     dst->interrupted = s_strdup_or_null(src->interrupted, &oom);
     dst->notice = s_strdup_or_null(src->notice, &oom);
     if (oom) {

@@ -56,11 +56,13 @@ typedef struct {
 typedef struct {
     shoal_test_t *tests;
     size_t count;
-    unsigned maxfail;  /* the framework's "stop after N failures" (-x is 1); 0: none */
-    char *interrupted; /* the framework would run nothing (e.g. errors during
-                          collection): why, as it says it; NULL otherwise */
-    char *notice;      /* one line for the user about how the command is run, or NULL */
-    size_t *sorted;    /* by id, built by shoal_collection_index; NULL before */
+    unsigned maxfail;     /* the framework's "stop after N failures" (-x is 1); 0: none */
+    char *interrupted;    /* the framework would run nothing (e.g. errors during
+                             collection): why, as it says it; NULL otherwise */
+    char *notice;         /* one line for the user about how the command is run, or NULL */
+    int verbosity;        /* the user's -v (> 0) or -q (< 0): how much shoal prints */
+    char reportchars[16]; /* pytest's -r: outcomes listed in the short summary ("fE") */
+    size_t *sorted;       /* by id, built by shoal_collection_index; NULL before */
 } shoal_collection_t;
 
 void shoal_collection_clear(shoal_collection_t *c);

@@ -18,6 +18,14 @@ shoal_report_init(shoal_report_t *self, size_t total, uint64_t now_ms)
     self->tty = isatty(STDOUT_FILENO);
     self->total = total;
     self->started_ms = now_ms;
+    snprintf(self->reportchars, sizeof(self->reportchars), "fE");
+}
+
+void
+shoal_report_options(shoal_report_t *self, int verbosity, const char *reportchars)
+{
+    self->verbosity = verbosity;
+    snprintf(self->reportchars, sizeof(self->reportchars), "%s", reportchars ? reportchars : "");
 }
 
 static const char *
@@ -45,19 +53,20 @@ shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COUNT_KI
     uint32_t done = counts[SHOAL_COUNT_PASSED] + counts[SHOAL_COUNT_FAILED] +
                     counts[SHOAL_COUNT_ERROR] + counts[SHOAL_COUNT_SKIPPED];
     uint32_t total = done + counts[SHOAL_COUNT_RUNNING] + counts[SHOAL_COUNT_PENDING];
+    /* A line per finished test (without a terminal, or with -v); failures
+     * show by name as they happen in any case (above the status line). */
+    bool every = !self->tty ? self->verbosity >= 0 : self->verbosity > 0;
+    for (size_t i = 0; i < count; i++)
+        if (every || shoal_outcome_failed((shoal_outcome_t)finished[i].outcome)) {
+            printf("%s%-5s %s (%.2fs on %s)\n", self->tty ? "\r\033[K" : "",
+                   s_label(finished[i].outcome), finished[i].id, finished[i].seconds,
+                   finished[i].node ? finished[i].node : "?");
+            self->shown++;
+        }
     if (!self->tty) {
-        for (size_t i = 0; i < count; i++)
-            printf("%-5s %s (%.2fs on %s)\n", s_label(finished[i].outcome), finished[i].id,
-                   finished[i].seconds, finished[i].node ? finished[i].node : "?");
-        self->shown += count;
         fflush(stdout);
         return;
     }
-    /* Failures show by name as they happen, above the status line. */
-    for (size_t i = 0; i < count; i++)
-        if (shoal_outcome_failed((shoal_outcome_t)finished[i].outcome))
-            printf("\r\033[K%-5s %s (on %s)\n", s_label(finished[i].outcome), finished[i].id,
-                   finished[i].node ? finished[i].node : "?");
     double elapsed = (double)(now_ms - self->started_ms) / 1000.0;
     double eta = done ? elapsed * (double)(total - done) / (double)done : 0;
     char line[512];
@@ -128,6 +137,38 @@ s_members(FILE *out, const shoal_item_t **sorted, size_t count)
                 stolen[m]);
 }
 
+/* pytest's "short test summary info": a line per test of the outcomes -r
+ * names, in id order. */
+static void
+s_short_summary(const shoal_report_t *self, FILE *out, const shoal_item_t **sorted, size_t count)
+{
+    static const struct {
+        char c;
+        shoal_outcome_t outcome;
+        const char *word;
+    } kinds[] = {{'p', SHOAL_OUTCOME_PASSED, "PASSED"},   {'P', SHOAL_OUTCOME_PASSED, "PASSED"},
+                 {'s', SHOAL_OUTCOME_SKIPPED, "SKIPPED"}, {'x', SHOAL_OUTCOME_XFAILED, "XFAIL"},
+                 {'X', SHOAL_OUTCOME_XPASSED, "XPASS"},   {'f', SHOAL_OUTCOME_FAILED, "FAILED"},
+                 {'E', SHOAL_OUTCOME_ERROR, "ERROR"}};
+    bool header = false;
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        if (!strchr(self->reportchars, kinds[k].c) ||
+            (kinds[k].c == 'P' && strchr(self->reportchars, 'p')))
+            continue;
+        for (size_t i = 0; i < count; i++) {
+            const shoal_item_t *it = sorted[i];
+            if (it->outcome != kinds[k].outcome)
+                continue;
+            if (!header)
+                fprintf(out, "\nshort test summary info\n");
+            header = true;
+            const char *msg = it->message ? it->message : "";
+            size_t len = strcspn(msg, "\n");
+            fprintf(out, "%s %s%s%.*s\n", kinds[k].word, it->id, len ? " - " : "", (int)len, msg);
+        }
+    }
+}
+
 void
 shoal_report_summary(shoal_report_t *self, FILE *out, const shoal_item_t *items, size_t count,
                      int status, const char *text, uint64_t now_ms)
@@ -155,7 +196,8 @@ shoal_report_summary(shoal_report_t *self, FILE *out, const shoal_item_t *items,
             fprintf(out, "---- output (tail)\n%s%s", s_tail(it->output, 20),
                     it->output[strlen(it->output) - 1] == '\n' ? "" : "\n");
     }
-    if (count) {
+    s_short_summary(self, out, sorted, count);
+    if (count && self->verbosity >= 0) {
         qsort(sorted, count, sizeof(*sorted), s_by_seconds);
         fprintf(out, "\nslowest:\n");
         for (size_t i = 0; i < count && i < 10; i++)

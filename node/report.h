@@ -16,10 +16,19 @@ typedef struct {
     bool tty;
     uint64_t started_ms;
     size_t total;
-    size_t shown; /* finished-test lines printed */
+    size_t shown;         /* finished-test lines printed */
+    int verbosity;        /* < 0: quieter (-q), > 0: every test (-v) */
+    char reportchars[16]; /* the short summary's outcomes, as pytest's -r ("fE") */
 } shoal_report_t;
 
+/* Verbosity 0, short summary of failures and errors ("fE"). */
 void shoal_report_init(shoal_report_t *self, size_t total, uint64_t now_ms);
+/* What to print, from the framework's own options (pytest's -v/-q and -r):
+ * verbosity < 0 prints no line per passing test and no timing tables; > 0
+ * prints every finished test on a terminal too; reportchars picks the
+ * outcomes of the short summary (f failed, E error, s skipped, x xfailed,
+ * X xpassed, p/P passed). */
+void shoal_report_options(shoal_report_t *self, int verbosity, const char *reportchars);
 /* Live progress from a PROGRESS message. */
 void shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COUNT_KINDS],
                            const shoal_item_t *finished, size_t count, uint64_t now_ms);

@@ -443,6 +443,7 @@ s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
             return;
         }
         shoal_collection_digest(&self->local, self->collection_digest);
+        shoal_report_options(&self->report, self->local.verbosity, self->local.reportchars);
         if (self->local.notice)
             shoal_log_info("%s", self->local.notice);
         self->collect_state = S_COLLECTED;

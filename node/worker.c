@@ -285,9 +285,11 @@ s_on_collected(shoal_worker_t *self, char **f, size_t n)
         (void)shoal_collection_add_preset(c, f[1], s_outcome(f[2]), f[3], f[4]);
     } else if (strcmp(f[0], "notice") == 0 && n == 2 && !c->notice) {
         c->notice = strdup(f[1]);
-    } else if (strcmp(f[0], "ready") == 0 && n == 4) {
+    } else if (strcmp(f[0], "ready") == 0 && n == 6) {
         c->maxfail = s_number(f[2]);
         c->interrupted = f[3][0] ? strdup(f[3]) : NULL;
+        c->verbosity = (int)strtol(f[4], NULL, 10);
+        snprintf(c->reportchars, sizeof(c->reportchars), "%s", f[5]);
         self->ready = true;
     }
 }

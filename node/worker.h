@@ -13,7 +13,7 @@
  *                                                  a collector that failed or
  *                                                  was skipped (decided now)
  *                     notice <text>                to tell the user once
- *                     ready <count> <maxfail> <interrupted>
+ *                     ready <count> <maxfail> <interrupted> <verbosity> <reportchars>
  *                                                  collected, waiting for work
  *                     begin <id>                   starts a test
  *                     result <id> <outcome> <seconds> <message> <output>

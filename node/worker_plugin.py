@@ -136,6 +136,14 @@ def _events():
             yield [_unescape(f) for f in line.decode("utf-8", "replace").split("\t")]
 
 
+def _reportchars(config):
+    """pytest's -r: which outcomes its short summary lists (default fE)."""
+    chars = getattr(config.option, "reportchars", "fE") or ""
+    if "N" in chars:
+        return ""
+    return chars.replace("A", "PpsxXEf").replace("a", "sxXEf")
+
+
 def _announce(session):
     """Sends what pytest collected; returns the items by node id."""
     items = {}
@@ -156,7 +164,8 @@ def _announce(session):
         _send("collected", nodeid, outcome, _cap(message), _cap(output))
     for notice in _notices:
         _send("notice", notice)
-    _send("ready", len(items), session.config.option.maxfail or 0, interrupted)
+    _send("ready", len(items), session.config.option.maxfail or 0, interrupted,
+          session.config.option.verbose, _reportchars(session.config))
     return items
 
 

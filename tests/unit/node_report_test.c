@@ -3,6 +3,7 @@
  * and the cause, before or after the run.
  */
 #include "harness.h"
+#include "node/adapter.h"
 #include "node/report.h"
 #include "scratch.h"
 
@@ -89,4 +90,50 @@ test_node_report_json_makes_missing_directories(void)
     CHECK(strstr(err, bad) != NULL);
     CHECK(strstr(err, "Not a directory") != NULL);
     scratch_remove_tree(dir);
+}
+
+/* The summary an item list gives with the report's options, as a string
+ * (the caller frees it). */
+static char *
+s_summary(shoal_report_t *report, const shoal_item_t *items, size_t count)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    CHECK(out != NULL);
+    shoal_report_summary(report, out, items, count, 1, "", 1000);
+    CHECK(fclose(out) == 0);
+    return text;
+}
+
+/* pytest's -r picks the outcomes of the short summary (default fE: failures
+ * and errors), -q drops the timing tables, and the closing line counts
+ * xpasses as passed and xfails as skipped. */
+void
+test_node_report_short_summary_follows_reportchars(void)
+{
+    shoal_item_t items[] = {
+        {.id = "t.py::a", .outcome = SHOAL_OUTCOME_FAILED, .node = "n", .message = "boom\nmore"},
+        {.id = "t.py::b", .outcome = SHOAL_OUTCOME_SKIPPED, .node = "n", .message = "no db"},
+        {.id = "t.py::c", .outcome = SHOAL_OUTCOME_XFAILED, .node = "n", .message = "XFAIL bug"},
+        {.id = "t.py::d", .outcome = SHOAL_OUTCOME_XPASSED, .node = "n", .message = ""},
+        {.id = "t.py::e", .outcome = SHOAL_OUTCOME_PASSED, .node = "n", .message = ""},
+    };
+    shoal_report_t report;
+    shoal_report_init(&report, 5, 0);
+    char *text = s_summary(&report, items, 5);
+    CHECK(strstr(text, "FAILED t.py::a - boom\n") != NULL);
+    CHECK(strstr(text, "SKIPPED t.py::b") == NULL);
+    CHECK(strstr(text, "slowest:") != NULL);
+    CHECK(strstr(text, "2 passed, 1 failed, 2 skipped\n") != NULL);
+    CHECK(strstr(text, "1 xfailed, 1 xpassed") != NULL);
+    free(text);
+    shoal_report_options(&report, -1, "sxX");
+    text = s_summary(&report, items, 5);
+    CHECK(strstr(text, "FAILED t.py::a") == NULL);
+    CHECK(strstr(text, "SKIPPED t.py::b - no db\n") != NULL);
+    CHECK(strstr(text, "XFAIL t.py::c - XFAIL bug\n") != NULL);
+    CHECK(strstr(text, "XPASS t.py::d\n") != NULL);
+    CHECK(strstr(text, "slowest:") == NULL); /* -q */
+    free(text);
 }
