@@ -820,7 +820,7 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
     }
     s_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
     self->deputy[0] = '\0'; /* this term copies its results afresh */
-    shoal_log_info("collected %zu tests; %zu participants", total, self->participant_count);
+    shoal_log_info("planning %zu tests for %zu participants", total, self->participant_count);
     if (self->config.dry_run) {
         shoal_leader_tick(self->lead, s_seconds(now));
         shoal_leader_print_plan(self->lead, stdout);
