@@ -117,6 +117,7 @@ struct shoal_session {
     size_t queue_count, queue_cap;
     s_result_t *results;
     size_t result_count, result_cap;
+    size_t unacked; /* results[0..unacked) are all acknowledged */
     bool fresh; /* next WANT is the first to this term's leader */
     uint64_t last_want, next_resend;
     bool want_now;
@@ -336,7 +337,7 @@ s_send_results(shoal_session_t *self)
     if (!items)
         return;
     size_t n = 0;
-    for (size_t i = 0; i < self->result_count; i++)
+    for (size_t i = self->unacked; i < self->result_count; i++)
         if (!self->results[i].acked)
             items[n++] = self->results[i].item; /* shallow: encode only reads */
     s_send_items(self, self->leader, items, n);
@@ -746,6 +747,7 @@ s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
     self->queue_count = 0;
     for (size_t i = 0; i < self->result_count; i++)
         self->results[i].acked = false;
+    self->unacked = 0;
     self->results_due = s_now(); /* all of them, before the first WANT */
     self->fresh = true;
     self->want_now = true;
@@ -1175,11 +1177,18 @@ s_on_results(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t
 static void
 s_on_ack(shoal_session_t *self, const shoal_msg_t *msg)
 {
+    /* Results are acknowledged about in the order they were sent: start at
+     * the first one not acknowledged yet, so a long session is not
+     * quadratic. */
     for (size_t i = 0; i < msg->item_count; i++)
-        for (size_t r = 0; r < self->result_count; r++)
+        for (size_t r = self->unacked; r < self->result_count; r++)
             if (!self->results[r].acked && self->results[r].item.attempt == msg->items[i].attempt &&
-                strcmp(self->results[r].item.id, msg->items[i].id) == 0)
+                strcmp(self->results[r].item.id, msg->items[i].id) == 0) {
                 self->results[r].acked = true;
+                break;
+            }
+    while (self->unacked < self->result_count && self->results[self->unacked].acked)
+        self->unacked++;
 }
 
 static void
