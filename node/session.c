@@ -118,7 +118,7 @@ struct shoal_session {
     s_result_t *results;
     size_t result_count, result_cap;
     size_t unacked; /* results[0..unacked) are all acknowledged */
-    bool fresh; /* next WANT is the first to this term's leader */
+    bool fresh;     /* next WANT is the first to this term's leader */
     uint64_t last_want, next_resend;
     bool want_now;
     /* the summary as received */
@@ -136,6 +136,7 @@ struct shoal_session {
     shoal_item_t *theirs;               /* the leader's ids, from its REFUSE */
     size_t theirs_count, theirs_cap, theirs_total;
     bool dry;             /* the leader's last WORK was empty */
+    bool all_ready;       /* the first workers have all collected */
     uint64_t results_due; /* when unsent results go out */
     uint8_t *buf;
 };
@@ -651,6 +652,24 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
     self->want_now = true;
 }
 
+/* No test starts while a worker started at the beginning is still
+ * collecting (as pytest-xdist waits for every worker's collection): a test
+ * that races another worker's import of the whole suite for the CPU sees a
+ * machine busier than it would under the framework alone. */
+static bool
+s_workers_ready(shoal_session_t *self)
+{
+    if (self->all_ready)
+        return true;
+    for (unsigned s = 0; s < self->config.slots; s++) {
+        shoal_worker_t *w = self->slots[s].worker;
+        if (w && shoal_worker_alive(w) && !shoal_worker_ready(w))
+            return false;
+    }
+    self->all_ready = true; /* later workers are started for a batch */
+    return true;
+}
+
 /* Runs what is due in the member role; collects the fds to wait on. */
 static void
 s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
@@ -669,7 +688,8 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
             s_finish_batch(self, slot);
         /* A held test is flushed once the leader has nothing more for us. */
         bool flush = slot->held && self->dry && self->queue_count == 0;
-        if (!slot->running && (self->queue_count || flush) && self->collect_state == S_COLLECTED)
+        if (!slot->running && (self->queue_count || flush) && self->collect_state == S_COLLECTED &&
+            s_workers_ready(self))
             s_start_batch(self, s, now);
         /* Workers start early: the first collects this runner's suite;
          * hot ones each collect while the session gathers. A worker that
