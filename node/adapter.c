@@ -417,6 +417,15 @@ shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *module)
     return self->ops->worker_argv ? self->ops->worker_argv(self->state, module) : NULL;
 }
 
+char **
+shoal_adapter_worker_env(const shoal_adapter_t *self, const char *plugin_dir, unsigned slot,
+                         unsigned slots, const char *run_id)
+{
+    return self->ops->worker_env
+               ? self->ops->worker_env(self->state, plugin_dir, slot, slots, run_id)
+               : NULL;
+}
+
 bool
 shoal_adapter_has_worker(const shoal_adapter_t *self)
 {

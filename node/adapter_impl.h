@@ -23,6 +23,9 @@ typedef struct {
     int (*collect)(const void *state, shoal_collection_t *out, char *err, size_t err_size);
     /* The hot worker's command; NULL when the framework has none. */
     char **(*worker_argv)(const void *state, const char *module);
+    /* The hot worker's added environment (see shoal_adapter_worker_env). */
+    char **(*worker_env)(const void *state, const char *plugin_dir, unsigned slot, unsigned slots,
+                         const char *run_id);
     /* A process per test: its argv; NULL when the framework has workers. */
     char **(*argv)(const void *state, const char *id);
     size_t batch_max;

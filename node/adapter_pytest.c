@@ -91,11 +91,36 @@ s_worker_argv(const void *state, const char *module)
     return a.failed ? NULL : a.v;
 }
 
+/* The plugin is found on PYTHONPATH. shoal's workers are what
+ * pytest-xdist's are, so they say so as xdist does: suites read these to
+ * share the machine (sklearn and scipy limit their threads per worker) or to
+ * keep resources apart per worker. */
+static char **
+s_worker_env(const void *state, const char *plugin_dir, unsigned slot, unsigned slots,
+             const char *run_id)
+{
+    (void)state;
+    const char *path = getenv("PYTHONPATH");
+    char line[4200];
+    shoal_argv_t a = {0};
+    snprintf(line, sizeof(line), "PYTHONPATH=%s%s%s", plugin_dir, path && *path ? ":" : "",
+             path ? path : "");
+    shoal_argv_push(&a, line);
+    snprintf(line, sizeof(line), "PYTEST_XDIST_WORKER=gw%u", slot);
+    shoal_argv_push(&a, line);
+    snprintf(line, sizeof(line), "PYTEST_XDIST_WORKER_COUNT=%u", slots);
+    shoal_argv_push(&a, line);
+    snprintf(line, sizeof(line), "PYTEST_XDIST_TESTRUNUID=%s", run_id);
+    shoal_argv_push(&a, line);
+    return a.failed ? NULL : a.v;
+}
+
 const shoal_adapter_ops_t shoal_adapter_pytest_ops = {
     .name = "pytest",
     .detect = s_detect,
     .init = s_init,
     .destroy = s_destroy,
     .worker_argv = s_worker_argv,
+    .worker_env = s_worker_env,
     .batch_max = S_BATCH_MAX,
 };

@@ -471,25 +471,44 @@ s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
     shoal_log_info("cannot collect the tests: %s", self->collect_err);
 }
 
-/* The environment of a slot's processes; strings live in buf. */
-static void
-s_slot_env(shoal_session_t *self, unsigned slot_index, char buf[5][PATH_MAX], char *env[6])
+/* The environment a slot's processes add: SHOAL_NODE, SHOAL_SLOT and
+ * SHOAL_SESSION, and for a worker its channel and what its adapter adds
+ * (the caller frees the result with shoal_adapter_argv_free; NULL out of
+ * memory). */
+static char **
+s_slot_env(shoal_session_t *self, unsigned slot_index, bool worker)
 {
+    char **extra = worker ? shoal_adapter_worker_env(self->adapter, self->plugin_dir, slot_index,
+                                                     self->config.slots, self->config.session)
+                          : NULL;
     size_t n = 0;
-    snprintf(buf[0], PATH_MAX, "SHOAL_NODE=%s", self->name);
-    snprintf(buf[1], PATH_MAX, "SHOAL_SLOT=%u", slot_index);
-    snprintf(buf[2], PATH_MAX, "SHOAL_SESSION=%s", self->config.session);
-    for (; n < 3; n++)
-        env[n] = buf[n];
-    if (self->plugin_dir[0]) {
-        const char *path = getenv("PYTHONPATH");
-        snprintf(buf[3], PATH_MAX, "PYTHONPATH=%s%s%s", self->plugin_dir, path ? ":" : "",
-                 path ? path : "");
-        snprintf(buf[4], PATH_MAX, "SHOAL_WORKER_CHANNEL=%d", SHOAL_EXEC_CHANNEL_FD);
-        env[n++] = buf[3];
-        env[n++] = buf[4];
+    while (extra && extra[n])
+        n++;
+    char **env = calloc(n + 5, sizeof(char *));
+    if (!env || (worker && !extra)) {
+        free(env);
+        shoal_adapter_argv_free(&extra);
+        return NULL;
     }
-    env[n] = NULL;
+    char line[4][GOSSIP_NAME_MAX + SHOAL_SESSION_ID_MAX + 32];
+    snprintf(line[0], sizeof(line[0]), "SHOAL_NODE=%s", self->name);
+    snprintf(line[1], sizeof(line[1]), "SHOAL_SLOT=%u", slot_index);
+    snprintf(line[2], sizeof(line[2]), "SHOAL_SESSION=%s", self->config.session);
+    snprintf(line[3], sizeof(line[3]), "SHOAL_WORKER_CHANNEL=%d", SHOAL_EXEC_CHANNEL_FD);
+    size_t ours = worker ? 4 : 3;
+    bool oom = false;
+    for (size_t i = 0; i < ours; i++)
+        oom |= !(env[i] = strdup(line[i]));
+    for (size_t i = 0; i < n; i++)
+        env[ours + i] = extra[i]; /* moved */
+    free(extra);
+    if (oom) {
+        for (size_t i = 0; i < ours + n; i++)
+            free(env[i]);
+        free(env);
+        return NULL;
+    }
+    return env;
 }
 
 /* Starts the slot's pytest worker; it collects while the session goes on. */
@@ -498,16 +517,15 @@ s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *e
 {
     s_slot_t *slot = &self->slots[slot_index];
     char **argv = shoal_adapter_worker_argv(self->adapter, SHOAL_WORKER_MODULE);
-    char buf[5][PATH_MAX];
-    char *env[6];
-    s_slot_env(self, slot_index, buf, env);
+    char **env = s_slot_env(self, slot_index, true);
     shoal_exec_spec_t spec = {.argv = argv, .env_extra = env, .output_cap = S_OUTPUT_CAP};
-    if (argv)
+    if (argv && env)
         slot->worker = shoal_worker_new(&spec, now, err, err_size);
     else
         snprintf(err, err_size, "out of memory");
     slot->spawned = true;
     shoal_adapter_argv_free(&argv);
+    shoal_adapter_argv_free(&env);
 }
 
 /* A result for a test that never reached a runner (rejected id, no start). */
@@ -591,13 +609,12 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
             snprintf(err, sizeof(err), "cannot hand the batch to the worker");
     } else {
         char **argv = shoal_adapter_argv(self->adapter, slot->ids[0]);
-        char buf[5][PATH_MAX];
-        char *env[6];
-        s_slot_env(self, slot_index, buf, env);
+        char **env = s_slot_env(self, slot_index, false);
         shoal_exec_spec_t spec = {
             .argv = argv, .env_extra = env, .timeout_ms = timeout_ms, .output_cap = S_OUTPUT_CAP};
-        slot->exec = argv ? shoal_exec_start(&spec, now, err, sizeof(err)) : NULL;
+        slot->exec = argv && env ? shoal_exec_start(&spec, now, err, sizeof(err)) : NULL;
         shoal_adapter_argv_free(&argv);
+        shoal_adapter_argv_free(&env);
         started = slot->exec != NULL;
     }
     slot->running = started;

@@ -363,3 +363,35 @@ test_node_adapter_list_commands_take_shell_quoting(void)
     CHECK(strstr(err, "suite.list:1: unterminated single quote") != NULL);
     scratch_remove_tree(dir);
 }
+
+/* A pytest worker says what pytest-xdist's workers say (suites read it to
+ * limit their threads per worker or keep resources apart), and finds the
+ * plugin first on PYTHONPATH; a list has no worker. */
+void
+test_node_adapter_worker_env_is_xdist_like(void)
+{
+    char err[256];
+    char *cmd[] = {"pytest"};
+    shoal_adapter_t *py = shoal_adapter_new(1, cmd, NULL, err, sizeof(err));
+    CHECK(py != NULL);
+    setenv("PYTHONPATH", "/user/lib", 1);
+    char **env = shoal_adapter_worker_env(py, "/tmp/plugin", 1, 4, "ci-42");
+    CHECK(env != NULL);
+    const char *want[] = {"PYTHONPATH=/tmp/plugin:/user/lib", "PYTEST_XDIST_WORKER=gw1",
+                          "PYTEST_XDIST_WORKER_COUNT=4", "PYTEST_XDIST_TESTRUNUID=ci-42"};
+    for (size_t i = 0; i < 4; i++)
+        CHECK_STR(env[i], want[i]);
+    CHECK(env[4] == NULL);
+    shoal_adapter_argv_free(&env);
+    unsetenv("PYTHONPATH");
+    env = shoal_adapter_worker_env(py, "/tmp/plugin", 0, 1, "s");
+    CHECK_STR(env[0], "PYTHONPATH=/tmp/plugin");
+    shoal_adapter_argv_free(&env);
+    shoal_adapter_destroy(&py);
+
+    char *dir = s_tmpdir();
+    shoal_adapter_t *list = s_list_adapter(dir, "a\ttrue\n", err, sizeof(err));
+    CHECK(shoal_adapter_worker_env(list, "/tmp/plugin", 0, 1, "s") == NULL);
+    shoal_adapter_destroy(&list);
+    scratch_remove_tree(dir);
+}
