@@ -528,6 +528,18 @@ s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *e
     shoal_adapter_argv_free(&env);
 }
 
+/* The slots of every live participant admitted to the session: how many
+ * workers the whole run has. */
+static unsigned
+s_session_slots(const shoal_session_t *self)
+{
+    unsigned slots = 0;
+    for (size_t i = 0; i < self->participant_count; i++)
+        if (self->participants[i].alive && !self->participants[i].refused)
+            slots += self->participants[i].slots;
+    return slots;
+}
+
 /* A result for a test that never reached a runner (rejected id, no start). */
 static void
 s_result_now(shoal_session_t *self, const char *id, uint32_t attempt, shoal_outcome_t outcome,
@@ -604,7 +616,7 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
         started =
             slot->worker && shoal_worker_run(slot->worker, (const char *const *)slot->ids + skip,
                                              slot->count - skip, !self->config.process_per_batch,
-                                             timeout_ms, now) == 0;
+                                             s_session_slots(self), timeout_ms, now) == 0;
         if (!started && !err[0])
             snprintf(err, sizeof(err), "cannot hand the batch to the worker");
     } else {

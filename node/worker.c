@@ -144,12 +144,12 @@ s_put_escaped(char *p, const char *text)
 
 int
 shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, bool hold,
-                 uint64_t test_timeout_ms, uint64_t now)
+                 unsigned workers, uint64_t test_timeout_ms, uint64_t now)
 {
     size_t held = self->held != NULL;
     if (self->dead || self->busy || self->closing || held + count == 0)
         return -1;
-    size_t len = strlen("run\t0\n");
+    size_t len = strlen("run\t0\t4294967295\n");
     for (size_t i = 0; i < count; i++)
         len += 1 + 2 * strlen(ids[i]);
     char *line = malloc(len + 1);
@@ -159,7 +159,7 @@ shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, boo
     bool oom = !line || !self->ids || !self->results || !self->have;
     char *p = line;
     if (!oom) {
-        p += sprintf(line, "run\t%d", hold && count > 0 ? 1 : 0); /* none: a flush */
+        p += sprintf(line, "run\t%d\t%u", hold && count > 0 ? 1 : 0, workers); /* none: a flush */
         if (held) {
             /* The test held back is the batch's first: it runs first. */
             self->ids[0] = self->held;

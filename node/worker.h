@@ -5,9 +5,10 @@
  * over the executor's channel, one line per event, fields separated by tabs,
  * every field escaped (\\ \t \n \r \0), so a field carries any text:
  *
- *   shoal -> worker   run <hold> <id>...           run the test held back (if any),
+ *   shoal -> worker   run <hold> <workers> <id>... run the test held back (if any),
  *                                                  then these, in order; hold 1:
- *                                                  keep the last one back
+ *                                                  keep the last one back; workers:
+ *                                                  of the whole run (0: unknown)
  *   worker -> shoal   item <id> <file> <line>      one collected test
  *                     collected <id> <outcome> <message> <output>
  *                                                  a collector that failed or
@@ -66,11 +67,13 @@ int shoal_worker_take_collection(shoal_worker_t *self, shoal_collection_t *out);
  * any) runs first, then ids. With hold, the worker keeps the batch's last
  * test back until its next batch (as pytest-xdist does), so fixtures of wider
  * scope live on between batches; a batch of no ids (count 0) flushes the
- * held test. test_timeout_ms (0: none) bounds each test from its start. -1 if
+ * held test. workers: how many workers the whole session has (the framework
+ * may share the machine by it; 0 if unknown). test_timeout_ms (0: none)
+ * bounds each test from its start. -1 if
  * the worker is dead, closing or busy, if there is nothing to run, or out of
  * memory. */
 int shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, bool hold,
-                     uint64_t test_timeout_ms, uint64_t now);
+                     unsigned workers, uint64_t test_timeout_ms, uint64_t now);
 /* The id of the test the worker holds back, or NULL. */
 const char *shoal_worker_held(const shoal_worker_t *self);
 /* Non-blocking: reads events, notices death and the batch's timeout. True

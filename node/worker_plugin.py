@@ -226,8 +226,12 @@ def pytest_runtestloop(session):
         return None
     items = _announce(session)
     for fields in _events():
-        if fields[0] == "run" and len(fields) >= 2:
-            _run(items, fields[1] == "1", fields[2:])
+        if fields[0] == "run" and len(fields) >= 3:
+            # As pytest-xdist: the number of workers of the whole run, which
+            # suites read to share the machine (sklearn, per test).
+            if fields[2] != "0":
+                os.environ["PYTEST_XDIST_WORKER_COUNT"] = fields[2]
+            _run(items, fields[1] == "1", fields[3:])
         elif fields[0] == "final" and len(fields) >= 2:
             _final(session, fields[1] == "failed", fields[2:])
     # The channel closed: shoal is done with this worker. pytest finishes the

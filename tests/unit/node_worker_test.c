@@ -164,7 +164,7 @@ static void
 s_run_held(shoal_worker_t *w, const char *const *ids, size_t count, bool hold, uint64_t timeout_ms,
            shoal_test_result_t *results)
 {
-    CHECK(shoal_worker_run(w, ids, count, hold, timeout_ms, s_ms()) == 0);
+    CHECK(shoal_worker_run(w, ids, count, hold, 0, timeout_ms, s_ms()) == 0);
     uint64_t deadline = s_ms() + 30000;
     while (!shoal_worker_poll(w, s_ms())) {
         CHECK(s_ms() < deadline);
@@ -631,6 +631,29 @@ test_node_worker_holds_the_last_test_so_fixtures_live_on(void)
     s_clear(r, 1);
     CHECK_INT(s_count_lines(&fx, "setup"), ==, 1);
     CHECK_INT(s_count_lines(&fx, "teardown"), ==, 1);
-    CHECK(shoal_worker_run(w, NULL, 0, true, 0, s_ms()) == -1); /* nothing to flush */
+    CHECK(shoal_worker_run(w, NULL, 0, true, 0, 0, s_ms()) == -1); /* nothing to flush */
+    s_stop(&fx, &w, &c);
+}
+
+/* As in a pytest-xdist worker, a test sees how many workers the whole run
+ * has (suites share the machine by it), as the session counts them. */
+void
+test_node_worker_tells_tests_the_run_s_workers(void)
+{
+    s_fixture_t fx;
+    shoal_collection_t c;
+    shoal_worker_t *w = s_start(&fx, NULL, "test_n.py",
+                                "import os\n"
+                                "def test_n():\n"
+                                "    assert os.environ['PYTEST_XDIST_WORKER_COUNT'] == '6'\n",
+                                &c);
+    const char *ids[] = {"test_n.py::test_n"};
+    shoal_test_result_t r[1];
+    CHECK(shoal_worker_run(w, ids, 1, false, 6, 0, s_ms()) == 0);
+    while (!shoal_worker_poll(w, s_ms()))
+        usleep(2000);
+    CHECK(shoal_worker_results(w, r) == 0);
+    CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
+    s_clear(r, 1);
     s_stop(&fx, &w, &c);
 }
