@@ -245,14 +245,26 @@ s_quick_next(const shoal_leader_t *self, size_t m)
 }
 
 /* A batch's target: the configured seconds, but never more than a slot's
- * share of what m has queued (guided self-scheduling: a batch is at most
- * the remaining work over the slots), so the first run of four 1 s tests
- * on four slots puts one on each, and the tail is cut finer. */
+ * share of what m has queued, nor half a slot's share of what the whole
+ * session has queued (guided self-scheduling, by factoring: a batch is at
+ * most the remaining work over twice the slots). The first run of four 1 s
+ * tests on four slots puts one on each; the tail is cut finer, so no member
+ * is left running a long batch that nobody can steal from while others
+ * idle. */
 static double
 s_batch_target(const shoal_leader_t *self, size_t m)
 {
     double share =
         sched_board_queued_work(self->board, m) / (double)sched_suite_member_slots(self->suite, m);
+    double queued = 0;
+    unsigned slots = 0;
+    for (size_t k = 0; k < sched_suite_member_count(self->suite); k++)
+        if (sched_board_member_alive(self->board, k)) {
+            queued += sched_board_queued_work(self->board, k);
+            slots += sched_suite_member_slots(self->suite, k);
+        }
+    if (slots && queued / (2.0 * slots) < share)
+        share = queued / (2.0 * slots);
     double target = self->config.batch_seconds;
     /* Tests nothing is known about are all predicted the default on the
      * board; once this session has seen what tests really take, their

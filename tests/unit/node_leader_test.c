@@ -335,8 +335,12 @@ test_node_leader_batches_learn_from_results(void)
         free(items);
         n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, now, &items);
     }
-    /* 8 results seen: the next batch takes every test left (24 x 10 ms). */
-    CHECK_INT(n, ==, 24);
+    /* 8 results seen: the next batch is no longer 2 s of the default but
+     * half of what is left (24 x 10 ms), as the tail is cut by factoring. */
+    size_t first = 1;
+    while (first < n && items[first].batch == items[0].batch)
+        first++;
+    CHECK_INT(first, ==, 12);
     free(items);
     shoal_leader_destroy(&leader);
 }
