@@ -137,6 +137,7 @@ struct shoal_session {
     size_t theirs_count, theirs_cap, theirs_total;
     bool dry;             /* the leader's last WORK was empty */
     bool all_ready;       /* the first workers have all collected */
+    bool window_closed;   /* the join window closed (--expect met or --wait over) */
     uint64_t results_due; /* when unsent results go out */
     uint8_t *buf;
 };
@@ -1524,10 +1525,15 @@ s_gather_tick(shoal_session_t *self, uint64_t now)
 {
     if (self->phase != S_GATHER || self->leader[0])
         return;
+    /* Once closed, the window stays closed: a participant that dies before
+     * anyone leads (the would-be leader, killed as it claims) must not send
+     * the others back to waiting for --expect. */
     bool enough =
-        self->config.expect > 0 && s_alive_participants(self) >= (size_t)self->config.expect;
+        self->window_closed ||
+        (self->config.expect > 0 && s_alive_participants(self) >= (size_t)self->config.expect);
     if (!enough && now < self->gather_until)
         return;
+    self->window_closed = true;
     const char *top = s_top_ranked(self);
     if (!top || strcmp(top, self->name) != 0)
         return; /* the leader will announce itself */
