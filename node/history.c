@@ -212,9 +212,11 @@ s_row_add(s_row_t *row, shoal_outcome_t outcome, double seconds)
         memmove(row->outcomes, row->outcomes + 1, SHOAL_HISTORY_WINDOW - 1);
         len--;
     }
-    row->outcomes[len] = outcome == SHOAL_OUTCOME_PASSED   ? 'p'
-                         : outcome == SHOAL_OUTCOME_FAILED ? 'f'
-                                                           : 'e';
+    /* An xfail or an xpass is what the test said it would do: not a failure
+     * (it would be run first and counted flaky otherwise). */
+    bool passed = outcome == SHOAL_OUTCOME_PASSED || outcome == SHOAL_OUTCOME_XFAILED ||
+                  outcome == SHOAL_OUTCOME_XPASSED;
+    row->outcomes[len] = passed ? 'p' : outcome == SHOAL_OUTCOME_FAILED ? 'f' : 'e';
     row->outcomes[len + 1] = '\0';
     row->runs++;
 }
@@ -325,7 +327,7 @@ s_record_one(shoal_history_t *self, sqlite3_stmt *get, sqlite3_stmt *put, const 
     } else if (rc != SQLITE_DONE) {
         return s_db_fail(self, "cannot read");
     }
-    if (outcome != SHOAL_OUTCOME_SKIPPED)
+    if (outcome != SHOAL_OUTCOME_SKIPPED && outcome != SHOAL_OUTCOME_NOT_RUN)
         s_row_add(&row, outcome, seconds);
     char durations[SHOAL_HISTORY_WINDOW * 32] = "";
     size_t k = 0;

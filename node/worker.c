@@ -37,7 +37,8 @@ struct shoal_worker {
     size_t next;  /* index of the next id the worker should name */
     size_t begun; /* index of the test it began last; count if none */
     uint64_t test_timeout, deadline, kill_at;
-    char *buf; /* partial event line */
+    uint64_t begun_at, died_at; /* when the test begun last started; when the worker died */
+    char *buf;                  /* partial event line */
     size_t len, cap;
     bool skipping; /* dropping the rest of an overlong line */
     size_t dropped;
@@ -307,6 +308,7 @@ s_event(shoal_worker_t *self, char *line, uint64_t now)
         self->held_at = s_index(self, f[1]);
     } else if (strcmp(f[0], "begin") == 0 && n == 2 && self->busy) {
         self->begun = s_index(self, f[1]);
+        self->begun_at = now;
         if (self->test_timeout)
             self->deadline = now + self->test_timeout;
     } else if (strcmp(f[0], "result") == 0 && n == 6 && self->busy) {
@@ -384,6 +386,7 @@ shoal_worker_poll(shoal_worker_t *self, uint64_t now)
         if (shoal_exec_poll(self->exec, now)) {
             s_read(self, now); /* what it said before it went */
             self->dead = true;
+            self->died_at = now;
         } else if (self->busy && !self->over && self->deadline && now >= self->deadline) {
             self->timed_out = true;
             shoal_exec_kill(self->exec);
@@ -433,8 +436,13 @@ shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
             self->ids[i] = NULL;
             continue;
         }
+        /* The test that took the worker down ran until it went: a hung
+         * test's history is its timeout, not 0 s. */
+        double ran = !all && i == self->begun && self->died_at > self->begun_at
+                         ? (double)(self->died_at - self->begun_at) / 1000.0
+                         : 0;
         if (all || (exec && i == blame))
-            rc |= shoal_test_result_set(&results[i], SHOAL_OUTCOME_ERROR, 0,
+            rc |= shoal_test_result_set(&results[i], SHOAL_OUTCOME_ERROR, ran,
                                         reason[0] ? reason : "no result", output, "");
         else if (!exec)
             rc |= shoal_test_result_set(&results[i], SHOAL_OUTCOME_ERROR, 0,

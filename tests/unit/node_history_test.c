@@ -247,3 +247,27 @@ test_node_history_unusable_path_is_clear_error(void)
     shoal_history_close(&h);
     s_cleanup();
 }
+
+/* An xfail or an xpass is what the test said it would do: never a failure
+ * (which would put it first and count it flaky); a test not run (after
+ * --maxfail stopped a session) records nothing. */
+void
+test_node_history_xfail_is_no_failure(void)
+{
+    shoal_history_t *h = s_open(s_db());
+    s_record1(h, "p", "x", SHOAL_OUTCOME_XFAILED, 1.0, 1);
+    s_record1(h, "p", "x", SHOAL_OUTCOME_XPASSED, 1.0, 2);
+    s_record1(h, "p", "x", SHOAL_OUTCOME_XFAILED, 1.0, 3);
+    s_record1(h, "p", "x", SHOAL_OUTCOME_NOT_RUN, 0.0, 4);
+    shoal_history_entry_t *e;
+    size_t n;
+    CHECK_INT(shoal_history_load(h, "p", &e, &n), ==, 0);
+    CHECK_INT(n, ==, 1);
+    CHECK_INT(e[0].recent_failures, ==, 0);
+    CHECK(!e[0].last_failed);
+    CHECK(e[0].flakiness == 0.0);
+    CHECK_INT(e[0].count, ==, 3);
+    shoal_history_entries_free(&e, n);
+    shoal_history_close(&h);
+    s_cleanup();
+}

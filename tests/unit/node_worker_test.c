@@ -536,6 +536,7 @@ test_node_worker_timeout_is_per_test(void)
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_ERROR);
     CHECK_STR(r[1].message, "timed out after 1.0s");
+    CHECK(r[1].seconds >= 0.9);                         /* it ran until it was killed, not 0 s */
     CHECK_INT(r[2].outcome, ==, SHOAL_OUTCOME_NOT_RUN); /* dealt again */
     s_clear(r, 3);
     s_stop(&fx, &w, &c);
