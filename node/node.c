@@ -106,14 +106,22 @@ s_default_name(shoal_node_t *self)
         snprintf(self->name, sizeof(self->name), "%s", self->config.name);
         return;
     }
+    /* The host name and the advertised address: machines (or CI containers)
+     * that share a host name, or runners on one machine, still get names of
+     * their own; two members of one name would each think the other is
+     * itself. */
     char host[256] = "shoal";
     gethostname(host, sizeof(host) - 1);
     host[strcspn(host, ". ")] = '\0';
-    const char *port = strrchr(self->addr, ':') + 1;
-    if (atoi(port) == SHOAL_DEFAULT_PORT)
-        snprintf(self->name, sizeof(self->name), "%.50s", host);
-    else
-        snprintf(self->name, sizeof(self->name), "%.50s-%s", host, port);
+    char addr[GOSSIP_ADDR_MAX + 1];
+    snprintf(addr, sizeof(addr), "%s", self->addr);
+    char *colon = strrchr(addr, ':');
+    if (colon && atoi(colon + 1) == SHOAL_DEFAULT_PORT)
+        *colon = '\0'; /* the default port says nothing */
+    else if (colon)
+        *colon = '-';
+    snprintf(self->name, sizeof(self->name), "%.40s-%.*s", host, (int)(sizeof(self->name) - 42),
+             addr);
 }
 
 static int
