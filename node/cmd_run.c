@@ -96,7 +96,9 @@ s_usage(FILE *out)
         "                         per slot that collects once and runs batch after batch\n"
         "\nmesh options (as for shoal node; --bind defaults to 127.0.0.1:0):\n%s"
         "\nexit status: 0 all passed, 1 test failures, 2 usage error, 3 the session could "
-        "not complete,\n4 a --junit or --json report could not be written\n",
+        "not complete\n(or this participant was not admitted, or the test runner could not "
+        "start or collect),\n4 a --junit or --json report could not be written, 5 no tests "
+        "were collected\n",
         shoal_config_usage);
 }
 
