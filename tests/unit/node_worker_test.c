@@ -158,13 +158,13 @@ s_find(const shoal_collection_t *c, const char *id)
     return t;
 }
 
-/* Runs the ids as one batch (the last held back if hold); polls until it is
- * over. */
+/* Runs the ids as one batch (the last held back if hold) in a session of
+ * `workers` workers (0: unknown); polls until it is over. */
 static void
-s_run_held(shoal_worker_t *w, const char *const *ids, size_t count, bool hold, uint64_t timeout_ms,
-           shoal_test_result_t *results)
+s_run_batch(shoal_worker_t *w, const char *const *ids, size_t count, bool hold, unsigned workers,
+            uint64_t timeout_ms, shoal_test_result_t *results)
 {
-    CHECK(shoal_worker_run(w, ids, count, hold, 0, timeout_ms, s_ms()) == 0);
+    CHECK(shoal_worker_run(w, ids, count, hold, workers, timeout_ms, s_ms()) == 0);
     uint64_t deadline = s_ms() + 30000;
     while (!shoal_worker_poll(w, s_ms())) {
         CHECK(s_ms() < deadline);
@@ -177,7 +177,7 @@ static void
 s_run_ids(shoal_worker_t *w, const char *const *ids, size_t count, uint64_t timeout_ms,
           shoal_test_result_t *results)
 {
-    s_run_held(w, ids, count, false, timeout_ms, results);
+    s_run_batch(w, ids, count, false, 0, timeout_ms, results);
 }
 
 /* Runs ids (names in test_w.py) as one batch. */
@@ -615,18 +615,18 @@ test_node_worker_holds_the_last_test_so_fixtures_live_on(void)
     const char *ids[] = {"test_f.py::test_f[0]", "test_f.py::test_f[1]", "test_f.py::test_f[2]",
                          "test_f.py::test_f[3]"};
     shoal_test_result_t r[3];
-    s_run_held(w, ids, 2, true, 0, r);
+    s_run_batch(w, ids, 2, true, 0, 0, r);
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK(!r[0].held && r[1].held); /* [1] waits for what follows */
     CHECK_STR(shoal_worker_held(w), ids[1]);
     s_clear(r, 2);
-    s_run_held(w, ids + 2, 2, true, 0, r); /* [1] first, then [2]; [3] held */
+    s_run_batch(w, ids + 2, 2, true, 0, 0, r); /* [1] first, then [2]; [3] held */
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK(r[2].held);
     s_clear(r, 3);
     CHECK_INT(s_count_lines(&fx, "teardown"), ==, 0); /* still set up */
-    s_run_held(w, NULL, 0, true, 0, r);               /* a flush */
+    s_run_batch(w, NULL, 0, true, 0, 0, r);           /* a flush */
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     CHECK(!r[0].held && shoal_worker_held(w) == NULL);
     s_clear(r, 1);
@@ -650,10 +650,7 @@ test_node_worker_tells_tests_the_run_s_workers(void)
                                 &c);
     const char *ids[] = {"test_n.py::test_n"};
     shoal_test_result_t r[1];
-    CHECK(shoal_worker_run(w, ids, 1, false, 6, 0, s_ms()) == 0);
-    while (!shoal_worker_poll(w, s_ms()))
-        usleep(2000);
-    CHECK(shoal_worker_results(w, r) == 0);
+    s_run_batch(w, ids, 1, false, 6, 0, r);
     CHECK_INT(r[0].outcome, ==, SHOAL_OUTCOME_PASSED);
     s_clear(r, 1);
     s_stop(&fx, &w, &c);
