@@ -376,7 +376,7 @@ shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err,
     crypto_generichash_init(&hash, NULL, 0, 16);
     crypto_generichash_update(&hash, (const unsigned char *)self->ops->name,
                               strlen(self->ops->name) + 1);
-    if (self->ops->init(&self->state, argc, argv, list_path, &hash, err, err_size) != 0)
+    if (self->ops->init(self->ops, &self->state, argc, argv, list_path, &hash, err, err_size) != 0)
         goto failed;
     unsigned char digest[16];
     crypto_generichash_final(&hash, digest, sizeof(digest));

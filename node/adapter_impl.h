@@ -14,9 +14,9 @@ typedef struct {
     /* Words of argv that start this framework ("python3 -m pytest": 3); 0 if
      * the command is not this framework's. NULL for adapters chosen by flag. */
     size_t (*detect)(int argc, char *const *argv);
-    /* Reads what the adapter needs (the list file, a copy of the command) into
-     * *state and feeds what defines the runner to hash. 0, or -1 with err. */
-    int (*init)(void **state, int argc, char *const *argv, const char *list_path,
+    /* Reads what the adapter needs (ops: this table, for shared code) (the list file, a copy of the
+     * command) into *state and feeds what defines the runner to hash. 0, or -1 with err. */
+    int (*init)(const void *ops, void **state, int argc, char *const *argv, const char *list_path,
                 crypto_generichash_state *hash, char *err, size_t err_size);
     void (*destroy)(void *state);
     /* Tests without a worker; NULL when workers collect. */
@@ -33,6 +33,23 @@ typedef struct {
 
 extern const shoal_adapter_ops_t shoal_adapter_pytest_ops;
 extern const shoal_adapter_ops_t shoal_adapter_list_ops;
+
+/* Frameworks run by a driver (driver.h): the worker is `shoal worker NAME --
+ * COMMAND...`, this binary again. One file per framework holds its detect
+ * and its driver; the rest is shared (adapter_driver.c). */
+#define SHOAL_ADAPTER_DRIVER_OPS(NAME, DETECT, BATCH_MAX)                                          \
+    {                                                                                              \
+        .name = (NAME), .detect = (DETECT), .init = shoal_adapter_driver_init,                     \
+        .destroy = shoal_adapter_driver_destroy, .worker_argv = shoal_adapter_driver_worker_argv,  \
+        .worker_env = shoal_adapter_driver_worker_env, .batch_max = (BATCH_MAX),                   \
+    }
+int shoal_adapter_driver_init(const void *ops, void **state, int argc, char *const *argv,
+                              const char *list_path, crypto_generichash_state *hash, char *err,
+                              size_t err_size);
+void shoal_adapter_driver_destroy(void *state);
+char **shoal_adapter_driver_worker_argv(const void *state, const char *module);
+char **shoal_adapter_driver_worker_env(const void *state, const char *plugin_dir, unsigned slot,
+                                       unsigned slots, const char *run_id);
 
 /* A growing NULL-terminated argv; after a failed push the vector is freed and
  * further pushes do nothing, so callers check `failed` once at the end. */

@@ -158,9 +158,10 @@ s_load(s_list_t *self, const char *path, crypto_generichash_state *hash, char *e
 }
 
 static int
-s_init(void **state, int argc, char *const *argv, const char *list_path,
+s_init(const void *ops, void **state, int argc, char *const *argv, const char *list_path,
        crypto_generichash_state *hash, char *err, size_t err_size)
 {
+    (void)ops;
     (void)argc;
     (void)argv;
     s_list_t *self = calloc(1, sizeof(*self));

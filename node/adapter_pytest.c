@@ -59,9 +59,10 @@ s_destroy(void *state)
 }
 
 static int
-s_init(void **state, int argc, char *const *argv, const char *list_path,
+s_init(const void *ops, void **state, int argc, char *const *argv, const char *list_path,
        crypto_generichash_state *hash, char *err, size_t err_size)
 {
+    (void)ops;
     (void)list_path;
     s_pytest_t *self = calloc(1, sizeof(*self));
     if (!self || !(self->command = shoal_argv_copy((size_t)argc, argv))) {

@@ -20,5 +20,6 @@ int shoal_cmd_keygen(int argc, char **argv);
 int shoal_cmd_sim(int argc, char **argv);
 int shoal_cmd_run(int argc, char **argv);
 int shoal_cmd_history(int argc, char **argv);
+int shoal_cmd_worker(int argc, char **argv); /* driver.h */
 
 #endif

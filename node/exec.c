@@ -43,6 +43,9 @@ struct shoal_exec {
     bool exited; /* the child's exit was observed (not reaped yet) */
     bool finished;
     bool killed; /* we sent SIGKILL to the group */
+    bool share_group;
+    void (*on_output)(void *arg, const char *data, size_t len);
+    void *on_output_arg;
     uint64_t start, timeout_ms, exited_at;
     int code, signal; /* from the observed exit */
     /* capture: the first head_cap bytes, then a ring of the last tail_cap */
@@ -151,7 +154,7 @@ s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (setpgid(0, 0) != 0)
+    if (!spec->share_group && setpgid(0, 0) != 0)
         s_child_report(report_w, S_STAGE_SETUP, errno);
     /* If this runner is killed, its test dies with it: a test re-dealt to a
      * survivor must not still be running here (I2). */
@@ -211,6 +214,9 @@ s_alloc(const shoal_exec_spec_t *spec, uint64_t now)
     self->pid = -1;
     self->start = now;
     self->timeout_ms = spec->timeout_ms;
+    self->share_group = spec->share_group;
+    self->on_output = spec->on_output;
+    self->on_output_arg = spec->on_output_arg;
     return self;
 }
 
@@ -277,6 +283,8 @@ s_drain(shoal_exec_t *self)
     while (self->out_fd >= 0 && got < S_READ_MAX_PER_POLL) {
         ssize_t n = read(self->out_fd, buf, sizeof(buf));
         if (n > 0) {
+            if (self->on_output)
+                self->on_output(self->on_output_arg, buf, (size_t)n);
             s_capture(self, buf, (size_t)n);
             got += (size_t)n;
         } else if (n == 0) {
@@ -321,7 +329,7 @@ static void
 s_kill_group(shoal_exec_t *self)
 {
     if (self->pid > 0)
-        kill(-self->pid, SIGKILL);
+        kill(self->share_group ? self->pid : -self->pid, SIGKILL);
 }
 
 static void
@@ -443,7 +451,8 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
     }
     free(envp);
     envp = NULL;
-    setpgid(pid, pid); /* also in the parent: no window where a kill misses it */
+    if (!spec->share_group)
+        setpgid(pid, pid); /* also in the parent: no window where a kill misses it */
     close(out[1]);
     close(report[1]);
     if (chan[1] >= 0)

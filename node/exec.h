@@ -1,6 +1,6 @@
 /* node/exec.h: running one test process, the only code in shoal that forks.
- * A child runs in its own process group with stdin from /dev/null, stdout and
- * stderr merged into one pipe, no other inherited descriptor and default signal
+ * A child runs in its own process group (unless it shares its caller's) with stdin from /dev/null,
+ * stdout and stderr merged into one pipe, no other inherited descriptor and default signal
  * dispositions. Time is passed in (`now`, monotonic ms): the executor never
  * reads a clock except in shoal_exec_run, which blocks by design.
  * Invariant: once shoal_exec_poll returned true the whole process group has
@@ -28,6 +28,13 @@ typedef struct {
                                between them, and truncated is set; 0: the default */
     bool channel;           /* a stream socket to talk with the child over; the child
                                has it as SHOAL_EXEC_CHANNEL_FD */
+    bool share_group;       /* the child stays in the caller's process group (a
+                               driver's framework: whoever kills the driver's group
+                               kills it too); kills then target the child alone */
+    /* Called with each chunk of output as it is read (before any cap), with
+     * on_output_arg; NULL: none. */
+    void (*on_output)(void *arg, const char *data, size_t len);
+    void *on_output_arg;
 } shoal_exec_spec_t;
 
 typedef struct {

@@ -19,6 +19,7 @@ static const struct shoal_command s_commands[] = {
     {"keygen", shoal_cmd_keygen, "print a new cluster key"},
     {"history", shoal_cmd_history, "show or import test history (durations, failures)"},
     {"sim", shoal_cmd_sim, "simulate a session's schedule and report its makespan"},
+    {"worker", shoal_cmd_worker, "a session's worker for a framework (started by sessions)"},
 };
 
 static void

@@ -14,6 +14,7 @@
 #define S_LINE_MAX (1024 * 1024) /* a longer event line is dropped and counted */
 #define S_SEND_TIMEOUT_MS 1000
 #define S_FIELDS_MAX 8
+#define S_PROTOCOL_VERSION "1" /* what `hello` must say */
 
 extern const char shoal_worker_plugin[];
 extern const size_t shoal_worker_plugin_len;
@@ -34,7 +35,6 @@ struct shoal_worker {
     size_t count;
     shoal_test_result_t *results;
     bool *have;
-    size_t next;  /* index of the next id the worker should name */
     size_t begun; /* index of the test it began last; count if none */
     uint64_t test_timeout, deadline, kill_at;
     uint64_t begun_at, died_at; /* when the test begun last started; when the worker died */
@@ -128,9 +128,8 @@ shoal_worker_take_collection(shoal_worker_t *self, shoal_collection_t *out)
     return 0;
 }
 
-/* Appends text to *p escaped for the protocol. */
-static char *
-s_put_escaped(char *p, const char *text)
+char *
+shoal_worker_escape(char *p, const char *text)
 {
     for (; *text; text++) {
         char c = *text;
@@ -170,7 +169,7 @@ shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, boo
     }
     for (size_t i = 0; i < count && !oom; i++) {
         *p++ = '\t';
-        p = s_put_escaped(p, ids[i]);
+        p = shoal_worker_escape(p, ids[i]);
         oom = !(self->ids[held + i] = strdup(ids[i]));
         self->count = held + i + 1;
     }
@@ -183,7 +182,6 @@ shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, boo
         self->results[i] = (shoal_test_result_t){.index = i, .outcome = SHOAL_OUTCOME_NOT_RUN};
     *p++ = '\n';
     self->busy = true;
-    self->next = 0;
     self->begun = self->held_at = self->count;
     self->test_timeout = test_timeout_ms;
     self->deadline = test_timeout_ms ? now + test_timeout_ms : 0;
@@ -208,7 +206,7 @@ shoal_worker_tell_final(shoal_worker_t *self, bool failed, const char *const *id
     char *p = line + sprintf(line, "final\t%s", failed ? "failed" : "passed");
     for (size_t i = 0; i < count; i++) {
         *p++ = '\t';
-        p = s_put_escaped(p, ids[i]);
+        p = shoal_worker_escape(p, ids[i]);
     }
     *p++ = '\n';
     int rc = shoal_exec_channel_send(self->exec, line, (size_t)(p - line), S_SEND_TIMEOUT_MS);
@@ -249,12 +247,14 @@ shoal_worker_split(char *line, char **fields, size_t max)
     return n;
 }
 
-/* The index of id at or after next (the worker names them in order). */
+/* The index of id among the tests without a result yet (a worker may report
+ * them in any order: a driver runs a batch in several invocations, and a
+ * framework may run tests of one invocation side by side). */
 static size_t
 s_index(const shoal_worker_t *self, const char *id)
 {
-    for (size_t i = self->next; i < self->count; i++)
-        if (strcmp(self->ids[i], id) == 0)
+    for (size_t i = 0; i < self->count; i++)
+        if (!self->have[i] && strcmp(self->ids[i], id) == 0)
             return i;
     return self->count;
 }
@@ -280,7 +280,14 @@ static void
 s_on_collected(shoal_worker_t *self, char **f, size_t n)
 {
     shoal_collection_t *c = &self->collection;
-    if (strcmp(f[0], "item") == 0 && n == 4) {
+    if (strcmp(f[0], "hello") == 0 && n >= 2) {
+        if (strcmp(f[1], S_PROTOCOL_VERSION) != 0) {
+            /* Another protocol: nothing it says can be trusted to mean the same. */
+            fprintf(stderr, "shoal: a worker speaks protocol %.20s, this shoal %s: stopped it\n",
+                    f[1], S_PROTOCOL_VERSION);
+            shoal_exec_kill(self->exec);
+        }
+    } else if (strcmp(f[0], "item") == 0 && n == 4) {
         (void)shoal_collection_add(c, f[1], f[2], s_number(f[3]), NULL);
     } else if (strcmp(f[0], "collected") == 0 && n == 5) {
         (void)shoal_collection_add_preset(c, f[1], s_outcome(f[2]), f[3], f[4]);
@@ -321,8 +328,8 @@ s_event(shoal_worker_t *self, char *line, uint64_t now)
                                   quiet ? "" : f[5], "") != 0)
             return; /* out of memory: it counts as not reported */
         self->have[i] = true;
-        self->next = i + 1;
-        self->begun = self->count;
+        if (self->begun == i)
+            self->begun = self->count;
     }
 }
 
@@ -422,7 +429,10 @@ shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
             snprintf(reason, sizeof(reason), "%sthe worker exited with status %d", lead,
                      exec->exit_code);
     }
-    size_t blame = self->begun < self->count ? self->begun : self->next;
+    size_t blame = self->begun;
+    for (size_t i = 0; i < self->count && blame >= self->count; i++)
+        if (!self->have[i])
+            blame = i; /* nothing begun: what it was about to run */
     for (size_t i = 0; i < self->count; i++) {
         results[i] = self->results[i];
         memset(&self->results[i], 0, sizeof(self->results[i]));

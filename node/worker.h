@@ -102,6 +102,10 @@ size_t shoal_worker_dropped(const shoal_worker_t *self);
 /* Descriptors to poll for POLLIN (up to 2). */
 size_t shoal_worker_fds(const shoal_worker_t *self, int fds[2]);
 
+/* Writes text escaped for the protocol at p (room for 2 * strlen(text)
+ * bytes needed); returns the end. No NUL is written. */
+char *shoal_worker_escape(char *p, const char *text);
+
 /* Splits one event line in place: fields point into line, escapes undone.
  * Returns the field count (at most max). */
 size_t shoal_worker_split(char *line, char **fields, size_t max);

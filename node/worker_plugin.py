@@ -65,6 +65,7 @@ def pytest_configure(config):
     # Tests and what they start see neither the variable nor the socket.
     os.set_inheritable(int(fd), False)
     _channel = socket.socket(fileno=int(fd))
+    _send("hello", "1", "pytest")
     # shoal deals the tests over its own workers: an xdist -n from the user's
     # command or configuration would start workers inside each worker.
     option = config.option

@@ -1,0 +1,483 @@
+/* node/driver.c: the worker process of a driver (driver.h): `shoal worker
+ * NAME -- COMMAND...`. It speaks the worker protocol (worker.h) on the
+ * channel the session gave it, and leaves the framework to the driver's ops.
+ */
+#include "node/driver.h"
+#include "node/commands.h"
+#include "node/worker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_FIELD_CAP (60 * 1024)          /* bytes of a message or output sent per test */
+#define S_COMMAND_MAX (64 * 1024 * 1024) /* a longer line from the session ends the worker */
+#define S_OUTPUT_LINE_MAX (1024 * 1024)  /* a framework output line is cut here */
+
+/* Add a framework's driver here (and its adapter in adapter.c). */
+static const shoal_driver_ops_t *const s_drivers[] = {NULL};
+
+struct shoal_driver {
+    int chan;
+    shoal_collection_t tests;
+    unsigned workers;
+    /* the batch being run */
+    size_t *batch, count;
+    size_t *position; /* per test of the collection: its place in the batch, or SIZE_MAX */
+    bool *have;       /* per place: a result was sent */
+    size_t begun;     /* the place of the test begun last and not reported, or SIZE_MAX */
+    /* the last framework invocation */
+    char *output;
+    int status, signal;
+};
+
+const shoal_driver_ops_t *
+shoal_driver_find(const char *name)
+{
+    for (size_t i = 0; s_drivers[i]; i++)
+        if (strcmp(s_drivers[i]->name, name) == 0)
+            return s_drivers[i];
+    return NULL;
+}
+
+static uint64_t
+s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- sending events ---- */
+
+/* text, or its head and tail with a marker between if it is longer than the
+ * cap; *owned is set when the result must be freed. */
+static const char *
+s_capped(const char *text, char **owned)
+{
+    *owned = NULL;
+    size_t len = strlen(text);
+    if (len <= S_FIELD_CAP)
+        return text;
+    size_t head = S_FIELD_CAP / 4, tail = S_FIELD_CAP - head;
+    char marker[64];
+    int m =
+        snprintf(marker, sizeof(marker), "\n[... shoal cut %zu bytes ...]\n", len - head - tail);
+    char *out = malloc(head + (size_t)m + tail + 1);
+    if (!out)
+        return "";
+    memcpy(out, text, head);
+    memcpy(out + head, marker, (size_t)m);
+    memcpy(out + head + (size_t)m, text + len - tail, tail + 1);
+    return *owned = out;
+}
+
+static void
+s_write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "shoal worker: the session's channel broke: %s\n", strerror(errno));
+            _exit(1); /* the session is gone: nothing is left to report to */
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Sends one event of count fields (NULL fields are sent empty). */
+static void
+s_send(shoal_driver_t *self, size_t count, const char *const *fields)
+{
+    size_t len = 1;
+    const char *text[8];
+    char *owned[8];
+    for (size_t i = 0; i < count; i++) {
+        text[i] = s_capped(fields[i] ? fields[i] : "", &owned[i]);
+        len += 1 + 2 * strlen(text[i]);
+    }
+    char *line = malloc(len);
+    if (line) {
+        char *p = line;
+        for (size_t i = 0; i < count; i++) {
+            if (i)
+                *p++ = '\t';
+            p = shoal_worker_escape(p, text[i]);
+        }
+        *p++ = '\n';
+        s_write_all(self->chan, line, (size_t)(p - line));
+    }
+    free(line);
+    for (size_t i = 0; i < count; i++)
+        free(owned[i]);
+    if (!line) {
+        fprintf(stderr, "shoal worker: out of memory\n");
+        _exit(1);
+    }
+}
+
+#define S_SEND(self, ...)                                                                          \
+    s_send((self), sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *),                   \
+           (const char *[]){__VA_ARGS__})
+
+/* ---- what drivers call ---- */
+
+const shoal_collection_t *
+shoal_driver_collection(const shoal_driver_t *driver)
+{
+    return &driver->tests;
+}
+
+unsigned
+shoal_driver_workers(const shoal_driver_t *driver)
+{
+    return driver->workers;
+}
+
+void
+shoal_driver_begin(shoal_driver_t *driver, size_t test)
+{
+    if (test >= driver->tests.count || driver->position[test] == SIZE_MAX ||
+        driver->have[driver->position[test]])
+        return;
+    driver->begun = driver->position[test];
+    S_SEND(driver, "begin", driver->tests.tests[test].id);
+}
+
+void
+shoal_driver_result(shoal_driver_t *driver, size_t test, shoal_outcome_t outcome, double seconds,
+                    const char *message, const char *output)
+{
+    if (test >= driver->tests.count || driver->position[test] == SIZE_MAX ||
+        driver->have[driver->position[test]])
+        return;
+    size_t place = driver->position[test];
+    driver->have[place] = true;
+    if (driver->begun == place)
+        driver->begun = SIZE_MAX;
+    char secs[32];
+    snprintf(secs, sizeof(secs), "%.6f", seconds > 0 ? seconds : 0.0);
+    S_SEND(driver, "result", driver->tests.tests[test].id, shoal_outcome_str(outcome), secs,
+           message, output);
+}
+
+/* Splits each chunk into lines for the driver's callback. */
+typedef struct {
+    shoal_driver_line_fn fn;
+    void *arg;
+    char *line;
+    size_t len, cap;
+    bool cut; /* the line grew past the cap: the rest of it is skipped */
+} s_lines_t;
+
+static void
+s_line_end(s_lines_t *l)
+{
+    if (l->fn && l->line) {
+        l->line[l->len] = '\0';
+        l->fn(l->arg, l->line, l->len);
+    }
+    l->len = 0;
+    l->cut = false;
+}
+
+static void
+s_on_output(void *arg, const char *data, size_t len)
+{
+    s_lines_t *l = arg;
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == '\n') {
+            s_line_end(l);
+            continue;
+        }
+        if (l->cut)
+            continue;
+        if (l->len + 2 > l->cap) {
+            size_t cap = l->cap ? l->cap * 2 : 4096;
+            char *grown = realloc(l->line, cap);
+            if (!grown) {
+                l->cut = true;
+                continue;
+            }
+            l->line = grown;
+            l->cap = cap;
+        }
+        l->line[l->len++] = data[i];
+        if (l->len >= S_OUTPUT_LINE_MAX) {
+            s_line_end(l);
+            l->cut = true;
+        }
+    }
+}
+
+int
+shoal_driver_spawn(shoal_driver_t *driver, char *const *argv, const char *cwd,
+                   char *const *env_extra, shoal_driver_line_fn on_line, void *arg)
+{
+    s_lines_t lines = {.fn = on_line, .arg = arg};
+    shoal_exec_spec_t spec = {.argv = argv,
+                              .cwd = cwd,
+                              .env_extra = env_extra,
+                              .output_cap = SHOAL_ADAPTER_OUTPUT_CAP,
+                              .share_group = true,
+                              .on_output = s_on_output,
+                              .on_output_arg = &lines};
+    char err[256];
+    free(driver->output);
+    driver->output = NULL;
+    driver->status = -1;
+    driver->signal = 0;
+    int wake = shoal_exec_wakeup_fd();
+    shoal_exec_t *exec = shoal_exec_start(&spec, s_now(), err, sizeof(err));
+    if (!exec) {
+        driver->output = strdup(err);
+        free(lines.line);
+        return -1;
+    }
+    while (!shoal_exec_poll(exec, s_now())) {
+        struct pollfd fds[2] = {{.fd = shoal_exec_fd(exec), .events = POLLIN},
+                                {.fd = wake, .events = POLLIN}};
+        (void)poll(fds, 2, 50);
+        if (fds[1].revents)
+            shoal_exec_wakeup_drain();
+    }
+    if (lines.len > 0)
+        s_line_end(&lines);
+    free(lines.line);
+    const shoal_exec_result_t *r = shoal_exec_result(exec);
+    bool failed = r->spawn_failed;
+    driver->signal = r->signal;
+    driver->status = r->signal ? 128 + r->signal : r->exit_code;
+    driver->output = strdup(shoal_output_tail(r->output, r->output_len, SHOAL_ADAPTER_OUTPUT_CAP));
+    shoal_exec_destroy(&exec);
+    return failed ? -1 : driver->status;
+}
+
+const char *
+shoal_driver_output(const shoal_driver_t *driver)
+{
+    return driver->output ? driver->output : "";
+}
+
+int
+shoal_driver_signal(const shoal_driver_t *driver)
+{
+    return driver->signal;
+}
+
+char *
+shoal_driver_regex_quote(const char *text)
+{
+    char *out = malloc(2 * strlen(text) + 1), *p = out;
+    if (!out)
+        return NULL;
+    for (; *text; text++) {
+        if (strchr("\\.+*?()|[]{}^$/", *text))
+            *p++ = '\\';
+        *p++ = *text;
+    }
+    *p = '\0';
+    return out;
+}
+
+/* ---- the worker ---- */
+
+static void
+s_send_collection(shoal_driver_t *self, const char *name)
+{
+    const shoal_collection_t *c = &self->tests;
+    S_SEND(self, "hello", "1", name);
+    for (size_t i = 0; i < c->count; i++) {
+        const shoal_test_t *t = &c->tests[i];
+        char line[16];
+        snprintf(line, sizeof(line), "%u", t->line);
+        if (t->preset)
+            S_SEND(self, "collected", t->id, shoal_outcome_str(t->outcome), t->message, t->output);
+        else
+            S_SEND(self, "item", t->id, t->file, line);
+    }
+    if (c->notice)
+        S_SEND(self, "notice", c->notice);
+    char count[32], maxfail[16], verbosity[16];
+    snprintf(count, sizeof(count), "%zu", c->count);
+    snprintf(maxfail, sizeof(maxfail), "%u", c->maxfail);
+    snprintf(verbosity, sizeof(verbosity), "%d", c->verbosity);
+    S_SEND(self, "ready", count, maxfail, c->interrupted, verbosity, c->reportchars);
+}
+
+/* The tests of a batch that have no result once the framework is done. */
+static void
+s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t end)
+{
+    char message[256];
+    const char *output = self->output ? self->output : "";
+    if (end == SHOAL_DRIVER_CRASHED) {
+        /* The test it was running is blamed; if none was begun, the first
+         * unreported one (what it was about to run), so every batch settles
+         * at least one test and a crash cannot be dealt again forever. The
+         * rest are sent back unrun (no result: worker.h deals them again). */
+        size_t blamed = self->begun;
+        for (size_t i = 0; i < self->count && blamed == SIZE_MAX; i++)
+            if (!self->have[i])
+                blamed = i;
+        if (blamed == SIZE_MAX)
+            return;
+        snprintf(message, sizeof(message), "%s ended (%s %d) while this test ran", ops->name,
+                 self->signal ? "signal" : "exit status",
+                 self->signal ? self->signal : self->status);
+        shoal_driver_result(self, self->batch[blamed], SHOAL_OUTCOME_ERROR, 0, message, output);
+        return;
+    }
+    snprintf(message, sizeof(message),
+             "%s ran the batch (exit status %d) but reported no result for this test", ops->name,
+             self->status);
+    for (size_t i = 0; i < self->count; i++)
+        if (!self->have[i])
+            shoal_driver_result(self, self->batch[i], SHOAL_OUTCOME_ERROR, 0, message, output);
+}
+
+/* `run <hold> <workers> <id>...`: runs what it can, answers the rest. */
+static void
+s_run(shoal_driver_t *self, const shoal_driver_ops_t *ops, void *state, char **f, size_t n)
+{
+    self->workers = (unsigned)strtoul(f[2], NULL, 10);
+    self->count = 0;
+    self->begun = SIZE_MAX;
+    size_t runnable = 0;
+    for (size_t i = 3; i < n; i++) {
+        size_t t = shoal_collection_find(&self->tests, f[i]);
+        if (t != SIZE_MAX && (self->tests.tests[t].preset || self->position[t] != SIZE_MAX))
+            t = SIZE_MAX; /* decided already, or twice in one batch */
+        if (t == SIZE_MAX) {
+            /* I3: never run; answered at once. */
+            S_SEND(self, "result", f[i], "error", "0",
+                   "rejected: not a runnable test of this worker's collection", "");
+            continue;
+        }
+        self->position[t] = runnable;
+        self->have[runnable] = false;
+        self->batch[runnable++] = t;
+    }
+    self->count = runnable;
+    if (runnable > 0)
+        s_settle(self, ops, ops->run(state, self, self->batch, runnable));
+    for (size_t i = 0; i < runnable; i++)
+        self->position[self->batch[i]] = SIZE_MAX;
+    self->count = 0;
+    S_SEND(self, "done");
+}
+
+/* Reads the session's lines until it closes the channel. */
+static int
+s_serve(shoal_driver_t *self, const shoal_driver_ops_t *ops, void *state)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        char *nl = len ? memchr(buf, '\n', len) : NULL;
+        if (!nl) {
+            if (len + 65536 > cap) {
+                if (cap >= S_COMMAND_MAX) {
+                    fprintf(stderr, "shoal worker: a line from the session is too long\n");
+                    free(buf);
+                    return 1;
+                }
+                char *grown = realloc(buf, cap = cap ? cap * 2 : 65536);
+                if (!grown) {
+                    free(buf);
+                    return 1;
+                }
+                buf = grown;
+            }
+            ssize_t got = read(self->chan, buf + len, cap - len);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0) {
+                free(buf);
+                return got == 0 ? 0 : 1; /* closed: the session is done with us */
+            }
+            len += (size_t)got;
+            continue;
+        }
+        *nl = '\0';
+        size_t fields = 1;
+        for (char *p = buf; p < nl; p++)
+            fields += *p == '\t';
+        char **f = calloc(fields, sizeof(char *));
+        if (!f) {
+            free(buf);
+            return 1;
+        }
+        size_t n = shoal_worker_split(buf, f, fields);
+        if (n >= 3 && strcmp(f[0], "run") == 0)
+            s_run(self, ops, state, f, n);
+        /* "final" and anything newer: nothing for a driver to do */
+        free(f);
+        size_t used = (size_t)(nl + 1 - buf);
+        memmove(buf, nl + 1, len - used);
+        len -= used;
+    }
+}
+
+int
+shoal_cmd_worker(int argc, char **argv)
+{
+    if (argc < 4 || strcmp(argv[2], "--") != 0 || !shoal_driver_find(argv[1])) {
+        fprintf(stderr, "usage: shoal worker DRIVER -- COMMAND...\n"
+                        "  started by a session as a slot's worker (see README, 'Worker "
+                        "protocol'); DRIVER: go\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    const shoal_driver_ops_t *ops = shoal_driver_find(argv[1]);
+    const char *fd = getenv("SHOAL_WORKER_CHANNEL");
+    if (!fd) {
+        fprintf(stderr, "shoal worker: SHOAL_WORKER_CHANNEL is not set: only a session starts "
+                        "workers\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    shoal_driver_t self = {.chan = atoi(fd), .begun = SIZE_MAX};
+    unsetenv("SHOAL_WORKER_CHANNEL");
+    void *state = NULL;
+    char err[4096] = "";
+    if (ops->collect(&state, &self, argc - 3, argv + 3, &self.tests, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    int rc = 1;
+    if (shoal_collection_index(&self.tests) != 0)
+        goto done;
+    for (size_t i = 1; i < self.tests.count; i++)
+        if (strcmp(self.tests.tests[self.tests.sorted[i]].id,
+                   self.tests.tests[self.tests.sorted[i - 1]].id) == 0) {
+            fprintf(stderr, "shoal worker: %s listed the test id '%s' twice\n", ops->name,
+                    self.tests.tests[self.tests.sorted[i]].id);
+            goto done;
+        }
+    size_t n = self.tests.count ? self.tests.count : 1;
+    self.batch = calloc(n, sizeof(size_t));
+    self.position = malloc(n * sizeof(size_t));
+    self.have = calloc(n, sizeof(bool));
+    if (!self.batch || !self.position || !self.have)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        self.position[i] = SIZE_MAX;
+    s_send_collection(&self, ops->name);
+    rc = s_serve(&self, ops, state);
+done:
+    ops->destroy(state);
+    shoal_collection_clear(&self.tests);
+    free(self.batch);
+    free(self.position);
+    free(self.have);
+    free(self.output);
+    return rc;
+}
