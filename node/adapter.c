@@ -346,9 +346,29 @@ shoal_has_control(const char *s)
 
 /* ---- the interface ---- */
 
+/* "pytest, go, ...": the names of the adapters a command may name. */
+static void
+s_adapter_names(char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(s_detected) / sizeof(s_detected[0]) && used < size; i++)
+        used +=
+            (size_t)snprintf(out + used, size - used, "%s%s", i ? ", " : "", s_detected[i]->name);
+}
+
 shoal_adapter_t *
 shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err, size_t err_size)
 {
+    return shoal_adapter_new_named(NULL, argc, argv, list_path, err, err_size);
+}
+
+shoal_adapter_t *
+shoal_adapter_new_named(const char *name, int argc, char *const *argv, const char *list_path,
+                        char *err, size_t err_size)
+{
+    char names[256];
+    s_adapter_names(names, sizeof(names));
     shoal_adapter_t *self = calloc(1, sizeof(*self));
     if (!self || sodium_init() < 0) {
         snprintf(err, err_size, self ? "cannot initialise libsodium" : "out of memory");
@@ -360,15 +380,25 @@ shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err,
     } else if (argc <= 0 || !argv || !argv[0]) {
         snprintf(err, err_size, "no test command: give one after -- or use --list FILE");
         goto failed;
+    } else if (name) {
+        for (size_t i = 0; i < sizeof(s_detected) / sizeof(s_detected[0]) && !self->ops; i++)
+            if (strcmp(s_detected[i]->name, name) == 0)
+                self->ops = s_detected[i];
+        if (!self->ops) {
+            snprintf(err, err_size, "no adapter called '%s': shoal has %s (and --list FILE)", name,
+                     names);
+            goto failed;
+        }
     } else {
         for (size_t i = 0; i < sizeof(s_detected) / sizeof(s_detected[0]) && !self->ops; i++)
             if (s_detected[i]->detect(argc, argv) > 0)
                 self->ops = s_detected[i];
         if (!self->ops) {
             snprintf(err, err_size,
-                     "no adapter for '%s': shoal runs pytest (pytest ..., python3 -m pytest "
-                     "...) or a list of commands (--list FILE)",
-                     argv[0]);
+                     "no adapter for '%s': shoal recognises the commands of %s (e.g. pytest "
+                     "..., go test ...), or give --adapter NAME, or a list of commands "
+                     "(--list FILE)",
+                     argv[0], names);
             goto failed;
         }
     }

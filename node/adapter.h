@@ -115,6 +115,11 @@ typedef struct shoal_adapter shoal_adapter_t;
  * error "no adapter for 'cmd': ...". NULL with the reason in err. */
 shoal_adapter_t *shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err,
                                    size_t err_size);
+/* As shoal_adapter_new, with the adapter named (`--adapter NAME`: "pytest",
+ * "go", ...) rather than recognised from the command; name NULL recognises.
+ * An unknown name is an error listing the names there are. */
+shoal_adapter_t *shoal_adapter_new_named(const char *name, int argc, char *const *argv,
+                                         const char *list_path, char *err, size_t err_size);
 void shoal_adapter_destroy(shoal_adapter_t **self_p);
 /* "pytest" or "list": for messages only. */
 const char *shoal_adapter_name(const shoal_adapter_t *self);

@@ -45,6 +45,7 @@ enum {
     S_OPT_NO_HISTORY,
     S_OPT_BATCH_SECONDS,
     S_OPT_PROCESS_PER_BATCH,
+    S_OPT_ADAPTER,
 };
 
 static const struct option s_run_options[] = {
@@ -64,6 +65,7 @@ static const struct option s_run_options[] = {
     {"no-history", no_argument, NULL, S_OPT_NO_HISTORY},
     {"batch-seconds", required_argument, NULL, S_OPT_BATCH_SECONDS},
     {"process-per-batch", no_argument, NULL, S_OPT_PROCESS_PER_BATCH},
+    {"adapter", required_argument, NULL, S_OPT_ADAPTER},
 };
 
 static void
@@ -88,6 +90,8 @@ s_usage(FILE *out)
         "  --json FILE            write a JSON report\n"
         "  --dry-run              print the ordered plan per member, run nothing\n"
         "  --list FILE            plain list runner: NAME<TAB>ARGV... [<TAB>REQUIRES] per line\n"
+        "  --adapter NAME         the command's framework, when its first words do not say\n"
+        "                         (pytest, go, cargo, ctest, jest, vitest, mocha)\n"
         "  --project NAME         history key (default $SHOAL_PROJECT or the directory name)\n"
         "  --history-db PATH      history database (default $XDG_DATA_HOME/shoal/history.db)\n"
         "  --no-history           neither read nor record history\n"
@@ -236,6 +240,7 @@ shoal_cmd_run(int argc, char **argv)
     snprintf(mesh.bind, sizeof(mesh.bind), "127.0.0.1:0");
     shoal_run_config_t run = {.strategy = SCHED_STRATEGY_LPT};
     char list[PATH_MAX] = "";
+    const char *adapter_name = NULL;
     bool wait_given = false;
 
     struct option options[64];
@@ -260,6 +265,10 @@ shoal_cmd_run(int argc, char **argv)
             return SHOAL_EXIT_USAGE;
         }
         wait_given |= opt == S_OPT_WAIT;
+        if (opt == S_OPT_ADAPTER) {
+            adapter_name = optarg;
+            continue;
+        }
         int rc = shoal_config_option(&mesh, opt, optarg);
         if (rc == 1)
             rc = s_run_option(&run, list, sizeof(list), opt, optarg);
@@ -290,8 +299,8 @@ shoal_cmd_run(int argc, char **argv)
         snprintf(mesh.control, sizeof(mesh.control), "%s/run-%d.ctl", dir, (int)getpid());
     }
     char err[1024];
-    shoal_adapter_t *adapter =
-        shoal_adapter_new(cmd_argc, cmd_argv, list[0] ? list : NULL, err, sizeof(err));
+    shoal_adapter_t *adapter = shoal_adapter_new_named(adapter_name, cmd_argc, cmd_argv,
+                                                       list[0] ? list : NULL, err, sizeof(err));
     if (!adapter) {
         fprintf(stderr, "shoal run: %s\n", err);
         return SHOAL_EXIT_USAGE;
