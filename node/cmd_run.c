@@ -306,7 +306,8 @@ shoal_cmd_run(int argc, char **argv)
         return SHOAL_EXIT_USAGE;
     }
     s_defaults(&run, seeds_given, wait_given);
-    shoal_junit_suite_name(list[0] ? list : NULL, run.junit_suite, sizeof(run.junit_suite));
+    shoal_junit_suite_name(list[0] ? list : NULL, shoal_adapter_name(adapter), run.junit_suite,
+                           sizeof(run.junit_suite));
     run.slots = mesh.meta.slots;
     if (mesh.meta.tag_count + 2 > GOSSIP_TAGS_MAX) {
         fprintf(stderr, "shoal run: --tag: at most %d tags with a session\n", GOSSIP_TAGS_MAX - 2);

@@ -56,6 +56,14 @@ shoal_junit_names(const char *id, const char *file, const char *suite, char **cl
         *name_out = strdup(id);
         goto done;
     }
+    if (!suite || strcmp(suite, "pytest") != 0) {
+        /* Other frameworks' ids are "UNIT::NAME", the unit (a go package, a
+         * test binary, a JS file) being what their own JUnit writers put in
+         * classname. */
+        *classname_out = strdup(file);
+        *name_out = strdup(id + flen + 2);
+        goto done;
+    }
     /* As pytest's mangle_test_address: parameters are left alone, the rest is
      * split on "::", the file becomes a dotted module, classes join with ".". */
     const char *rest = id + flen + 2;
@@ -100,10 +108,10 @@ done:
 }
 
 void
-shoal_junit_suite_name(const char *list_path, char *out, size_t out_size)
+shoal_junit_suite_name(const char *list_path, const char *adapter, char *out, size_t out_size)
 {
     if (!list_path) {
-        snprintf(out, out_size, "pytest");
+        snprintf(out, out_size, "%s", adapter);
         return;
     }
     const char *base = strrchr(list_path, '/');

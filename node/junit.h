@@ -66,18 +66,22 @@ int shoal_junit_parse(const char *path,
                       void (*on_record)(void *ctx, const shoal_junit_record_t *record), void *ctx,
                       char *err, size_t err_size);
 
-/* classname and name of id as pytest's xunit1 writes them when file is the
- * path part of a pytest id ("file::..."), else suite and id. Both out strings
- * are the caller's. -1 on out of memory. */
+/* classname and name of id. With suite "pytest", as pytest's xunit1 writes
+ * them when file is the path part of the id ("file::..."); with another
+ * framework's suite, an id "UNIT::NAME" whose file is UNIT gives classname
+ * UNIT and name NAME (the unit is what go's, cargo's and the JS frameworks'
+ * JUnit writers use); else suite and id. Both out strings are the caller's.
+ * -1 on out of memory. */
 int shoal_junit_names(const char *id, const char *file, const char *suite, char **classname_out,
                       char **name_out);
 
 /* The testsuite name of a session's report, which is also the classname of
  * tests without a file (list tests): the list file's name without its
- * directory and extension ("ci/smoke.list" -> "smoke"), or "pytest" without
- * a list (as pytest names its suite). Stable from run to run, so CI keeps
- * each test's history; "shoal.list" if the file name leaves nothing. */
-void shoal_junit_suite_name(const char *list_path, char *out, size_t out_size);
+ * directory and extension ("ci/smoke.list" -> "smoke"), or the adapter's
+ * name without a list ("pytest", as pytest names its suite; "go", ...).
+ * Stable from run to run, so CI keeps each test's history; "shoal.list" if
+ * the file name leaves nothing. */
+void shoal_junit_suite_name(const char *list_path, const char *adapter, char *out, size_t out_size);
 
 /* The id of a testcase (see shoal_junit_read); the caller frees it. */
 char *shoal_junit_id(const char *suite, const char *classname, const char *name, const char *file);

@@ -184,7 +184,7 @@ test_node_junit_maps_pytest_names(void)
 {
     char *classname, *name;
     CHECK_INT(shoal_junit_names("tests/sub/test_a.py::TestK::TestInner::test_n[a::b.c]",
-                                "tests/sub/test_a.py", "shoal", &classname, &name),
+                                "tests/sub/test_a.py", "pytest", &classname, &name),
               ==, 0);
     CHECK_STR(classname, "tests.sub.test_a.TestK.TestInner");
     CHECK_STR(name, "test_n[a::b.c]");
@@ -193,8 +193,8 @@ test_node_junit_maps_pytest_names(void)
     free(id);
     free(classname);
     free(name);
-    CHECK_INT(shoal_junit_names("test_top.py::test_x", "test_top.py", "s", &classname, &name), ==,
-              0);
+    CHECK_INT(shoal_junit_names("test_top.py::test_x", "test_top.py", "pytest", &classname, &name),
+              ==, 0);
     CHECK_STR(classname, "test_top");
     CHECK_STR(name, "test_x");
     free(classname);
@@ -207,6 +207,24 @@ test_node_junit_maps_pytest_names(void)
     id = shoal_junit_id("suite", "other.Class", "test", NULL);
     CHECK_STR(id, "other.Class::test");
     free(id);
+}
+
+void
+test_node_junit_maps_unit_names(void)
+{
+    /* Other frameworks: "UNIT::NAME" with the unit as classname, verbatim
+     * (go-junit-report's package path, not a dotted module), and back. */
+    char *classname, *name;
+    CHECK_INT(shoal_junit_names("example.org/m/pkg::TestA/sub.x", "example.org/m/pkg", "go",
+                                &classname, &name),
+              ==, 0);
+    CHECK_STR(classname, "example.org/m/pkg");
+    CHECK_STR(name, "TestA/sub.x");
+    char *id = shoal_junit_id("go", classname, name, classname);
+    CHECK_STR(id, "example.org/m/pkg::TestA/sub.x");
+    free(id);
+    free(classname);
+    free(name);
 }
 
 typedef struct {
@@ -337,20 +355,22 @@ test_node_junit_list_classname_is_stable(void)
      * the session id, so every run names a test alike and CI keeps its
      * history. */
     char suite[128];
-    shoal_junit_suite_name("ci/lists/smoke.list", suite, sizeof(suite));
+    shoal_junit_suite_name("ci/lists/smoke.list", "pytest", suite, sizeof(suite));
     CHECK_STR(suite, "smoke");
-    shoal_junit_suite_name("smoke.tests.txt", suite, sizeof(suite));
+    shoal_junit_suite_name("smoke.tests.txt", "pytest", suite, sizeof(suite));
     CHECK_STR(suite, "smoke.tests");
-    shoal_junit_suite_name("tests", suite, sizeof(suite));
+    shoal_junit_suite_name("tests", "pytest", suite, sizeof(suite));
     CHECK_STR(suite, "tests");
-    shoal_junit_suite_name("dir/", suite, sizeof(suite));
+    shoal_junit_suite_name("dir/", "pytest", suite, sizeof(suite));
     CHECK_STR(suite, "shoal.list");
-    shoal_junit_suite_name(NULL, suite, sizeof(suite));
+    shoal_junit_suite_name(NULL, "pytest", suite, sizeof(suite));
     CHECK_STR(suite, "pytest");
+    shoal_junit_suite_name(NULL, "go", suite, sizeof(suite));
+    CHECK_STR(suite, "go");
 
     char path[64], err[256];
     s_tmpfile(path, sizeof(path));
-    shoal_junit_suite_name("ci/lists/smoke.list", suite, sizeof(suite));
+    shoal_junit_suite_name("ci/lists/smoke.list", "pytest", suite, sizeof(suite));
     CHECK_INT(shoal_junit_write(path, suite, s_cases, S_CASES, err, sizeof(err)), ==, 0);
     char *xml = s_slurp(path);
     CHECK(strstr(xml, "<testsuite name=\"smoke\"") != NULL);
