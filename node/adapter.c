@@ -371,7 +371,7 @@ shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err,
         if (!self->ops) {
             snprintf(err, err_size,
                      "no adapter for '%s': shoal runs pytest (pytest ..., python3 -m pytest "
-                     "...) or a list of commands (--list FILE)",
+                     "...), jest, vitest or a list of commands (--list FILE)",
                      argv[0]);
             goto failed;
         }
