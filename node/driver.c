@@ -20,7 +20,11 @@
 #define S_OUTPUT_LINE_MAX (1024 * 1024)  /* a framework output line is cut here */
 
 /* Add a framework's driver here (and its adapter in adapter.c). */
-static const shoal_driver_ops_t *const s_drivers[] = {NULL};
+static const shoal_driver_ops_t *const s_drivers[] = {
+    &shoal_driver_jest_ops,
+    &shoal_driver_vitest_ops,
+    NULL,
+};
 
 struct shoal_driver {
     int chan;
@@ -433,7 +437,10 @@ shoal_cmd_worker(int argc, char **argv)
     if (argc < 4 || strcmp(argv[2], "--") != 0 || !shoal_driver_find(argv[1])) {
         fprintf(stderr, "usage: shoal worker DRIVER -- COMMAND...\n"
                         "  started by a session as a slot's worker (see README, 'Worker "
-                        "protocol'); DRIVER: go\n");
+                        "protocol'); DRIVER:");
+        for (size_t i = 0; s_drivers[i]; i++)
+            fprintf(stderr, " %s", s_drivers[i]->name);
+        fprintf(stderr, "\n");
         return SHOAL_EXIT_USAGE;
     }
     const shoal_driver_ops_t *ops = shoal_driver_find(argv[1]);

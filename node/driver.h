@@ -97,4 +97,7 @@ char *shoal_driver_regex_quote(const char *text);
 /* The drivers, by name; NULL if none is called name. */
 const shoal_driver_ops_t *shoal_driver_find(const char *name);
 
+extern const shoal_driver_ops_t shoal_driver_jest_ops;
+extern const shoal_driver_ops_t shoal_driver_vitest_ops;
+
 #endif

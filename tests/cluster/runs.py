@@ -8,6 +8,7 @@ nothing sleeps for a fixed time. Reports are parsed the way CI systems read
 them (JUnit XML with xml.etree).
 """
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -182,6 +183,19 @@ def pytest_suite(cluster, name, files):
         with open(full, "w") as f:
             f.write(text)
     return root
+
+
+def framework(name):
+    """The path of a test framework's command: the JavaScript ones as
+    scripts/setup-frameworks pins them in build/js, the others on PATH.
+    Skips the test (exit 77, with the reason) when it is not installed, which
+    scripts/test makes sure it is."""
+    pinned = os.path.join(os.path.dirname(os.path.dirname(HERE)), "build", "js", "node_modules",
+                          ".bin", name)
+    path = pinned if os.path.exists(pinned) else shutil.which(name)
+    if not path:
+        raise harness.TestSkip("%s is not installed (scripts/setup-frameworks installs it)" % name)
+    return path
 
 
 def list_file(path, lines):
