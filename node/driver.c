@@ -327,7 +327,7 @@ s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t
         /* The test it was running is blamed; if none was begun, the first
          * unreported one (what it was about to run), so every batch settles
          * at least one test and a crash cannot be dealt again forever. The
-         * rest are sent back unrun (no result: worker.h deals them again). */
+         * rest are sent back not run, to be dealt again. */
         size_t blamed = self->begun;
         for (size_t i = 0; i < self->count && blamed == SIZE_MAX; i++)
             if (!self->have[i])
@@ -338,6 +338,10 @@ s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t
                  self->signal ? "signal" : "exit status",
                  self->signal ? self->signal : self->status);
         shoal_driver_result(self, self->batch[blamed], SHOAL_OUTCOME_ERROR, 0, message, output);
+        snprintf(message, sizeof(message), "%s ended before this test ran", ops->name);
+        for (size_t i = 0; i < self->count; i++)
+            if (!self->have[i])
+                shoal_driver_result(self, self->batch[i], SHOAL_OUTCOME_NOT_RUN, 0, message, "");
         return;
     }
     snprintf(message, sizeof(message),

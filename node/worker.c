@@ -259,11 +259,14 @@ s_index(const shoal_worker_t *self, const char *id)
     return self->count;
 }
 
+/* An outcome word; "not-run" says the worker never got to the test (a
+ * driver's framework ended before it): it is dealt again. Unknown words are
+ * errors. */
 static shoal_outcome_t
 s_outcome(const char *word)
 {
     for (int o = 0; o < SHOAL_OUTCOME_COUNT; o++)
-        if (o != SHOAL_OUTCOME_NOT_RUN && strcmp(word, shoal_outcome_str((shoal_outcome_t)o)) == 0)
+        if (strcmp(word, shoal_outcome_str((shoal_outcome_t)o)) == 0)
             return (shoal_outcome_t)o;
     return SHOAL_OUTCOME_ERROR;
 }
@@ -290,7 +293,9 @@ s_on_collected(shoal_worker_t *self, char **f, size_t n)
     } else if (strcmp(f[0], "item") == 0 && n == 4) {
         (void)shoal_collection_add(c, f[1], f[2], s_number(f[3]), NULL);
     } else if (strcmp(f[0], "collected") == 0 && n == 5) {
-        (void)shoal_collection_add_preset(c, f[1], s_outcome(f[2]), f[3], f[4]);
+        shoal_outcome_t o = s_outcome(f[2]);
+        (void)shoal_collection_add_preset(
+            c, f[1], o == SHOAL_OUTCOME_NOT_RUN ? SHOAL_OUTCOME_ERROR : o, f[3], f[4]);
     } else if (strcmp(f[0], "notice") == 0 && n == 2 && !c->notice) {
         c->notice = strdup(f[1]);
     } else if (strcmp(f[0], "ready") == 0 && n == 6) {

@@ -113,9 +113,10 @@ def main(cluster):
         "__tests__/hang.test.js::after the hang": "passed",
         "__tests__/afterall.test.js::only": "error",
     }
-    wrong = {i: (o, got.get(i)) for i, o in want.items() if got.get(i) != o}
+    wrong = {i: (o, got.get(i), (report.get(i) or {}).get("message"))
+             for i, o in want.items() if got.get(i) != o}
     if wrong:
-        raise TestFailure("want (outcome, got): %s" % wrong)
+        raise TestFailure("want (outcome, got, message): %s" % wrong)
     if "afterAll broke" not in (report["__tests__/afterall.test.js::only"].get("message") or ""):
         raise TestFailure("the afterAll error is not in the report")
     phase("crash, hang and afterAll are errors; their neighbours keep outcomes")
