@@ -97,4 +97,6 @@ char *shoal_driver_regex_quote(const char *text);
 /* The drivers, by name; NULL if none is called name. */
 const shoal_driver_ops_t *shoal_driver_find(const char *name);
 
+extern const shoal_driver_ops_t shoal_driver_go_ops;
+
 #endif
