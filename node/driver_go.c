@@ -578,6 +578,7 @@ typedef struct {
     bool active;   /* running now (not paused) */
     unsigned nest; /* runs of this name inside a running test (testing.RunTests) */
     unsigned runs;
+    bool said; /* go printed its "--- PASS/FAIL/SKIP: name (...)" since it ran */
     double seconds;
     s_buf_t out;
 } s_place_t;
@@ -737,6 +738,7 @@ s_run_action(shoal_go_run_t *self, s_place_t *p, const char *action, double elap
             p->nest++; /* inside a running test: not the real one */
         } else if (p->state != S_DONE) {
             p->state = S_RUNNING;
+            p->said = false;
             p->active = true;
             self->active++;
             self->events.begin(self->events.arg, place);
@@ -749,6 +751,11 @@ s_run_action(shoal_go_run_t *self, s_place_t *p, const char *action, double elap
         self->active++;
     } else if (rank != S_NONE && p->nest) {
         p->nest--;
+    } else if (rank != S_NONE && !p->said) {
+        /* test2json's word that the binary ended while the test ran (go
+         * says "--- FAIL: name (...)" when a test ends): go test -json says
+         * nothing of the test then; either way the package's end errs it */
+        self->pkg_failed = true;
     } else if (rank != S_NONE && p->state == S_RUNNING) {
         if (p->active) {
             p->active = false;
@@ -782,6 +789,16 @@ s_sole_active(shoal_go_run_t *self)
     return NULL;
 }
 
+/* "--- PASS: name (0.00s)" (or FAIL, SKIP): go's line that a test ended. */
+static bool
+s_says_end(const char *output, const char *name)
+{
+    size_t len = strlen(name);
+    return (strncmp(output, "--- PASS: ", 10) == 0 || strncmp(output, "--- FAIL: ", 10) == 0 ||
+            strncmp(output, "--- SKIP: ", 10) == 0) &&
+           strncmp(output + 10, name, len) == 0 && output[10 + len] == ' ';
+}
+
 void
 shoal_go_run_line(shoal_go_run_t *self, const char *line, size_t len)
 {
@@ -806,6 +823,8 @@ shoal_go_run_line(shoal_go_run_t *self, const char *line, size_t len)
     }
     size_t top = strcspn(test, "/");
     s_place_t *p = s_place(self, test, top);
+    if (output && p && test[top] == '\0')
+        p->said |= s_says_end(output, p->name);
     if (output) {
         s_place_t *to = p ? p : s_sole_active(self);
         s_buf_add(to ? &to->out : &self->pkg_out, output, strlen(output));
@@ -822,12 +841,16 @@ shoal_go_run_end(shoal_go_run_t *self, int status, int signal)
         s_report_held(self);
         return SHOAL_GO_CRASHED; /* the driver's end: the core blames what ran */
     }
-    if (!self->pkg_failed && status == 0) {
-        s_report_held(self);
-        return SHOAL_GO_DONE; /* a test go did not run: the core says so */
-    }
     char message[256];
     const char *pkg_out = s_buf_str(&self->pkg_out);
+    if (!self->pkg_failed && status == 0) {
+        s_report_held(self);
+        for (size_t i = 0; i < self->count; i++)
+            if (self->places[i].state != S_DONE)
+                s_report(self, i, SHOAL_OUTCOME_ERROR,
+                         "go test ran the package but reported no result for this test", pkg_out);
+        return SHOAL_GO_DONE;
+    }
     size_t begun = 0, waiting = 0, running = 0;
     for (size_t i = 0; i < self->count; i++) {
         begun += self->places[i].state != S_WAITING;
