@@ -11,6 +11,7 @@ killed by --test-timeout and the rest of its package still runs; a test go
 lists but never reports is an error that says so. Both participants write
 the same JUnit file and exit 1.
 """
+import importlib.util
 import json
 import os
 import shutil
@@ -18,6 +19,12 @@ import subprocess
 
 from runs import Runs, run_test, same_reports, phase, TestFailure
 from harness import TestSkip
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location(
+    "go_suites", os.path.join(HERE, "..", "..", "scripts", "conformance_suites", "go.py"))
+go_suites = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(go_suites)
 
 GO_MOD = "module example.com/s\n\ngo 1.19\n"
 
@@ -112,45 +119,6 @@ def go_env(tmpdir):
                 GOPATH=os.path.join(tmpdir, "gopath"))
 
 
-def plain_outcomes(events):
-    """id -> outcome from go test -json lines, as shoal's driver reads them:
-    a top-level test's own last event; runs nested in a running test do not
-    count; a test begun but never ended in a failed package is an error; a
-    package that did not build is one error named by its import path."""
-    out, running, nest, said = {}, {}, {}, set()
-    for line in events:
-        if not line.startswith("{"):
-            if line.startswith("FAIL\t") and line.endswith("failed]"):
-                out[line[5:line.index(" [")]] = "error"
-            continue
-        e = json.loads(line)
-        test, pkg, action = e.get("Test"), e.get("Package"), e.get("Action")
-        if not test or "/" in test:
-            if not test and action == "fail":
-                for key in [k for k in running if k[0] == pkg]:
-                    out["%s.%s" % key] = "error"
-                    del running[key]
-            continue
-        key = (pkg, test)
-        if action == "run":
-            if any(k[0] == pkg for k in running):
-                nest[key] = nest.get(key, 0) + 1
-            else:
-                running[key] = True
-                said.discard(key)
-        elif action == "output" and e.get("Output", "")[:4] == "--- ":
-            said.add(key) if e["Output"][10:].startswith(test + " ") else None
-        elif action in ("pass", "fail", "skip"):
-            if key not in said:  # the binary ended while the test ran
-                continue
-            if nest.get(key):
-                nest[key] -= 1
-                continue
-            running.pop(key, None)
-            out["%s.%s" % key] = {"pass": "passed", "fail": "failed", "skip": "skipped"}[action]
-    return out
-
-
 def main(cluster):
     go = shutil.which("go")
     if not go:
@@ -168,7 +136,7 @@ def main(cluster):
     plain = subprocess.run([go, "test", "-json", "-count=1", "./a", "./b", "./c", "./m",
                             "./broken"], cwd=root, env=env, capture_output=True, text=True,
                            timeout=300)
-    want = plain_outcomes((plain.stdout + plain.stderr).splitlines())
+    want = go_suites.plain_outcomes((plain.stdout + plain.stderr).splitlines())
     if plain.returncode == 0 or want.get("example.com/s/a.TestOne") != "passed":
         raise TestFailure("go test alone: exit %d, outcomes %s\n%s" % (
             plain.returncode, want, plain.stderr[-2000:]))
