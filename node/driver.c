@@ -23,6 +23,7 @@
 static const shoal_driver_ops_t *const s_drivers[] = {
     &shoal_driver_jest_ops,
     &shoal_driver_vitest_ops,
+    &shoal_driver_go_ops,
     NULL,
 };
 

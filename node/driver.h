@@ -99,5 +99,6 @@ const shoal_driver_ops_t *shoal_driver_find(const char *name);
 
 extern const shoal_driver_ops_t shoal_driver_jest_ops;
 extern const shoal_driver_ops_t shoal_driver_vitest_ops;
+extern const shoal_driver_ops_t shoal_driver_go_ops;
 
 #endif
