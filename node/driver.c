@@ -7,7 +7,11 @@
 #include "node/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <sodium.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +40,7 @@ struct shoal_driver {
     size_t *position; /* per test of the collection: its place in the batch, or SIZE_MAX */
     bool *have;       /* per place: a result was sent */
     size_t begun;     /* the place of the test begun last and not reported, or SIZE_MAX */
+    const char *dir;  /* where workers of this participant share listings, or NULL */
     /* the last framework invocation */
     char *output;
     int status, signal;
@@ -266,6 +271,105 @@ shoal_driver_spawn(shoal_driver_t *driver, char *const *argv, const char *cwd,
     return failed ? -1 : driver->status;
 }
 
+/* Tees each line into a file for the other workers, then hands it on. */
+typedef struct {
+    FILE *out;
+    shoal_driver_line_fn fn;
+    void *arg;
+} s_tee_t;
+
+static void
+s_tee_line(void *arg, const char *line, size_t len)
+{
+    s_tee_t *tee = arg;
+    fwrite(line, 1, len, tee->out);
+    fputc('\n', tee->out);
+    if (tee->fn)
+        tee->fn(tee->arg, line, len);
+}
+
+/* Feeds a kept output to on_line, line by line; its tail becomes the
+ * driver's output. 0, or -1 if it cannot be read. */
+static int
+s_replay(shoal_driver_t *driver, const char *path, shoal_driver_line_fn on_line, void *arg)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return -1;
+    char *line = NULL, *tail = NULL;
+    size_t cap = 0, tail_len = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, in)) >= 0) {
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (on_line)
+            on_line(arg, line, (size_t)n);
+    }
+    long size = ftell(in);
+    long from = size > SHOAL_ADAPTER_OUTPUT_CAP ? size - SHOAL_ADAPTER_OUTPUT_CAP : 0;
+    if (size >= 0 && fseek(in, from, SEEK_SET) == 0 && (tail = malloc((size_t)(size - from) + 1)))
+        tail[tail_len = fread(tail, 1, (size_t)(size - from), in)] = '\0';
+    free(line);
+    fclose(in);
+    free(driver->output);
+    driver->output = tail;
+    return 0;
+}
+
+int
+shoal_driver_spawn_shared(shoal_driver_t *driver, char *const *argv, const char *cwd,
+                          char *const *env_extra, shoal_driver_line_fn on_line, void *arg)
+{
+    if (!driver->dir)
+        return shoal_driver_spawn(driver, argv, cwd, env_extra, on_line, arg);
+    crypto_generichash_state hash;
+    crypto_generichash_init(&hash, NULL, 0, 16);
+    for (size_t i = 0; argv[i]; i++)
+        crypto_generichash_update(&hash, (const unsigned char *)argv[i], strlen(argv[i]) + 1);
+    crypto_generichash_update(&hash, (const unsigned char *)"\0cwd", 5);
+    if (cwd)
+        crypto_generichash_update(&hash, (const unsigned char *)cwd, strlen(cwd) + 1);
+    for (size_t i = 0; env_extra && env_extra[i]; i++)
+        crypto_generichash_update(&hash, (const unsigned char *)env_extra[i],
+                                  strlen(env_extra[i]) + 1);
+    unsigned char digest[16];
+    char hex[33], path[3][PATH_MAX];
+    crypto_generichash_final(&hash, digest, sizeof(digest));
+    sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+    const char *ext[3] = {"lock", "out", "status"};
+    for (int i = 0; i < 3; i++)
+        snprintf(path[i], sizeof(path[i]), "%s/shared-%s.%s", driver->dir, hex, ext[i]);
+    int lock = open(path[0], O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+        if (lock >= 0)
+            close(lock);
+        return shoal_driver_spawn(driver, argv, cwd, env_extra, on_line, arg);
+    }
+    /* Another worker of this participant ran it: the same words in the same
+     * place give the same output, so it is replayed, not run again. */
+    int rc;
+    FILE *status = fopen(path[2], "r");
+    if (status && fscanf(status, "%d %d", &driver->status, &driver->signal) == 2 &&
+        s_replay(driver, path[1], on_line, arg) == 0) {
+        rc = driver->status;
+    } else {
+        s_tee_t tee = {.out = fopen(path[1], "w"), .fn = on_line, .arg = arg};
+        rc = shoal_driver_spawn(driver, argv, cwd, env_extra, tee.out ? s_tee_line : on_line,
+                                tee.out ? (void *)&tee : arg);
+        FILE *done = rc >= 0 && tee.out && fclose(tee.out) == 0 ? fopen(path[2], "w") : NULL;
+        if (!done && tee.out && rc < 0)
+            fclose(tee.out);
+        if (done) {
+            fprintf(done, "%d %d\n", driver->status, driver->signal);
+            fclose(done);
+        }
+    }
+    if (status)
+        fclose(status);
+    close(lock); /* and the lock with it */
+    return rc;
+}
+
 const char *
 shoal_driver_output(const shoal_driver_t *driver)
 {
@@ -458,6 +562,9 @@ shoal_cmd_worker(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     shoal_driver_t self = {.chan = atoi(fd), .begun = SIZE_MAX};
     unsetenv("SHOAL_WORKER_CHANNEL");
+    char *dir = getenv("SHOAL_WORKER_DIR");
+    self.dir = dir && *dir ? strdup(dir) : NULL;
+    unsetenv("SHOAL_WORKER_DIR");
     void *state = NULL;
     char err[4096] = "";
     if (ops->collect(&state, &self, argc - 3, argv + 3, &self.tests, err, sizeof(err)) != 0) {
@@ -491,5 +598,6 @@ done:
     free(self.position);
     free(self.have);
     free(self.output);
+    free((char *)self.dir);
     return rc;
 }

@@ -83,6 +83,13 @@ typedef void (*shoal_driver_line_fn)(void *arg, const char *line, size_t len);
  * not start; shoal_driver_output then holds the reason. */
 int shoal_driver_spawn(shoal_driver_t *driver, char *const *argv, const char *cwd,
                        char *const *env_extra, shoal_driver_line_fn on_line, void *arg);
+/* As shoal_driver_spawn, but once per participant and session: the first
+ * worker to get here runs it and keeps its output; the others, with the
+ * same argv, cwd and env_extra, wait for it and are fed the same lines and
+ * status (the framework's listing: one compile of a go or cargo suite
+ * instead of one per slot). Without a place to keep it, spawns. */
+int shoal_driver_spawn_shared(shoal_driver_t *driver, char *const *argv, const char *cwd,
+                              char *const *env_extra, shoal_driver_line_fn on_line, void *arg);
 /* The last SHOAL_ADAPTER_OUTPUT_CAP bytes of the last spawn's output (stdout
  * and stderr merged), or ""; borrowed until the next spawn. */
 const char *shoal_driver_output(const shoal_driver_t *driver);

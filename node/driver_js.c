@@ -469,7 +469,7 @@ shoal_js_collect(const shoal_js_fw_t *fw, void **state, shoal_driver_t *driver, 
         return -1;
     }
     s_listing_t l = {.js = js};
-    int status = shoal_driver_spawn(driver, a.v, NULL, NULL, s_on_listing, &l);
+    int status = shoal_driver_spawn_shared(driver, a.v, NULL, NULL, s_on_listing, &l);
     shoal_adapter_argv_free(&a.v);
     int rc = 0;
     if (status < 0) {

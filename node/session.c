@@ -485,18 +485,19 @@ s_slot_env(shoal_session_t *self, unsigned slot_index, bool worker)
     size_t n = 0;
     while (extra && extra[n])
         n++;
-    char **env = calloc(n + 5, sizeof(char *));
+    char **env = calloc(n + 6, sizeof(char *));
     if (!env || (worker && !extra)) {
         free(env);
         shoal_adapter_argv_free(&extra);
         return NULL;
     }
-    char line[4][GOSSIP_NAME_MAX + SHOAL_SESSION_ID_MAX + 32];
+    char line[5][GOSSIP_NAME_MAX + SHOAL_SESSION_ID_MAX + 256 + 32];
     snprintf(line[0], sizeof(line[0]), "SHOAL_NODE=%s", self->name);
     snprintf(line[1], sizeof(line[1]), "SHOAL_SLOT=%u", slot_index);
     snprintf(line[2], sizeof(line[2]), "SHOAL_SESSION=%s", self->config.session);
     snprintf(line[3], sizeof(line[3]), "SHOAL_WORKER_CHANNEL=%d", SHOAL_EXEC_CHANNEL_FD);
-    size_t ours = worker ? 4 : 3;
+    snprintf(line[4], sizeof(line[4]), "SHOAL_WORKER_DIR=%s", self->workdir);
+    size_t ours = worker ? 5 : 3;
     bool oom = false;
     for (size_t i = 0; i < ours; i++)
         oom |= !(env[i] = strdup(line[i]));
