@@ -325,8 +325,11 @@ s_send_collection(shoal_driver_t *self, const char *name)
     S_SEND(self, "ready", count, maxfail, c->interrupted, verbosity, c->reportchars);
 }
 
-/* The tests of a batch that have no result once the framework is done. */
-static void
+/* The tests of a batch that have no result once the framework is done. true
+ * when the worker must end instead of answering `done`: the session deals a
+ * batch's unreported tests again only when its worker is gone (worker.h),
+ * blaming the test begun last (or, none begun, the first unreported one). */
+static bool
 s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t end)
 {
     char message[256];
@@ -335,18 +338,26 @@ s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t
         /* The test it was running is blamed; if none was begun, the first
          * unreported one (what it was about to run), so every batch settles
          * at least one test and a crash cannot be dealt again forever. The
-         * rest are sent back unrun (no result: worker.h deals them again). */
-        size_t blamed = self->begun;
+         * rest go back unrun: the worker ends, and the session blames the
+         * same test with what the worker printed last, the framework's
+         * words. */
+        size_t blamed = self->begun, unrun = 0;
         for (size_t i = 0; i < self->count && blamed == SIZE_MAX; i++)
             if (!self->have[i])
                 blamed = i;
+        for (size_t i = 0; i < self->count; i++)
+            unrun += !self->have[i] && i != blamed;
         if (blamed == SIZE_MAX)
-            return;
+            return false;
         snprintf(message, sizeof(message), "%s ended (%s %d) while this test ran", ops->name,
                  self->signal ? "signal" : "exit status",
                  self->signal ? self->signal : self->status);
+        if (unrun) {
+            fprintf(stderr, "%s\n%s\n", message, output);
+            return true;
+        }
         shoal_driver_result(self, self->batch[blamed], SHOAL_OUTCOME_ERROR, 0, message, output);
-        return;
+        return false;
     }
     snprintf(message, sizeof(message),
              "%s ran the batch (exit status %d) but reported no result for this test", ops->name,
@@ -354,10 +365,12 @@ s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t
     for (size_t i = 0; i < self->count; i++)
         if (!self->have[i])
             shoal_driver_result(self, self->batch[i], SHOAL_OUTCOME_ERROR, 0, message, output);
+    return false;
 }
 
-/* `run <hold> <workers> <id>...`: runs what it can, answers the rest. */
-static void
+/* `run <hold> <workers> <id>...`: runs what it can, answers the rest. true
+ * when the worker must end (s_settle). */
+static bool
 s_run(shoal_driver_t *self, const shoal_driver_ops_t *ops, void *state, char **f, size_t n)
 {
     self->workers = (unsigned)strtoul(f[2], NULL, 10);
@@ -379,12 +392,13 @@ s_run(shoal_driver_t *self, const shoal_driver_ops_t *ops, void *state, char **f
         self->batch[runnable++] = t;
     }
     self->count = runnable;
-    if (runnable > 0)
-        s_settle(self, ops, ops->run(state, self, self->batch, runnable));
+    bool unrun = runnable > 0 && s_settle(self, ops, ops->run(state, self, self->batch, runnable));
     for (size_t i = 0; i < runnable; i++)
         self->position[self->batch[i]] = SIZE_MAX;
     self->count = 0;
-    S_SEND(self, "done");
+    if (!unrun)
+        S_SEND(self, "done");
+    return unrun;
 }
 
 /* Reads the session's lines until it closes the channel. */
@@ -429,10 +443,13 @@ s_serve(shoal_driver_t *self, const shoal_driver_ops_t *ops, void *state)
             return 1;
         }
         size_t n = shoal_worker_split(buf, f, fields);
-        if (n >= 3 && strcmp(f[0], "run") == 0)
-            s_run(self, ops, state, f, n);
+        bool end = n >= 3 && strcmp(f[0], "run") == 0 && s_run(self, ops, state, f, n);
         /* "final" and anything newer: nothing for a driver to do */
         free(f);
+        if (end) {
+            free(buf);
+            return 1; /* the framework crashed: the session sees this worker die */
+        }
         size_t used = (size_t)(nl + 1 - buf);
         memmove(buf, nl + 1, len - used);
         len -= used;

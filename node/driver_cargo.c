@@ -419,11 +419,22 @@ s_unit_by_exe(s_cargo_t *self, const char *exe)
     return NULL;
 }
 
+/* Target names compare as crate names: cargo says "Doc-tests unicode-width"
+ * or "Doc-tests unicode_width" depending on its version. */
+static bool
+s_same_crate(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
+            return false;
+    return *a == *b;
+}
+
 static s_unit_t *
 s_unit_by_target(s_cargo_t *self, const char *kind, const char *target)
 {
     for (size_t i = 0; i < self->unit_count; i++)
-        if (strcmp(self->units[i].kind, kind) == 0 && strcmp(self->units[i].target, target) == 0)
+        if (strcmp(self->units[i].kind, kind) == 0 && s_same_crate(self->units[i].target, target))
             return &self->units[i];
     return NULL;
 }
