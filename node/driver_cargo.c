@@ -709,6 +709,7 @@ typedef struct {
     char *output;
     size_t output_len;
     char message[512];
+    bool message_open; /* the panic's message is on the next line */
 } s_entry_t;
 
 /* One invocation: one binary's tests, sorted by name for lookups. */
@@ -836,8 +837,12 @@ static void
 s_section_line(s_invocation_t *inv, const char *line, size_t len)
 {
     s_entry_t *e = inv->section;
-    if (!e->message[0] && strncmp(line, "thread '", 8) == 0)
+    size_t have = strlen(e->message);
+    if (!have && strncmp(line, "thread '", 8) == 0)
         snprintf(e->message, sizeof(e->message), "%s", line);
+    else if (e->message_open) /* rustc 1.73+: "panicked at FILE:LINE:COL:" then the message */
+        snprintf(e->message + have, sizeof(e->message) - have, " %s", line);
+    e->message_open = !have && e->message[0] && len > 0 && line[len - 1] == ':';
     if (e->output_len + len + 2 > SHOAL_ADAPTER_OUTPUT_CAP)
         return;
     char *grown = realloc(e->output, e->output_len + len + 2);
