@@ -21,6 +21,7 @@ static const shoal_adapter_ops_t *const s_detected[] = {
     &shoal_adapter_jest_ops,
     &shoal_adapter_vitest_ops,
     &shoal_adapter_go_ops,
+    &shoal_adapter_cargo_ops,
 };
 
 const char *

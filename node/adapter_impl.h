@@ -36,6 +36,7 @@ extern const shoal_adapter_ops_t shoal_adapter_list_ops;
 extern const shoal_adapter_ops_t shoal_adapter_jest_ops;
 extern const shoal_adapter_ops_t shoal_adapter_vitest_ops;
 extern const shoal_adapter_ops_t shoal_adapter_go_ops;
+extern const shoal_adapter_ops_t shoal_adapter_cargo_ops;
 
 /* Frameworks run by a driver (driver.h): the worker is `shoal worker NAME --
  * COMMAND...`, this binary again. One file per framework holds its detect

@@ -28,6 +28,7 @@ static const shoal_driver_ops_t *const s_drivers[] = {
     &shoal_driver_jest_ops,
     &shoal_driver_vitest_ops,
     &shoal_driver_go_ops,
+    &shoal_driver_cargo_ops,
     NULL,
 };
 
@@ -181,7 +182,7 @@ shoal_driver_result(shoal_driver_t *driver, size_t test, shoal_outcome_t outcome
 
 /* Splits each chunk into lines for the driver's callback. */
 typedef struct {
-    shoal_driver_line_fn fn;
+    shoal_driver_line_fn fn, partial;
     void *arg;
     char *line;
     size_t len, cap;
@@ -226,13 +227,25 @@ s_on_output(void *arg, const char *data, size_t len)
             l->cut = true;
         }
     }
+    if (l->partial && l->len > 0 && !l->cut) {
+        l->line[l->len] = '\0';
+        l->partial(l->arg, l->line, l->len);
+    }
 }
 
 int
 shoal_driver_spawn(shoal_driver_t *driver, char *const *argv, const char *cwd,
                    char *const *env_extra, shoal_driver_line_fn on_line, void *arg)
 {
-    s_lines_t lines = {.fn = on_line, .arg = arg};
+    return shoal_driver_spawn_partial(driver, argv, cwd, env_extra, on_line, NULL, arg);
+}
+
+int
+shoal_driver_spawn_partial(shoal_driver_t *driver, char *const *argv, const char *cwd,
+                           char *const *env_extra, shoal_driver_line_fn on_line,
+                           shoal_driver_line_fn on_partial, void *arg)
+{
+    s_lines_t lines = {.fn = on_line, .partial = on_partial, .arg = arg};
     shoal_exec_spec_t spec = {.argv = argv,
                               .cwd = cwd,
                               .env_extra = env_extra,

@@ -90,6 +90,13 @@ int shoal_driver_spawn(shoal_driver_t *driver, char *const *argv, const char *cw
  * instead of one per slot). Without a place to keep it, spawns. */
 int shoal_driver_spawn_shared(shoal_driver_t *driver, char *const *argv, const char *cwd,
                               char *const *env_extra, shoal_driver_line_fn on_line, void *arg);
+/* As shoal_driver_spawn, and on_partial (may be NULL) also gets the start of
+ * a line whose end has not arrived yet, each time output pauses mid-line:
+ * libtest writes "test NAME ... " as a test starts and ends that line only
+ * when it ends. The whole line still comes to on_line once it ends. */
+int shoal_driver_spawn_partial(shoal_driver_t *driver, char *const *argv, const char *cwd,
+                               char *const *env_extra, shoal_driver_line_fn on_line,
+                               shoal_driver_line_fn on_partial, void *arg);
 /* The last SHOAL_ADAPTER_OUTPUT_CAP bytes of the last spawn's output (stdout
  * and stderr merged), or ""; borrowed until the next spawn. */
 const char *shoal_driver_output(const shoal_driver_t *driver);
@@ -100,6 +107,8 @@ int shoal_driver_signal(const shoal_driver_t *driver);
  * backslash-escaping every one of \.+*?()|[]{}^$ and '/'). Returns a new
  * string, NULL out of memory. */
 char *shoal_driver_regex_quote(const char *text);
+
+extern const shoal_driver_ops_t shoal_driver_cargo_ops;
 
 /* The drivers, by name; NULL if none is called name. */
 const shoal_driver_ops_t *shoal_driver_find(const char *name);
