@@ -1313,6 +1313,9 @@ s_direct(const s_go_t *self, const s_package_t *pkg, const char *run)
         shoal_argv_push(&a, "tool");
         shoal_argv_push(&a, "test2json");
     }
+    /* -t as go test gives it: test2json (go 1.19) says a test's Elapsed only
+       with time stamps, and history needs the durations */
+    shoal_argv_push(&a, "-t");
     shoal_argv_push(&a, "-p");
     shoal_argv_push(&a, pkg->path);
     shoal_argv_push(&a, pkg->bin);
