@@ -384,6 +384,12 @@ shoal_driver_spawn_shared(shoal_driver_t *driver, char *const *argv, const char 
 }
 
 const char *
+shoal_driver_dir(const shoal_driver_t *driver)
+{
+    return driver->dir;
+}
+
+const char *
 shoal_driver_output(const shoal_driver_t *driver)
 {
     return driver->output ? driver->output : "";

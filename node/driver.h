@@ -97,6 +97,9 @@ int shoal_driver_spawn_shared(shoal_driver_t *driver, char *const *argv, const c
 int shoal_driver_spawn_partial(shoal_driver_t *driver, char *const *argv, const char *cwd,
                                char *const *env_extra, shoal_driver_line_fn on_line,
                                shoal_driver_line_fn on_partial, void *arg);
+/* A directory this participant's workers of the session share (removed
+ * with the session), or NULL. */
+const char *shoal_driver_dir(const shoal_driver_t *driver);
 /* The last SHOAL_ADAPTER_OUTPUT_CAP bytes of the last spawn's output (stdout
  * and stderr merged), or ""; borrowed until the next spawn. */
 const char *shoal_driver_output(const shoal_driver_t *driver);

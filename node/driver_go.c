@@ -907,7 +907,8 @@ typedef struct {
     char **argv;
     int argc;
     shoal_go_args_t args;
-    char dir[512];     /* this worker's kept binaries and the -exec wrapper */
+    char dir[512];     /* kept binaries and the -exec wrapper */
+    bool shared;       /* dir is the participant's, shared by its workers */
     char wrapper[600]; /* "" when binaries are not kept */
     char marker[64];
     char test2json[600]; /* go's test2json, or "" to run it as `go tool test2json` */
@@ -1132,10 +1133,12 @@ s_keep(s_go_t *self, const char *path, int pid)
         self->kept += st.st_size;
     taken = p->bin != NULL;
 drop:
-    if (!taken)
-        unlink(bin);
     free(dir);
     free(words);
+    if (self->shared)
+        return; /* other workers take them too; the session removes them */
+    if (!taken)
+        unlink(bin);
     unlink(cwd);
     unlink(args);
 }
@@ -1205,12 +1208,25 @@ s_collect(void **state, shoal_driver_t *driver, int argc, char *const *argv,
     if (shoal_go_args_parse(argc, argv, &self->args, err, err_size) != 0)
         return -1;
     s_sweep();
-    snprintf(self->dir, sizeof(self->dir), "%s/shoal-go-%d-XXXXXX", s_tmp(), (int)getpid());
+    /* The participant's workers share one directory when the session gives
+     * one: the listing then has the same words in every worker, so it runs
+     * (compiling and linking every package) once and is replayed to the
+     * others (shoal_driver_spawn_shared), binaries kept by one worker serve
+     * all, and the session removes them at its end. */
+    const char *shared = shoal_driver_dir(driver);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(self->marker, sizeof(self->marker), "shoal-go-kept-%d-%lx", (int)getpid(),
-             (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
-    if (mkdtemp(self->dir))
+    if (shared) {
+        snprintf(self->dir, sizeof(self->dir), "%s/go", shared);
+        snprintf(self->marker, sizeof(self->marker), "shoal-go-kept-%lx", (unsigned long)getppid());
+        self->shared = (mkdir(self->dir, 0700) == 0 || errno == EEXIST);
+    }
+    if (!self->shared) {
+        snprintf(self->dir, sizeof(self->dir), "%s/shoal-go-%d-XXXXXX", s_tmp(), (int)getpid());
+        snprintf(self->marker, sizeof(self->marker), "shoal-go-kept-%d-%lx", (int)getpid(),
+                 (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
+    }
+    if (self->shared || mkdtemp(self->dir))
         s_wrapper_write(self);
     else
         self->dir[0] = '\0';
@@ -1225,7 +1241,7 @@ s_collect(void **state, shoal_driver_t *driver, int argc, char *const *argv,
         snprintf(err, err_size, "out of memory");
         goto done;
     }
-    int status = shoal_driver_spawn(driver, command, NULL, NULL, s_list_on_line, list);
+    int status = shoal_driver_spawn_shared(driver, command, NULL, NULL, s_list_on_line, list);
     if (status < 0) {
         snprintf(err, err_size, "cannot run go test: %s", shoal_driver_output(driver));
         goto done;
@@ -1454,7 +1470,7 @@ s_destroy(void *state)
         s_package_clear(&self->pkgs[i]);
         free(self->pkgs[i].path);
     }
-    if (self->dir[0])
+    if (self->dir[0] && !self->shared)
         s_remove_tree(self->dir);
     free(self->pkgs);
     free(self->test_pkg);
