@@ -16,7 +16,8 @@ struct shoal_adapter {
 };
 
 /* Frameworks recognised from the command, in the order they are tried. */
-static const shoal_adapter_ops_t *const s_detected[] = {&shoal_adapter_pytest_ops};
+static const shoal_adapter_ops_t *const s_detected[] = {&shoal_adapter_pytest_ops,
+                                                        &shoal_adapter_mocha_ops};
 
 const char *
 shoal_outcome_str(shoal_outcome_t o)
@@ -367,7 +368,8 @@ shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err,
         if (!self->ops) {
             snprintf(err, err_size,
                      "no adapter for '%s': shoal runs pytest (pytest ..., python3 -m pytest "
-                     "...) or a list of commands (--list FILE)",
+                     "...), mocha (mocha ..., npx mocha ...) or a list of commands "
+                     "(--list FILE)",
                      argv[0]);
             goto failed;
         }
@@ -412,9 +414,9 @@ shoal_adapter_digest(const shoal_adapter_t *self)
 }
 
 char **
-shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *module)
+shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *plugin_dir, const char *module)
 {
-    return self->ops->worker_argv ? self->ops->worker_argv(self->state, module) : NULL;
+    return self->ops->worker_argv ? self->ops->worker_argv(self->state, plugin_dir, module) : NULL;
 }
 
 char **

@@ -159,7 +159,7 @@ test_node_adapter_worker_argv_keeps_the_command(void)
                        "no:cacheprovider", "--", "-odd-name.py"};
     shoal_adapter_t *py = shoal_adapter_new(15, command, NULL, err, sizeof(err));
     CHECK(py != NULL);
-    char **argv = shoal_adapter_worker_argv(py, "shoal_worker");
+    char **argv = shoal_adapter_worker_argv(py, "/tmp/plugin", "shoal_worker");
     CHECK(argv != NULL);
     CHECK_STR(argv[0], "python3");
     CHECK_STR(argv[4], "pytest");
@@ -174,7 +174,7 @@ test_node_adapter_worker_argv_keeps_the_command(void)
 
     char *plain[] = {"pytest"};
     py = shoal_adapter_new(1, plain, NULL, err, sizeof(err));
-    argv = shoal_adapter_worker_argv(py, "m");
+    argv = shoal_adapter_worker_argv(py, "/tmp/plugin", "m");
     CHECK_STR(argv[0], "pytest");
     CHECK_STR(argv[1], "-p");
     CHECK_STR(argv[2], "m");
