@@ -17,11 +17,8 @@ struct shoal_adapter {
 
 /* Frameworks recognised from the command, in the order they are tried. */
 static const shoal_adapter_ops_t *const s_detected[] = {
-    &shoal_adapter_pytest_ops,
-    &shoal_adapter_jest_ops,
-    &shoal_adapter_vitest_ops,
-    &shoal_adapter_go_ops,
-    &shoal_adapter_cargo_ops,
+    &shoal_adapter_pytest_ops, &shoal_adapter_jest_ops,  &shoal_adapter_vitest_ops,
+    &shoal_adapter_go_ops,     &shoal_adapter_cargo_ops, &shoal_adapter_mocha_ops,
 };
 
 const char *
@@ -448,9 +445,9 @@ shoal_adapter_digest(const shoal_adapter_t *self)
 }
 
 char **
-shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *module)
+shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *plugin_dir, const char *module)
 {
-    return self->ops->worker_argv ? self->ops->worker_argv(self->state, module) : NULL;
+    return self->ops->worker_argv ? self->ops->worker_argv(self->state, plugin_dir, module) : NULL;
 }
 
 char **

@@ -111,7 +111,8 @@ typedef struct shoal_adapter shoal_adapter_t;
 /* From the command after `--` (argv, argc) or a list file (list_path
  * non-NULL: the list wins and argv is ignored; the file is read and checked
  * here). The framework is recognised from the command's first words
- * ("pytest ...", "py.test ...", "python3 -m pytest ..."); anything else is an
+ * ("pytest ...", "py.test ...", "python3 -m pytest ...", "mocha ...", "npx
+ * mocha ...", "node node_modules/.bin/mocha ..."); anything else is an
  * error "no adapter for 'cmd': ...". NULL with the reason in err. */
 shoal_adapter_t *shoal_adapter_new(int argc, char *const *argv, const char *list_path, char *err,
                                    size_t err_size);
@@ -121,17 +122,20 @@ shoal_adapter_t *shoal_adapter_new(int argc, char *const *argv, const char *list
 shoal_adapter_t *shoal_adapter_new_named(const char *name, int argc, char *const *argv,
                                          const char *list_path, char *err, size_t err_size);
 void shoal_adapter_destroy(shoal_adapter_t **self_p);
-/* "pytest" or "list": for messages only. */
+/* "pytest", "mocha" or "list": for messages only. */
 const char *shoal_adapter_name(const shoal_adapter_t *self);
 /* 32 hex chars (BLAKE2b-128) over the adapter name, the command argv and, for
  * lists, the file's content: participants with different runners never meet. */
 const char *shoal_adapter_digest(const shoal_adapter_t *self);
 
-/* The command of a hot worker that loads the plugin `module` (see worker.h):
- * the user's command, untouched, with `-p module` after the words that start
- * the framework. NULL when the framework has no worker (or out of memory).
- * Free with shoal_adapter_argv_free. */
-char **shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *module);
+/* The command of a hot worker that loads the plugin `module` (see worker.h)
+ * from plugin_dir, where shoal_worker_install wrote it: for pytest the
+ * user's command, untouched, with `-p module` after the words that start the
+ * framework; for Mocha `node plugin_dir/shoal_mocha_worker.js` and the
+ * user's mocha arguments. NULL when the framework has no worker (or out of
+ * memory). Free with shoal_adapter_argv_free. */
+char **shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *plugin_dir,
+                                 const char *module);
 /* What a hot worker's environment adds, NULL-terminated "KEY=VALUE" strings
  * (free with shoal_adapter_argv_free; NULL without a worker or out of
  * memory): what loads the plugin from plugin_dir, and what the framework's

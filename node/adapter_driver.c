@@ -55,8 +55,9 @@ shoal_adapter_driver_destroy(void *state)
 }
 
 char **
-shoal_adapter_driver_worker_argv(const void *state, const char *module)
+shoal_adapter_driver_worker_argv(const void *state, const char *plugin_dir, const char *module)
 {
+    (void)plugin_dir;
     (void)module;
     const s_driver_t *self = state;
     shoal_argv_t a = {0};

@@ -22,7 +22,7 @@ typedef struct {
     /* Tests without a worker; NULL when workers collect. */
     int (*collect)(const void *state, shoal_collection_t *out, char *err, size_t err_size);
     /* The hot worker's command; NULL when the framework has none. */
-    char **(*worker_argv)(const void *state, const char *module);
+    char **(*worker_argv)(const void *state, const char *plugin_dir, const char *module);
     /* The hot worker's added environment (see shoal_adapter_worker_env). */
     char **(*worker_env)(const void *state, const char *plugin_dir, unsigned slot, unsigned slots,
                          const char *run_id);
@@ -37,6 +37,7 @@ extern const shoal_adapter_ops_t shoal_adapter_jest_ops;
 extern const shoal_adapter_ops_t shoal_adapter_vitest_ops;
 extern const shoal_adapter_ops_t shoal_adapter_go_ops;
 extern const shoal_adapter_ops_t shoal_adapter_cargo_ops;
+extern const shoal_adapter_ops_t shoal_adapter_mocha_ops;
 
 /* Frameworks run by a driver (driver.h): the worker is `shoal worker NAME --
  * COMMAND...`, this binary again. One file per framework holds its detect
@@ -51,7 +52,8 @@ int shoal_adapter_driver_init(const void *ops, void **state, int argc, char *con
                               const char *list_path, crypto_generichash_state *hash, char *err,
                               size_t err_size);
 void shoal_adapter_driver_destroy(void *state);
-char **shoal_adapter_driver_worker_argv(const void *state, const char *module);
+char **shoal_adapter_driver_worker_argv(const void *state, const char *plugin_dir,
+                                        const char *module);
 char **shoal_adapter_driver_worker_env(const void *state, const char *plugin_dir, unsigned slot,
                                        unsigned slots, const char *run_id);
 

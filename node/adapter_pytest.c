@@ -78,8 +78,9 @@ s_init(const void *ops, void **state, int argc, char *const *argv, const char *l
 }
 
 static char **
-s_worker_argv(const void *state, const char *module)
+s_worker_argv(const void *state, const char *plugin_dir, const char *module)
 {
+    (void)plugin_dir; /* found on PYTHONPATH (s_worker_env) */
     const s_pytest_t *self = state;
     shoal_argv_t a = {0};
     size_t i = 0;

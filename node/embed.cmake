@@ -1,5 +1,5 @@
-# Turns a file into a C array, so the pytest worker plugin ships inside the
-# binary: cmake -DIN=file -DOUT=file.c -DNAME=symbol -P embed.cmake
+# Turns a file into a C array, so the workers' plugins (pytest's, Mocha's)
+# ship inside the binary: cmake -DIN=file -DOUT=file.c -DNAME=symbol -P embed.cmake
 file(READ ${IN} hex HEX)
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
 file(WRITE ${OUT} "/* generated from ${IN} */\n#include <stddef.h>\n"

@@ -518,7 +518,7 @@ static void
 s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *err, size_t err_size)
 {
     s_slot_t *slot = &self->slots[slot_index];
-    char **argv = shoal_adapter_worker_argv(self->adapter, SHOAL_WORKER_MODULE);
+    char **argv = shoal_adapter_worker_argv(self->adapter, self->plugin_dir, SHOAL_WORKER_MODULE);
     char **env = s_slot_env(self, slot_index, true);
     shoal_exec_spec_t spec = {.argv = argv, .env_extra = env, .output_cap = S_OUTPUT_CAP};
     if (argv && env)

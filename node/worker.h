@@ -47,11 +47,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHOAL_WORKER_MODULE "shoal_worker" /* the plugin's module name */
+#define SHOAL_WORKER_MODULE "shoal_worker"                /* the pytest plugin's module name */
+#define SHOAL_WORKER_MOCHA_SCRIPT "shoal_mocha_worker.js" /* Mocha's worker (worker_mocha.js) */
 
 typedef struct shoal_worker shoal_worker_t;
 
-/* Writes the plugin into dir (as SHOAL_WORKER_MODULE.py). 0, or -1 with err. */
+/* Writes the plugins into dir (SHOAL_WORKER_MODULE.py for pytest,
+ * SHOAL_WORKER_MOCHA_SCRIPT for Mocha). 0, or -1 with err. */
 int shoal_worker_install(const char *dir, char *err, size_t err_size);
 
 /* Starts a worker with spec (its channel is turned on here). NULL with err if

@@ -18,7 +18,7 @@ s_is_cargo(int argc, char **argv, bool want)
     CHECK(want == (a && strcmp(shoal_adapter_name(a), "cargo") == 0));
     if (a) {
         CHECK(shoal_adapter_has_worker(a));
-        char **w = shoal_adapter_worker_argv(a, "unused");
+        char **w = shoal_adapter_worker_argv(a, "/unused", "unused");
         CHECK(w && strcmp(w[1], "worker") == 0 && strcmp(w[2], "cargo") == 0);
         shoal_adapter_argv_free(&w);
     }

@@ -159,7 +159,7 @@ test_node_adapter_worker_argv_keeps_the_command(void)
                        "no:cacheprovider", "--", "-odd-name.py"};
     shoal_adapter_t *py = shoal_adapter_new(15, command, NULL, err, sizeof(err));
     CHECK(py != NULL);
-    char **argv = shoal_adapter_worker_argv(py, "shoal_worker");
+    char **argv = shoal_adapter_worker_argv(py, "/tmp/plugin", "shoal_worker");
     CHECK(argv != NULL);
     CHECK_STR(argv[0], "python3");
     CHECK_STR(argv[4], "pytest");
@@ -174,7 +174,7 @@ test_node_adapter_worker_argv_keeps_the_command(void)
 
     char *plain[] = {"pytest"};
     py = shoal_adapter_new(1, plain, NULL, err, sizeof(err));
-    argv = shoal_adapter_worker_argv(py, "m");
+    argv = shoal_adapter_worker_argv(py, "/tmp/plugin", "m");
     CHECK_STR(argv[0], "pytest");
     CHECK_STR(argv[1], "-p");
     CHECK_STR(argv[2], "m");
@@ -394,4 +394,57 @@ test_node_adapter_worker_env_is_xdist_like(void)
     CHECK(shoal_adapter_worker_env(list, "/tmp/plugin", 0, 1, "s") == NULL);
     shoal_adapter_destroy(&list);
     scratch_remove_tree(dir);
+}
+
+/* Mocha is recognised however users start it; its worker is node running
+ * the script in the plugin directory, told how the command finds Mocha
+ * (as a shell does, or npx's node_modules/.bin first), with the user's
+ * node options and mocha arguments untouched. */
+void
+test_node_adapter_mocha_worker_runs_the_users_mocha(void)
+{
+    char err[256];
+    struct {
+        int argc;
+        char *argv[8];
+        const char *want[10];
+    } cases[] = {
+        {2, {"mocha", "-u"}, {"node", "/p/shoal_mocha_worker.js", "path", "mocha", "-u"}},
+        {1,
+         {"./node_modules/.bin/_mocha"},
+         {"node", "/p/shoal_mocha_worker.js", "path", "./node_modules/.bin/_mocha"}},
+        {4,
+         {"npx", "--yes", "mocha", "t.js"},
+         {"node", "/p/shoal_mocha_worker.js", "npx", "mocha", "t.js"}},
+        {5,
+         {"/usr/bin/node", "--expose-gc", "-r", "x", "node_modules/mocha/bin/mocha.js"},
+         {"/usr/bin/node", "--expose-gc", "-r", "x", "/p/shoal_mocha_worker.js", "path",
+          "node_modules/mocha/bin/mocha.js"}},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        shoal_adapter_t *a =
+            shoal_adapter_new(cases[k].argc, cases[k].argv, NULL, err, sizeof(err));
+        CHECK(a != NULL);
+        CHECK_STR(shoal_adapter_name(a), "mocha");
+        char **argv = shoal_adapter_worker_argv(a, "/p", "shoal_worker");
+        size_t n = 0;
+        for (; cases[k].want[n]; n++)
+            CHECK_STR(argv[n], cases[k].want[n]);
+        CHECK(argv[n] == NULL);
+        shoal_adapter_argv_free(&argv);
+        char **env = shoal_adapter_worker_env(a, "/p", 3, 4, "s");
+        CHECK_STR(env[0], "MOCHA_WORKER_ID=3");
+        CHECK(env[1] == NULL);
+        shoal_adapter_argv_free(&env);
+        shoal_adapter_destroy(&a);
+    }
+    char *not_mocha[][3] = {
+        {"node", "server.js", NULL}, {"npx", "jest", NULL}, {"mochawesome", NULL, NULL}};
+    for (size_t k = 0; k < 3; k++) {
+        /* another framework's ("npx jest"), or none */
+        shoal_adapter_t *other =
+            shoal_adapter_new(not_mocha[k][1] ? 2 : 1, not_mocha[k], NULL, err, sizeof(err));
+        CHECK(!other || strcmp(shoal_adapter_name(other), "mocha") != 0);
+        shoal_adapter_destroy(&other);
+    }
 }

@@ -90,7 +90,7 @@ s_ms(void)
 static shoal_worker_t *
 s_worker_in(s_fixture_t *fx, const char *sub, const char *pythonpath_env)
 {
-    char **argv = shoal_adapter_worker_argv(fx->adapter, SHOAL_WORKER_MODULE);
+    char **argv = shoal_adapter_worker_argv(fx->adapter, fx->plugin, SHOAL_WORKER_MODULE);
     CHECK(argv != NULL);
     char pythonpath[160], channel[64], cwd[128];
     snprintf(pythonpath, sizeof(pythonpath), "PYTHONPATH=%s", fx->plugin);
