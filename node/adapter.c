@@ -16,7 +16,8 @@ struct shoal_adapter {
 };
 
 /* Frameworks recognised from the command, in the order they are tried. */
-static const shoal_adapter_ops_t *const s_detected[] = {&shoal_adapter_pytest_ops};
+static const shoal_adapter_ops_t *const s_detected[] = {&shoal_adapter_pytest_ops,
+                                                        &shoal_adapter_ctest_ops};
 
 const char *
 shoal_outcome_str(shoal_outcome_t o)

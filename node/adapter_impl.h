@@ -33,6 +33,7 @@ typedef struct {
 
 extern const shoal_adapter_ops_t shoal_adapter_pytest_ops;
 extern const shoal_adapter_ops_t shoal_adapter_list_ops;
+extern const shoal_adapter_ops_t shoal_adapter_ctest_ops;
 
 /* Frameworks run by a driver (driver.h): the worker is `shoal worker NAME --
  * COMMAND...`, this binary again. One file per framework holds its detect

@@ -20,7 +20,7 @@
 #define S_OUTPUT_LINE_MAX (1024 * 1024)  /* a framework output line is cut here */
 
 /* Add a framework's driver here (and its adapter in adapter.c). */
-static const shoal_driver_ops_t *const s_drivers[] = {NULL};
+static const shoal_driver_ops_t *const s_drivers[] = {&shoal_driver_ctest_ops, NULL};
 
 struct shoal_driver {
     int chan;
