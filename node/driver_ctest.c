@@ -452,8 +452,10 @@ shoal_ctest_ended(const char *line, const char **rest_out)
 }
 
 bool
-shoal_ctest_status(const char *rest, const char *name, char *status, size_t status_size)
+shoal_ctest_status(const char *rest, const char *name, char *status, size_t status_size,
+                   double *seconds)
 {
+    *seconds = 0;
     size_t len = strlen(name);
     if (strncmp(rest, name, len) != 0 || (rest[len] != ' ' && rest[len] != '\0'))
         return false;
@@ -466,11 +468,22 @@ shoal_ctest_status(const char *rest, const char *name, char *status, size_t stat
         end -= 4;
         while (end > p && (end[-1] == '.' || (end[-1] >= '0' && end[-1] <= '9')))
             end--;
+        *seconds = strtod(end, NULL);
     }
     while (end > p && end[-1] == ' ')
         end--;
     snprintf(status, status_size, "%.*s", (int)(end - p), p);
     return true;
+}
+
+shoal_outcome_t
+shoal_ctest_status_outcome(const char *status)
+{
+    if (strcmp(status, "Passed") == 0)
+        return SHOAL_OUTCOME_PASSED;
+    if (strncmp(status, "Skipped", 7) == 0 || strstr(status, "(Disabled)"))
+        return SHOAL_OUTCOME_SKIPPED;
+    return strncmp(status, "Not Run", 7) == 0 ? SHOAL_OUTCOME_ERROR : SHOAL_OUTCOME_FAILED;
 }
 
 /* ---- the driver ---- */
@@ -756,15 +769,57 @@ done:
     return rc;
 }
 
-/* What one invocation's progress lines said. */
+/* What one invocation's progress lines said, per test of the collection. */
 typedef struct {
     s_ctest_t *self;
     shoal_driver_t *driver;
     size_t *started; /* tests in the order ctest started them */
     size_t started_count;
-    bool *begun;   /* per test of the collection */
-    char **status; /* per test of the collection: ctest's words for its end */
+    bool said_start; /* ctest printed a start line, of a test of ours or not */
+    bool *begun;
+    char **status;   /* ctest's words for how the test ended, or NULL */
+    double *seconds; /* as its result line says */
 } s_invocation_t;
+
+static void
+s_invocation_free(s_invocation_t *inv)
+{
+    for (size_t i = 0; inv->status && i < inv->self->count; i++)
+        free(inv->status[i]);
+    free(inv->status);
+    free(inv->seconds);
+    free(inv->begun);
+    free(inv->started);
+}
+
+static int
+s_invocation_init(s_invocation_t *inv, s_ctest_t *self, shoal_driver_t *driver)
+{
+    size_t n = self->count ? self->count : 1;
+    *inv = (s_invocation_t){.self = self,
+                            .driver = driver,
+                            .started = malloc(n * sizeof(size_t)),
+                            .begun = calloc(n, sizeof(bool)),
+                            .status = calloc(n, sizeof(char *)),
+                            .seconds = calloc(n, sizeof(double))};
+    if (inv->started && inv->begun && inv->status && inv->seconds)
+        return 0;
+    s_invocation_free(inv);
+    return -1;
+}
+
+static void
+s_invocation_reset(s_invocation_t *inv)
+{
+    for (size_t i = 0; i < inv->started_count; i++) {
+        size_t t = inv->started[i];
+        inv->begun[t] = false;
+        free(inv->status[t]);
+        inv->status[t] = NULL;
+    }
+    inv->started_count = 0;
+    inv->said_start = false;
+}
 
 static size_t
 s_test_of(const s_ctest_t *self, unsigned number, const char *name, size_t name_len)
@@ -784,6 +839,7 @@ s_on_run_line(void *arg, const char *line, size_t len)
     s_invocation_t *inv = arg;
     const char *rest;
     unsigned number = shoal_ctest_started(line, &rest);
+    inv->said_start |= number > 0;
     size_t t = number ? s_test_of(inv->self, number, rest, len - (size_t)(rest - line)) : SIZE_MAX;
     if (t != SIZE_MAX && strcmp(rest, inv->self->name[t]) == 0) {
         if (!inv->begun[t]) { /* --repeat starts a test again: it began at its first start */
@@ -796,9 +852,12 @@ s_on_run_line(void *arg, const char *line, size_t len)
     number = shoal_ctest_ended(line, &rest);
     t = number ? s_test_of(inv->self, number, rest, len - (size_t)(rest - line)) : SIZE_MAX;
     char status[256];
-    if (t != SIZE_MAX && shoal_ctest_status(rest, inv->self->name[t], status, sizeof(status))) {
+    double seconds;
+    if (t != SIZE_MAX && inv->begun[t] &&
+        shoal_ctest_status(rest, inv->self->name[t], status, sizeof(status), &seconds)) {
         free(inv->status[t]); /* the last run --repeat made decides */
         inv->status[t] = strdup(status);
+        inv->seconds[t] = seconds;
     }
 }
 
@@ -835,9 +894,10 @@ s_on_record(void *ctx, const shoal_junit_record_t *r)
     shoal_outcome_t outcome = r->outcome;
     if (outcome == SHOAL_OUTCOME_SKIPPED && strncmp(r->message, "SKIP_", 5) != 0)
         outcome = SHOAL_OUTCOME_ERROR; /* not run for a reason ctest counts as failed */
-    else if (outcome == SHOAL_OUTCOME_PASSED && strncmp(status, "Not Run", 7) == 0) {
+    else if (outcome == SHOAL_OUTCOME_PASSED && status[0] &&
+             shoal_ctest_status_outcome(status) != SHOAL_OUTCOME_PASSED) {
         /* status="disabled" has no child element */
-        outcome = strstr(status, "Disabled") ? SHOAL_OUTCOME_SKIPPED : SHOAL_OUTCOME_ERROR;
+        outcome = shoal_ctest_status_outcome(status);
         message = status;
     }
     if (!message[0])
@@ -846,70 +906,103 @@ s_on_record(void *ctx, const shoal_junit_record_t *r)
                         shoal_outcome_failed(outcome) ? r->output : NULL);
 }
 
+/* Reports what the JUnit file says of the tests ctest ran: those whose start
+ * line names the test ctest's number had at listing (if the test files
+ * changed since, others are not ours). Without progress lines (--quiet), the
+ * batch's own tests are the candidates. */
+static void
+s_read_junit(s_invocation_t *inv, const size_t *tests, size_t count)
+{
+    s_match_t m = {.inv = inv,
+                   .candidates = inv->said_start ? inv->started : tests,
+                   .count = inv->said_start ? inv->started_count : count};
+    size_t *sorted = malloc((m.count ? m.count : 1) * sizeof(size_t));
+    m.taken = calloc(m.count ? m.count : 1, sizeof(bool));
+    if (sorted && m.taken) {
+        memcpy(sorted, m.candidates, m.count * sizeof(size_t));
+        qsort(sorted, m.count, sizeof(size_t), s_by_number);
+        m.candidates = sorted;
+        char err[512];
+        /* no file: the core reports every test without a result, with ctest's output */
+        (void)shoal_junit_parse(inv->self->junit, s_on_record, &m, err, sizeof(err));
+    }
+    free(sorted);
+    free(m.taken);
+}
+
+/* ctest died (a test killed it, or it was killed) before writing its JUnit
+ * file: the tests it finished have the outcome their result line says, the
+ * one it was running is blamed, and those it never started are left in
+ * rest[0..returned) to run in a new invocation. rest may be tests. */
+static size_t
+s_after_crash(s_invocation_t *inv, const size_t *tests, size_t count, size_t *rest)
+{
+    char message[128];
+    snprintf(message, sizeof(message), "ctest ended (signal %d) while this test ran",
+             shoal_driver_signal(inv->driver));
+    size_t left = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t t = tests[i];
+        if (inv->status[t])
+            shoal_driver_result(inv->driver, t, shoal_ctest_status_outcome(inv->status[t]),
+                                inv->seconds[t], inv->status[t], NULL);
+        else if (inv->begun[t])
+            shoal_driver_result(inv->driver, t, SHOAL_OUTCOME_ERROR, 0, message,
+                                shoal_driver_output(inv->driver));
+        else
+            rest[left++] = t;
+    }
+    return left;
+}
+
 /* Runs tests[0..count) in one ctest invocation. */
 static shoal_driver_end_t
-s_invoke(s_ctest_t *self, shoal_driver_t *driver, const size_t *tests, size_t count,
-         const char *select)
+s_invoke(s_invocation_t *inv, const size_t *tests, size_t count, const char *select)
 {
-    s_invocation_t inv = {.self = self,
-                          .driver = driver,
-                          .started = malloc((self->count ? self->count : 1) * sizeof(size_t)),
-                          .begun = calloc(self->count ? self->count : 1, sizeof(bool)),
-                          .status = calloc(self->count ? self->count : 1, sizeof(char *))};
+    s_ctest_t *self = inv->self;
+    s_invocation_reset(inv);
+    unlink(self->junit); /* a file from an earlier batch is no report of this one */
     self->command[self->command_len] = (char *)select;
-    bool ok = inv.started && inv.begun && inv.status;
-    shoal_driver_end_t end = SHOAL_DRIVER_RAN;
-    if (ok) {
-        unlink(self->junit); /* a file from an earlier batch is no report of this one */
-        (void)shoal_driver_spawn(driver, self->command, NULL, NULL, s_on_run_line, &inv);
-        end = shoal_driver_signal(driver) ? SHOAL_DRIVER_CRASHED : SHOAL_DRIVER_RAN;
-    }
+    (void)shoal_driver_spawn(inv->driver, self->command, NULL, NULL, s_on_run_line, inv);
     self->command[self->command_len] = NULL;
-    if (ok && end == SHOAL_DRIVER_RAN) {
-        /* Without progress lines (--quiet), the batch's own tests are the
-         * candidates; either way ctest's JUnit is in number order. */
-        s_match_t m = {.inv = &inv,
-                       .candidates = inv.started_count ? inv.started : tests,
-                       .count = inv.started_count ? inv.started_count : count};
-        size_t *sorted = malloc((m.count ? m.count : 1) * sizeof(size_t));
-        m.taken = calloc(m.count ? m.count : 1, sizeof(bool));
-        if (sorted && m.taken) {
-            memcpy(sorted, m.candidates, m.count * sizeof(size_t));
-            qsort(sorted, m.count, sizeof(size_t), s_by_number);
-            m.candidates = sorted;
-            char err[512];
-            /* no file: the core reports every test without a result, with
-             * ctest's output */
-            (void)shoal_junit_parse(self->junit, s_on_record, &m, err, sizeof(err));
-        }
-        free(sorted);
-        free(m.taken);
-    }
-    for (size_t i = 0; inv.status && i < self->count; i++)
-        free(inv.status[i]);
-    free(inv.status);
-    free(inv.begun);
-    free(inv.started);
-    return end;
+    if (shoal_driver_signal(inv->driver))
+        return SHOAL_DRIVER_CRASHED;
+    s_read_junit(inv, tests, count);
+    return SHOAL_DRIVER_RAN;
 }
 
 static shoal_driver_end_t
 s_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t count)
 {
     s_ctest_t *self = state;
+    s_invocation_t inv;
     char *select = malloc(S_SELECT_MAX + 32);
-    if (!select)
-        return SHOAL_DRIVER_RAN; /* the core answers every test with an error */
+    size_t *pending = malloc(count * sizeof(size_t)), left = count;
     shoal_driver_end_t end = SHOAL_DRIVER_RAN;
-    for (size_t first = 0; first < count && end == SHOAL_DRIVER_RAN;) {
-        /* -I START,END,STRIDE,N...: no range, then the numbers */
-        size_t len = (size_t)snprintf(select, S_SELECT_MAX, "0,0,0"), last = first;
-        for (; last < count && len < S_SELECT_MAX; last++)
-            len += (size_t)snprintf(select + len, 32, ",%u", self->number[tests[last]]);
-        end = s_invoke(self, driver, tests + first, last - first, select);
-        first = last;
+    if (!select || !pending || s_invocation_init(&inv, self, driver) != 0) {
+        free(select);
+        free(pending);
+        return SHOAL_DRIVER_RAN; /* the core answers every test with an error */
     }
+    memcpy(pending, tests, count * sizeof(size_t));
+    while (left > 0 && end == SHOAL_DRIVER_RAN) {
+        /* -I START,END,STRIDE,N...: no range, then the numbers */
+        size_t len = (size_t)snprintf(select, S_SELECT_MAX, "0,0,0"), n = 0;
+        for (; n < left && len < S_SELECT_MAX; n++)
+            len += (size_t)snprintf(select + len, 32, ",%u", self->number[pending[n]]);
+        end = s_invoke(&inv, pending, n, select);
+        size_t kept = 0;
+        if (end == SHOAL_DRIVER_CRASHED) {
+            kept = s_after_crash(&inv, pending, n, pending);
+            if (kept < n) /* someone is blamed: the rest run again here */
+                end = SHOAL_DRIVER_RAN;
+        }
+        memmove(pending + kept, pending + n, (left - n) * sizeof(size_t));
+        left = kept + left - n;
+    }
+    s_invocation_free(&inv);
     free(select);
+    free(pending);
     return end;
 }
 

@@ -6,6 +6,8 @@
 #ifndef SHOAL_NODE_DRIVER_CTEST_H
 #define SHOAL_NODE_DRIVER_CTEST_H
 
+#include "node/adapter.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -57,8 +59,14 @@ unsigned shoal_ctest_started(const char *line, const char **name_out);
 unsigned shoal_ctest_ended(const char *line, const char **rest_out);
 /* From rest (as shoal_ctest_ended leaves it) of the test called name, ctest's
  * words for how it ended ("Passed", "Failed", "Exception: SegFault",
- * "Timeout", "Not Run (Disabled)") into status. false if rest does not start
- * with name. */
-bool shoal_ctest_status(const char *rest, const char *name, char *status, size_t status_size);
+ * "Timeout", "Skipped", "Not Run (Disabled)") into status, and the seconds it
+ * took. false if rest does not start with name. */
+bool shoal_ctest_status(const char *rest, const char *name, char *status, size_t status_size,
+                        double *seconds);
+/* The outcome those words mean, by ctest's rule: Passed; Skipped (a
+ * SKIP_RETURN_CODE or SKIP_REGULAR_EXPRESSION) and Disabled are skipped;
+ * another Not Run (a missing executable, a failed fixture) is an error, as
+ * ctest counts it failed; anything else failed. */
+shoal_outcome_t shoal_ctest_status_outcome(const char *status);
 
 #endif

@@ -79,21 +79,33 @@ test_driver_ctest_reads_progress_lines(void)
     CHECK_INT(shoal_ctest_ended("1: Test command: /bin/true", &rest), ==, 0);
 
     char status[128];
-    CHECK(shoal_ctest_status("a ......   Passed    0.00 sec", "a", status, sizeof(status)));
+    double seconds;
+    CHECK(
+        shoal_ctest_status("a ......   Passed    0.00 sec", "a", status, sizeof(status), &seconds));
     CHECK_STR(status, "Passed");
     CHECK(shoal_ctest_status("crash ....***Exception: SegFault  0.00 sec", "crash", status,
-                             sizeof(status)));
+                             sizeof(status), &seconds));
     CHECK_STR(status, "Exception: SegFault");
     CHECK(shoal_ctest_status("rx ...***Failed  Error regular expression found in output. "
                              "Regex=[FAILED]  0.01 sec",
-                             "rx", status, sizeof(status)));
+                             "rx", status, sizeof(status), &seconds));
     CHECK_STR(status, "Failed  Error regular expression found in output. Regex=[FAILED]");
     CHECK(shoal_ctest_status("v1.2. .....***Not Run (Disabled)   0.00 sec", "v1.2.", status,
-                             sizeof(status)));
+                             sizeof(status), &seconds));
     CHECK_STR(status, "Not Run (Disabled)");
-    CHECK(shoal_ctest_status("slow ...***Timeout  10.02 sec", "slow", status, sizeof(status)));
+    CHECK(shoal_ctest_status("slow ...***Timeout  10.02 sec", "slow", status, sizeof(status),
+                             &seconds));
     CHECK_STR(status, "Timeout");
-    CHECK(!shoal_ctest_status("ab ... Passed 0.00 sec", "a", status, sizeof(status)));
+    CHECK(seconds > 10.01 && seconds < 10.03);
+
+    /* ctest's rule for what fails a run */
+    CHECK_INT(shoal_ctest_status_outcome("Passed"), ==, SHOAL_OUTCOME_PASSED);
+    CHECK_INT(shoal_ctest_status_outcome("Skipped"), ==, SHOAL_OUTCOME_SKIPPED);
+    CHECK_INT(shoal_ctest_status_outcome("Not Run (Disabled)"), ==, SHOAL_OUTCOME_SKIPPED);
+    CHECK_INT(shoal_ctest_status_outcome("Not Run"), ==, SHOAL_OUTCOME_ERROR);
+    CHECK_INT(shoal_ctest_status_outcome("Exception: SegFault"), ==, SHOAL_OUTCOME_FAILED);
+    CHECK_INT(shoal_ctest_status_outcome("Timeout"), ==, SHOAL_OUTCOME_FAILED);
+    CHECK(!shoal_ctest_status("ab ... Passed 0.00 sec", "a", status, sizeof(status), &seconds));
 }
 
 /* Three tests called dup (two directories, then the top one twice over),
