@@ -6,6 +6,9 @@
  * batch as one `ctest <user's options> --output-junit FILE -j 1 -I
  * 0,0,0,N1,N2...` invocation: -I names tests by number, which no regex does
  * (two directories may each have a test of one name, and -R matches both).
+ * The user's selection (-R, -E, -L, -LE, -I) is left out of batches: the
+ * listing applied it, and with it ctest's -I would count only the tests it
+ * leaves, among which a fixture's setup test that it pulled in is not.
  *
  * Outcomes and durations come from ctest's JUnit file (read by junit.c), the
  * `Start N: name` progress lines say when each test begins, and the result
@@ -170,10 +173,34 @@ shoal_ctest_options(int argc, char *const *argv, shoal_ctest_options_t *out, cha
     return 0;
 }
 
-bool
-shoal_ctest_batch_drops(const char *word)
+/* The user's selection: the listing applied it. A batch names its tests with
+ * -I by ctest's numbers, which index the tests these filters leave (and
+ * could not name a fixture's setup test that they leave out), so batches run
+ * without them. */
+static const char *const s_selection[] = {
+    "-R",
+    "--tests-regex",
+    "-E",
+    "--exclude-regex",
+    "-L",
+    "--label-regex",
+    "-LE",
+    "--label-exclude",
+    "-I",
+    "--tests-information",
+    "--tests-from-file",
+    "--exclude-from-file",
+    NULL,
+};
+
+size_t
+shoal_ctest_batch_drops(int argc, char *const *argv, int i)
 {
-    return strcmp(word, "--stop-on-failure") == 0;
+    if (strcmp(argv[i], "--stop-on-failure") == 0)
+        return 1; /* the session stops instead, after the batch */
+    if (s_in(argv[i], s_selection))
+        return i + 1 < argc ? 2 : 1;
+    return 0;
 }
 
 /* ---- the listing ---- */
@@ -185,6 +212,7 @@ shoal_ctest_tests_free(shoal_ctest_test_t *tests, size_t count)
         free(tests[i].name);
         free(tests[i].id);
         free(tests[i].file);
+        free(tests[i].key);
     }
     free(tests);
 }
@@ -270,6 +298,21 @@ s_join(const char *a, const char *sep, const char *b)
     if (out)
         snprintf(out, len, "%s%s%s", a, sep, b);
     return out;
+}
+
+/* What tells a test apart in two listings of one project: all ctest says of
+ * it but the backtrace's index (each listing numbers its own), and where
+ * add_test is instead. */
+static char *
+s_key(json_object *test, const char *file, unsigned line)
+{
+    json_object_object_del(test, "backtrace");
+    const char *text = json_object_to_json_string_ext(test, JSON_C_TO_STRING_PLAIN);
+    char where[32];
+    snprintf(where, sizeof(where), ":%u", line);
+    char *head = s_join(text ? text : "", "\n", file), *key = head ? s_join(head, "", where) : NULL;
+    free(head);
+    return key;
 }
 
 static const shoal_ctest_test_t *s_by_name_tests; /* qsort has no context argument */
@@ -368,7 +411,8 @@ shoal_ctest_list_parse(const char *json, const char *test_dir, const char *cwd,
         tests[i].id = strdup(json_object_get_string(name));
         tests[i].file = strdup(file);
         wds[i] = strdup(wd);
-        if (!tests[i].name || !tests[i].id || !tests[i].file || !wds[i])
+        tests[i].key = s_key(test, file, tests[i].line);
+        if (!tests[i].name || !tests[i].id || !tests[i].file || !wds[i] || !tests[i].key)
             why = "out of memory";
     }
     if (!why && s_ids(tests, count, wds, test_dir) != 0)
@@ -385,6 +429,44 @@ shoal_ctest_list_parse(const char *json, const char *test_dir, const char *cwd,
     *tests_out = tests;
     *count_out = count;
     return 0;
+}
+
+int
+shoal_ctest_match(shoal_ctest_test_t *some, size_t some_count, const shoal_ctest_test_t *all,
+                  size_t all_count, unsigned *number_out, char *err, size_t err_size)
+{
+    bool *used = calloc(all_count ? all_count : 1, sizeof(bool));
+    if (!used) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    /* both listings keep ctest's order: look on from the last match first */
+    for (size_t i = 0, next = 0; i < some_count && rc == 0; i++) {
+        size_t found = SIZE_MAX;
+        for (size_t k = 0; k < all_count && found == SIZE_MAX; k++) {
+            size_t at = (next + k) % all_count;
+            if (!used[at] && strcmp(all[at].key, some[i].key) == 0)
+                found = at;
+        }
+        char *id = found != SIZE_MAX ? strdup(all[found].id) : NULL;
+        if (!id) {
+            snprintf(err, err_size,
+                     found == SIZE_MAX ? "ctest lists '%s' with the selection given, but "
+                                         "not among all the tests"
+                                       : "out of memory (%s)",
+                     some[i].name);
+            rc = -1;
+            break;
+        }
+        used[found] = true;
+        next = found + 1;
+        number_out[i] = (unsigned)found + 1;
+        free(some[i].id);
+        some[i].id = id;
+    }
+    free(used);
+    return rc;
 }
 
 /* ---- ctest's progress lines ---- */
@@ -422,12 +504,6 @@ s_tagged(const char *line, const char *word, bool hash, const char **name_out)
         return 0;
     *name_out = p + 2;
     return n;
-}
-
-unsigned
-shoal_ctest_listed(const char *line, const char **name_out)
-{
-    return s_tagged(line, "Test", true, name_out);
 }
 
 unsigned
@@ -489,7 +565,8 @@ shoal_ctest_status_outcome(const char *status)
 /* ---- the driver ---- */
 
 typedef struct {
-    char **command; /* the user's ctest command, without what batches drop */
+    char **command; /* the user's ctest command, less what batches drop, then ours;
+                       its last word is -I's value, each invocation's own */
     size_t command_len;
     char junit[64];   /* the JUnit file every batch writes */
     unsigned *number; /* per test of the collection: ctest's number */
@@ -516,15 +593,28 @@ s_destroy(void *state)
     free(self);
 }
 
-/* ctest's command with one more option after its first word. */
+/* Pushes the user's options (argv[1..]), less what batches leave out if
+ * kept_only. */
+static void
+s_push_options(shoal_argv_t *a, int argc, char *const *argv, bool kept_only)
+{
+    for (int i = 1; i < argc;) {
+        size_t drop = kept_only ? shoal_ctest_batch_drops(argc, argv, i) : 0;
+        if (drop == 0)
+            shoal_argv_push(a, argv[i]);
+        i += drop ? (int)drop : 1;
+    }
+}
+
+/* ctest's JSON listing: for the whole command, or for the options batches
+ * keep (kept_only). */
 static char **
-s_command_with(int argc, char *const *argv, const char *option)
+s_listing_command(int argc, char *const *argv, bool kept_only)
 {
     shoal_argv_t a = {0};
     shoal_argv_push(&a, argv[0]);
-    shoal_argv_push(&a, option);
-    for (int i = 1; i < argc; i++)
-        shoal_argv_push(&a, argv[i]);
+    shoal_argv_push(&a, "--show-only=json-v1");
+    s_push_options(&a, argc, argv, kept_only);
     return a.failed ? NULL : a.v;
 }
 
@@ -563,31 +653,6 @@ s_on_listing(void *arg, const char *line, size_t len)
     l->json[l->len] = '\0';
 }
 
-/* The numbers `ctest -N` gives the listed tests, in the same order. */
-typedef struct {
-    const shoal_ctest_test_t *tests;
-    size_t count, seen;
-    unsigned *number;
-    bool mismatch;
-} s_numbers_t;
-
-static void
-s_on_numbers(void *arg, const char *line, size_t len)
-{
-    (void)len;
-    s_numbers_t *n = arg;
-    const char *name;
-    unsigned number = shoal_ctest_listed(line, &name);
-    if (number == 0)
-        return;
-    if (n->seen >= n->count ||
-        strncmp(name, n->tests[n->seen].name, strlen(n->tests[n->seen].name)) != 0) {
-        n->mismatch = true;
-        return;
-    }
-    n->number[n->seen++] = number;
-}
-
 /* No tests and nothing said: is there a test configuration at all? */
 static bool
 s_has_configuration(const char *test_dir)
@@ -600,6 +665,31 @@ s_has_configuration(const char *test_dir)
     return access(path, F_OK) == 0;
 }
 
+/* Runs one JSON listing and parses it; l->preamble keeps what ctest said
+ * before it. */
+static int
+s_list_one(shoal_driver_t *driver, int argc, char *const *argv, bool kept_only,
+           const char *test_dir, const char *cwd, s_listing_t *l, shoal_ctest_test_t **tests,
+           size_t *count, char *err, size_t err_size)
+{
+    char **list = s_listing_command(argc, argv, kept_only);
+    int status = list ? shoal_driver_spawn(driver, list, NULL, NULL, s_on_listing, l) : -1;
+    shoal_adapter_argv_free(&list);
+    int rc = -1;
+    if (status != 0 || !l->json || l->oom)
+        snprintf(err, err_size, "ctest could not list the tests (%s %d):\n%s",
+                 status < 0 ? "could not start:" : "exit status", status,
+                 shoal_driver_output(driver));
+    else
+        rc = shoal_ctest_list_parse(l->json, test_dir, cwd, tests, count, err, err_size);
+    free(l->json);
+    l->json = NULL;
+    return rc;
+}
+
+/* The tests the user's command selects, numbered as ctest numbers them
+ * without a selection (self->number), which is how batches name them: -E
+ * renumbers the tests it leaves, -R does not. */
 static int
 s_list(s_ctest_t *self, shoal_driver_t *driver, int argc, char *const *argv,
        const shoal_ctest_options_t *opts, shoal_ctest_test_t **tests, size_t *count, char *err,
@@ -611,18 +701,11 @@ s_list(s_ctest_t *self, shoal_driver_t *driver, int argc, char *const *argv,
                  opts->test_dir ? opts->test_dir : ".", strerror(errno));
         return -1;
     }
-    char **list = s_command_with(argc, argv, "--show-only=json-v1");
     s_listing_t l = {0};
-    int status = list ? shoal_driver_spawn(driver, list, NULL, NULL, s_on_listing, &l) : -1;
-    shoal_adapter_argv_free(&list);
+    shoal_ctest_test_t *all = NULL;
+    size_t all_count = 0;
     int rc = -1;
-    if (status != 0 || !l.json || l.oom) {
-        snprintf(err, err_size, "ctest could not list the tests (%s %d):\n%s",
-                 status < 0 ? "could not start:" : "exit status", status,
-                 shoal_driver_output(driver));
-        goto done;
-    }
-    if (shoal_ctest_list_parse(l.json, test_dir, cwd, tests, count, err, err_size) != 0)
+    if (s_list_one(driver, argc, argv, false, test_dir, cwd, &l, tests, count, err, err_size) != 0)
         goto done;
     if (*count == 0 && l.preamble[0]) {
         snprintf(err, err_size, "ctest listed no tests and said:\n%s", l.preamble);
@@ -636,22 +719,13 @@ s_list(s_ctest_t *self, shoal_driver_t *driver, int argc, char *const *argv,
         goto done;
     }
     self->number = calloc(*count ? *count : 1, sizeof(unsigned));
-    char **numbers = s_command_with(argc, argv, "-N");
-    s_numbers_t n = {.tests = *tests, .count = *count, .number = self->number};
-    status = numbers && self->number
-                 ? shoal_driver_spawn(driver, numbers, NULL, NULL, s_on_numbers, &n)
-                 : -1;
-    shoal_adapter_argv_free(&numbers);
-    if (status != 0 || n.mismatch || n.seen != *count) {
-        snprintf(err, err_size,
-                 "ctest -N (exit status %d) did not list the %zu tests of its JSON listing in "
-                 "the same order:\n%s",
-                 status, *count, shoal_driver_output(driver));
+    s_listing_t whole = {0};
+    if (!self->number || s_list_one(driver, argc, argv, true, test_dir, cwd, &whole, &all,
+                                    &all_count, err, err_size) != 0)
         goto done;
-    }
-    rc = 0;
+    rc = shoal_ctest_match(*tests, *count, all, all_count, self->number, err, err_size);
 done:
-    free(l.json);
+    shoal_ctest_tests_free(all, all_count);
     if (rc != 0) {
         shoal_ctest_tests_free(*tests, *count);
         *tests = NULL;
@@ -660,9 +734,9 @@ done:
     return rc;
 }
 
-/* The command of every batch: the user's, less what batches drop, with the
- * JUnit file and one test at a time (shoal's slots are the parallelism; the
- * last -j wins); -I and its numbers follow. */
+/* The command of every batch: the user's, less what batches drop (the
+ * selection, --stop-on-failure), with the JUnit file and one test at a time (shoal's slots are the
+ * parallelism; the last -j wins); -I and its numbers follow. */
 static int
 s_batch_command(s_ctest_t *self, int argc, char *const *argv)
 {
@@ -676,14 +750,14 @@ s_batch_command(s_ctest_t *self, int argc, char *const *argv)
     }
     close(fd);
     shoal_argv_t a = {0};
-    for (int i = 0; i < argc; i++)
-        if (i == 0 || !shoal_ctest_batch_drops(argv[i]))
-            shoal_argv_push(&a, argv[i]);
+    shoal_argv_push(&a, argv[0]);
+    s_push_options(&a, argc, argv, true);
     shoal_argv_push(&a, "--output-junit");
     shoal_argv_push(&a, self->junit);
     shoal_argv_push(&a, "-j");
     shoal_argv_push(&a, "1");
     shoal_argv_push(&a, "-I");
+    shoal_argv_push(&a, ""); /* -I's value: each invocation's own */
     if (a.failed)
         return -1;
     self->command = a.v;
@@ -962,9 +1036,10 @@ s_invoke(s_invocation_t *inv, const size_t *tests, size_t count, const char *sel
     s_ctest_t *self = inv->self;
     s_invocation_reset(inv);
     unlink(self->junit); /* a file from an earlier batch is no report of this one */
-    self->command[self->command_len] = (char *)select;
+    char *placeholder = self->command[self->command_len - 1];
+    self->command[self->command_len - 1] = (char *)select;
     (void)shoal_driver_spawn(inv->driver, self->command, NULL, NULL, s_on_run_line, inv);
-    self->command[self->command_len] = NULL;
+    self->command[self->command_len - 1] = placeholder;
     if (shoal_driver_signal(inv->driver))
         return SHOAL_DRIVER_CRASHED;
     s_read_junit(inv, tests, count);

@@ -23,14 +23,18 @@ typedef struct {
  * --rerun-failed, --output-junit). */
 int shoal_ctest_options(int argc, char *const *argv, shoal_ctest_options_t *out, char *err,
                         size_t err_size);
-/* True for the words a batch's invocation leaves out of the user's command
- * (--stop-on-failure: the session stops instead, after the batch). */
-bool shoal_ctest_batch_drops(const char *word);
+/* How many words from argv[i] a batch's invocation leaves out of the user's
+ * command: --stop-on-failure (the session stops instead, after the batch),
+ * and the selection options with their value (-R, -E, -L, -LE, -I: the
+ * listing applied them; -I's numbers count only what they leave). 0 to keep
+ * argv[i]. */
+size_t shoal_ctest_batch_drops(int argc, char *const *argv, int i);
 
 /* One test of the JSON listing, in ctest's order. */
 typedef struct {
     char *name, *id; /* ctest's name; shoal's id (the name, or DIR::NAME for a name
                         that several directories use) */
+    char *key;       /* what tells the test apart in another listing of the project */
     char *file;      /* where add_test is (relative to the working directory if under
                         it), or "" */
     unsigned line;
@@ -48,9 +52,14 @@ int shoal_ctest_list_parse(const char *json, const char *test_dir, const char *c
                            size_t err_size);
 void shoal_ctest_tests_free(shoal_ctest_test_t *tests, size_t count);
 
-/* "  Test  #12: name" (ctest -N): 12, with *name_out at the name. 0 if the
- * line is not one. */
-unsigned shoal_ctest_listed(const char *line, const char **name_out);
+/* Finds each test of some[0..some_count) (the listing of the user's
+ * command) in all[0..all_count) (the listing without the selection options:
+ * every test, in ctest's order). Its position there (from 1) is its number
+ * in number_out, what -I takes when no selection is given; its id becomes
+ * all's, so an id does not depend on the selection. 0, or -1 with err if a
+ * test is not in all. */
+int shoal_ctest_match(shoal_ctest_test_t *some, size_t some_count, const shoal_ctest_test_t *all,
+                      size_t all_count, unsigned *number_out, char *err, size_t err_size);
 /* "    Start 12: name": 12, with *name_out at the name. 0 if not one. */
 unsigned shoal_ctest_started(const char *line, const char **name_out);
 /* " 3/14 Test  #12: name ....***Failed  0.01 sec" (the N/M part is absent

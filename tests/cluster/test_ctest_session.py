@@ -7,9 +7,13 @@ missing executable (ctest's "Not Run": an error), a DISABLED test, a name
 full of regex and shell characters, one name in two directories (ids
 sub1::dup and sub2::dup; -I runs each alone), and a fixture whose setup must
 run in the same ctest process as the test that requires it (ctest pulls it
-into the batch). Checks: exit 1 on both, identical reports, every id's
-outcome equal to plain ctest's, both participants ran tests, and the notices
-for -j and RUN_SERIAL.
+into the batch). The user's filters hold: `-E` leaves tests out of the
+middle of the list (ctest's -I numbers then count only what the filters
+leave, so batches run without them), and a second session selects with `-L`
+only the test that requires the fixture, which still gets its setup and
+cleanup as with ctest alone. Checks: exit 1 on both, identical reports,
+every id's outcome equal to plain ctest's, both participants ran tests, and
+the notices for -j and RUN_SERIAL.
 """
 import os
 
@@ -26,6 +30,18 @@ EXPECTED = {
 }
 
 
+FILTER = ["-E", "^t0[5-9]$"]
+
+
+def compare(plain, got, runs):
+    mismatches = {k: (plain.get(k), got.get(k, {}).get("outcome"))
+                  for k in set(plain) | set(got)
+                  if plain.get(k) != got.get(k, {}).get("outcome")}
+    if mismatches:
+        runs.dump()
+        raise TestFailure("outcomes differ from ctest alone (ctest, shoal): %s" % mismatches)
+
+
 def main(cluster):
     top = [("passes", "exit 0", {"RUN_SERIAL": "TRUE"}),
            ("fails", "echo boom; exit 1", {}),
@@ -38,31 +54,27 @@ def main(cluster):
            # $PPID is the ctest that runs the test: the file proves the
            # setup ran in the same ctest process as the test needing it
            ("db setup", "touch db.$PPID", {"FIXTURES_SETUP": "db"}),
-           ("needs db", "test -f db.$PPID", {"FIXTURES_REQUIRED": "db"}),
+           ("needs db", "test -f db.$PPID", {"FIXTURES_REQUIRED": "db", "LABELS": "db"}),
            ("db cleanup", "rm -f db.$PPID", {"FIXTURES_CLEANUP": "db"})]
-    top += [("t%02d" % i, "exit 0", {}) for i in range(10)]
+    top[3:3] = [("t%02d" % i, "exit 0", {}) for i in range(10)]  # -E leaves out t05..t09
     suite = write_suite(os.path.join(cluster.tmpdir, "build"), {
         ".": top, "sub1": [("dup", "exit 0", {})], "sub2": [("dup", "echo two; exit 1", {})]})
-    plain = plain_outcomes(suite, os.path.join(cluster.tmpdir, "plain.xml"))
+    plain = plain_outcomes(suite, os.path.join(cluster.tmpdir, "plain.xml"), FILTER)
     wrong = {k: (plain.get(k), v) for k, v in EXPECTED.items() if plain.get(k) != v}
-    if wrong or len(plain) != len(top) + 2:
+    if wrong or len(plain) != len(top) + 2 - 5:
         raise TestFailure("ctest alone: %d tests, unexpected (got, want): %s" % (len(plain), wrong))
     phase("ctest alone: %d tests, the outcomes the suite was written for" % len(plain))
 
     runs = Runs(cluster, "ctest2")
-    ps = runs.start(2, ["--expect", "2", "--slots", "1", "--", "ctest", "-j", "2"], cwd=suite)
+    ps = runs.start(2, ["--expect", "2", "--slots", "1", "--", "ctest", "-j", "2"] + FILTER,
+                    cwd=suite)
     codes = runs.wait_all(120)
     if codes != [1, 1]:
         runs.dump()
         raise TestFailure("exit statuses %s, want [1, 1]" % codes)
     cases = same_reports(ps)
     got = shoal_tests(ps[0])
-    mismatches = {k: (plain.get(k), got.get(k, {}).get("outcome"))
-                  for k in set(plain) | set(got)
-                  if plain.get(k) != got.get(k, {}).get("outcome")}
-    if mismatches:
-        runs.dump()
-        raise TestFailure("outcomes differ from ctest alone (ctest, shoal): %s" % mismatches)
+    compare(plain, got, runs)
     phase("%d tests, each with ctest's own outcome; identical reports" % len(got))
     dup2 = [c for (classname, name), (_, _, c) in cases.items()
             if "sub2::dup" in (name, "%s::%s" % (classname, name))]
@@ -77,6 +89,18 @@ def main(cluster):
     if "ctest -j is not used" not in err or "RUN_SERIAL" not in err:
         raise TestFailure("no notice for -j and RUN_SERIAL:\n%s" % err[-2000:])
     phase("both participants ran tests; -j and RUN_SERIAL are noticed")
+
+    plain = plain_outcomes(suite, os.path.join(cluster.tmpdir, "plain-db.xml"), ["-L", "db"])
+    runs = Runs(cluster, "ctestdb")
+    p = runs.start(1, ["--slots", "2", "--", "ctest", "-L", "db"], cwd=suite)[0]
+    if runs.wait_all(60) != [0]:
+        runs.dump()
+        raise TestFailure("-L db: exit status %s, want 0" % p.code)
+    got = shoal_tests(p)
+    compare(plain, got, runs)
+    if sorted(got) != ["db cleanup", "db setup", "needs db"]:
+        raise TestFailure("-L db ran %s" % sorted(got))
+    phase("-L db: the fixture's setup and cleanup, outside the label, ran as with ctest alone")
 
 
 run_test(main)

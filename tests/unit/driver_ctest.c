@@ -58,18 +58,19 @@ test_driver_ctest_reads_the_options_it_replaces(void)
     CHECK(opts.parallel);
     CHECK_INT(s_options(&opts, err, sizeof(err), "--parallel", "2", NULL), ==, 0);
     CHECK(opts.parallel);
-    CHECK(shoal_ctest_batch_drops("--stop-on-failure"));
-    CHECK(!shoal_ctest_batch_drops("--output-on-failure"));
+    char *command[] = {"ctest", "--stop-on-failure", "-L", "unit", "--output-on-failure", "-R", "x",
+                       "-E"};
+    CHECK_INT(shoal_ctest_batch_drops(8, command, 1), ==, 1);
+    CHECK_INT(shoal_ctest_batch_drops(8, command, 2), ==, 2);
+    CHECK_INT(shoal_ctest_batch_drops(8, command, 4), ==, 0);
+    CHECK_INT(shoal_ctest_batch_drops(8, command, 5), ==, 2);
+    CHECK_INT(shoal_ctest_batch_drops(8, command, 7), ==, 1);
 }
 
 void
 test_driver_ctest_reads_progress_lines(void)
 {
     const char *rest;
-    CHECK_INT(shoal_ctest_listed("  Test  #9: notbuilt", &rest), ==, 9);
-    CHECK_STR(rest, "notbuilt");
-    CHECK_INT(shoal_ctest_listed("  Test #10: disabled (Disabled)", &rest), ==, 10);
-    CHECK_INT(shoal_ctest_listed("Total Tests: 14", &rest), ==, 0);
     CHECK_INT(shoal_ctest_started("      Start  3: odd name+(x)[y].*", &rest), ==, 3);
     CHECK_STR(rest, "odd name+(x)[y].*");
     CHECK_INT(shoal_ctest_started("3: Start 4: x", &rest), ==, 0); /* -V output of test 3 */
@@ -161,6 +162,43 @@ test_driver_ctest_names_tests_from_the_listing(void)
     CHECK_STR(tests[4].id, "top #1");
     CHECK_STR(tests[5].id, "top #2");
     shoal_ctest_tests_free(tests, count);
+}
+
+/* The same project listed with a selection: the second dup alone, its
+ * backtrace numbered in a graph of its own; and a test the whole listing
+ * lacks. */
+static const char s_selected[] =
+    "{\"backtraceGraph\": {\"commands\": [\"add_test\"], \"files\": [\"/elsewhere/x.cmake\"],"
+    " \"nodes\": [{\"command\": 0, \"file\": 0, \"line\": 7}]},"
+    " \"tests\": [{\"name\": \"dup\", \"backtrace\": 0, \"properties\": ["
+    "     {\"name\": \"WORKING_DIRECTORY\", \"value\": \"/src/build/sub2\"}]},"
+    "  {\"name\": \"a\", \"command\": [\"true\"], \"properties\": ["
+    "     {\"name\": \"RUN_SERIAL\", \"value\": true},"
+    "     {\"name\": \"WORKING_DIRECTORY\", \"value\": \"/src/build\"}]}]}";
+
+void
+test_driver_ctest_numbers_a_selection_as_the_whole_project(void)
+{
+    shoal_ctest_test_t *all = NULL, *some = NULL;
+    size_t all_count = 0, some_count = 0;
+    char err[512] = "";
+    CHECK_INT(
+        shoal_ctest_list_parse(s_listing, "/src/build", "/src", &all, &all_count, err, sizeof(err)),
+        ==, 0);
+    CHECK_INT(shoal_ctest_list_parse(s_selected, "/src/build", "/src", &some, &some_count, err,
+                                     sizeof(err)),
+              ==, 0);
+    CHECK_INT(some_count, ==, 2);
+    CHECK_STR(some[0].id, "dup"); /* alone in the selection */
+    unsigned numbers[2] = {0, 0};
+    /* "a" differs from the whole listing's (no backtrace there): not found */
+    CHECK_INT(shoal_ctest_match(some, 2, all, all_count, numbers, err, sizeof(err)), ==, -1);
+    CHECK(strstr(err, "'a'") != NULL);
+    CHECK_INT(shoal_ctest_match(some, 1, all, all_count, numbers, err, sizeof(err)), ==, 0);
+    CHECK_INT(numbers[0], ==, 3);
+    CHECK_STR(some[0].id, "sub2::dup"); /* the id does not depend on the selection */
+    shoal_ctest_tests_free(all, all_count);
+    shoal_ctest_tests_free(some, some_count);
 }
 
 void
