@@ -1,14 +1,16 @@
 /* node/driver_ctest.c: ctest (CMake's test driver) behind the driver
  * interface (driver.h). ctest reads the build directory's CTestTestfile.cmake
  * and decides what the tests are; shoal lists them with ctest's own JSON
- * (`--show-only=json-v1` with the user's options, so -R/-E/-L/-LE/-I and
- * the fixtures they pull in hold) and ctest's numbers (`-N`), and runs each
+ * (`--show-only=json-v1` with the user's options, so -R/-E/-L/-LE/-I/-U and
+ * the fixtures they pull in hold), numbers them by their place among all the
+ * tests (a second listing, without the selection), and runs each
  * batch as one `ctest <user's options> --output-junit FILE -j 1 -I
  * 0,0,0,N1,N2...` invocation: -I names tests by number, which no regex does
  * (two directories may each have a test of one name, and -R matches both).
- * The user's selection (-R, -E, -L, -LE, -I) is left out of batches: the
+ * The user's selection (-R, -E, -L, -LE, -I, -U) is left out of batches: the
  * listing applied it, and with it ctest's -I would count only the tests it
- * leaves, among which a fixture's setup test that it pulled in is not.
+ * leaves (-E even renumbers them), among which a fixture's setup test that
+ * it pulled in is not.
  *
  * Outcomes and durations come from ctest's JUnit file (read by junit.c), the
  * `Start N: name` progress lines say when each test begins, and the result
@@ -40,73 +42,30 @@
 #include <unistd.h>
 
 #define S_BATCH_MAX 500
-#define S_SELECT_MAX                                                                               \
-    (100 * 1024)            /* bytes of one -I argument (an argument is capped at 128 KiB)         \
-                             */
-#define S_PREAMBLE_MAX 4096 /* bytes kept of what ctest says before its JSON */
+/* bytes of one -I argument (an argument is capped at 128 KiB) */
+#define S_SELECT_MAX (100 * 1024)
+/* bytes kept of what ctest says before its JSON */
+#define S_PREAMBLE_MAX 4096
 
 /* ---- the user's options ---- */
 
-/* ctest 3.25's options whose value is the next word. */
+/* ctest 3.25's options whose value is the next word (and 3.29's file
+ * selections). */
+// clang-format off
 static const char *const s_valued[] = {
-    "-C",
-    "--build-config",
-    "-D",
-    "--dashboard",
-    "-O",
-    "--output-log",
-    "--output-junit",
-    "-L",
-    "--label-regex",
-    "-LE",
-    "--label-exclude",
-    "-R",
-    "--tests-regex",
-    "-E",
-    "--exclude-regex",
-    "-FA",
-    "--fixture-exclude-any",
-    "-FS",
-    "--fixture-exclude-setup",
-    "-FC",
-    "--fixture-exclude-cleanup",
-    "-T",
-    "--test-action",
-    "-M",
-    "--test-model",
-    "-S",
-    "--script",
-    "-SP",
-    "--script-new-process",
-    "-A",
-    "--add-notes",
-    "-I",
-    "--tests-information",
-    "-W",
-    "--max-width",
-    "-j",
-    "--parallel",
-    "--repeat",
-    "--repeat-until-fail",
-    "--timeout",
-    "--stop-time",
-    "--test-load",
-    "--resource-spec-file",
-    "--test-dir",
-    "--preset",
-    "--interactive-debug-mode",
-    "--test-output-size-passed",
-    "--test-output-size-failed",
-    "--test-output-truncation",
-    "--extra-submit",
-    "--http-header",
-    "--submit-index",
-    "--group",
-    "--track",
-    "--overwrite",
-    "--test-timeout",
+    "-C", "--build-config", "-D", "--dashboard", "-O", "--output-log", "--output-junit",
+    "-L", "--label-regex", "-LE", "--label-exclude", "-R", "--tests-regex", "-E",
+    "--exclude-regex", "-FA", "--fixture-exclude-any", "-FS", "--fixture-exclude-setup", "-FC",
+    "--fixture-exclude-cleanup", "-T", "--test-action", "-M", "--test-model", "-S", "--script",
+    "-SP", "--script-new-process", "-A", "--add-notes", "-I", "--tests-information", "-W",
+    "--max-width", "-j", "--parallel", "--repeat", "--repeat-until-fail", "--timeout",
+    "--stop-time", "--test-load", "--resource-spec-file", "--test-dir", "--preset",
+    "--interactive-debug-mode", "--test-output-size-passed", "--test-output-size-failed",
+    "--test-output-truncation", "--extra-submit", "--http-header", "--submit-index", "--group",
+    "--track", "--overwrite", "--test-timeout", "--tests-from-file", "--exclude-from-file",
     NULL,
 };
+// clang-format on
 
 /* Options that cannot work distributed, and why. */
 static const struct {
@@ -116,8 +75,6 @@ static const struct {
     {"-N", "only lists the tests (shoal run --dry-run shows the plan)"},
     {"--show-only", "only lists the tests (shoal run --dry-run shows the plan)"},
     {"--print-labels", "only lists the labels"},
-    {"-U", "takes the union of -I and -R, and shoal names each batch's tests with -I"},
-    {"--union", "takes the union of -I and -R, and shoal names each batch's tests with -I"},
     {"--rerun-failed", "reads this build directory's record of the last ctest run, which "
                        "shoal's batches overwrite: name the tests with -R, or use shoal's "
                        "--retries"},
@@ -174,33 +131,25 @@ shoal_ctest_options(int argc, char *const *argv, shoal_ctest_options_t *out, cha
 }
 
 /* The user's selection: the listing applied it. A batch names its tests with
- * -I by ctest's numbers, which index the tests these filters leave (and
- * could not name a fixture's setup test that they leave out), so batches run
- * without them. */
+ * -I by ctest's numbers, which count the tests these options leave (and could
+ * not name a fixture's setup test that they leave out, nor narrow a union),
+ * so batches run without them. */
+// clang-format off
 static const char *const s_selection[] = {
-    "-R",
-    "--tests-regex",
-    "-E",
-    "--exclude-regex",
-    "-L",
-    "--label-regex",
-    "-LE",
-    "--label-exclude",
-    "-I",
-    "--tests-information",
-    "--tests-from-file",
-    "--exclude-from-file",
-    NULL,
+    "-R", "--tests-regex", "-E", "--exclude-regex", "-L", "--label-regex", "-LE",
+    "--label-exclude", "-I", "--tests-information", "-U", "--union", "--tests-from-file",
+    "--exclude-from-file", NULL,
 };
+// clang-format on
 
 size_t
 shoal_ctest_batch_drops(int argc, char *const *argv, int i)
 {
     if (strcmp(argv[i], "--stop-on-failure") == 0)
         return 1; /* the session stops instead, after the batch */
-    if (s_in(argv[i], s_selection))
-        return i + 1 < argc ? 2 : 1;
-    return 0;
+    if (!s_in(argv[i], s_selection))
+        return 0;
+    return s_in(argv[i], s_valued) && i + 1 < argc ? 2 : 1;
 }
 
 /* ---- the listing ---- */

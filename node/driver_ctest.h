@@ -19,13 +19,13 @@ typedef struct {
 } shoal_ctest_options_t;
 
 /* Reads argv[1..argc) (argv[0] is ctest). 0, or -1 with why in err for an
- * option that cannot work distributed (listing modes, dashboards, --union,
+ * option that cannot work distributed (listing modes, dashboards,
  * --rerun-failed, --output-junit). */
 int shoal_ctest_options(int argc, char *const *argv, shoal_ctest_options_t *out, char *err,
                         size_t err_size);
 /* How many words from argv[i] a batch's invocation leaves out of the user's
  * command: --stop-on-failure (the session stops instead, after the batch),
- * and the selection options with their value (-R, -E, -L, -LE, -I: the
+ * and the selection options with their value (-R, -E, -L, -LE, -I, -U: the
  * listing applied them; -I's numbers count only what they leave). 0 to keep
  * argv[i]. */
 size_t shoal_ctest_batch_drops(int argc, char *const *argv, int i);
