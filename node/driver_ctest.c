@@ -511,6 +511,24 @@ shoal_ctest_status_outcome(const char *status)
     return strncmp(status, "Not Run", 7) == 0 ? SHOAL_OUTCOME_ERROR : SHOAL_OUTCOME_FAILED;
 }
 
+shoal_outcome_t
+shoal_ctest_junit_outcome(const shoal_junit_record_t *r, const char *status, const char **message)
+{
+    shoal_outcome_t outcome = r->outcome;
+    *message = r->message;
+    if (outcome == SHOAL_OUTCOME_SKIPPED && strncmp(r->message, "SKIP_", 5) != 0) {
+        outcome = SHOAL_OUTCOME_ERROR; /* not run for a reason ctest counts as failed */
+    } else if (outcome == SHOAL_OUTCOME_PASSED && status[0] &&
+               shoal_ctest_status_outcome(status) != SHOAL_OUTCOME_PASSED) {
+        /* status="disabled" has no child element */
+        outcome = shoal_ctest_status_outcome(status);
+        *message = status;
+    }
+    if (!(*message)[0])
+        *message = status; /* "Timeout", "Exception: SegFault": the JUnit says "" */
+    return outcome;
+}
+
 /* ---- the driver ---- */
 
 typedef struct {
@@ -912,19 +930,9 @@ s_on_record(void *ctx, const shoal_junit_record_t *r)
         }
     if (t == SIZE_MAX)
         return;
-    const char *status = m->inv->status[t] ? m->inv->status[t] : "";
-    const char *message = r->message;
-    shoal_outcome_t outcome = r->outcome;
-    if (outcome == SHOAL_OUTCOME_SKIPPED && strncmp(r->message, "SKIP_", 5) != 0)
-        outcome = SHOAL_OUTCOME_ERROR; /* not run for a reason ctest counts as failed */
-    else if (outcome == SHOAL_OUTCOME_PASSED && status[0] &&
-             shoal_ctest_status_outcome(status) != SHOAL_OUTCOME_PASSED) {
-        /* status="disabled" has no child element */
-        outcome = shoal_ctest_status_outcome(status);
-        message = status;
-    }
-    if (!message[0])
-        message = status;
+    const char *message;
+    shoal_outcome_t outcome =
+        shoal_ctest_junit_outcome(r, m->inv->status[t] ? m->inv->status[t] : "", &message);
     shoal_driver_result(m->inv->driver, t, outcome, r->seconds, message,
                         shoal_outcome_failed(outcome) ? r->output : NULL);
 }

@@ -7,6 +7,7 @@
 #define SHOAL_NODE_DRIVER_CTEST_H
 
 #include "node/adapter.h"
+#include "node/junit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,5 +78,11 @@ bool shoal_ctest_status(const char *rest, const char *name, char *status, size_t
  * another Not Run (a missing executable, a failed fixture) is an error, as
  * ctest counts it failed; anything else failed. */
 shoal_outcome_t shoal_ctest_status_outcome(const char *status);
+/* The outcome of a testcase of ctest's JUnit file (read by junit.c), by the
+ * same rule, with status the words of its result line ("" if none), which
+ * also name a failure the file leaves blank; *message: the message to give
+ * (borrowed from r or status). */
+shoal_outcome_t shoal_ctest_junit_outcome(const shoal_junit_record_t *r, const char *status,
+                                          const char **message);
 
 #endif

@@ -109,6 +109,27 @@ test_driver_ctest_reads_progress_lines(void)
     CHECK(!shoal_ctest_status("ab ... Passed 0.00 sec", "a", status, sizeof(status), &seconds));
 }
 
+void
+test_driver_ctest_reads_junit_by_ctests_rule(void)
+{
+    const char *message;
+    shoal_junit_record_t r = {.outcome = SHOAL_OUTCOME_SKIPPED, .message = "SKIP_RETURN_CODE=77"};
+    CHECK_INT(shoal_ctest_junit_outcome(&r, "Skipped", &message), ==, SHOAL_OUTCOME_SKIPPED);
+    CHECK_STR(message, "SKIP_RETURN_CODE=77");
+    r.message = "Unable to find executable";
+    CHECK_INT(shoal_ctest_junit_outcome(&r, "Not Run", &message), ==, SHOAL_OUTCOME_ERROR);
+    CHECK_STR(message, "Unable to find executable");
+    r = (shoal_junit_record_t){.outcome = SHOAL_OUTCOME_FAILED, .message = ""};
+    CHECK_INT(shoal_ctest_junit_outcome(&r, "Timeout", &message), ==, SHOAL_OUTCOME_FAILED);
+    CHECK_STR(message, "Timeout");
+    /* status="disabled" has no child: the result line tells */
+    r = (shoal_junit_record_t){.outcome = SHOAL_OUTCOME_PASSED, .message = ""};
+    CHECK_INT(shoal_ctest_junit_outcome(&r, "Not Run (Disabled)", &message), ==,
+              SHOAL_OUTCOME_SKIPPED);
+    CHECK_INT(shoal_ctest_junit_outcome(&r, "Passed", &message), ==, SHOAL_OUTCOME_PASSED);
+    CHECK_INT(shoal_ctest_junit_outcome(&r, "", &message), ==, SHOAL_OUTCOME_PASSED);
+}
+
 /* Three tests called dup (two directories, then the top one twice over),
  * one disabled, one RUN_SERIAL, one with a RESOURCE_LOCK. */
 static const char s_listing[] =
