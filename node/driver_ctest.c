@@ -902,11 +902,13 @@ s_on_run_line(void *arg, const char *line, size_t len)
     }
 }
 
+static const unsigned *s_numbers; /* qsort has no context argument */
+
 static int
 s_by_number(const void *a, const void *b)
 {
-    const size_t *x = a, *y = b; /* collection order is ctest's number order */
-    return (*x > *y) - (*x < *y);
+    unsigned x = s_numbers[*(const size_t *)a], y = s_numbers[*(const size_t *)b];
+    return (x > y) - (x < y);
 }
 
 /* Matches JUnit testcases (in ctest's number order) to the tests ctest ran. */
@@ -951,7 +953,9 @@ s_read_junit(s_invocation_t *inv, const size_t *tests, size_t count)
     m.taken = calloc(m.count ? m.count : 1, sizeof(bool));
     if (sorted && m.taken) {
         memcpy(sorted, m.candidates, m.count * sizeof(size_t));
+        s_numbers = inv->self->number;
         qsort(sorted, m.count, sizeof(size_t), s_by_number);
+        s_numbers = NULL;
         m.candidates = sorted;
         char err[512];
         /* no file: the core reports every test without a result, with ctest's output */
