@@ -19,6 +19,7 @@ struct shoal_adapter {
 static const shoal_adapter_ops_t *const s_detected[] = {
     &shoal_adapter_pytest_ops, &shoal_adapter_jest_ops,  &shoal_adapter_vitest_ops,
     &shoal_adapter_go_ops,     &shoal_adapter_cargo_ops, &shoal_adapter_mocha_ops,
+    &shoal_adapter_ctest_ops,
 };
 
 const char *

@@ -38,6 +38,7 @@ extern const shoal_adapter_ops_t shoal_adapter_vitest_ops;
 extern const shoal_adapter_ops_t shoal_adapter_go_ops;
 extern const shoal_adapter_ops_t shoal_adapter_cargo_ops;
 extern const shoal_adapter_ops_t shoal_adapter_mocha_ops;
+extern const shoal_adapter_ops_t shoal_adapter_ctest_ops;
 
 /* Frameworks run by a driver (driver.h): the worker is `shoal worker NAME --
  * COMMAND...`, this binary again. One file per framework holds its detect

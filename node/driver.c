@@ -25,11 +25,8 @@
 
 /* Add a framework's driver here (and its adapter in adapter.c). */
 static const shoal_driver_ops_t *const s_drivers[] = {
-    &shoal_driver_jest_ops,
-    &shoal_driver_vitest_ops,
-    &shoal_driver_go_ops,
-    &shoal_driver_cargo_ops,
-    NULL,
+    &shoal_driver_jest_ops,  &shoal_driver_vitest_ops, &shoal_driver_go_ops,
+    &shoal_driver_cargo_ops, &shoal_driver_ctest_ops,  NULL,
 };
 
 struct shoal_driver {

@@ -112,6 +112,7 @@ int shoal_driver_signal(const shoal_driver_t *driver);
 char *shoal_driver_regex_quote(const char *text);
 
 extern const shoal_driver_ops_t shoal_driver_cargo_ops;
+extern const shoal_driver_ops_t shoal_driver_ctest_ops;
 
 /* The drivers, by name; NULL if none is called name. */
 const shoal_driver_ops_t *shoal_driver_find(const char *name);
