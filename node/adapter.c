@@ -477,6 +477,12 @@ shoal_adapter_collect(shoal_adapter_t *self, shoal_collection_t *out, char *err,
     return self->ops->collect(self->state, out, err, err_size);
 }
 
+double
+shoal_adapter_invocation_seconds(const shoal_adapter_t *self)
+{
+    return self->ops->invocation_seconds;
+}
+
 size_t
 shoal_adapter_batch_max(const shoal_adapter_t *self)
 {

@@ -153,6 +153,11 @@ bool shoal_adapter_has_worker(const shoal_adapter_t *self);
 int shoal_adapter_collect(shoal_adapter_t *self, shoal_collection_t *out, char *err,
                           size_t err_size);
 
+/* Seconds one invocation of the framework costs beyond its tests (0 for
+ * hot workers): the leader keeps each batch's predicted work at a few times
+ * this, so a framework that starts per batch is not started per test. */
+double shoal_adapter_invocation_seconds(const shoal_adapter_t *self);
+
 /* Tests one invocation may run: 1 for a process per test. */
 size_t shoal_adapter_batch_max(const shoal_adapter_t *self);
 

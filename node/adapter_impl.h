@@ -29,6 +29,11 @@ typedef struct {
     /* A process per test: its argv; NULL when the framework has workers. */
     char **(*argv)(const void *state, const char *id);
     size_t batch_max;
+    /* Seconds one invocation of the framework costs beyond its tests (a
+     * driver's Jest start, cargo's checks); 0 for hot workers. Measured with
+     * scripts/bench-batch; the leader keeps each batch's work above a few
+     * of them (shoal_adapter_invocation_seconds). */
+    double invocation_seconds;
 } shoal_adapter_ops_t;
 
 extern const shoal_adapter_ops_t shoal_adapter_pytest_ops;
@@ -43,11 +48,12 @@ extern const shoal_adapter_ops_t shoal_adapter_ctest_ops;
 /* Frameworks run by a driver (driver.h): the worker is `shoal worker NAME --
  * COMMAND...`, this binary again. One file per framework holds its detect
  * and its driver; the rest is shared (adapter_driver.c). */
-#define SHOAL_ADAPTER_DRIVER_OPS(NAME, DETECT, BATCH_MAX)                                          \
+#define SHOAL_ADAPTER_DRIVER_OPS(NAME, DETECT, BATCH_MAX, INVOCATION_SECONDS)                      \
     {                                                                                              \
         .name = (NAME), .detect = (DETECT), .init = shoal_adapter_driver_init,                     \
         .destroy = shoal_adapter_driver_destroy, .worker_argv = shoal_adapter_driver_worker_argv,  \
         .worker_env = shoal_adapter_driver_worker_env, .batch_max = (BATCH_MAX),                   \
+        .invocation_seconds = (INVOCATION_SECONDS),                                                \
     }
 int shoal_adapter_driver_init(const void *ops, void **state, int argc, char *const *argv,
                               const char *list_path, crypto_generichash_state *hash, char *err,

@@ -35,6 +35,9 @@
 #include <time.h>
 
 #define S_BATCH_MAX 1000
+#define S_INVOCATION_SECONDS                                                                       \
+    0.1 /* cargo test per batch: its checks and the binary's start (about 65 ms on a small crate)  \
+         */
 #define S_ARGV_BYTES (1024 * 1024) /* names per invocation: well under the 2 MiB argv */
 
 /* ---- the user's command ---- */
@@ -1068,7 +1071,7 @@ s_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t count)
 }
 
 const shoal_adapter_ops_t shoal_adapter_cargo_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("cargo", s_detect, S_BATCH_MAX);
+    SHOAL_ADAPTER_DRIVER_OPS("cargo", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
 
 const shoal_driver_ops_t shoal_driver_cargo_ops = {
     .name = "cargo",

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #define S_BATCH_MAX 500
+#define S_INVOCATION_SECONDS 0.05 /* ctest per batch: reading the CTestTestfiles */
 /* bytes of one -I argument (an argument is capped at 128 KiB) */
 #define S_SELECT_MAX (100 * 1024)
 /* bytes kept of what ctest says before its JSON */
@@ -1051,7 +1052,7 @@ s_detect(int argc, char *const *argv)
 }
 
 const shoal_adapter_ops_t shoal_adapter_ctest_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("ctest", s_detect, S_BATCH_MAX);
+    SHOAL_ADAPTER_DRIVER_OPS("ctest", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
 
 const shoal_driver_ops_t shoal_driver_ctest_ops = {
     .name = "ctest",

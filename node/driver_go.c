@@ -46,6 +46,9 @@
 #include <unistd.h>
 
 #define S_BATCH_MAX 1000
+#define S_INVOCATION_SECONDS                                                                       \
+    0.05 /* a kept test binary through test2json (20-50 ms; the first batch of a package links it) \
+          */
 #define S_REGEX_MAX (96 * 1024)           /* of one -run argument (one argv word: 128 KiB) */
 #define S_BUF_MAX (256 * 1024)            /* output kept per test (the core sends 60 KiB) */
 #define S_BUF_HEAD (16 * 1024)            /* ...of which the head is never dropped */
@@ -927,7 +930,7 @@ s_detect(int argc, char *const *argv)
 }
 
 const shoal_adapter_ops_t shoal_adapter_go_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("go", s_detect, S_BATCH_MAX);
+    SHOAL_ADAPTER_DRIVER_OPS("go", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
 
 static int
 s_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)

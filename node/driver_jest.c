@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define S_BATCH_MAX 1000
+#define S_INVOCATION_SECONDS 1.5 /* a start of Jest (1-3 s) */
 
 /* Jest calls it in its main process; onTestCaseStart exists from 29.6 on.
  * Lines go to stderr, each starting on a line of its own. */
@@ -100,7 +101,8 @@ s_scan(shoal_js_t *js, int argc, char *const *argv, shoal_collection_t *out, cha
 }
 
 static void
-s_argv(const shoal_js_t *js, shoal_argv_t *a, const char *path, const char *regex)
+s_argv(const shoal_js_t *js, shoal_argv_t *a, const char *const *paths, size_t count,
+       const char *regex)
 {
     for (size_t i = 0; js->prefix[i]; i++)
         shoal_argv_push(a, js->prefix[i]);
@@ -113,20 +115,38 @@ s_argv(const shoal_js_t *js, shoal_argv_t *a, const char *path, const char *rege
     shoal_argv_push(a, "--testLocationInResults");
     shoal_argv_push(a, "--testNamePattern");
     shoal_argv_push(a, regex);
-    if (path) {
-        char *quoted = shoal_driver_regex_quote(path);
-        char *ignore = quoted ? malloc(strlen(quoted) + 8) : NULL;
-        if (ignore)
-            sprintf(ignore, "^(?!%s$)", quoted);
-        shoal_argv_push(a, "--testPathIgnorePatterns");
-        shoal_argv_push(a, ignore ? ignore : "");
-        if (!ignore) { /* out of memory: no command at all */
-            shoal_adapter_argv_free(&a->v);
-            a->failed = true;
+    if (count == 0)
+        return;
+    if (count > 1)
+        shoal_argv_push(a, "--runInBand"); /* one file after another, as one file runs */
+    /* every file but these is ignored: the user's own path patterns pass
+     * through untouched */
+    size_t len = 16;
+    for (size_t i = 0; i < count; i++)
+        len += 2 * strlen(paths[i]) + 1;
+    char *ignore = malloc(len), *p = ignore;
+    if (ignore) {
+        p += sprintf(p, "^(?!(?:");
+        for (size_t i = 0; i < count && ignore; i++) {
+            char *quoted = shoal_driver_regex_quote(paths[i]);
+            if (quoted)
+                p += sprintf(p, "%s%s", i ? "|" : "", quoted);
+            else {
+                free(ignore);
+                ignore = NULL;
+            }
+            free(quoted);
         }
-        free(quoted);
-        free(ignore);
     }
+    if (ignore)
+        sprintf(p, ")$)");
+    shoal_argv_push(a, "--testPathIgnorePatterns");
+    shoal_argv_push(a, ignore ? ignore : "");
+    if (!ignore) { /* out of memory: no command at all */
+        shoal_adapter_argv_free(&a->v);
+        a->failed = true;
+    }
+    free(ignore);
 }
 
 static const shoal_js_fw_t s_jest = {
@@ -146,7 +166,7 @@ s_collect(void **state, shoal_driver_t *driver, int argc, char *const *argv,
 }
 
 const shoal_adapter_ops_t shoal_adapter_jest_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("jest", s_detect, S_BATCH_MAX);
+    SHOAL_ADAPTER_DRIVER_OPS("jest", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
 
 const shoal_driver_ops_t shoal_driver_jest_ops = {
     .name = "jest",

@@ -463,7 +463,7 @@ shoal_js_collect(const shoal_js_fw_t *fw, void **state, shoal_driver_t *driver, 
         s_install_reporter(js, err, err_size) != 0)
         return -1;
     shoal_argv_t a = {0};
-    fw->argv(js, &a, NULL, "(?!)"); /* matches no name: every test is listed, skipped */
+    fw->argv(js, &a, NULL, 0, "(?!)"); /* matches no name: every test is listed, skipped */
     if (a.failed) {
         snprintf(err, err_size, "out of memory");
         return -1;
@@ -497,15 +497,15 @@ typedef struct {
     bool seen, begun;
 } s_acc_t;
 
-/* One invocation: the tests of one file, in the file's order. */
+/* One invocation: the tests of one or more files, each file's in its order. */
 typedef struct {
     shoal_js_t *js;
     shoal_driver_t *driver;
     const size_t *tests;
     size_t count;
     s_acc_t *acc;
-    bool finals, ended;
-    char *error;
+    bool finals;
+    size_t files, ended; /* files in the invocation; of them, over */
 } s_inv_t;
 
 static size_t
@@ -570,6 +570,33 @@ s_merge(s_acc_t *acc, const shoal_js_event_t *ev)
     }
 }
 
+/* The file path itself failed (it did not load, an afterAll threw): Jest
+ * alone fails the run for it, so a test of it must carry it, never a silent
+ * pass. With no test of it run, every one is an error; else the last that
+ * did not fail. */
+static void
+s_blame_file(s_inv_t *inv, const char *path, const char *error)
+{
+    size_t last = SIZE_MAX;
+    bool any = false;
+    for (size_t i = 0; i < inv->count; i++) {
+        if (strcmp(inv->js->path[inv->tests[i]], path) != 0)
+            continue;
+        any |= inv->acc[i].seen;
+        if (inv->acc[i].seen && !shoal_outcome_failed(inv->acc[i].outcome))
+            last = i;
+    }
+    for (size_t i = 0; i < inv->count; i++) {
+        if (strcmp(inv->js->path[inv->tests[i]], path) != 0 || (any && i != last))
+            continue;
+        s_acc_t *acc = &inv->acc[i];
+        acc->seen = true;
+        acc->outcome = SHOAL_OUTCOME_ERROR;
+        free(acc->message);
+        acc->message = strdup(error);
+    }
+}
+
 static void
 s_on_run(void *arg, const char *line, size_t len)
 {
@@ -588,7 +615,7 @@ s_on_run(void *arg, const char *line, size_t len)
             s_merge(&inv->acc[place], &ev);
         s_begin_next(inv);
     } else if (strcmp(ev.event, "final") == 0) {
-        /* the file's own account replaces what was streamed */
+        /* the files' own account replaces what was streamed */
         if (!inv->finals)
             for (size_t i = 0; i < inv->count; i++) {
                 free(inv->acc[i].message);
@@ -599,42 +626,16 @@ s_on_run(void *arg, const char *line, size_t len)
         if (place != SIZE_MAX)
             s_merge(&inv->acc[place], &ev);
     } else if (strcmp(ev.event, "end") == 0) {
-        inv->ended = true;
-        if (ev.error && *ev.error && !inv->error)
-            inv->error = strdup(ev.error);
+        inv->ended++;
+        if (ev.error && *ev.error && ev.path)
+            s_blame_file(inv, ev.path, ev.error);
     }
     shoal_js_event_clear(&ev);
-}
-
-/* The file itself failed (it did not load, an afterAll threw): Jest alone
- * fails the run for it, so a test must carry it, never a silent pass. With
- * no test run, every test is an error; else the last that did not fail. */
-static void
-s_blame_file(s_inv_t *inv)
-{
-    size_t last = SIZE_MAX;
-    bool any = false;
-    for (size_t i = 0; i < inv->count; i++) {
-        any |= inv->acc[i].seen;
-        if (inv->acc[i].seen && !shoal_outcome_failed(inv->acc[i].outcome))
-            last = i;
-    }
-    for (size_t i = 0; i < inv->count; i++) {
-        if (any && i != last)
-            continue;
-        s_acc_t *acc = &inv->acc[i];
-        acc->seen = true;
-        acc->outcome = SHOAL_OUTCOME_ERROR;
-        free(acc->message);
-        acc->message = strdup(inv->error);
-    }
 }
 
 static void
 s_flush(s_inv_t *inv)
 {
-    if (inv->ended && inv->error)
-        s_blame_file(inv);
     for (size_t i = 0; i < inv->count; i++) {
         s_acc_t *acc = &inv->acc[i];
         if (acc->seen)
@@ -644,10 +645,13 @@ s_flush(s_inv_t *inv)
     }
 }
 
-/* Runs tests[0..count) (one file, file order), as many invocations as the
- * filter's size needs. False if the framework ended early. */
+/* Runs tests[0..count) of the files paths[0..files) (each file's tests
+ * together, in its order), in as many invocations as the filter's size
+ * needs; several files only when one filter names them all (the caller
+ * checks). False if the framework ended early. */
 static bool
-s_run_file(shoal_js_t *js, shoal_driver_t *driver, const size_t *tests, size_t count)
+s_run_files(shoal_js_t *js, shoal_driver_t *driver, const size_t *tests, size_t count,
+            const char *const *paths, size_t files)
 {
     const char **names = malloc(count * sizeof(char *));
     s_acc_t *acc = calloc(count, sizeof(*acc));
@@ -656,20 +660,24 @@ s_run_file(shoal_js_t *js, shoal_driver_t *driver, const size_t *tests, size_t c
         names[i] = js->names[tests[i]];
     for (size_t done = 0, taken = 0; ok && done < count; done += taken) {
         char *regex = shoal_js_regex(names + done, count - done, js->pattern, S_REGEX_MAX, &taken);
+        const char *path = js->path[tests[done]];
         shoal_argv_t a = {0};
         if (regex)
-            js->fw->argv(js, &a, js->path[tests[done]], regex);
+            js->fw->argv(js, &a, files > 1 ? paths : &path, files > 1 ? files : 1, regex);
         free(regex);
         if (!regex || a.failed)
             break; /* out of memory: the core settles the rest */
-        s_inv_t inv = {
-            .js = js, .driver = driver, .tests = tests + done, .count = taken, .acc = acc + done};
+        s_inv_t inv = {.js = js,
+                       .driver = driver,
+                       .tests = tests + done,
+                       .count = taken,
+                       .acc = acc + done,
+                       .files = files > 1 ? files : 1};
         int status = shoal_driver_spawn(driver, a.v, NULL, NULL, s_on_run, &inv);
         shoal_adapter_argv_free(&a.v);
         s_flush(&inv);
-        free(inv.error);
-        /* no end of file: it died or exited in a test (process.exit) */
-        ok = inv.ended && shoal_driver_signal(driver) == 0 && status >= 0;
+        /* a file without its end: it died or exited in a test (process.exit) */
+        ok = inv.ended >= inv.files && shoal_driver_signal(driver) == 0 && status >= 0;
     }
     free(names);
     free(acc);
@@ -683,30 +691,71 @@ s_by_index(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Whether one name filter over the files paths[0..files) runs exactly
+ * tests[0..count): a test of those files that the filter names (the same
+ * filter key) but the batch does not have would run too. in: per test of
+ * the collection, in the batch. */
+static bool
+s_group_exact(const shoal_js_t *js, const size_t *tests, size_t count, const char *const *paths,
+              size_t files, const bool *in)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < count; i++) {
+        bytes += 2 * strlen(js->names[tests[i]]) + 1;
+        for (size_t f = 0; f < files; f++) {
+            size_t t = s_find(js, paths[f], js->key[tests[i]]);
+            if (t != SIZE_MAX && !in[t])
+                return false;
+        }
+    }
+    return bytes < S_REGEX_MAX; /* one invocation: a second would run the first's */
+}
+
 shoal_driver_end_t
 shoal_js_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t count)
 {
     shoal_js_t *js = state;
     size_t *order = malloc(count * sizeof(size_t));
-    bool *done = calloc(count, sizeof(bool));
+    const char **paths = malloc(count * sizeof(char *));
+    bool *done = calloc(count, sizeof(bool)), *in = calloc(js->total + 1, sizeof(bool));
     shoal_driver_end_t end = SHOAL_DRIVER_RAN;
-    /* files in the order dealt; each file's tests in its own order */
-    for (size_t i = 0; order && done && i < count && end == SHOAL_DRIVER_RAN; i++) {
+    if (!order || !paths || !done || !in)
+        goto out; /* out of memory: the core settles them */
+    for (size_t i = 0; i < count; i++)
+        in[tests[i]] = true;
+    /* files in the order dealt, each file's tests in its own order; files
+     * join the invocation before them while one filter names exactly their
+     * tests */
+    size_t n = 0, files = 0;
+    for (size_t i = 0; i < count && end == SHOAL_DRIVER_RAN; i++) {
         if (done[i] || !js->path[tests[i]])
             continue;
-        size_t n = 0;
+        size_t first = n;
         for (size_t j = i; j < count; j++)
             if (!done[j] && js->path[tests[j]] &&
                 strcmp(js->path[tests[j]], js->path[tests[i]]) == 0) {
                 order[n++] = tests[j];
                 done[j] = true;
             }
-        qsort(order, n, sizeof(size_t), s_by_index);
-        if (!s_run_file(js, driver, order, n))
-            end = SHOAL_DRIVER_CRASHED;
+        qsort(order + first, n - first, sizeof(size_t), s_by_index);
+        paths[files++] = js->path[tests[i]];
+        if (files > 1 && !s_group_exact(js, order, n, paths, files, in)) {
+            /* this file starts the next invocation */
+            if (!s_run_files(js, driver, order, first, paths, files - 1))
+                end = SHOAL_DRIVER_CRASHED;
+            memmove(order, order + first, (n - first) * sizeof(size_t));
+            n -= first;
+            paths[0] = paths[files - 1];
+            files = 1;
+        }
     }
+    if (n > 0 && end == SHOAL_DRIVER_RAN && !s_run_files(js, driver, order, n, paths, files))
+        end = SHOAL_DRIVER_CRASHED;
+out:
     free(order);
+    free(paths);
     free(done);
+    free(in);
     return end;
 }
 

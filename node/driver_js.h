@@ -15,9 +15,11 @@
  *
  * Listing runs the whole command with a name filter nothing matches, so every
  * test is reported skipped with its full name and no test body or hook runs.
- * A batch runs one invocation per file, its tests named by an anchored regex
- * of their full names (describe blocks and title joined by spaces, which is
- * what -t matches). Tests of one file that such a filter cannot select apart
+ * A batch runs its tests named by an anchored regex of their full names
+ * (describe blocks and title joined by spaces, which is what -t matches), in
+ * one invocation for several files when that regex selects no test of those
+ * files outside the batch (a start of Jest or Vitest costs 1-3 s), else one
+ * per file. Tests of one file that such a filter cannot select apart
  * (the same full name; under Jest's case-insensitive -t, names differing in
  * case only) are one test for shoal: they always run together and report the
  * worst of their outcomes.
@@ -42,9 +44,11 @@ typedef struct {
      * and out->notice; -1 with err for what cannot run distributed. */
     int (*scan)(shoal_js_t *js, int argc, char *const *argv, shoal_collection_t *out, char *err,
                 size_t err_size);
-    /* The invocation that runs path (NULL: the listing, every file) with the
-     * name filter regex, pushed onto a. */
-    void (*argv)(const shoal_js_t *js, shoal_argv_t *a, const char *path, const char *regex);
+    /* The invocation that runs the files paths[0..count) (count 0: the
+     * listing, every file) with the name filter regex, pushed onto a; with
+     * several files, one after the other in one process (as one file runs). */
+    void (*argv)(const shoal_js_t *js, shoal_argv_t *a, const char *const *paths, size_t count,
+                 const char *regex);
 } shoal_js_fw_t;
 
 struct shoal_js {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define S_BATCH_MAX 1000
+#define S_INVOCATION_SECONDS 1.5 /* a start of Vitest (1-3 s) */
 
 /* Vitest 1 and 2 reporter API: onTaskUpdate streams test states, onFinished
  * has every file's tasks. */
@@ -160,20 +161,23 @@ s_scan(shoal_js_t *js, int argc, char *const *argv, shoal_collection_t *out, cha
 }
 
 static void
-s_argv(const shoal_js_t *js, shoal_argv_t *a, const char *path, const char *regex)
+s_argv(const shoal_js_t *js, shoal_argv_t *a, const char *const *paths, size_t count,
+       const char *regex)
 {
     for (size_t i = 0; js->prefix[i]; i++)
         shoal_argv_push(a, js->prefix[i]);
     shoal_argv_push(a, "run");
-    const shoal_argv_t *words = path ? &js->run_words : &js->words;
+    const shoal_argv_t *words = count ? &js->run_words : &js->words;
     for (size_t i = 0; i < words->len; i++)
         shoal_argv_push(a, words->v[i]);
     shoal_argv_push(a, "--reporter");
     shoal_argv_push(a, js->reporter);
     shoal_argv_push(a, "--testNamePattern");
     shoal_argv_push(a, regex);
-    if (path)
-        shoal_argv_push(a, path);
+    if (count > 1)
+        shoal_argv_push(a, "--no-file-parallelism"); /* one after another, as one file runs */
+    for (size_t i = 0; i < count; i++)
+        shoal_argv_push(a, paths[i]);
 }
 
 static const shoal_js_fw_t s_vitest = {
@@ -193,7 +197,7 @@ s_collect(void **state, shoal_driver_t *driver, int argc, char *const *argv,
 }
 
 const shoal_adapter_ops_t shoal_adapter_vitest_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("vitest", s_detect, S_BATCH_MAX);
+    SHOAL_ADAPTER_DRIVER_OPS("vitest", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
 
 const shoal_driver_ops_t shoal_driver_vitest_ops = {
     .name = "vitest",

@@ -265,7 +265,7 @@ s_batch_target(const shoal_leader_t *self, size_t m)
         }
     if (slots && queued / (2.0 * slots) < share)
         share = queued / (2.0 * slots);
-    double target = self->config.batch_seconds;
+    double target = self->config.batch_seconds, floor = self->config.batch_floor;
     /* Tests nothing is known about are all predicted the default on the
      * board; once this session has seen what tests really take, their
      * batches aim at --batch-seconds of that (a suite of 10 ms tests goes
@@ -276,10 +276,16 @@ s_batch_target(const shoal_leader_t *self, size_t m)
     if (count)
         (void)sched_suite_predicted(self->suite, queue[0], NULL, &source);
     if (source == SCHED_PREDICT_DEFAULT && self->observed_count >= S_OBSERVED_MIN &&
-        self->observed_sum > 0)
-        target *=
+        self->observed_sum > 0) {
+        double scale =
             self->config.default_prediction / (self->observed_sum / (double)self->observed_count);
-    return share < target ? share : target;
+        target *= scale;
+        floor *= scale;
+    }
+    /* Cutting the tail finer than the floor would cost more framework starts
+     * than it saves. */
+    double batch = share < target ? share : target;
+    return batch < floor ? floor : batch;
 }
 
 static size_t

@@ -33,6 +33,9 @@
 #define S_PROGRESS_IDLE_MS 1000 /* ...and at least this often */
 #define S_CLAIM_GRACE_MS 1000   /* a would-be first leader waits this for an incumbent */
 #define S_DONE_WAIT_MS 10000    /* leader waits this long for everyone's DONE */
+/* A batch's work is at least this many of its framework's invocation costs:
+ * at most a fifth of a slot's time goes to starting the framework. */
+#define S_FLOOR_INVOCATIONS 4.0
 #define S_OUTPUT_CAP (64 * 1024)
 #define S_PARTICIPANTS_MAX 1024
 #define S_CLOSE_MS 30000         /* a closing worker may finish its session this long */
@@ -849,6 +852,7 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
         .time_limit = self->config.time_limit,
         .batch_seconds = self->config.batch_seconds,
         .batch_max = shoal_adapter_batch_max(self->adapter),
+        .batch_floor = S_FLOOR_INVOCATIONS * shoal_adapter_invocation_seconds(self->adapter),
         .default_prediction = 0.5,
         .rebuild_seconds = 2.0,
         .rebuild = rebuild,
