@@ -348,6 +348,26 @@ shoal_has_control(const char *s)
     return false;
 }
 
+void *
+shoal_adapter_command_new(size_t size, int argc, char *const *argv, char *err, size_t err_size)
+{
+    char ***self = calloc(1, size); /* the state's first member: char **command */
+    if (!self || !(*self = shoal_argv_copy((size_t)argc, argv))) {
+        free(self);
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    return self;
+}
+
+void
+shoal_adapter_command_free(void *state)
+{
+    char ***self = state;
+    shoal_adapter_argv_free(self);
+    free(self);
+}
+
 /* ---- the interface ---- */
 
 /* "pytest, go, ...": the names of the adapters a command may name. */
@@ -410,6 +430,8 @@ shoal_adapter_new_named(const char *name, int argc, char *const *argv, const cha
     crypto_generichash_init(&hash, NULL, 0, 16);
     crypto_generichash_update(&hash, (const unsigned char *)self->ops->name,
                               strlen(self->ops->name) + 1);
+    for (int i = 0; !list_path && i < argc; i++) /* a list's file defines it, not argv */
+        crypto_generichash_update(&hash, (const unsigned char *)argv[i], strlen(argv[i]) + 1);
     if (self->ops->init(self->ops, &self->state, argc, argv, list_path, &hash, err, err_size) != 0)
         goto failed;
     unsigned char digest[16];

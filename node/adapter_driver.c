@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 typedef struct {
+    char **command; /* first: shoal_adapter_command_new */
     const char *name;
-    char **command;
     char exe[PATH_MAX];
 } s_driver_t;
 
@@ -25,33 +25,21 @@ shoal_adapter_driver_init(const void *ops, void **state, int argc, char *const *
                           size_t err_size)
 {
     (void)list_path;
-    s_driver_t *self = calloc(1, sizeof(*self));
-    if (!self || !(self->command = shoal_argv_copy((size_t)argc, argv))) {
-        free(self);
-        snprintf(err, err_size, "out of memory");
+    (void)hash;
+    s_driver_t *self = shoal_adapter_command_new(sizeof(*self), argc, argv, err, err_size);
+    if (!self)
         return -1;
-    }
     self->name = ((const shoal_adapter_ops_t *)ops)->name;
     ssize_t n = readlink("/proc/self/exe", self->exe, sizeof(self->exe) - 1);
     if (n <= 0 || (size_t)n >= sizeof(self->exe) - 1) {
         snprintf(err, err_size, "cannot find shoal's own binary (/proc/self/exe): %s",
                  n < 0 ? strerror(errno) : "path too long");
-        shoal_adapter_driver_destroy(self);
+        shoal_adapter_command_free(self);
         return -1;
     }
     self->exe[n] = '\0';
-    for (int i = 0; i < argc; i++)
-        crypto_generichash_update(hash, (const unsigned char *)argv[i], strlen(argv[i]) + 1);
     *state = self;
     return 0;
-}
-
-void
-shoal_adapter_driver_destroy(void *state)
-{
-    s_driver_t *self = state;
-    shoal_adapter_argv_free(&self->command);
-    free(self);
 }
 
 char **

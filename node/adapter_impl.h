@@ -14,7 +14,8 @@ typedef struct {
     /* Words of argv that start this framework ("python3 -m pytest": 3); 0 if
      * the command is not this framework's. NULL for adapters chosen by flag. */
     size_t (*detect)(int argc, char *const *argv);
-    /* Reads what the adapter needs (ops: this table, for shared code) (the list file, a copy of the
+    /* Reads what the adapter needs (ops: this table, for shared code; the
+     * command's words are hashed already) (the list file, a copy of the
      * command) into *state and feeds what defines the runner to hash. 0, or -1 with err. */
     int (*init)(const void *ops, void **state, int argc, char *const *argv, const char *list_path,
                 crypto_generichash_state *hash, char *err, size_t err_size);
@@ -51,14 +52,13 @@ extern const shoal_adapter_ops_t shoal_adapter_ctest_ops;
 #define SHOAL_ADAPTER_DRIVER_OPS(NAME, DETECT, BATCH_MAX, INVOCATION_SECONDS)                      \
     {                                                                                              \
         .name = (NAME), .detect = (DETECT), .init = shoal_adapter_driver_init,                     \
-        .destroy = shoal_adapter_driver_destroy, .worker_argv = shoal_adapter_driver_worker_argv,  \
+        .destroy = shoal_adapter_command_free, .worker_argv = shoal_adapter_driver_worker_argv,    \
         .worker_env = shoal_adapter_driver_worker_env, .batch_max = (BATCH_MAX),                   \
         .invocation_seconds = (INVOCATION_SECONDS),                                                \
     }
 int shoal_adapter_driver_init(const void *ops, void **state, int argc, char *const *argv,
                               const char *list_path, crypto_generichash_state *hash, char *err,
                               size_t err_size);
-void shoal_adapter_driver_destroy(void *state);
 char **shoal_adapter_driver_worker_argv(const void *state, const char *plugin_dir,
                                         const char *module);
 char **shoal_adapter_driver_worker_env(const void *state, const char *plugin_dir, unsigned slot,
@@ -73,6 +73,13 @@ typedef struct {
 } shoal_argv_t;
 
 void shoal_argv_push(shoal_argv_t *a, const char *word);
+/* The state of an adapter that runs the user's command: a zeroed struct of
+ * size bytes whose first member is `char **command`, set to a copy of argv
+ * (the command's words are in the adapter's digest already). NULL out of
+ * memory, with err. Free with shoal_adapter_command_free. */
+void *shoal_adapter_command_new(size_t size, int argc, char *const *argv, char *err,
+                                size_t err_size);
+void shoal_adapter_command_free(void *state);
 /* A copy of argv[0..argc); NULL out of memory. */
 char **shoal_argv_copy(size_t argc, char *const *argv);
 /* True if s has a byte below 0x20 or DEL. */

@@ -106,29 +106,17 @@ s_detect(int argc, char *const *argv)
     return s_locate(argc, argv, &where) ? where.program + 1 : 0;
 }
 
-static void
-s_destroy(void *state)
-{
-    s_mocha_t *self = state;
-    shoal_adapter_argv_free(&self->command);
-    free(self);
-}
-
 static int
 s_init(const void *ops, void **state, int argc, char *const *argv, const char *list_path,
        crypto_generichash_state *hash, char *err, size_t err_size)
 {
     (void)ops;
     (void)list_path;
-    s_mocha_t *self = calloc(1, sizeof(*self));
-    if (!self || !(self->command = shoal_argv_copy((size_t)argc, argv))) {
-        free(self);
-        snprintf(err, err_size, "out of memory");
+    (void)hash;
+    s_mocha_t *self = shoal_adapter_command_new(sizeof(*self), argc, argv, err, err_size);
+    if (!self)
         return -1;
-    }
     (void)s_locate(argc, argv, &self->where);
-    for (int i = 0; i < argc; i++)
-        crypto_generichash_update(hash, (const unsigned char *)argv[i], strlen(argv[i]) + 1);
     *state = self;
     return 0;
 }
@@ -177,7 +165,7 @@ const shoal_adapter_ops_t shoal_adapter_mocha_ops = {
     .name = "mocha",
     .detect = s_detect,
     .init = s_init,
-    .destroy = s_destroy,
+    .destroy = shoal_adapter_command_free,
     .worker_argv = s_worker_argv,
     .worker_env = s_worker_env,
     .batch_max = S_BATCH_MAX,

@@ -29,13 +29,13 @@
  * with go's output; tests it never began are run again in a new invocation.
  */
 #include "node/driver_go.h"
+#include "node/files.h"
 #include "node/adapter_impl.h"
 #include "node/driver.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -932,24 +932,6 @@ s_detect(int argc, char *const *argv)
 const shoal_adapter_ops_t shoal_adapter_go_ops =
     SHOAL_ADAPTER_DRIVER_OPS("go", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
 
-static int
-s_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (type == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-static void
-s_remove_tree(const char *path)
-{
-    nftw(path, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static const char *
 s_tmp(void)
 {
@@ -973,7 +955,7 @@ s_sweep(void)
             continue;
         char path[1024];
         snprintf(path, sizeof(path), "%s/%s", s_tmp(), e->d_name);
-        s_remove_tree(path);
+        shoal_remove_tree(path);
     }
     closedir(d);
 }
@@ -1474,7 +1456,7 @@ s_destroy(void *state)
         free(self->pkgs[i].path);
     }
     if (self->dir[0] && !self->shared)
-        s_remove_tree(self->dir);
+        shoal_remove_tree(self->dir);
     free(self->pkgs);
     free(self->test_pkg);
     shoal_go_args_clear(&self->args);

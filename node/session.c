@@ -12,6 +12,7 @@
  */
 #include "node/session.h"
 #include "node/exec.h"
+#include "node/files.h"
 #include "node/history.h"
 #include "node/junit.h"
 #include "node/leader.h"
@@ -21,7 +22,6 @@
 #include "node/worker.h"
 
 #include <czmq.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -1617,19 +1617,6 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     return self;
 }
 
-/* nftw callback: removes the private work directory, bottom up. */
-static int
-s_remove(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (type == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
 void
 shoal_session_destroy(shoal_session_t **self_p)
 {
@@ -1670,7 +1657,7 @@ shoal_session_destroy(shoal_session_t **self_p)
     zlist_destroy(&self->self_queue);
     shoal_adapter_destroy(&self->adapter);
     if (self->workdir[0])
-        nftw(self->workdir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
+        shoal_remove_tree(self->workdir);
     free(self->buf);
     free(self);
     *self_p = NULL;

@@ -1,0 +1,9 @@
+/* node/files.h: directories shoal makes for a session and removes again. */
+#ifndef SHOAL_NODE_FILES_H
+#define SHOAL_NODE_FILES_H
+
+/* Removes path and everything below it, bottom up, without following
+ * symbolic links; what cannot be removed stays (best effort, no error). */
+void shoal_remove_tree(const char *path);
+
+#endif
