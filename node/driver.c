@@ -35,10 +35,11 @@ struct shoal_driver {
     unsigned workers;
     /* the batch being run */
     size_t *batch, count;
-    size_t *position; /* per test of the collection: its place in the batch, or SIZE_MAX */
-    bool *have;       /* per place: a result was sent */
-    size_t begun;     /* the place of the test begun last and not reported, or SIZE_MAX */
-    const char *dir;  /* where workers of this participant share listings, or NULL */
+    size_t *position;  /* per test of the collection: its place in the batch, or SIZE_MAX */
+    bool *have;        /* per place: a result was sent */
+    size_t begun;      /* the place of the test begun last and not reported, or SIZE_MAX */
+    unsigned failures; /* failed or errored tests of this batch */
+    const char *dir;   /* where workers of this participant share listings, or NULL */
     /* the last framework invocation */
     char *output;
     int status, signal;
@@ -169,6 +170,7 @@ shoal_driver_result(shoal_driver_t *driver, size_t test, shoal_outcome_t outcome
         return;
     size_t place = driver->position[test];
     driver->have[place] = true;
+    driver->failures += shoal_outcome_failed(outcome);
     if (driver->begun == place)
         driver->begun = SIZE_MAX;
     char secs[32];
@@ -438,12 +440,27 @@ s_send_collection(shoal_driver_t *self, const char *name)
     S_SEND(self, "ready", count, maxfail, c->interrupted, verbosity, c->reportchars);
 }
 
+bool
+shoal_driver_stopping(const shoal_driver_t *driver)
+{
+    return driver->tests.maxfail && driver->failures >= driver->tests.maxfail;
+}
+
 /* The tests of a batch that have no result once the framework is done. */
 static void
 s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t end)
 {
     char message[256];
     const char *output = self->output ? self->output : "";
+    if (shoal_driver_stopping(self)) {
+        /* as the framework alone would stop (-failfast): sent back, and the
+         * leader, which counts the session's failures, reports them */
+        for (size_t i = 0; i < self->count; i++)
+            if (!self->have[i])
+                shoal_driver_result(self, self->batch[i], SHOAL_OUTCOME_NOT_RUN, 0,
+                                    "not run: the session stops after failures", "");
+        return;
+    }
     if (end == SHOAL_DRIVER_CRASHED) {
         /* The test it was running is blamed; if none was begun, the first
          * unreported one (what it was about to run), so every batch settles
@@ -480,6 +497,7 @@ s_run(shoal_driver_t *self, const shoal_driver_ops_t *ops, void *state, char **f
     self->workers = (unsigned)strtoul(f[2], NULL, 10);
     self->count = 0;
     self->begun = SIZE_MAX;
+    self->failures = 0;
     size_t runnable = 0;
     for (size_t i = 3; i < n; i++) {
         size_t t = shoal_collection_find(&self->tests, f[i]);
@@ -581,6 +599,13 @@ shoal_cmd_worker(int argc, char **argv)
     char *dir = getenv("SHOAL_WORKER_DIR");
     self.dir = dir && *dir ? strdup(dir) : NULL;
     unsetenv("SHOAL_WORKER_DIR");
+    /* A relative program path ("./run-tests") is the user's from here;
+     * frameworks run some invocations elsewhere (go in a package's
+     * directory), so it is made absolute. */
+    char program[PATH_MAX + 1], cwd[PATH_MAX];
+    if (strchr(argv[3], '/') && argv[3][0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+        (size_t)snprintf(program, sizeof(program), "%s/%s", cwd, argv[3]) < sizeof(program))
+        argv[3] = program;
     void *state = NULL;
     char err[4096] = "";
     if (ops->collect(&state, &self, argc - 3, argv + 3, &self.tests, err, sizeof(err)) != 0) {

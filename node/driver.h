@@ -67,6 +67,11 @@ void shoal_driver_begin(shoal_driver_t *driver, size_t test);
  * batch, or one for a test not in the batch, is ignored. */
 void shoal_driver_result(shoal_driver_t *driver, size_t test, shoal_outcome_t outcome,
                          double seconds, const char *message, const char *output);
+/* True once this batch has as many failed or errored tests as the
+ * framework's stop-after-failures (collection maxfail, e.g. go's -failfast):
+ * a driver then starts no further invocation, and the tests it did not run
+ * go back not run. */
+bool shoal_driver_stopping(const shoal_driver_t *driver);
 /* The collection (as collect made it; indexed). */
 const shoal_collection_t *shoal_driver_collection(const shoal_driver_t *driver);
 /* How many workers the whole session has now (0: unknown), for frameworks

@@ -125,10 +125,8 @@ s_basename(const char *path)
 /* The index of `test` (or its alias `t`) in `cargo [+toolchain] [GLOBAL
  * OPTIONS] test ...`, 0 if argv is not that. */
 static size_t
-s_subcommand(int argc, char *const *argv)
+s_subcommand_at(int argc, char *const *argv)
 {
-    if (argc < 2 || strcmp(s_basename(argv[0]), "cargo") != 0)
-        return 0;
     for (int i = 1; i < argc; i++) {
         const char *w = argv[i];
         if (i == 1 && w[0] == '+')
@@ -140,6 +138,14 @@ s_subcommand(int argc, char *const *argv)
                 i++;
     }
     return 0;
+}
+
+/* The index of the `test` word of `cargo [+tc] [global options] test ...`;
+ * 0 if the command is not that. */
+static size_t
+s_subcommand(int argc, char *const *argv)
+{
+    return argc >= 2 && strcmp(s_basename(argv[0]), "cargo") == 0 ? s_subcommand_at(argc, argv) : 0;
 }
 
 static size_t
@@ -254,8 +260,12 @@ s_command_clear(s_command_t *c)
 static int
 s_command_parse(s_command_t *c, int argc, char *const *argv, char *err, size_t err_size)
 {
-    size_t sub = s_subcommand(argc, argv);
-    if (!sub) {
+    /* A wrapper named with --adapter cargo ("./ci-test test --lib", or a
+     * script that runs `cargo test "$@"`): its `test` word if it has one,
+     * else the wrapper itself stands for `cargo test`. */
+    size_t sub = strcmp(s_basename(argv[0]), "cargo") == 0 ? s_subcommand(argc, argv)
+                                                           : s_subcommand_at(argc, argv);
+    if (!sub && strcmp(s_basename(argv[0]), "cargo") == 0) {
         snprintf(err, err_size, "cargo: not a `cargo test` command");
         return -1;
     }
@@ -1043,7 +1053,9 @@ s_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t count)
     bool *taken = calloc(count, sizeof(bool));
     shoal_driver_end_t end = SHOAL_DRIVER_RAN;
     /* binaries in the order their first test was dealt; each cut by argv bytes */
-    for (size_t first = 0; entries && taken && first < count && end == SHOAL_DRIVER_RAN; first++) {
+    for (size_t first = 0; entries && taken && first < count && end == SHOAL_DRIVER_RAN &&
+                           !shoal_driver_stopping(driver);
+         first++) {
         if (taken[first])
             continue;
         const s_unit_t *unit = &self->units[self->tests[tests[first]].unit];

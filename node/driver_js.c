@@ -386,6 +386,7 @@ s_find(const shoal_js_t *js, const char *path, const char *key)
 static int
 s_add_listed(shoal_js_t *js, s_listing_t *l, shoal_collection_t *out)
 {
+    size_t merges = 0;
     qsort(l->v, l->len, sizeof(*l->v), s_by_path);
     js->path = calloc(l->len + 1, sizeof(char *));
     js->key = calloc(l->len + 1, sizeof(char *));
@@ -411,8 +412,10 @@ s_add_listed(shoal_js_t *js, s_listing_t *l, shoal_collection_t *out)
         bool merged = false;
         for (size_t t = file_start; t < out->count && !merged; t++)
             merged = !out->tests[t].preset && strcmp(js->key[t], item->key) == 0;
-        if (merged)
+        if (merged) {
+            merges++;
             continue; /* no filter can tell it from the first one: the same test */
+        }
         size_t t = out->count;
         if (shoal_collection_add(out, item->id, shoal_js_relative(js->cwd, item->path), item->line,
                                  NULL) != 0)
@@ -421,6 +424,15 @@ s_add_listed(shoal_js_t *js, s_listing_t *l, shoal_collection_t *out)
         item->key = item->name = NULL;
         if (!(js->path[t] = strdup(item->path)))
             return -1;
+    }
+    if (merges && !out->notice) {
+        char notice[400];
+        snprintf(notice, sizeof(notice),
+                 "%zu tests have the full name of another test of their file%s: no name filter "
+                 "runs them apart, so each such group is one test in the report, with the worse "
+                 "outcome",
+                 merges, js->fw->fold_case ? " (ignoring case, as -t does)" : "");
+        out->notice = strdup(notice);
     }
     /* presets have no path: index only the runnable ones */
     js->total = out->count;
@@ -454,7 +466,11 @@ shoal_js_collect(const shoal_js_fw_t *fw, void **state, shoal_driver_t *driver, 
         return -1;
     }
     js->fw = fw;
+    /* a wrapper named with --adapter (a script that runs the framework with
+     * its arguments) stands for the framework's words */
     size_t prefix = shoal_js_detect(argc, argv, fw->name);
+    if (prefix == 0)
+        prefix = 1;
     if (!(js->prefix = shoal_argv_copy(prefix, argv)) || !getcwd(js->cwd, sizeof(js->cwd))) {
         snprintf(err, err_size, "out of memory");
         return -1;
@@ -475,8 +491,13 @@ shoal_js_collect(const shoal_js_fw_t *fw, void **state, shoal_driver_t *driver, 
     if (status < 0) {
         snprintf(err, err_size, "%s could not start: %s", fw->name, shoal_driver_output(driver));
         rc = -1;
+    } else if (status != 0 && l.files == 0 &&
+               (strstr(shoal_driver_output(driver), "No tests found") ||
+                strstr(shoal_driver_output(driver), "No test files found"))) {
+        /* no test file: an empty collection, which the session reports as
+           such (exit 5), as for every framework */
     } else if (status != 0 && l.files == 0) {
-        /* a usage error, a bad config, or no test file: its own words */
+        /* a usage error, a bad config: its own words */
         snprintf(err, err_size, "%s could not list the tests (exit status %d):\n%s", fw->name,
                  status, shoal_driver_output(driver));
         rc = -1;
@@ -727,7 +748,8 @@ shoal_js_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t co
      * join the invocation before them while one filter names exactly their
      * tests */
     size_t n = 0, files = 0;
-    for (size_t i = 0; i < count && end == SHOAL_DRIVER_RAN; i++) {
+    for (size_t i = 0; i < count && end == SHOAL_DRIVER_RAN && !shoal_driver_stopping(driver);
+         i++) {
         if (done[i] || !js->path[tests[i]])
             continue;
         size_t first = n;
@@ -749,7 +771,8 @@ shoal_js_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t co
             files = 1;
         }
     }
-    if (n > 0 && end == SHOAL_DRIVER_RAN && !s_run_files(js, driver, order, n, paths, files))
+    if (n > 0 && end == SHOAL_DRIVER_RAN && !shoal_driver_stopping(driver) &&
+        !s_run_files(js, driver, order, n, paths, files))
         end = SHOAL_DRIVER_CRASHED;
 out:
     free(order);

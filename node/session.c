@@ -465,11 +465,11 @@ s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
         snprintf(self->collect_err, sizeof(self->collect_err), "%s", exit->output);
     else if (exit->signal)
         snprintf(self->collect_err, sizeof(self->collect_err),
-                 "%s was killed by signal %d while collecting:\n%s",
+                 "%s's worker was killed by signal %d while collecting:\n%s",
                  shoal_adapter_name(self->adapter), exit->signal, tail);
     else
         snprintf(self->collect_err, sizeof(self->collect_err),
-                 "%s exited with status %d while collecting:\n%s",
+                 "%s's worker ended (status %d) before the tests were listed:\n%s",
                  shoal_adapter_name(self->adapter), exit->exit_code, tail);
     self->collect_state = S_COLLECT_FAILED;
     shoal_log_info("cannot collect the tests: %s", self->collect_err);
