@@ -35,9 +35,8 @@
 #include <time.h>
 
 #define S_BATCH_MAX 1000
-#define S_INVOCATION_SECONDS                                                                       \
-    0.1 /* cargo test per batch: its checks and the binary's start (about 65 ms on a small crate)  \
-         */
+/* cargo test per batch: 32 ms on a small crate (scripts/bench-batch) */
+#define S_INVOCATION_SECONDS 0.04
 #define S_ARGV_BYTES (1024 * 1024) /* names per invocation: well under the 2 MiB argv */
 
 /* ---- the user's command ---- */
