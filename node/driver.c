@@ -83,7 +83,8 @@ s_capped(const char *text, char **owned)
     memcpy(out, text, head);
     memcpy(out + head, marker, (size_t)m);
     memcpy(out + head + (size_t)m, text + len - tail, tail + 1);
-    return *owned = out;
+    *owned = out;
+    return out;
 }
 
 static void
@@ -368,9 +369,8 @@ shoal_driver_spawn_shared(shoal_driver_t *driver, char *const *argv, const char 
         s_tee_t tee = {.out = fopen(path[1], "w"), .fn = on_line, .arg = arg};
         rc = shoal_driver_spawn(driver, argv, cwd, env_extra, tee.out ? s_tee_line : on_line,
                                 tee.out ? (void *)&tee : arg);
-        FILE *done = rc >= 0 && tee.out && fclose(tee.out) == 0 ? fopen(path[2], "w") : NULL;
-        if (!done && tee.out && rc < 0)
-            fclose(tee.out);
+        bool kept = tee.out && fclose(tee.out) == 0 && rc >= 0; /* closed either way */
+        FILE *done = kept ? fopen(path[2], "w") : NULL;
         if (done) {
             fprintf(done, "%d %d\n", driver->status, driver->signal);
             fclose(done);
