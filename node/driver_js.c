@@ -21,18 +21,11 @@
 
 /* ---- words ---- */
 
-static const char *
-s_basename(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 /* "name", "name.js", "name.mjs", "name.cjs" */
 static bool
 s_is_program(const char *word, const char *name)
 {
-    const char *base = s_basename(word);
+    const char *base = shoal_basename(word);
     size_t len = strlen(name);
     if (strncmp(base, name, len) != 0)
         return false;
@@ -44,7 +37,7 @@ s_is_program(const char *word, const char *name)
 size_t
 shoal_js_detect(int argc, char *const *argv, const char *name)
 {
-    const char *prog = s_basename(argv[0]);
+    const char *prog = shoal_basename(argv[0]);
     if (s_is_program(argv[0], name))
         return 1;
     bool npx = strcmp(prog, "npx") == 0;
@@ -516,6 +509,8 @@ typedef struct {
     double seconds;
     char *message;
     bool seen, begun;
+    bool final; /* its file's own account came: streamed events no longer count */
+    bool sent;  /* its result went to the session (when its file ended) */
 } s_acc_t;
 
 /* One invocation: the tests of one or more files, each file's in its order. */
@@ -525,7 +520,7 @@ typedef struct {
     const size_t *tests;
     size_t count;
     s_acc_t *acc;
-    bool finals;
+    bool has_begin;      /* the framework says when tests start: no guessing */
     size_t files, ended; /* files in the invocation; of them, over */
 } s_inv_t;
 
@@ -591,6 +586,12 @@ s_merge(s_acc_t *acc, const shoal_js_event_t *ev)
     }
 }
 
+static bool
+s_in_file(const s_inv_t *inv, size_t place, const char *path)
+{
+    return strcmp(inv->js->path[inv->tests[place]], path) == 0;
+}
+
 /* The file path itself failed (it did not load, an afterAll threw): Jest
  * alone fails the run for it, so a test of it must carry it, never a silent
  * pass. With no test of it run, every one is an error; else the last that
@@ -601,20 +602,36 @@ s_blame_file(s_inv_t *inv, const char *path, const char *error)
     size_t last = SIZE_MAX;
     bool any = false;
     for (size_t i = 0; i < inv->count; i++) {
-        if (strcmp(inv->js->path[inv->tests[i]], path) != 0)
+        if (!s_in_file(inv, i, path))
             continue;
         any |= inv->acc[i].seen;
         if (inv->acc[i].seen && !shoal_outcome_failed(inv->acc[i].outcome))
             last = i;
     }
     for (size_t i = 0; i < inv->count; i++) {
-        if (strcmp(inv->js->path[inv->tests[i]], path) != 0 || (any && i != last))
+        if (!s_in_file(inv, i, path) || (any && i != last))
             continue;
         s_acc_t *acc = &inv->acc[i];
         acc->seen = true;
         acc->outcome = SHOAL_OUTCOME_ERROR;
         free(acc->message);
         acc->message = strdup(error);
+    }
+}
+
+/* The results of what ran (of the file path, or of every file if NULL), as
+ * soon as they are known: a timeout that kills the framework later loses
+ * none of them. */
+static void
+s_send(s_inv_t *inv, const char *path)
+{
+    for (size_t i = 0; i < inv->count; i++) {
+        s_acc_t *acc = &inv->acc[i];
+        if (!acc->seen || acc->sent || (path && !s_in_file(inv, i, path)))
+            continue;
+        shoal_driver_result(inv->driver, inv->tests[i], acc->outcome, acc->seconds, acc->message,
+                            NULL);
+        acc->sent = true;
     }
 }
 
@@ -627,29 +644,35 @@ s_on_run(void *arg, const char *line, size_t len)
     if (shoal_js_event_parse(line, &ev) != 0)
         return;
     if (strcmp(ev.event, "file") == 0) {
-        s_begin_next(inv);
+        if (!inv->has_begin)
+            s_begin_next(inv);
     } else if (strcmp(ev.event, "begin") == 0) {
+        inv->has_begin = true;
         s_begin(inv, s_place(inv, &ev));
-    } else if (strcmp(ev.event, "case") == 0 && !inv->finals) {
+    } else if (strcmp(ev.event, "case") == 0) {
         size_t place = s_place(inv, &ev);
-        if (place != SIZE_MAX)
+        if (place != SIZE_MAX && !inv->acc[place].final)
             s_merge(&inv->acc[place], &ev);
-        s_begin_next(inv);
+        if (!inv->has_begin)
+            s_begin_next(inv);
     } else if (strcmp(ev.event, "final") == 0) {
-        /* the files' own account replaces what was streamed */
-        if (!inv->finals)
-            for (size_t i = 0; i < inv->count; i++) {
-                free(inv->acc[i].message);
-                inv->acc[i] = (s_acc_t){.begun = inv->acc[i].begun};
-            }
-        inv->finals = true;
         size_t place = s_place(inv, &ev);
+        if (place != SIZE_MAX && !inv->acc[place].final) {
+            /* the file's own account replaces what was streamed of it */
+            for (size_t i = 0; i < inv->count; i++)
+                if (s_in_file(inv, i, ev.path) && !inv->acc[i].final) {
+                    free(inv->acc[i].message);
+                    inv->acc[i] = (s_acc_t){.begun = inv->acc[i].begun, .final = true};
+                }
+        }
         if (place != SIZE_MAX)
             s_merge(&inv->acc[place], &ev);
     } else if (strcmp(ev.event, "end") == 0) {
         inv->ended++;
         if (ev.error && *ev.error && ev.path)
             s_blame_file(inv, ev.path, ev.error);
+        if (ev.path)
+            s_send(inv, ev.path);
     }
     shoal_js_event_clear(&ev);
 }
@@ -657,13 +680,9 @@ s_on_run(void *arg, const char *line, size_t len)
 static void
 s_flush(s_inv_t *inv)
 {
-    for (size_t i = 0; i < inv->count; i++) {
-        s_acc_t *acc = &inv->acc[i];
-        if (acc->seen)
-            shoal_driver_result(inv->driver, inv->tests[i], acc->outcome, acc->seconds,
-                                acc->message, NULL);
-        free(acc->message);
-    }
+    s_send(inv, NULL);
+    for (size_t i = 0; i < inv->count; i++)
+        free(inv->acc[i].message);
 }
 
 /* Runs tests[0..count) of the files paths[0..files) (each file's tests
@@ -712,24 +731,33 @@ s_by_index(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Whether one name filter over the files paths[0..files) runs exactly
- * tests[0..count): a test of those files that the filter names (the same
- * filter key) but the batch does not have would run too. in: per test of
- * the collection, in the batch. */
+/* True if a test of path has the filter key of test but is not in the
+ * batch (in: per test of the collection): one filter would run it too. */
 static bool
-s_group_exact(const shoal_js_t *js, const size_t *tests, size_t count, const char *const *paths,
-              size_t files, const bool *in)
+s_stray(const shoal_js_t *js, const char *path, size_t test, const bool *in)
 {
-    size_t bytes = 0;
-    for (size_t i = 0; i < count; i++) {
-        bytes += 2 * strlen(js->names[tests[i]]) + 1;
-        for (size_t f = 0; f < files; f++) {
-            size_t t = s_find(js, paths[f], js->key[tests[i]]);
-            if (t != SIZE_MAX && !in[t])
+    size_t t = s_find(js, path, js->key[test]);
+    return t != SIZE_MAX && !in[t];
+}
+
+/* Whether the file paths[files - 1], with tests[first..count), can join an
+ * invocation of the files before it (tests[0..first)): one name filter over
+ * them all still runs exactly their tests, and fits one invocation. *bytes:
+ * the filter's size so far, grown by the new file's names. */
+static bool
+s_group_joins(const shoal_js_t *js, const size_t *tests, size_t first, size_t count,
+              const char *const *paths, size_t files, const bool *in, size_t *bytes)
+{
+    for (size_t i = first; i < count; i++) {
+        *bytes += 2 * strlen(js->names[tests[i]]) + 1;
+        for (size_t f = 0; f + 1 < files; f++)
+            if (s_stray(js, paths[f], tests[i], in))
                 return false;
-        }
     }
-    return bytes < S_REGEX_MAX; /* one invocation: a second would run the first's */
+    for (size_t i = 0; i < first; i++)
+        if (s_stray(js, paths[files - 1], tests[i], in))
+            return false;
+    return *bytes < S_REGEX_MAX; /* one invocation: a second would run the first's */
 }
 
 shoal_driver_end_t
@@ -747,7 +775,7 @@ shoal_js_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t co
     /* files in the order dealt, each file's tests in its own order; files
      * join the invocation before them while one filter names exactly their
      * tests */
-    size_t n = 0, files = 0;
+    size_t n = 0, files = 0, bytes = 0;
     for (size_t i = 0; i < count && end == SHOAL_DRIVER_RAN && !shoal_driver_stopping(driver);
          i++) {
         if (done[i] || !js->path[tests[i]])
@@ -761,7 +789,7 @@ shoal_js_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t co
             }
         qsort(order + first, n - first, sizeof(size_t), s_by_index);
         paths[files++] = js->path[tests[i]];
-        if (files > 1 && !s_group_exact(js, order, n, paths, files, in)) {
+        if (files > 1 && !s_group_joins(js, order, first, n, paths, files, in, &bytes)) {
             /* this file starts the next invocation */
             if (!s_run_files(js, driver, order, first, paths, files - 1))
                 end = SHOAL_DRIVER_CRASHED;
@@ -769,6 +797,10 @@ shoal_js_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t co
             n -= first;
             paths[0] = paths[files - 1];
             files = 1;
+            bytes = 0;
+            (void)s_group_joins(js, order, 0, n, paths, 1, in, &bytes); /* its names' size */
+        } else if (files == 1) {
+            (void)s_group_joins(js, order, 0, n, paths, 1, in, &bytes);
         }
     }
     if (n > 0 && end == SHOAL_DRIVER_RAN && !shoal_driver_stopping(driver) &&
