@@ -339,6 +339,13 @@ failed:
     shoal_adapter_argv_free(&a->v);
 }
 
+const char *
+shoal_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 bool
 shoal_has_control(const char *s)
 {

@@ -82,6 +82,8 @@ void *shoal_adapter_command_new(size_t size, int argc, char *const *argv, char *
 void shoal_adapter_command_free(void *state);
 /* A copy of argv[0..argc); NULL out of memory. */
 char **shoal_argv_copy(size_t argc, char *const *argv);
+/* The last component of path (after its last '/'); borrowed from path. */
+const char *shoal_basename(const char *path);
 /* True if s has a byte below 0x20 or DEL. */
 bool shoal_has_control(const char *s);
 

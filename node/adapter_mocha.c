@@ -30,17 +30,10 @@ typedef struct {
     s_where_t where;
 } s_mocha_t;
 
-static const char *
-s_basename(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 static bool
 s_is_mocha(const char *word)
 {
-    const char *base = s_basename(word);
+    const char *base = shoal_basename(word);
     return strcmp(base, "mocha") == 0 || strcmp(base, "_mocha") == 0 ||
            strcmp(base, "mocha.js") == 0;
 }
@@ -86,7 +79,7 @@ s_after_options(int argc, char *const *argv, bool npx)
 static bool
 s_locate(int argc, char *const *argv, s_where_t *out)
 {
-    const char *prog = s_basename(argv[0]);
+    const char *prog = shoal_basename(argv[0]);
     *out = (s_where_t){0};
     if (s_is_mocha(argv[0]))
         return true;

@@ -20,18 +20,11 @@ typedef struct {
     size_t prefix_len;
 } s_pytest_t;
 
-static const char *
-s_basename(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 /* Words that start pytest: "pytest", "py.test", "python3 [-X opt] -m pytest". 0 if none. */
 static size_t
 s_detect(int argc, char *const *argv)
 {
-    const char *prog = s_basename(argv[0]);
+    const char *prog = shoal_basename(argv[0]);
     if (strcmp(prog, "pytest") == 0 || strcmp(prog, "py.test") == 0 ||
         strcmp(prog, "pytest-3") == 0 || strcmp(prog, "py.test-3") == 0)
         return 1;

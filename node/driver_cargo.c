@@ -114,13 +114,6 @@ static const s_option_t s_libtest_options[] = {
 /* cargo's own options before the subcommand that take a value. */
 static const char *const s_global_values[] = {"--color", "--config", "-C", "-Z", NULL};
 
-static const char *
-s_basename(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 /* The index of `test` (or its alias `t`) in `cargo [+toolchain] [GLOBAL
  * OPTIONS] test ...`, 0 if argv is not that. */
 static size_t
@@ -139,18 +132,16 @@ s_subcommand_at(int argc, char *const *argv)
     return 0;
 }
 
-/* The index of the `test` word of `cargo [+tc] [global options] test ...`;
- * 0 if the command is not that. */
-static size_t
-s_subcommand(int argc, char *const *argv)
+static bool
+s_is_cargo(const char *program)
 {
-    return argc >= 2 && strcmp(s_basename(argv[0]), "cargo") == 0 ? s_subcommand_at(argc, argv) : 0;
+    return strcmp(shoal_basename(program), "cargo") == 0;
 }
 
 static size_t
 s_detect(int argc, char *const *argv)
 {
-    size_t sub = s_subcommand(argc, argv);
+    size_t sub = s_is_cargo(argv[0]) ? s_subcommand_at(argc, argv) : 0;
     return sub ? sub + 1 : 0;
 }
 
@@ -262,9 +253,8 @@ s_command_parse(s_command_t *c, int argc, char *const *argv, char *err, size_t e
     /* A wrapper named with --adapter cargo ("./ci-test test --lib", or a
      * script that runs `cargo test "$@"`): its `test` word if it has one,
      * else the wrapper itself stands for `cargo test`. */
-    size_t sub = strcmp(s_basename(argv[0]), "cargo") == 0 ? s_subcommand(argc, argv)
-                                                           : s_subcommand_at(argc, argv);
-    if (!sub && strcmp(s_basename(argv[0]), "cargo") == 0) {
+    size_t sub = s_subcommand_at(argc, argv);
+    if (!sub && s_is_cargo(argv[0])) {
         snprintf(err, err_size, "cargo: not a `cargo test` command");
         return -1;
     }
@@ -297,9 +287,7 @@ typedef struct {
     char *kind;       /* lib, bin, test, bench, example, doc */
     char *target;     /* the target's name (the crate's, for lib and doc) */
     char *exe;        /* the binary's file name (hash included); NULL for doc */
-    char *src;        /* the target's source, relative to its package */
     size_t doc_tests; /* doc: how many rustdoc listed */
-    bool listed;      /* cargo ran it to list its tests */
     char *odd;        /* its first listing line that libtest would not print */
 } s_unit_t;
 
@@ -329,7 +317,6 @@ s_destroy(void *state)
         free(u->kind);
         free(u->target);
         free(u->exe);
-        free(u->src);
         free(u->odd);
     }
     for (size_t i = 0; i < self->test_count; i++)
@@ -398,7 +385,7 @@ s_kind(json_object *target)
 
 static s_unit_t *
 s_unit_add(s_cargo_t *self, const char *package, const char *kind, const char *target,
-           const char *exe, const char *src)
+           const char *exe)
 {
     s_unit_t *grown = realloc(self->units, (self->unit_count + 1) * sizeof(*grown));
     if (!grown)
@@ -408,14 +395,12 @@ s_unit_add(s_cargo_t *self, const char *package, const char *kind, const char *t
     *u = (s_unit_t){.package = strdup(package),
                     .kind = strdup(kind),
                     .target = strdup(target),
-                    .exe = exe ? strdup(exe) : NULL,
-                    .src = strdup(src)};
-    if (!u->package || !u->kind || !u->target || !u->src || (exe && !u->exe)) {
+                    .exe = exe ? strdup(exe) : NULL};
+    if (!u->package || !u->kind || !u->target || (exe && !u->exe)) {
         free(u->package);
         free(u->kind);
         free(u->target);
         free(u->exe);
-        free(u->src);
         return NULL;
     }
     self->unit_count++;
@@ -467,22 +452,19 @@ s_on_artifact(s_listing_t *l, json_object *msg)
     if (!id || !manifest || !json_object_object_get_ex(msg, "target", &target) ||
         !json_object_object_get_ex(msg, "profile", &profile))
         return;
-    const char *name = s_json_str(target, "name"), *src = s_json_str(target, "src_path");
+    const char *name = s_json_str(target, "name");
     const char *exe = s_json_str(msg, "executable"), *kind = s_kind(target);
     char *package = s_package_name(id);
-    if (!name || !src || !package) {
+    if (!name || !package) {
         free(package);
         return;
     }
-    size_t dir = strlen(manifest) - strlen(s_basename(manifest));
-    if (strncmp(src, manifest, dir) == 0)
-        src += dir; /* relative to the package, as rustdoc names files */
     bool test = s_json_bool(profile, "test");
-    if (exe && test && !s_unit_by_exe(l->self, s_basename(exe)))
-        l->oom |= !s_unit_add(l->self, package, kind, name, s_basename(exe), src);
+    if (exe && test && !s_unit_by_exe(l->self, shoal_basename(exe)))
+        l->oom |= !s_unit_add(l->self, package, kind, name, shoal_basename(exe));
     if (strcmp(kind, "lib") == 0 && s_json_bool(target, "doctest") &&
         !s_unit_by_target(l->self, "doc", name)) {
-        l->oom |= !s_unit_add(l->self, package, "doc", name, NULL, src);
+        l->oom |= !s_unit_add(l->self, package, "doc", name, NULL);
     }
     free(package);
 }
@@ -599,8 +581,6 @@ s_on_list_line(void *arg, const char *line, size_t len)
             l->unit->odd = strdup(line);
         }
     }
-    if (l->unit)
-        l->unit->listed = true;
 }
 
 /* cargo test ARGS [more...] [-- LIBTEST...] with the user's kept words. */
@@ -887,7 +867,7 @@ s_on_run_line(void *arg, const char *line, size_t len)
     const char *word, *rest;
     char exe[1024];
     s_entry_t *e;
-    if (strncmp(line, "---- ", 5) == 0 && len > 12 &&
+    if (strncmp(line, "---- ", 5) == 0 && len > 17 &&
         strcmp(line + len - 12, " stdout ----") == 0) {
         s_section_end(inv);
         inv->section = s_entry_find(inv, line + 5, len - 17);

@@ -542,7 +542,10 @@ typedef struct {
     size_t count;
     size_t *by_number; /* ctest's number -> test of the collection, or SIZE_MAX */
     unsigned max_number;
+    struct s_invocation *inv; /* made once, at the first batch, and reset per batch */
 } s_ctest_t;
+
+static void s_invocation_destroy(struct s_invocation *inv);
 
 static void
 s_destroy(void *state)
@@ -556,6 +559,7 @@ s_destroy(void *state)
     free(self->name);
     free(self->number);
     free(self->by_number);
+    s_invocation_destroy(self->inv);
     if (self->junit[0])
         unlink(self->junit);
     free(self);
@@ -633,7 +637,8 @@ s_has_configuration(const char *test_dir)
     return access(path, F_OK) == 0;
 }
 
-/* Runs one JSON listing and parses it; l->preamble keeps what ctest said
+/* Runs one JSON listing (once per participant: its other workers replay it)
+ * and parses it; l->preamble keeps what ctest said
  * before it. */
 static int
 s_list_one(shoal_driver_t *driver, int argc, char *const *argv, bool kept_only,
@@ -641,7 +646,7 @@ s_list_one(shoal_driver_t *driver, int argc, char *const *argv, bool kept_only,
            size_t *count, char *err, size_t err_size)
 {
     char **list = s_listing_command(argc, argv, kept_only);
-    int status = list ? shoal_driver_spawn(driver, list, NULL, NULL, s_on_listing, l) : -1;
+    int status = list ? shoal_driver_spawn_shared(driver, list, NULL, NULL, s_on_listing, l) : -1;
     shoal_adapter_argv_free(&list);
     int rc = -1;
     if (status != 0 || !l->json || l->oom)
@@ -812,7 +817,7 @@ done:
 }
 
 /* What one invocation's progress lines said, per test of the collection. */
-typedef struct {
+typedef struct s_invocation {
     s_ctest_t *self;
     shoal_driver_t *driver;
     size_t *started; /* tests in the order ctest started them */
@@ -824,30 +829,37 @@ typedef struct {
 } s_invocation_t;
 
 static void
-s_invocation_free(s_invocation_t *inv)
+s_invocation_destroy(s_invocation_t *inv)
 {
+    if (!inv)
+        return;
     for (size_t i = 0; inv->status && i < inv->self->count; i++)
         free(inv->status[i]);
     free(inv->status);
     free(inv->seconds);
     free(inv->begun);
     free(inv->started);
+    free(inv);
 }
 
-static int
-s_invocation_init(s_invocation_t *inv, s_ctest_t *self, shoal_driver_t *driver)
+/* Sized by the collection, so made once (a batch only resets what it
+ * touched). NULL out of memory. */
+static s_invocation_t *
+s_invocation_new(s_ctest_t *self)
 {
     size_t n = self->count ? self->count : 1;
+    s_invocation_t *inv = calloc(1, sizeof(*inv));
+    if (!inv)
+        return NULL;
     *inv = (s_invocation_t){.self = self,
-                            .driver = driver,
                             .started = malloc(n * sizeof(size_t)),
                             .begun = calloc(n, sizeof(bool)),
                             .status = calloc(n, sizeof(char *)),
                             .seconds = calloc(n, sizeof(double))};
     if (inv->started && inv->begun && inv->status && inv->seconds)
-        return 0;
-    s_invocation_free(inv);
-    return -1;
+        return inv;
+    s_invocation_destroy(inv);
+    return NULL;
 }
 
 static void
@@ -1012,32 +1024,35 @@ static shoal_driver_end_t
 s_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t count)
 {
     s_ctest_t *self = state;
-    s_invocation_t inv;
     char *select = malloc(S_SELECT_MAX + 32);
     size_t *pending = malloc(count * sizeof(size_t)), left = count;
     shoal_driver_end_t end = SHOAL_DRIVER_RAN;
-    if (!select || !pending || s_invocation_init(&inv, self, driver) != 0) {
+    if (!self->inv)
+        self->inv = s_invocation_new(self);
+    if (!select || !pending || !self->inv) {
         free(select);
         free(pending);
         return SHOAL_DRIVER_RAN; /* the core answers every test with an error */
     }
+    s_invocation_t *inv = self->inv;
+    inv->driver = driver;
     memcpy(pending, tests, count * sizeof(size_t));
-    while (left > 0 && end == SHOAL_DRIVER_RAN) {
+    while (left > 0 && end == SHOAL_DRIVER_RAN && !shoal_driver_stopping(driver)) {
         /* -I START,END,STRIDE,N...: no range, then the numbers */
         size_t len = (size_t)snprintf(select, S_SELECT_MAX, "0,0,0"), n = 0;
         for (; n < left && len < S_SELECT_MAX; n++)
             len += (size_t)snprintf(select + len, 32, ",%u", self->number[pending[n]]);
-        end = s_invoke(&inv, pending, n, select);
+        end = s_invoke(inv, pending, n, select);
         size_t kept = 0;
         if (end == SHOAL_DRIVER_CRASHED) {
-            kept = s_after_crash(&inv, pending, n, pending);
+            kept = s_after_crash(inv, pending, n, pending);
             if (kept < n) /* someone is blamed: the rest run again here */
                 end = SHOAL_DRIVER_RAN;
         }
         memmove(pending + kept, pending + n, (left - n) * sizeof(size_t));
         left = kept + left - n;
     }
-    s_invocation_free(&inv);
+    s_invocation_reset(inv);
     free(select);
     free(pending);
     return end;
@@ -1047,8 +1062,7 @@ static size_t
 s_detect(int argc, char *const *argv)
 {
     (void)argc;
-    const char *slash = strrchr(argv[0], '/');
-    return strcmp(slash ? slash + 1 : argv[0], "ctest") == 0 ? 1 : 0;
+    return strcmp(shoal_basename(argv[0]), "ctest") == 0 ? 1 : 0;
 }
 
 const shoal_adapter_ops_t shoal_adapter_ctest_ops =

@@ -924,9 +924,9 @@ typedef struct {
 static size_t
 s_detect(int argc, char *const *argv)
 {
-    const char *slash = strrchr(argv[0], '/');
-    const char *prog = slash ? slash + 1 : argv[0];
-    return argc >= 2 && strcmp(prog, "go") == 0 && strcmp(argv[1], "test") == 0 ? 2 : 0;
+    return argc >= 2 && strcmp(shoal_basename(argv[0]), "go") == 0 && strcmp(argv[1], "test") == 0
+               ? 2
+               : 0;
 }
 
 const shoal_adapter_ops_t shoal_adapter_go_ops =
@@ -1174,8 +1174,7 @@ s_tooldir_line(void *arg, const char *line, size_t len)
 static const char *
 s_go(const s_go_t *self)
 {
-    const char *slash = strrchr(self->argv[0], '/');
-    return strcmp(slash ? slash + 1 : self->argv[0], "go") == 0 ? self->argv[0] : "go";
+    return strcmp(shoal_basename(self->argv[0]), "go") == 0 ? self->argv[0] : "go";
 }
 
 static void
