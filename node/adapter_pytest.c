@@ -84,11 +84,17 @@ s_worker_env(const void *state, const char *plugin_dir, unsigned slot, unsigned 
 {
     (void)state;
     const char *path = getenv("PYTHONPATH");
-    char line[4200];
+    char line[128];
     shoal_argv_t a = {0};
-    snprintf(line, sizeof(line), "PYTHONPATH=%s%s%s", plugin_dir, path && *path ? ":" : "",
+    /* sized to fit: a cut PYTHONPATH would be a wrong one */
+    size_t len = strlen("PYTHONPATH=:") + strlen(plugin_dir) + (path ? strlen(path) : 0) + 1;
+    char *pythonpath = malloc(len);
+    if (!pythonpath)
+        return NULL;
+    snprintf(pythonpath, len, "PYTHONPATH=%s%s%s", plugin_dir, path && *path ? ":" : "",
              path ? path : "");
-    shoal_argv_push(&a, line);
+    shoal_argv_push(&a, pythonpath);
+    free(pythonpath);
     snprintf(line, sizeof(line), "PYTEST_XDIST_WORKER=gw%u", slot);
     shoal_argv_push(&a, line);
     snprintf(line, sizeof(line), "PYTEST_XDIST_WORKER_COUNT=%u", slots);

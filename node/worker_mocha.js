@@ -280,7 +280,6 @@ class Batch {
     this.sent = new Set();
     this.blocked = []; // hooks that kept tests from running: {suite, message, output}
     this.orphan = null; // a failure Mocha tied to no test, for the next one to carry
-    this.aborted = false;
   }
 
   flush() {

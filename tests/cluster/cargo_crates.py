@@ -2,17 +2,17 @@
 
 Crates have no dependencies, so they build offline with whichever cargo is on
 PATH (Debian's `cargo` package, rustc 1.63, is enough). Without cargo the
-test is skipped (exit 77) saying so. Plain cargo's per-test outcomes are read
+test is skipped (exit 77) saying so, or fails in CI (runs.framework). Plain cargo's per-test outcomes are read
 the way scripts/conformance_suites/cargo.py reads them, keyed by the ids
 shoal's cargo driver gives (PACKAGE/KIND:TARGET::NAME, PACKAGE/doc:CRATE).
 """
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 
-from harness import TestFailure, TestSkip, phase
+from harness import TestFailure, phase
+from runs import framework
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -29,23 +29,11 @@ def conformance():
 
 
 def require_cargo():
-    """The cargo on PATH, or TestSkip."""
-    path = shutil.which("cargo")
-    if not path:
-        raise TestSkip("no cargo on PATH (apt-get install cargo)")
+    """The cargo on PATH (runs.framework: skipped without it, failed in CI)."""
+    path = framework("cargo")
     version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()
     phase("using %s (%s)" % (path, version))
     return path
-
-
-def write_crate(root, files):
-    """Writes files (relative path -> text) under root; returns root."""
-    for path, text in files.items():
-        full = os.path.join(root, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "w") as f:
-            f.write(text)
-    return root
 
 
 def env():

@@ -3,29 +3,19 @@ text, and what Mocha alone says of each test (by shoal's ids, through the
 outcomes reporter of scripts/conformance_suites)."""
 import json
 import os
-import shutil
 import subprocess
 
 import harness
+from runs import framework
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPORTER = os.path.join(ROOT, "scripts", "conformance_suites", "mocha_outcomes.js")
 
 
 def mocha_or_skip():
-    if not shutil.which("mocha"):
-        raise harness.TestSkip("mocha is not installed (scripts/setup-frameworks installs Debian's)")
+    framework("mocha", pinned=False)  # Debian's: skipped without it, failed in CI
     # Debian's mocha finds its modules there; a node from elsewhere does not look.
     os.environ["NODE_PATH"] = "/usr/share/nodejs"
-
-
-def write_suite(root, files):
-    for rel, text in files.items():
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text)
-    return root
 
 
 def mocha_alone(cwd, args):

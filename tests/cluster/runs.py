@@ -176,8 +176,13 @@ def pytest_suite(cluster, name, files):
     path to its text. An empty pytest.ini is added unless given, so the
     directory is pytest's rootdir and nothing above it is loaded. Returns the
     directory."""
-    root = os.path.join(cluster.tmpdir, name)
-    for path, text in dict({"pytest.ini": "[pytest]\n"}, **files).items():
+    return write_files(os.path.join(cluster.tmpdir, name),
+                       dict({"pytest.ini": "[pytest]\n"}, **files))
+
+
+def write_files(root, files):
+    """Writes files (relative path -> text) under root; returns root."""
+    for path, text in files.items():
         full = os.path.join(root, path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "w") as f:
@@ -185,16 +190,21 @@ def pytest_suite(cluster, name, files):
     return root
 
 
-def framework(name):
+def framework(name, pinned=True):
     """The path of a test framework's command: the JavaScript ones as
-    scripts/setup-frameworks pins them in build/js, the others on PATH.
-    Skips the test (exit 77, with the reason) when it is not installed, which
-    scripts/test makes sure it is."""
-    pinned = os.path.join(os.path.dirname(os.path.dirname(HERE)), "build", "js", "node_modules",
-                          ".bin", name)
-    path = pinned if os.path.exists(pinned) else shutil.which(name)
+    scripts/setup-frameworks pins them in build/js (unless pinned is False),
+    the others on PATH. When it is not installed the test is skipped (exit
+    77, with the reason), or fails where SHOAL_REQUIRE_FRAMEWORKS is set, as
+    scripts/test sets it after installing them: CI never passes a test that
+    did not run."""
+    kept = os.path.join(os.path.dirname(os.path.dirname(HERE)), "build", "js", "node_modules",
+                        ".bin", name)
+    path = kept if pinned and os.path.exists(kept) else shutil.which(name)
     if not path:
-        raise harness.TestSkip("%s is not installed (scripts/setup-frameworks installs it)" % name)
+        why = "%s is not installed (scripts/setup-frameworks installs it)" % name
+        if os.environ.get("SHOAL_REQUIRE_FRAMEWORKS"):
+            raise TestFailure(why)
+        raise harness.TestSkip(why)
     return path
 
 
@@ -266,8 +276,3 @@ def run_test(main):
         cluster.cleanup()
     sys.exit(code)
 
-
-__all__ = ["Runs", "Participant", "same_reports", "list_file", "pytest_suite", "run_test", "phase",
-           "MARK",
-           "marked_suite", "kill_mid_session",
-           "PYTHON", "SAMPLES", "TestFailure", "time"]

@@ -11,7 +11,7 @@ import json
 import os
 import stat
 
-from runs import Runs, framework, phase, run_test, TestFailure
+from runs import Runs, framework, phase, run_test, write_files, TestFailure
 
 GO = {
     "go.mod": "module example.com/wrap\n\ngo 1.19\n",
@@ -33,11 +33,7 @@ CARGO = {
 
 
 def write(root, files, wrapper):
-    for rel, text in files.items():
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text)
+    write_files(root, files)
     script = os.path.join(root, "run-tests")
     with open(script, "w") as f:
         f.write("#!/bin/sh\n" + wrapper + "\n")
@@ -57,13 +53,14 @@ def outcomes(cluster, session, cwd, args):
 
 
 def main(cluster):
-    cases = [
-        ("go", GO, 'exec go test "$@"', ["./..."], ["go", "test", "./..."]),
-        ("jest", JEST, 'exec "%s" "$@"' % framework("jest"), [], [framework("jest")]),
-        ("cargo", CARGO, 'exec cargo "$@"', ["test"], ["cargo", "test"]),
+    cases = [  # the framework's command; the wrapper's body; its arguments
+        ("go", GO, ["go", "test", "./..."], 'exec go test "$@"', ["./..."]),
+        ("jest", JEST, ["jest"], 'exec "%s" "$@"', []),
+        ("cargo", CARGO, ["cargo", "test"], 'exec cargo "$@"', ["test"]),
     ]
-    for name, files, wrapper, wrapped_args, plain in cases:
-        framework(os.path.basename(plain[0]))  # skips if it is not installed
+    for name, files, plain, wrapper, wrapped_args in cases:
+        plain = [framework(plain[0])] + plain[1:]  # skipped without it, failed in CI
+        wrapper = wrapper % plain[0] if "%s" in wrapper else wrapper
         root = os.path.join(cluster.tmpdir, name)
         write(root, files, wrapper)
         code, want = outcomes(cluster, "plain-" + name, root, ["--"] + plain)

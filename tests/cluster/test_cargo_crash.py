@@ -14,7 +14,7 @@ import os
 
 import cargo_crates
 from harness import scaled
-from runs import Runs, run_test, phase, TestFailure
+from runs import Runs, run_test, phase, write_files, TestFailure
 
 CARGO = '''[package]
 name = "crashy"
@@ -74,7 +74,7 @@ WANT = {
 
 def main(cluster):
     cargo_crates.require_cargo()
-    root = cargo_crates.write_crate(os.path.join(cluster.tmpdir, "crashy"), {
+    root = write_files(os.path.join(cluster.tmpdir, "crashy"), {
         "Cargo.toml": CARGO, "src/lib.rs": LIB, "tests/fake.rs": FAKE, "tests/odd.rs": ODD})
     cargo_crates.prebuild(root)
     os.environ.update(cargo_crates.ENV)

@@ -17,7 +17,7 @@ import os
 import xml.etree.ElementTree as ET
 
 import cargo_crates
-from runs import Runs, run_test, same_reports, phase, TestFailure
+from runs import Runs, run_test, same_reports, phase, write_files, TestFailure
 
 LIB_ALPHA = r'''
 /// ```
@@ -81,7 +81,7 @@ def crate_files():
 
 def main(cluster):
     cargo_crates.require_cargo()
-    root = cargo_crates.write_crate(os.path.join(cluster.tmpdir, "ws"), crate_files())
+    root = write_files(os.path.join(cluster.tmpdir, "ws"), crate_files())
     cargo_crates.prebuild(root)
     plain = cargo_crates.plain_outcomes(root, os.path.join(cluster.tmpdir, "plain.out"))
     want = {"alpha/lib:alpha::tests::same", "alpha/lib:alpha::tests::inner::same",

@@ -14,11 +14,10 @@ the same JUnit file and exit 1.
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 
-from runs import Runs, run_test, same_reports, phase, TestFailure
-from harness import TestSkip
+from harness import scaled
+from runs import Runs, framework, run_test, same_reports, phase, write_files, TestFailure
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location(
@@ -120,15 +119,8 @@ def go_env(tmpdir):
 
 
 def main(cluster):
-    go = shutil.which("go")
-    if not go:
-        raise TestSkip("go is not installed (Debian: golang-go)")
-    root = os.path.join(cluster.tmpdir, "gosuite")
-    for path, text in FILES.items():
-        full = os.path.join(root, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "w") as f:
-            f.write(text)
+    go = framework("go")
+    root = write_files(os.path.join(cluster.tmpdir, "gosuite"), FILES)
     env = go_env(cluster.tmpdir)
     os.environ.update({k: env[k] for k in ("GOFLAGS", "GO111MODULE", "GOCACHE", "GOPATH")})
 
@@ -143,7 +135,7 @@ def main(cluster):
     phase("go test alone: %d outcomes, exit %d" % (len(want), plain.returncode))
 
     runs = Runs(cluster, "go2")
-    ps = runs.start(2, ["--expect", "2", "--slots", "1", "--test-timeout", "5", "--",
+    ps = runs.start(2, ["--expect", "2", "--slots", "1", "--test-timeout", "%g" % scaled(5), "--",
                         "go", "test", "./..."], cwd=root)
     codes = runs.wait_all(240)
     if codes != [1, 1]:

@@ -101,9 +101,9 @@ def main(cluster):
     flaky = cases[(PACKAGE, "TestFlaky")][2]
     if flaky.find("flakyFailure") is None:
         raise TestFailure("TestFlaky is not reported flaky")
-    starts = [r for r in marks.runs_of(log)["TestFlaky"]]
-    if len(starts) < 2:
-        raise TestFailure("TestFlaky ran %d times, want a retry" % len(starts))
+    runs_of_flaky = len(marks.runs_of(log)["TestFlaky"])
+    if runs_of_flaky < 2:
+        raise TestFailure("TestFlaky ran %d times, want a retry" % runs_of_flaky)
     phase("the flaky test failed once, was retried and is reported flaky")
 
     show = subprocess.run([cluster.shoal, "history", "show", "--db", survivors[0].db,
@@ -114,7 +114,7 @@ def main(cluster):
     if show.returncode != 0 or missing:
         raise TestFailure("history lacks %s (exit %d): %s" % (missing, show.returncode,
                                                               show.stdout[:400] + show.stderr))
-    slow = [i for i, t in tests.items() if not 0.25 <= (t.get("mean") or 0) < 30]
+    slow = [i for i, t in tests.items() if (t.get("mean") or 0) < 0.25]
     if slow:
         raise TestFailure("history durations off for %s: %s" % (slow, tests[slow[0]]))
     phase("history has every test under its id with the duration go measured")

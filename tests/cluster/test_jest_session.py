@@ -14,7 +14,8 @@ import json
 import os
 import subprocess
 
-from runs import Runs, framework, run_test, phase, TestFailure
+from harness import scaled
+from runs import Runs, framework, run_test, phase, write_files, TestFailure
 
 FILES = {
     "package.json": '{"name": "shoal-jest-sample", "version": "1.0.0"}\n',
@@ -48,14 +49,6 @@ FILES = {
 }
 
 
-def write_suite(root):
-    for path, text in FILES.items():
-        full = os.path.join(root, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "w") as f:
-            f.write(text)
-
-
 def jest_alone(jest, root, report):
     """Per-test outcomes of Jest alone, keyed as shoal keys them."""
     subprocess.run([jest, "--ci", "--json", "--outputFile", report,
@@ -80,12 +73,12 @@ def jest_alone(jest, root, report):
 def main(cluster):
     jest = framework("jest")
     root = os.path.join(cluster.tmpdir, "suite")
-    write_suite(root)
+    write_files(root, FILES)
     alone = jest_alone(jest, root, os.path.join(cluster.tmpdir, "alone.json"))
     phase("jest alone: %d tests" % len(alone))
 
     runs = Runs(cluster, "jest2")
-    ps = runs.start(2, ["--expect", "2", "--slots", "1", "--test-timeout", "10",
+    ps = runs.start(2, ["--expect", "2", "--slots", "1", "--test-timeout", "%g" % scaled(10),
                         "--", jest], cwd=root)
     codes = runs.wait_all(240)
     if codes != [1, 1]:

@@ -13,8 +13,9 @@ Every test ran exactly once; the exit status is 1.
 import json
 import os
 
-from mocha_suites import mocha_or_skip, write_suite
-from runs import Runs, run_test, phase, TestFailure
+from mocha_suites import mocha_or_skip
+from harness import scaled
+from runs import Runs, run_test, phase, write_files, TestFailure
 
 SUITE = r"""
 const fs = require('fs');
@@ -48,11 +49,11 @@ WANT = {
 
 def main(cluster):
     mocha_or_skip()
-    suite = write_suite(os.path.join(cluster.tmpdir, "suite"), {"test/crash.spec.js": SUITE})
+    suite = write_files(os.path.join(cluster.tmpdir, "suite"), {"test/crash.spec.js": SUITE})
     log = os.path.join(cluster.tmpdir, "ran.log")
     os.environ["RUNLOG"] = log
     runs = Runs(cluster, "mochacrash")
-    p = runs.start(1, ["--slots", "1", "--test-timeout", "3", "--", "mocha"], cwd=suite)[0]
+    p = runs.start(1, ["--slots", "1", "--test-timeout", "%g" % scaled(3), "--", "mocha"], cwd=suite)[0]
     if runs.wait_all(120) != [1]:
         runs.dump()
         raise TestFailure("exit status %s, want 1" % p.code)

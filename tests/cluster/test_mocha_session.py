@@ -15,8 +15,8 @@ and every test's outcome is Mocha's.
 import json
 import os
 
-from mocha_suites import mocha_alone, mocha_or_skip, write_suite
-from runs import Runs, run_test, same_reports, phase, TestFailure
+from mocha_suites import mocha_alone, mocha_or_skip
+from runs import Runs, run_test, same_reports, phase, write_files, TestFailure
 
 FILES = {
     "test/names.spec.js": r"""
@@ -73,7 +73,7 @@ def shoal_outcomes(participant):
 
 def main(cluster):
     mocha_or_skip()
-    suite = write_suite(os.path.join(cluster.tmpdir, "suite"), FILES)
+    suite = write_files(os.path.join(cluster.tmpdir, "suite"), FILES)
     args = ["test/**/*.spec.{js,mjs}"]
     alone = mocha_alone(suite, args)
     if len(alone) != 15:
