@@ -39,6 +39,8 @@ struct shoal_driver {
     bool *have;        /* per place: a result was sent */
     size_t begun;      /* the place of the test begun last and not reported, or SIZE_MAX */
     unsigned failures; /* failed or errored tests of this batch */
+    size_t reported;   /* results sent in this batch */
+    size_t *rest;      /* the batch's tests a crashed round left, to run again */
     const char *dir;   /* where workers of this participant share listings, or NULL */
     /* the last framework invocation */
     char *output;
@@ -171,6 +173,7 @@ shoal_driver_result(shoal_driver_t *driver, size_t test, shoal_outcome_t outcome
         return;
     size_t place = driver->position[test];
     driver->have[place] = true;
+    driver->reported++;
     driver->failures += shoal_outcome_failed(outcome);
     if (driver->begun == place)
         driver->begun = SIZE_MAX;
@@ -446,9 +449,37 @@ shoal_driver_stopping(const shoal_driver_t *driver)
     return driver->tests.maxfail && driver->failures >= driver->tests.maxfail;
 }
 
+/* After a round in which the framework ended early: the test it was
+ * running is an error; if it was running none and the round reported
+ * nothing, the first test without a result is (what it was about to run),
+ * so every round settles a test and the rest can run again. Returns how
+ * many tests still have no result (into self->rest). */
+static size_t
+s_after_crash(shoal_driver_t *self, const shoal_driver_ops_t *ops, size_t reported_before)
+{
+    size_t blamed = self->begun;
+    for (size_t i = 0; i < self->count && blamed == SIZE_MAX && self->reported == reported_before;
+         i++)
+        if (!self->have[i])
+            blamed = i;
+    if (blamed != SIZE_MAX) {
+        char message[256];
+        snprintf(message, sizeof(message), "%s ended (%s %d) while this test ran", ops->name,
+                 self->signal ? "signal" : "exit status",
+                 self->signal ? self->signal : self->status);
+        shoal_driver_result(self, self->batch[blamed], SHOAL_OUTCOME_ERROR, 0, message,
+                            self->output ? self->output : "");
+    }
+    size_t left = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if (!self->have[i])
+            self->rest[left++] = self->batch[i];
+    return left;
+}
+
 /* The tests of a batch that have no result once the framework is done. */
 static void
-s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t end)
+s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops)
 {
     char message[256];
     const char *output = self->output ? self->output : "";
@@ -459,27 +490,6 @@ s_settle(shoal_driver_t *self, const shoal_driver_ops_t *ops, shoal_driver_end_t
             if (!self->have[i])
                 shoal_driver_result(self, self->batch[i], SHOAL_OUTCOME_NOT_RUN, 0,
                                     "not run: the session stops after failures", "");
-        return;
-    }
-    if (end == SHOAL_DRIVER_CRASHED) {
-        /* The test it was running is blamed; if none was begun, the first
-         * unreported one (what it was about to run), so every batch settles
-         * at least one test and a crash cannot be dealt again forever. The
-         * rest are sent back not run, to be dealt again. */
-        size_t blamed = self->begun;
-        for (size_t i = 0; i < self->count && blamed == SIZE_MAX; i++)
-            if (!self->have[i])
-                blamed = i;
-        if (blamed == SIZE_MAX)
-            return;
-        snprintf(message, sizeof(message), "%s ended (%s %d) while this test ran", ops->name,
-                 self->signal ? "signal" : "exit status",
-                 self->signal ? self->signal : self->status);
-        shoal_driver_result(self, self->batch[blamed], SHOAL_OUTCOME_ERROR, 0, message, output);
-        snprintf(message, sizeof(message), "%s ended before this test ran", ops->name);
-        for (size_t i = 0; i < self->count; i++)
-            if (!self->have[i])
-                shoal_driver_result(self, self->batch[i], SHOAL_OUTCOME_NOT_RUN, 0, message, "");
         return;
     }
     snprintf(message, sizeof(message),
@@ -514,8 +524,22 @@ s_run(shoal_driver_t *self, const shoal_driver_ops_t *ops, void *state, char **f
         self->batch[runnable++] = t;
     }
     self->count = runnable;
-    if (runnable > 0)
-        s_settle(self, ops, ops->run(state, self, self->batch, runnable));
+    self->reported = 0;
+    if (runnable > 0) {
+        /* A framework that ended early ran the batch only up to a test: that
+         * one is blamed and the rest run again, in new invocations, here,
+         * for every driver alike (go alone would have run them had the test
+         * binary lived). */
+        size_t reported = 0, left;
+        shoal_driver_end_t end = ops->run(state, self, self->batch, runnable);
+        while (end == SHOAL_DRIVER_CRASHED && (left = s_after_crash(self, ops, reported)) > 0 &&
+               !shoal_driver_stopping(self)) {
+            reported = self->reported;
+            self->begun = SIZE_MAX;
+            end = ops->run(state, self, self->rest, left);
+        }
+        s_settle(self, ops);
+    }
     for (size_t i = 0; i < runnable; i++)
         self->position[self->batch[i]] = SIZE_MAX;
     self->count = 0;
@@ -624,9 +648,10 @@ shoal_cmd_worker(int argc, char **argv)
         }
     size_t n = self.tests.count ? self.tests.count : 1;
     self.batch = calloc(n, sizeof(size_t));
+    self.rest = calloc(n, sizeof(size_t));
     self.position = malloc(n * sizeof(size_t));
     self.have = calloc(n, sizeof(bool));
-    if (!self.batch || !self.position || !self.have)
+    if (!self.batch || !self.rest || !self.position || !self.have)
         goto done;
     for (size_t i = 0; i < n; i++)
         self.position[i] = SIZE_MAX;
@@ -636,6 +661,7 @@ done:
     ops->destroy(state);
     shoal_collection_clear(&self.tests);
     free(self.batch);
+    free(self.rest);
     free(self.position);
     free(self.have);
     free(self.output);

@@ -16,8 +16,11 @@
  *  - exactly one result per id of a batch: an id the collection lacks gets an
  *    error result (I3: never run); a test the framework ran but did not
  *    report gets an error naming that; if the framework ended early (a crash,
- *    a signal), the test it was running is an error with its output and the
- *    tests after it are sent back not run, to be dealt again;
+ *    a signal, a test that ended the process), the test it was running is an
+ *    error with its output (unless the driver reported it) and the core runs
+ *    the tests after it again, in a new round of run (each round settles at
+ *    least one test); once the framework's stop-after-failures is reached,
+ *    the tests left go back not run (outcome not-run), to the leader;
  *  - the framework runs in this process' process group (exec.h share_group):
  *    the session's per-test timeout kills the driver's group, so nothing a
  *    framework started outlives its worker.
@@ -53,8 +56,9 @@ typedef struct {
                    shoal_collection_t *out, char *err, size_t err_size);
     /* Runs tests[0..count) (indexes into the collection, in the order dealt;
      * never presets). Calls shoal_driver_begin/shoal_driver_result as the
-     * framework reports, in any order. Returns how the last invocation ended
-     * (see the invariants). */
+     * framework reports, in any order. Returns SHOAL_DRIVER_CRASHED as soon
+     * as an invocation ended early, without running the rest itself: the
+     * core blames and runs them again (see the invariants). */
     shoal_driver_end_t (*run)(void *state, shoal_driver_t *driver, const size_t *tests,
                               size_t count);
     void (*destroy)(void *state);

@@ -979,28 +979,16 @@ s_read_junit(s_invocation_t *inv, const size_t *tests, size_t count)
 }
 
 /* ctest died (a test killed it, or it was killed) before writing its JUnit
- * file: the tests it finished have the outcome their result line says, the
- * one it was running is blamed, and those it never started are left in
- * rest[0..returned) to run in a new invocation. rest may be tests. */
-static size_t
-s_after_crash(s_invocation_t *inv, const size_t *tests, size_t count, size_t *rest)
+ * file: the tests it finished have the outcome their result line says; the
+ * core blames the one it was running and runs the rest again. */
+static void
+s_after_crash(s_invocation_t *inv, const size_t *tests, size_t count)
 {
-    char message[128];
-    snprintf(message, sizeof(message), "ctest ended (signal %d) while this test ran",
-             shoal_driver_signal(inv->driver));
-    size_t left = 0;
-    for (size_t i = 0; i < count; i++) {
-        size_t t = tests[i];
-        if (inv->status[t])
-            shoal_driver_result(inv->driver, t, shoal_ctest_status_outcome(inv->status[t]),
-                                inv->seconds[t], inv->status[t], NULL);
-        else if (inv->begun[t])
-            shoal_driver_result(inv->driver, t, SHOAL_OUTCOME_ERROR, 0, message,
-                                shoal_driver_output(inv->driver));
-        else
-            rest[left++] = t;
-    }
-    return left;
+    for (size_t i = 0; i < count; i++)
+        if (inv->status[tests[i]])
+            shoal_driver_result(inv->driver, tests[i],
+                                shoal_ctest_status_outcome(inv->status[tests[i]]),
+                                inv->seconds[tests[i]], inv->status[tests[i]], NULL);
 }
 
 /* Runs tests[0..count) in one ctest invocation. */
@@ -1043,14 +1031,10 @@ s_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t count)
         for (; n < left && len < S_SELECT_MAX; n++)
             len += (size_t)snprintf(select + len, 32, ",%u", self->number[pending[n]]);
         end = s_invoke(inv, pending, n, select);
-        size_t kept = 0;
-        if (end == SHOAL_DRIVER_CRASHED) {
-            kept = s_after_crash(inv, pending, n, pending);
-            if (kept < n) /* someone is blamed: the rest run again here */
-                end = SHOAL_DRIVER_RAN;
-        }
-        memmove(pending + kept, pending + n, (left - n) * sizeof(size_t));
-        left = kept + left - n;
+        if (end == SHOAL_DRIVER_CRASHED)
+            s_after_crash(inv, pending, n);
+        memmove(pending, pending + n, (left - n) * sizeof(size_t));
+        left -= n;
     }
     s_invocation_reset(inv);
     free(select);

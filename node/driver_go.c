@@ -1348,20 +1348,20 @@ s_direct(const s_go_t *self, const s_package_t *pkg, const char *run)
 
 /* One invocation of tests[0..count) of pkg. */
 static shoal_go_end_t
-s_invoke(s_go_t *self, shoal_driver_t *driver, s_package_t *pkg, size_t *tests, size_t *count)
+s_invoke(s_go_t *self, shoal_driver_t *driver, s_package_t *pkg, const size_t *tests, size_t count)
 {
     const shoal_collection_t *c = shoal_driver_collection(driver);
-    const char **names = calloc(*count + 1, sizeof(char *));
+    const char **names = calloc(count + 1, sizeof(char *));
     if (!names)
         return SHOAL_GO_DONE;            /* out of memory: the core settles them */
     size_t skip = strlen(pkg->path) + 2; /* "PACKAGE::" */
-    for (size_t i = 0; i < *count; i++)
+    for (size_t i = 0; i < count; i++)
         names[i] = c->tests[tests[i]].id + skip;
-    char *run = s_regex(names, *count);
+    char *run = s_regex(names, count);
     s_invocation_t inv = {.driver = driver, .tests = tests};
     shoal_go_events_t events = {.begin = s_on_begin, .result = s_on_result, .arg = &inv};
     shoal_go_run_t *stream =
-        shoal_go_run_new(names, *count, self->args.repeats, self->marker, events);
+        shoal_go_run_new(names, count, self->args.repeats, self->marker, events);
     char **argv = NULL, pwd[1200], *env[] = {pwd, NULL};
     const char *cwd = NULL;
     if (run && pkg->bin) {
@@ -1386,13 +1386,6 @@ s_invoke(s_go_t *self, shoal_driver_t *driver, s_package_t *pkg, size_t *tests, 
         end = shoal_go_run_end(stream, status, shoal_driver_signal(driver));
         if (shoal_go_run_capture(stream) > 0)
             s_keep(self, pkg->path, shoal_go_run_capture(stream));
-        if (end == SHOAL_GO_AGAIN) {
-            size_t kept = 0;
-            for (size_t i = 0; i < *count; i++)
-                if (!shoal_go_run_begun(stream, i))
-                    tests[kept++] = tests[i];
-            *count = kept;
-        }
     }
     shoal_adapter_argv_free(&argv);
     shoal_go_run_destroy(&stream);
@@ -1436,12 +1429,10 @@ s_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t count)
         s_package_t *p = &self->pkgs[pkg];
         size_t skip = strlen(p->path) + 2; /* "PACKAGE::" */
         for (size_t at = 0; at < n;) {
-            size_t part = s_fit(c, skip, todo + at, n - at), left = part;
-            shoal_go_end_t e;
-            while ((e = s_invoke(self, driver, p, todo + at, &left)) == SHOAL_GO_AGAIN && left &&
-                   !shoal_driver_stopping(driver))
-                ;
-            if (e == SHOAL_GO_CRASHED) {
+            size_t part = s_fit(c, skip, todo + at, n - at);
+            if (s_invoke(self, driver, p, todo + at, part) != SHOAL_GO_DONE) {
+                /* the binary (or go) ended early: the core blames what ran
+                 * and runs the rest again */
                 end = SHOAL_DRIVER_CRASHED;
                 goto done;
             }

@@ -18,8 +18,8 @@
  *                                                  collected, waiting for work
  *                     begin <id>                   starts a test
  *                     result <id> <outcome> <seconds> <message> <output>
- *                                                  (outcome "not-run": never got to
- *                                                  it; dealt again)
+ *                                                  (outcome "not-run": the worker will
+ *                                                  not run it; back to the leader)
  *   shoal -> worker   final <failed|passed> <id>...  the session's outcomes, for
  *                                                  pytest's cache (sent before close)
  *                     held <id>                    kept back, not run yet
