@@ -374,6 +374,16 @@ s_find(const shoal_js_t *js, const char *path, const char *key)
     return SIZE_MAX;
 }
 
+/* True if a test of out from index from on has this id. */
+static bool
+s_id_taken(const shoal_collection_t *out, size_t from, const char *id)
+{
+    for (size_t t = from; t < out->count; t++)
+        if (strcmp(out->tests[t].id, id) == 0)
+            return true;
+    return false;
+}
+
 /* Adds the listed tests: one per (file, key); a file that failed to load is
  * one error, named by the file. */
 static int
@@ -409,9 +419,23 @@ s_add_listed(shoal_js_t *js, s_listing_t *l, shoal_collection_t *out)
             merges++;
             continue; /* no filter can tell it from the first one: the same test */
         }
+        /* Different full names may still give one id ("a > b" as a title
+         * or as a describe block): numbered, as Mocha's are, never twice. */
+        char *numbered = NULL;
+        const char *id = item->id;
+        for (unsigned k = 2; s_id_taken(out, file_start, id); k++) {
+            size_t len = strlen(item->id) + 16;
+            free(numbered);
+            if (!(numbered = malloc(len)))
+                return -1;
+            snprintf(numbered, len, "%s (%u)", item->id, k);
+            id = numbered;
+        }
         size_t t = out->count;
-        if (shoal_collection_add(out, item->id, shoal_js_relative(js->cwd, item->path), item->line,
-                                 NULL) != 0)
+        int rc =
+            shoal_collection_add(out, id, shoal_js_relative(js->cwd, item->path), item->line, NULL);
+        free(numbered);
+        if (rc != 0)
             return -1;
         js->key[t] = item->key, js->names[t] = item->name;
         item->key = item->name = NULL;
