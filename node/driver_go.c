@@ -714,6 +714,15 @@ s_report(shoal_go_run_t *self, size_t place, shoal_outcome_t outcome, const char
     free(found);
 }
 
+/* The outcome of a test's runs so far (the worst wins). */
+static shoal_outcome_t
+s_rank_outcome(int rank)
+{
+    return rank == S_FAIL   ? SHOAL_OUTCOME_FAILED
+           : rank == S_PASS ? SHOAL_OUTCOME_PASSED
+                            : SHOAL_OUTCOME_SKIPPED;
+}
+
 static void
 s_report_held(shoal_go_run_t *self)
 {
@@ -721,12 +730,7 @@ s_report_held(shoal_go_run_t *self)
         return;
     size_t place = self->held;
     self->held = SIZE_MAX;
-    int rank = self->places[place].rank;
-    s_report(self, place,
-             rank == S_FAIL   ? SHOAL_OUTCOME_FAILED
-             : rank == S_PASS ? SHOAL_OUTCOME_PASSED
-                              : SHOAL_OUTCOME_SKIPPED,
-             NULL, NULL);
+    s_report(self, place, s_rank_outcome(self->places[place].rank), NULL, NULL);
 }
 
 /* A top-level run of a test in the batch: run, pause, cont, pass, fail, skip. */
@@ -871,9 +875,17 @@ shoal_go_run_end(shoal_go_run_t *self, int status, int signal)
     }
     snprintf(message, sizeof(message), "the test binary ended (exit status %d) while this test ran",
              status);
-    for (size_t i = 0; i < self->count; i++)
-        if (self->places[i].state == S_RUNNING)
+    for (size_t i = 0; i < self->count; i++) {
+        const s_place_t *p = &self->places[i];
+        if (p->state != S_RUNNING)
+            continue;
+        if (!p->active && p->runs > 0)
+            /* between two of its runs (-count, -cpu), not in one: what its
+             * finished runs said, as go alone reports it */
+            s_report(self, i, s_rank_outcome(p->rank), NULL, NULL);
+        else
             s_report(self, i, SHOAL_OUTCOME_ERROR, message, pkg_out);
+    }
     if (self->held != SIZE_MAX && running == 0 && !self->any_failed) {
         size_t place = self->held;
         self->held = SIZE_MAX;

@@ -6,14 +6,16 @@ go test alone stops a package's tests when one of them ends the test binary
 after it still get their real outcomes (run in a new invocation), since
 go alone would have run them had the binary lived; but with -failfast, as
 go alone would run nothing more, they come back `not-run` (the session
-reports them so and stops), never run and never lost.
+reports them so and stops), never run and never lost. With -count=2, a test
+waiting for its second run when the binary ends keeps what its first run
+said, as go alone reports it; it was not running.
 """
 import os
 import socket
 import subprocess
 
 import harness
-from runs import framework, phase, run_test, TestFailure
+from runs import framework, phase, run_test, write_files, TestFailure
 
 SOURCE = '''package b
 
@@ -29,7 +31,24 @@ func TestB2(t *testing.T)    {}
 '''
 
 
-def batch(shoal, root, args):
+REPEATED = '''package c
+
+import "testing"
+
+var runs int
+
+func TestFirst(t *testing.T) {}
+func TestSecondRunPanics(t *testing.T) {
+	runs++
+	if runs == 2 {
+		panic("second run")
+	}
+}
+func TestAfter(t *testing.T) {}
+'''
+
+
+def batch(shoal, root, args, count=4):
     """Starts `shoal worker go -- go test ARGS ./...`, sends every listed test
     as one batch; returns {test: outcome} from its results."""
     ours, theirs = socket.socketpair()
@@ -56,7 +75,7 @@ def batch(shoal, root, args):
         lines.close()  # the end of the stream: the worker finishes and exits
         ours.close()
         proc.wait(timeout=harness.scaled(60))
-    if len(ids) != 4:
+    if len(ids) != count:
         raise TestFailure("listed %s: %s" % (ids, proc.stderr.read().decode()[-800:]))
     return got
 
@@ -82,6 +101,14 @@ def main(cluster):
     if got != want:
         raise TestFailure("with -failfast: %s, want %s" % (got, want))
     phase("with -failfast the rest come back not run, as go alone runs nothing more")
+
+    root = write_files(os.path.join(cluster.tmpdir, "c"), {
+        "go.mod": "module example.com/c\n\ngo 1.19\n", "c_test.go": REPEATED})
+    got = batch(cluster.shoal, root, ["-count=2"], count=3)
+    want = {"TestFirst": "passed", "TestSecondRunPanics": "failed", "TestAfter": "passed"}
+    if got != want:
+        raise TestFailure("with -count=2: %s, want %s" % (got, want))
+    phase("-count=2: a test between its runs when the binary ends keeps its first run's pass")
 
 
 run_test(main)
