@@ -1,10 +1,19 @@
-/* A running mesh member (see node.h): one event loop over the transport inbox,
- * the control socket and the beacon. Each turn reads the clock once, runs the
- * mesh's timers, retries seeds, and sleeps in zmq_poll until the next deadline.
+/* A running mesh member (see node.h): the host of the loop (loop.h). It
+ * registers the transport inbox, the control socket and the beacon with the
+ * loop, and one timer that runs the mesh's timers and retries seeds.
+ *
+ * The mesh's callbacks only report: a member change or a payload is copied
+ * into the outbox, and the outbox timer hands it to the applications on the
+ * loop's next pass, after the mesh has returned (as zyre posts events to its
+ * outbox; as memberlist asks of its delegates, never block in a callback).
+ *
+ *   frame in -> gossip_mesh_receive -> s_on_member / s_on_user -> outbox
+ *   outbox timer (due at once) -> s_deliver -> app.on_member / app.on_user
  */
 #include "node/node.h"
 #include "node/control.h"
 #include "node/log.h"
+#include "node/loop.h"
 
 #include <czmq.h>
 #include <netdb.h>
@@ -18,6 +27,17 @@
 #define S_BEACON_INTERVAL 1000
 #define S_UNOPENED_SOURCES 32  /* senders of frames we cannot open that are told about */
 #define S_UNOPENED_GAP_MS 1000 /* between two such messages, at least */
+#define S_OUTBOX_MAX 100000    /* events waiting for the applications, at most */
+
+/* A mesh event copied for the applications. */
+typedef struct {
+    bool is_member;
+    gossip_member_t member; /* is_member */
+    gossip_state_t old;
+    char from[GOSSIP_NAME_MAX + 1]; /* a payload's sender */
+    uint8_t *payload;
+    size_t len;
+} s_event_t;
 
 struct shoal_node {
     shoal_config_t config;
@@ -30,7 +50,12 @@ struct shoal_node {
     uint64_t next_join_at, join_backoff;
     uint8_t *frame;
     bool sealed;
-    shoal_node_app_t app;
+    shoal_loop_t *loop;
+    long tick_timer, outbox_timer;
+    zlist_t *outbox; /* s_event_t *, oldest first */
+    uint64_t outbox_dropped;
+    shoal_node_app_t apps[SHOAL_NODE_APPS_MAX];
+    size_t app_count;
     /* Senders of frames we could not open, and why, already told on stderr. */
     struct {
         char from[GOSSIP_ADDR_MAX + 1];
@@ -40,20 +65,34 @@ struct shoal_node {
     uint64_t unopened_told_at;
 };
 
-uint64_t
-shoal_clock_ms(void)
+static void
+s_post(shoal_node_t *self, s_event_t *event)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (!event || (!event->is_member && zlist_size(self->outbox) >= S_OUTBOX_MAX)) {
+        /* The applications are that far behind: the sender resends what
+         * matters. Member changes are never dropped. */
+        if (self->outbox_dropped++ == 0)
+            shoal_log_info("the applications are %d events behind: dropping events", S_OUTBOX_MAX);
+        if (event)
+            free(event->payload);
+        free(event);
+        return;
+    }
+    zlist_append(self->outbox, event);
+    shoal_loop_set_timer(self->loop, self->outbox_timer, shoal_loop_now(self->loop));
 }
 
 static void
 s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
 {
     shoal_node_t *self = ctx;
-    if (self->app.on_member)
-        self->app.on_member(self->app.ctx, m, old);
+    s_event_t *event = calloc(1, sizeof(*event));
+    if (event) {
+        event->is_member = true;
+        event->member = *m;
+        event->old = old;
+    }
+    s_post(self, event);
     if (m->self)
         return;
     if (m->state == old)
@@ -67,8 +106,40 @@ static void
 s_on_user(void *ctx, const char *from, const uint8_t *payload, size_t len)
 {
     shoal_node_t *self = ctx;
-    if (self->app.on_user)
-        self->app.on_user(self->app.ctx, from, payload, len);
+    s_event_t *event = calloc(1, sizeof(*event));
+    if (event && (event->payload = malloc(len ? len : 1)) == NULL) {
+        free(event);
+        event = NULL;
+    }
+    if (event) {
+        snprintf(event->from, sizeof(event->from), "%s", from);
+        memcpy(event->payload, payload, len);
+        event->len = len;
+    }
+    s_post(self, event);
+}
+
+/* The outbox timer: every queued event to the applications, in order. An
+ * application may attach or detach others (or itself) meanwhile. */
+static uint64_t
+s_deliver(void *ctx, uint64_t now)
+{
+    shoal_node_t *self = ctx;
+    (void)now;
+    s_event_t *event;
+    while ((event = zlist_pop(self->outbox))) {
+        for (size_t i = 0; i < self->app_count; i++) {
+            shoal_node_app_t app = self->apps[i];
+            if (event->is_member && app.on_member)
+                app.on_member(app.ctx, &event->member, event->old);
+            else if (!event->is_member && app.on_user &&
+                     (!app.accepts || app.accepts(app.ctx, event->payload, event->len)))
+                app.on_user(app.ctx, event->from, event->payload, event->len);
+        }
+        free(event->payload);
+        free(event);
+    }
+    return UINT64_MAX; /* until the next event is posted */
 }
 
 /* The address others reach us at: --advertise, the bound address, or for a
@@ -149,6 +220,9 @@ s_start_beacon(shoal_node_t *self)
     return 0;
 }
 
+static shoal_loop_timer_fn s_tick;
+static shoal_loop_read_fn s_on_inbox, s_on_control_ready, s_on_beacon_ready;
+
 shoal_node_t *
 shoal_node_new(shoal_config_t *config)
 {
@@ -158,10 +232,14 @@ shoal_node_new(shoal_config_t *config)
     self->config = *config;
     config->keyring = NULL;
     self->frame = malloc(GOSSIP_FRAME_MAX);
+    self->loop = shoal_loop_new();
+    self->outbox = zlist_new();
     gossip_keyring_t *keyring = self->config.keyring;
     self->sealed = keyring && gossip_keyring_size(keyring) > 0;
     self->config.keyring = NULL;
-    self->transport = self->frame ? gossip_transport_new(config->bind, &keyring) : NULL;
+    self->transport = self->frame && self->loop && self->outbox
+                          ? gossip_transport_new(config->bind, &keyring)
+                          : NULL;
     gossip_keyring_destroy(&keyring);
     if (!self->transport || s_advertise(self) != 0) {
         shoal_node_destroy(&self);
@@ -204,6 +282,13 @@ shoal_node_new(shoal_config_t *config)
     }
     self->next_join_at = now;
     self->join_backoff = S_JOIN_FIRST_MS;
+    self->tick_timer = shoal_loop_add_timer(self->loop, now, s_tick, self);
+    self->outbox_timer = shoal_loop_add_timer(self->loop, UINT64_MAX, s_deliver, self);
+    shoal_loop_add_read(self->loop, -1, zsock_resolve(gossip_transport_inbox(self->transport)),
+                        s_on_inbox, self);
+    shoal_loop_add_read(self->loop, -1, zsock_resolve(self->control), s_on_control_ready, self);
+    if (self->beacon)
+        shoal_loop_add_read(self->loop, -1, zsock_resolve(self->beacon), s_on_beacon_ready, self);
     return self;
 }
 
@@ -214,6 +299,13 @@ shoal_node_destroy(shoal_node_t **self_p)
     if (!self)
         return;
     gossip_mesh_destroy(&self->mesh);
+    s_event_t *event;
+    while (self->outbox && (event = zlist_pop(self->outbox))) {
+        free(event->payload);
+        free(event);
+    }
+    zlist_destroy(&self->outbox);
+    shoal_loop_destroy(&self->loop);
     zactor_destroy(&self->beacon);
     zsock_destroy(&self->control);
     gossip_transport_destroy(&self->transport);
@@ -332,10 +424,17 @@ s_on_control(shoal_node_t *self, uint64_t now)
         shoal_control_stats(out, self->name, gossip_mesh_stats(self->mesh),
                             gossip_transport_stats(self->transport), json);
     else if (strncmp(request, "status", 6) == 0) {
-        if (self->app.on_status)
-            self->app.on_status(self->app.ctx, out, json);
-        else
-            fprintf(out, json ? "[]\n" : "%s: no session in progress\n", self->name);
+        if (json)
+            fprintf(out, "[");
+        for (size_t i = 0; i < self->app_count; i++) {
+            if (json && i)
+                fprintf(out, ",");
+            self->apps[i].on_status(self->apps[i].ctx, out, json);
+        }
+        if (json)
+            fprintf(out, "]\n");
+        else if (!self->app_count)
+            fprintf(out, "%s: no session in progress\n", self->name);
     } else
         fprintf(out, "error: unknown request '%.40s'", request);
     fclose(out);
@@ -398,51 +497,67 @@ s_read_inbox(shoal_node_t *self, uint64_t now)
     }
 }
 
-/* One turn: timers, then wait for input until the next deadline. */
-static void
-s_turn(shoal_node_t *self, uint64_t now, uint64_t deadline, const int *fds, size_t fd_count)
+/* The node's timer: queued frames, the mesh's timers, seeds. Runs again
+ * at once after every frame read (s_on_inbox), as the mesh may answer. */
+static uint64_t
+s_tick(void *ctx, uint64_t now)
 {
+    shoal_node_t *self = ctx;
     size_t waiting = gossip_transport_flush(self->transport, now);
     uint64_t next = gossip_mesh_tick(self->mesh, now);
     s_join_tick(self, now);
     if (self->config.join_count && !gossip_mesh_joined(self->mesh) && self->next_join_at < next)
         next = self->next_join_at;
-    if (deadline < next)
-        next = deadline;
-    long timeout = next > now ? (long)(next - now) : 0;
-    if (waiting && timeout > 5)
-        timeout = 5; /* frames wait for a connection: look again soon */
+    if (waiting && next > now + 5)
+        next = now + 5; /* frames wait for a connection: look again soon */
+    return next > now ? next : now + 1;
+}
 
-    enum { S_FIXED = 3, S_FDS_MAX = 64 };
-    zmq_pollitem_t items[S_FIXED + S_FDS_MAX] = {
-        {zsock_resolve(gossip_transport_inbox(self->transport)), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve(self->control), 0, ZMQ_POLLIN, 0},
-        {self->beacon ? zsock_resolve(self->beacon) : NULL, 0, ZMQ_POLLIN, 0},
-    };
-    size_t count = self->beacon ? 3 : 2;
-    for (size_t i = 0; i < fd_count && i < S_FDS_MAX; i++)
-        items[count++] = (zmq_pollitem_t){NULL, fds[i], ZMQ_POLLIN, 0};
-    if (zmq_poll(items, (int)count, timeout) <= 0)
-        return;
-    now = shoal_clock_ms();
-    if (items[0].revents & ZMQ_POLLIN)
-        s_read_inbox(self, now);
-    if (items[1].revents & ZMQ_POLLIN)
-        s_on_control(self, now);
-    if (self->beacon && (items[2].revents & ZMQ_POLLIN))
-        s_on_beacon(self, now);
+static void
+s_on_inbox(void *ctx, uint64_t now)
+{
+    shoal_node_t *self = ctx;
+    s_read_inbox(self, now);
+    shoal_loop_set_timer(self->loop, self->tick_timer, now);
+}
+
+static void
+s_on_control_ready(void *ctx, uint64_t now)
+{
+    s_on_control(ctx, now);
+}
+
+static void
+s_on_beacon_ready(void *ctx, uint64_t now)
+{
+    s_on_beacon(ctx, now);
+}
+
+int
+shoal_node_attach(shoal_node_t *self, const shoal_node_app_t *app)
+{
+    if (self->app_count == SHOAL_NODE_APPS_MAX)
+        return -1;
+    self->apps[self->app_count++] = *app;
+    return 0;
 }
 
 void
-shoal_node_set_app(shoal_node_t *self, const shoal_node_app_t *app)
+shoal_node_detach(shoal_node_t *self, void *ctx)
 {
-    self->app = *app;
+    for (size_t i = 0; i < self->app_count; i++)
+        if (self->apps[i].ctx == ctx) {
+            memmove(&self->apps[i], &self->apps[i + 1],
+                    (self->app_count - i - 1) * sizeof(self->apps[0]));
+            self->app_count--;
+            return;
+        }
 }
 
-void
-shoal_node_turn(shoal_node_t *self, uint64_t deadline, const int *fds, size_t fd_count)
+shoal_loop_t *
+shoal_node_loop(shoal_node_t *self)
 {
-    s_turn(self, shoal_clock_ms(), deadline, fds, fd_count);
+    return self->loop;
 }
 
 gossip_mesh_t *
@@ -454,13 +569,11 @@ shoal_node_mesh(shoal_node_t *self)
 void
 shoal_node_leave(shoal_node_t *self, uint64_t ms)
 {
-    uint64_t now = shoal_clock_ms();
+    uint64_t now = shoal_loop_now(self->loop);
     gossip_mesh_leave(self->mesh, now);
-    for (uint64_t until = now + ms; (now = shoal_clock_ms()) < until;) {
-        s_turn(self, now, until, NULL, 0);
-        if (gossip_mesh_leave_sent(self->mesh))
-            break;
-    }
+    shoal_loop_set_timer(self->loop, self->tick_timer, now);
+    for (uint64_t until = now + ms; now < until && !gossip_mesh_leave_sent(self->mesh);)
+        now = shoal_loop_turn(self->loop, until);
     shoal_log_info("left the mesh");
 }
 
@@ -470,7 +583,7 @@ shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop)
     shoal_log_info("listening on %s (profile %s, %s)", self->addr, self->config.profile->name,
                    self->sealed ? "sealed" : "UNSEALED: no cluster key");
     while (!*stop)
-        s_turn(self, shoal_clock_ms(), UINT64_MAX, NULL, 0);
+        shoal_loop_turn(self->loop, UINT64_MAX);
     shoal_node_leave(self, S_LEAVE_MS);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* A running mesh member: the transport, the mesh, the control socket, the seed
- * joiner and the LAN beacon, driven by one event loop that reads the clock once
- * per turn and passes it down.
+ * joiner and the LAN beacon, registered with one loop (loop.h) that reads the
+ * clock once per turn and passes it down; the applications on the node (test
+ * sessions, any number) register with the same loop.
  *
  * Seeds: until the mesh has joined, every seed name is resolved again (a DNS
  * name may give several addresses) and asked for its state, with a backoff that
@@ -12,6 +13,7 @@
 #define SHOAL_NODE_NODE_H
 
 #include "node/config.h"
+#include "node/loop.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -25,27 +27,35 @@ void shoal_node_destroy(shoal_node_t **self_p);
 /* Runs until *stop becomes non-zero, then leaves gracefully. Returns 0. */
 int shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop);
 
-/* What an application riding on the node (a test session) hooks in: member
- * changes, payloads from members, and extra file descriptors to wait on. */
+/* What an application riding on the node (a test session) hooks in. The
+ * node calls these from its loop, never from inside the mesh: member changes
+ * and payloads are queued and handed over after the mesh has returned. They
+ * must not block. */
 typedef struct {
-    gossip_member_fn *on_member;
-    gossip_user_fn *on_user;
-    /* answers `shoal status` on the control socket */
+    gossip_member_fn *on_member; /* every member change; may be NULL */
+    gossip_user_fn *on_user;     /* payloads it accepts; may be NULL */
+    /* Whether a payload is this application's (may be NULL: all are). */
+    bool (*accepts)(void *ctx, const uint8_t *payload, size_t len);
+    /* Answers `shoal status` on the control socket: one JSON object, or text
+     * lines. Must not be NULL. */
     void (*on_status)(void *ctx, FILE *out, bool json);
-    void *ctx;
+    void *ctx; /* borrowed; identifies the application */
 } shoal_node_app_t;
 
-void shoal_node_set_app(shoal_node_t *self, const shoal_node_app_t *app);
-/* One turn of the loop: timers, then waits for input (or one of fds to become
- * readable) until deadline at the latest. */
-void shoal_node_turn(shoal_node_t *self, uint64_t deadline, const int *fds, size_t fd_count);
+#define SHOAL_NODE_APPS_MAX 64
+/* Hands the node's events to app until it detaches. -1 when
+ * SHOAL_NODE_APPS_MAX are attached. */
+int shoal_node_attach(shoal_node_t *self, const shoal_node_app_t *app);
+/* Stops the events of the application whose ctx this is; nothing happens for
+ * one not attached. */
+void shoal_node_detach(shoal_node_t *self, void *ctx);
+/* The node's loop (borrowed), where applications register their descriptors
+ * and timers; its turns run the node as well. */
+shoal_loop_t *shoal_node_loop(shoal_node_t *self);
 /* Announces a graceful leave and keeps serving for ms so it spreads. */
 void shoal_node_leave(shoal_node_t *self, uint64_t ms);
 gossip_mesh_t *shoal_node_mesh(shoal_node_t *self);
 const char *shoal_node_name(const shoal_node_t *self);
 const char *shoal_node_addr(const shoal_node_t *self);
-
-/* Monotonic milliseconds: the one clock read of the node layer. */
-uint64_t shoal_clock_ms(void);
 
 #endif

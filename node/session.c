@@ -89,7 +89,14 @@ struct shoal_session {
     char collection_digest[33]; /* S_COLLECTED */
     shoal_worker_t **closing;   /* workers finishing their session */
     size_t closing_count;
-    int *fds; /* to poll: the exec wake-up and up to 2 per slot */
+    shoal_loop_t *loop;   /* the node's (borrowed) */
+    long timer;           /* our turn on it (s_on_timer) */
+    int *fds, *watched;   /* to wait on: the exec wake-up and up to 2 per slot */
+    size_t watched_count; /* ...as registered with the loop */
+    uint64_t tell_gathering_at;
+    shoal_history_entry_t *history; /* read before the session starts: the loop never waits */
+    size_t history_count;
+    bool finished; /* the session is over here: s_on_timer is done */
     s_phase_t phase;
     uint64_t started, gather_until;
     uint64_t run_started; /* when we first followed a leader: the budget's origin */
@@ -155,10 +162,11 @@ shoal_session_tags(const char *session, const char *digest, char *session_tag, c
     snprintf(runner_tag, tag_size, "runner=%.16s", digest);
 }
 
+/* The loop's turn time: the session never reads the clock itself. */
 static uint64_t
-s_now(void)
+s_now(const shoal_session_t *self)
 {
-    return shoal_clock_ms();
+    return shoal_loop_now(self->loop);
 }
 
 static double
@@ -414,7 +422,7 @@ s_worker_retire(shoal_session_t *self, shoal_worker_t **worker_p)
         return;
     }
     self->closing = grown;
-    shoal_worker_close(*worker_p, s_now() + S_CLOSE_MS);
+    shoal_worker_close(*worker_p, s_now(self) + S_CLOSE_MS);
     self->closing[self->closing_count++] = *worker_p;
     *worker_p = NULL;
 }
@@ -647,7 +655,7 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
 static void
 s_finish_batch(shoal_session_t *self, s_slot_t *slot)
 {
-    shoal_log_debug("finished %s at %llu", slot->ids[0], (unsigned long long)s_now());
+    shoal_log_debug("finished %s at %llu", slot->ids[0], (unsigned long long)s_now(self));
     shoal_test_result_t *results = calloc(slot->count, sizeof(*results));
     int rc = -1;
     if (results && slot->exec)
@@ -682,7 +690,7 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
     /* Results go out together within S_RESULTS_MS: one message for many quick
      * tests instead of one each. */
     if (!self->results_due)
-        self->results_due = s_now() + S_RESULTS_MS;
+        self->results_due = s_now(self) + S_RESULTS_MS;
     self->want_now = true;
 }
 
@@ -795,14 +803,14 @@ s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
     self->term = term;
     snprintf(self->leader, sizeof(self->leader), "%s", leader);
     if (!self->run_started)
-        self->run_started = s_now();
+        self->run_started = s_now(self);
     for (size_t i = 0; i < self->queue_count; i++)
         free(self->queue[i].id);
     self->queue_count = 0;
     for (size_t i = 0; i < self->result_count; i++)
         self->results[i].acked = false;
     self->unacked = 0;
-    self->results_due = s_now(); /* all of them, before the first WANT */
+    self->results_due = s_now(self); /* all of them, before the first WANT */
     self->fresh = true;
     self->want_now = true;
     self->last_want = 0;
@@ -822,7 +830,6 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
     s_adopt(self, term, self->name);
     /* The plan is what this runner collected, once, before it claimed. */
     shoal_collection_t tests = {0};
-    char err[1024] = "";
     if (self->collect_state != S_COLLECTED || shoal_collection_copy(&tests, &self->local) != 0) {
         char text[sizeof(self->collect_err) + GOSSIP_NAME_MAX + 100];
         snprintf(text, sizeof(text), "the leader (%s) could not collect the tests: %s", self->name,
@@ -831,16 +838,6 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
         self->lead = shoal_leader_new(&empty, &tests, NULL, 0, s_seconds(now));
         s_finish_summary(self, SHOAL_RUN_INCOMPLETE, text);
         return;
-    }
-    shoal_history_entry_t *history = NULL;
-    size_t history_count = 0;
-    if (!self->config.no_history) {
-        shoal_history_t *db = shoal_history_open(
-            self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
-        if (!db || shoal_history_load(db, self->config.project, &history, &history_count) != 0)
-            shoal_log_info("history unavailable (%s): ordering without it",
-                           db ? "cannot read it" : err);
-        shoal_history_close(&db);
     }
     shoal_leader_config_t config = {
         .session = self->config.session,
@@ -858,8 +855,8 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
         .rebuild = rebuild,
     };
     size_t total = tests.count;
-    self->lead = shoal_leader_new(&config, &tests, history, history_count, s_seconds(now));
-    shoal_history_entries_free(&history, history_count);
+    self->lead =
+        shoal_leader_new(&config, &tests, self->history, self->history_count, s_seconds(now));
     shoal_collection_clear(&tests);
     if (!self->lead) {
         s_finish_summary(self, SHOAL_RUN_INCOMPLETE, "the leader ran out of memory");
@@ -958,7 +955,7 @@ s_finish_summary(shoal_session_t *self, int status, const char *text)
     }
     self->summary_ready = true;
     self->summary_sent_at = 0;
-    self->summary_started = s_now();
+    self->summary_started = s_now(self);
     for (size_t i = 0; i < self->participant_count; i++)
         self->participants[i].done = false;
 }
@@ -1366,7 +1363,15 @@ static void
 s_on_user(void *ctx, const char *from, const uint8_t *payload, size_t len)
 {
     shoal_session_t *self = ctx;
-    s_dispatch(self, from, payload, len, s_now());
+    s_dispatch(self, from, payload, len, s_now(self));
+    shoal_loop_set_timer(self->loop, self->timer, s_now(self)); /* our turn, at once */
+}
+
+static bool
+s_accepts(void *ctx, const uint8_t *payload, size_t len)
+{
+    shoal_session_t *self = ctx;
+    return shoal_msg_peek_session(payload, len, self->config.session) != 0;
 }
 
 /* ---------------------------------------------------------------- participants */
@@ -1414,7 +1419,7 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     snprintf(p->tags, sizeof(p->tags), "%s", tags);
     bool was_alive = p->alive;
     p->alive = m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT;
-    uint64_t now = s_now();
+    uint64_t now = s_now(self);
     if (self->lead) {
         shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,
                             s_seconds(now));
@@ -1423,6 +1428,7 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     }
     if (!p->alive && was_alive && strcmp(p->name, self->leader) == 0 && self->phase != S_DONE)
         s_elect(self, now);
+    shoal_loop_set_timer(self->loop, self->timer, now);
 }
 
 /* `shoal status`: this session as seen from here. */
@@ -1436,7 +1442,7 @@ s_on_status(void *ctx, FILE *out, bool json)
     for (unsigned s = 0; s < self->config.slots; s++)
         running_here += self->slots[s].running ? (unsigned)self->slots[s].count : 0;
     if (json) {
-        fprintf(out, "[{\"session\":");
+        fprintf(out, "{\"session\":");
         shoal_json_string(out, self->config.session);
         fprintf(out, ",\"phase\":\"%s\",\"leader\":", phases[self->phase]);
         shoal_json_string(out, self->leader);
@@ -1452,7 +1458,7 @@ s_on_status(void *ctx, FILE *out, bool json)
             fprintf(out, ",\"alive\":%s,\"slots\":%u,\"finished\":%u}", p->alive ? "true" : "false",
                     p->slots, p->finished);
         }
-        fprintf(out, "]}]\n");
+        fprintf(out, "]}");
         return;
     }
     fprintf(out, "session %s: %s, leader %s (term %u)\n", self->config.session, phases[self->phase],
@@ -1562,6 +1568,68 @@ s_gather_tick(shoal_session_t *self, uint64_t now)
         s_lead(self, 1, now);
 }
 
+static void
+s_on_readable(void *ctx, uint64_t now)
+{
+    shoal_session_t *self = ctx;
+    shoal_loop_set_timer(self->loop, self->timer, now);
+}
+
+/* Registers fds[0..count) with the loop, and unregisters what we watched
+ * that is not among them. */
+static void
+s_watch(shoal_session_t *self, const int *fds, size_t count)
+{
+    for (size_t i = 0; i < self->watched_count; i++) {
+        bool kept = false;
+        for (size_t k = 0; k < count && !kept; k++)
+            kept = fds[k] == self->watched[i];
+        if (!kept)
+            shoal_loop_remove_read(self->loop, self->watched[i], NULL);
+    }
+    for (size_t k = 0; k < count; k++) {
+        bool known = false;
+        for (size_t i = 0; i < self->watched_count && !known; i++)
+            known = fds[k] == self->watched[i];
+        if (!known && shoal_loop_add_read(self->loop, fds[k], NULL, s_on_readable, self) != 0)
+            shoal_log_debug("cannot watch fd %d: the loop is full", fds[k]);
+    }
+    memcpy(self->watched, fds, count * sizeof(int));
+    self->watched_count = count;
+}
+
+/* The session's turn: what the roles have due at `now`. Returns when it is
+ * due next (sooner when a descriptor it waits on becomes readable). */
+static uint64_t
+s_on_timer(void *ctx, uint64_t now)
+{
+    shoal_session_t *self = ctx;
+    if (self->tell_gathering_at && now >= self->tell_gathering_at) {
+        s_tell_gathering(self, now);
+        self->tell_gathering_at = 0;
+    }
+    zframe_t *frame;
+    while ((frame = zlist_pop(self->self_queue))) {
+        s_dispatch(self, self->name, zframe_data(frame), zframe_size(frame), now);
+        zframe_destroy(&frame);
+    }
+    s_gather_tick(self, now);
+    s_leader_tick(self, now);
+    s_refuse_tick(self, now);
+    size_t fd_count = 0;
+    self->reaping = false;
+    if (self->phase != S_DONE)
+        s_member_tick(self, now, self->fds, &fd_count);
+    if (self->phase == S_DONE && zlist_size(self->self_queue) == 0 &&
+        s_leader_released(self, now)) {
+        self->finished = true;
+        s_watch(self, NULL, 0);
+        return UINT64_MAX; /* the session is over here; run() takes it on */
+    }
+    s_watch(self, self->fds, fd_count);
+    return now + (zlist_size(self->self_queue) ? 0 : self->reaping ? 1 : 20);
+}
+
 shoal_session_t *
 shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_adapter_t **adapter_p)
 {
@@ -1578,10 +1646,13 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     snprintf(self->digest, sizeof(self->digest), "%s", shoal_adapter_digest(self->adapter));
     self->slots = calloc(self->config.slots, sizeof(s_slot_t));
     self->fds = calloc(1 + 2 * (size_t)self->config.slots, sizeof(int));
+    self->watched = calloc(1 + 2 * (size_t)self->config.slots, sizeof(int));
+    self->loop = shoal_node_loop(node);
     self->self_queue = zlist_new();
     self->buf = malloc(GOSSIP_PAYLOAD_MAX);
     snprintf(self->workdir, sizeof(self->workdir), "/tmp/shoal-run-XXXXXX");
-    if (!self->slots || !self->fds || !self->self_queue || !self->buf || !mkdtemp(self->workdir)) {
+    if (!self->slots || !self->fds || !self->watched || !self->self_queue || !self->buf ||
+        !mkdtemp(self->workdir)) {
         shoal_session_destroy(&self);
         return NULL;
     }
@@ -1603,12 +1674,33 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
         shoal_collection_digest(&self->local, self->collection_digest);
         self->collect_state = S_COLLECTED;
     }
-    self->started = s_now();
+    if (!self->config.no_history) {
+        char err[512];
+        shoal_history_t *db = shoal_history_open(
+            self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
+        if (!db ||
+            shoal_history_load(db, self->config.project, &self->history, &self->history_count) != 0)
+            shoal_log_info("history unavailable (%s): ordering without it",
+                           db ? "cannot read it" : err);
+        shoal_history_close(&db);
+    }
+    self->started = s_now(self);
     self->gather_until = self->started + (uint64_t)(config->wait * 1000.0);
     shoal_report_init(&self->report, 0, self->started);
-    shoal_node_app_t app = {
-        .on_member = s_on_member, .on_user = s_on_user, .on_status = s_on_status, .ctx = self};
-    shoal_node_set_app(node, &app);
+    shoal_node_app_t app = {.on_member = s_on_member,
+                            .on_user = s_on_user,
+                            .accepts = s_accepts,
+                            .on_status = s_on_status,
+                            .ctx = self};
+    self->timer = shoal_loop_add_timer(self->loop, self->started, s_on_timer, self);
+    if (self->timer < 0 || shoal_node_attach(node, &app) != 0) {
+        shoal_log_info("the node hosts too many sessions to take %s", config->session);
+        shoal_session_destroy(&self);
+        return NULL;
+    }
+    /* Who is still missing is told once the mesh has had a moment to
+     * introduce those already there: a quick gathering says nothing. */
+    self->tell_gathering_at = self->started + 1000;
     /* We are a participant too: the mesh reports self like any member. */
     gossip_member_t me[GOSSIP_MEMBERS_MAX];
     size_t count = gossip_mesh_members(shoal_node_mesh(node), me, GOSSIP_MEMBERS_MAX);
@@ -1623,9 +1715,12 @@ shoal_session_destroy(shoal_session_t **self_p)
     shoal_session_t *self = *self_p;
     if (!self)
         return;
-    shoal_node_app_t none = {0};
     if (self->node)
-        shoal_node_set_app(self->node, &none);
+        shoal_node_detach(self->node, self);
+    if (self->loop) {
+        s_watch(self, NULL, 0);
+        shoal_loop_remove_timer(self->loop, self->timer);
+    }
     for (unsigned s = 0; self->slots && s < self->config.slots; s++) {
         s_slot_clear(&self->slots[s]);
         shoal_worker_destroy(&self->slots[s].worker);
@@ -1637,6 +1732,7 @@ shoal_session_destroy(shoal_session_t **self_p)
     shoal_collection_clear(&self->local);
     free(self->slots);
     free(self->fds);
+    free(self->watched);
     for (size_t i = 0; i < self->queue_count; i++)
         free(self->queue[i].id);
     free(self->queue);
@@ -1651,6 +1747,7 @@ shoal_session_destroy(shoal_session_t **self_p)
     free(self->chunk_seen);
     free(self->summary_out);
     shoal_leader_destroy(&self->lead);
+    shoal_history_entries_free(&self->history, self->history_count);
     zframe_t *frame;
     while (self->self_queue && (frame = zlist_pop(self->self_queue)))
         zframe_destroy(&frame);
@@ -1772,53 +1869,28 @@ s_close_workers(shoal_session_t *self, volatile sig_atomic_t *stop)
     }
     free(failed);
     free(passed);
+    int fd = shoal_exec_wakeup_fd();
+    s_watch(self, &fd, fd >= 0);
     while (self->closing_count && !*stop) {
-        uint64_t now = s_now();
+        uint64_t now = shoal_loop_turn(self->loop, s_now(self) + 20);
         s_closing_tick(self, now);
         shoal_exec_wakeup_drain();
-        int fd = shoal_exec_wakeup_fd();
-        shoal_node_turn(self->node, now + 20, &fd, fd >= 0);
     }
+    s_watch(self, NULL, 0);
 }
 
 int
 shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
 {
-    shoal_log_info("session %s: %s runner, %u slots%s", self->config.session,
-                   shoal_adapter_name(self->adapter), self->config.slots,
-                   self->config.expect > 0 ? "" : "");
-    /* Who is still missing is told once the mesh has had a moment to
-     * introduce those already there: a quick gathering says nothing. */
-    uint64_t tell_gathering_at = self->started + 1000;
-    while (!*stop) {
-        uint64_t now = s_now();
-        if (tell_gathering_at && now >= tell_gathering_at) {
-            s_tell_gathering(self, now);
-            tell_gathering_at = 0;
-        }
-        zframe_t *frame;
-        while ((frame = zlist_pop(self->self_queue))) {
-            s_dispatch(self, self->name, zframe_data(frame), zframe_size(frame), now);
-            zframe_destroy(&frame);
-        }
-        s_gather_tick(self, now);
-        s_leader_tick(self, now);
-        s_refuse_tick(self, now);
-        size_t fd_count = 0;
-        self->reaping = false;
-        if (self->phase != S_DONE)
-            s_member_tick(self, now, self->fds, &fd_count);
-        if (self->phase == S_DONE && zlist_size(self->self_queue) == 0 &&
-            s_leader_released(self, now))
-            break;
-        uint64_t deadline = now + (zlist_size(self->self_queue) ? 0 : self->reaping ? 1 : 20);
-        shoal_node_turn(self->node, deadline, self->fds, fd_count);
-    }
+    shoal_log_info("session %s: %s runner, %u slots", self->config.session,
+                   shoal_adapter_name(self->adapter), self->config.slots);
+    while (!*stop && !self->finished)
+        shoal_loop_turn(self->loop, UINT64_MAX);
     if (*stop) {
         shoal_log_info("interrupted: the session did not complete here");
         return SHOAL_RUN_INCOMPLETE;
     }
-    int status = self->refused ? SHOAL_RUN_INCOMPLETE : s_conclude(self, s_now());
+    int status = self->refused ? SHOAL_RUN_INCOMPLETE : s_conclude(self, s_now(self));
     s_close_workers(self, stop);
     return status;
 }

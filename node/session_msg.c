@@ -394,3 +394,39 @@ shoal_msg_type_str(shoal_msg_type_t type)
     _Static_assert(sizeof(names) / sizeof(names[0]) == SHOAL_MSG_TYPE_LAST + 1, "a type unnamed");
     return type <= SHOAL_MSG_TYPE_LAST ? names[type] : "?";
 }
+
+/* Reads the header as msgpack encodes it here (an array, two small uints,
+ * then a str), without unpacking the body: routing costs no allocation. */
+int
+shoal_msg_peek_session(const uint8_t *buf, size_t len, const char *session)
+{
+    size_t at = 0;
+    if (len < 4)
+        return -1;
+    if ((buf[0] & 0xf0) == 0x90)
+        at = 1;
+    else if (buf[0] == 0xdc)
+        at = 3;
+    else if (buf[0] == 0xdd)
+        at = 5;
+    else
+        return -1;
+    for (int k = 0; k < 2; k++) { /* version, type: positive fixints */
+        if (at >= len || buf[at] > 0x7f)
+            return -1;
+        at++;
+    }
+    if (at >= len)
+        return -1;
+    size_t n;
+    if ((buf[at] & 0xe0) == 0xa0)
+        n = buf[at++] & 0x1f;
+    else if (buf[at] == 0xd9 && at + 1 < len) {
+        n = buf[at + 1];
+        at += 2;
+    } else
+        return -1;
+    if (n > len - at)
+        return -1;
+    return strlen(session) == n && memcmp(buf + at, session, n) == 0;
+}

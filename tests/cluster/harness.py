@@ -91,6 +91,22 @@ def pdeathsig():
         pass
 
 
+def ask_control(shoal, control, what, name):
+    """`shoal WHAT --json --control CONTROL`, parsed; None when nothing answers."""
+    try:
+        out = subprocess.run([shoal, what, "--json", "--control", control],
+                             stdin=subprocess.DEVNULL, capture_output=True, timeout=scaled(10))
+    except subprocess.TimeoutExpired:
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        return json.loads(out.stdout)
+    except ValueError:
+        raise TestFailure("%s: `shoal %s --json` printed invalid JSON: %r"
+                          % (name, what, out.stdout[:500]))
+
+
 def wait_for(check, timeout, what, interval=POLL_INTERVAL, cluster=None):
     """Polls check() until it is truthy or scaled(timeout) passes.
 
@@ -230,19 +246,7 @@ class Node:
     def _ask(self, what):
         if not os.path.exists(self.ctl_path):
             return None
-        try:
-            out = subprocess.run([self.cluster.shoal, what, "--json", "--control", self.control],
-                                 stdin=subprocess.DEVNULL, capture_output=True,
-                                 timeout=scaled(10))
-        except subprocess.TimeoutExpired:
-            return None
-        if out.returncode != 0:
-            return None
-        try:
-            return json.loads(out.stdout)
-        except ValueError:
-            raise TestFailure("%s: `shoal %s --json` printed invalid JSON: %r"
-                              % (self.name, what, out.stdout[:500]))
+        return ask_control(self.cluster.shoal, self.control, what, self.name)
 
     def members(self):
         """The node's member table as a list of dicts, or None if it does not answer."""

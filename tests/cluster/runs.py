@@ -82,6 +82,11 @@ class Participant:
         with open(self.err_path) as f:
             return f.read()
 
+    def ask(self, what):
+        """`shoal WHAT --json` on this participant's control socket, parsed; None
+        when it does not answer."""
+        return harness.ask_control(self.runs.cluster.shoal, self.control, what, self.name)
+
     def leads(self):
         return "leading term" in self.stderr()
 

@@ -156,3 +156,32 @@ test_node_session_msg_rejects_malformed(void)
     len = shoal_msg_encode(&msg, 0, buf, sizeof(buf), &taken);
     CHECK_INT(shoal_msg_decode(buf, (size_t)len, &out), ==, -1);
 }
+
+/* The host routes payloads by the session id in their header, unpacking
+ * nothing: every type's header, short and long ids, and what is not a
+ * header at all. */
+void
+test_node_session_msg_peek_finds_the_session(void)
+{
+    static uint8_t buf[65536];
+    const char *long_id = "a-session-id-of-exactly-forty-eight-bytes-123456";
+    CHECK_INT(strlen(long_id), ==, SHOAL_SESSION_ID_MAX);
+    for (int type = 1; type <= SHOAL_MSG_TYPE_LAST; type++) {
+        for (int k = 0; k < 2; k++) {
+            const char *id = k ? long_id : "ci-42";
+            shoal_msg_t msg = {.type = (shoal_msg_type_t)type, .term = 3, .chunks = 1};
+            snprintf(msg.session, sizeof(msg.session), "%s", id);
+            size_t taken = 0;
+            long len = shoal_msg_encode(&msg, 0, buf, sizeof(buf), &taken);
+            CHECK(len > 0);
+            CHECK_INT(shoal_msg_peek_session(buf, (size_t)len, id), ==, 1);
+            CHECK_INT(shoal_msg_peek_session(buf, (size_t)len, "ci-4"), ==, 0);
+            CHECK_INT(shoal_msg_peek_session(buf, (size_t)len, "ci-420"), ==, 0);
+            /* cut inside the id: not a header */
+            CHECK_INT(shoal_msg_peek_session(buf, 6, id), ==, -1);
+        }
+    }
+    const uint8_t junk[] = {0x81, 0xa1, 'x', 0x01, 0x02};
+    CHECK_INT(shoal_msg_peek_session(junk, sizeof(junk), "x"), ==, -1);
+    CHECK_INT(shoal_msg_peek_session(junk, 0, "x"), ==, -1);
+}
