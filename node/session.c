@@ -9,8 +9,12 @@
  * with WORK, RESULTS with ACK, and broadcasts PROGRESS, LEADER heartbeats and
  * finally the SUMMARY. Messages to ourselves go through a local queue, so the
  * leader's own member is served like any other, without recursion.
+ * The roles that decide without running anything are files of their own in
+ * node/session/ (roster, election, summary, status; see internal.h): this
+ * file carries out what they return.
  */
 #include "node/session.h"
+#include "node/session/internal.h"
 #include "node/exec.h"
 #include "node/files.h"
 #include "node/history.h"
@@ -31,13 +35,11 @@
 #define S_RESULTS_MS 20         /* results of quick tests are sent together within this */
 #define S_PROGRESS_MS 50        /* leader's progress broadcasts, when a test finished */
 #define S_PROGRESS_IDLE_MS 1000 /* ...and at least this often */
-#define S_CLAIM_GRACE_MS 1000   /* a would-be first leader waits this for an incumbent */
 #define S_DONE_WAIT_MS 10000    /* leader waits this long for everyone's DONE */
 /* A batch's work is at least this many of its framework's invocation costs:
  * at most a fifth of a slot's time goes to starting the framework. */
 #define S_FLOOR_INVOCATIONS 4.0
 #define S_OUTPUT_CAP (64 * 1024)
-#define S_PARTICIPANTS_MAX 1024
 #define S_CLOSE_MS 30000         /* a closing worker may finish its session this long */
 #define S_REFUSE_WAIT_MS 2000    /* a refused member waits this long for the leader's ids */
 #define S_REFUSE_IDS_MAX 1000000 /* ...and keeps at most this many */
@@ -46,17 +48,6 @@
 typedef enum { S_COLLECTING, S_COLLECTED, S_COLLECT_FAILED } s_collect_t;
 
 typedef enum { S_GATHER, S_FOLLOW, S_DONE } s_phase_t;
-
-typedef struct {
-    char name[GOSSIP_NAME_MAX + 1];
-    unsigned slots;
-    char tags[GOSSIP_TAGS_MAX * (GOSSIP_TAG_MAX + 1)];
-    bool alive;
-    bool done;         /* sent DONE for the current summary */
-    bool unled;        /* answered our QUERY: it follows no leader yet */
-    bool refused;      /* leader: its collection differs from ours */
-    unsigned finished; /* tests it finished, as progress reports tell */
-} s_participant_t;
 
 typedef struct {
     shoal_exec_t *exec;     /* the batch's own process (lists, process-per-batch) */
@@ -98,13 +89,11 @@ struct shoal_session {
     size_t history_count;
     bool finished; /* the session is over here: s_on_timer is done */
     s_phase_t phase;
-    uint64_t started, gather_until;
-    uint64_t run_started; /* when we first followed a leader: the budget's origin */
-    s_participant_t participants[S_PARTICIPANTS_MAX];
-    size_t participant_count;
-    /* leadership */
-    char leader[GOSSIP_NAME_MAX + 1]; /* "" until known */
-    uint32_t term;
+    uint64_t started;
+    uint64_t run_started;      /* when we first followed a leader: the budget's origin */
+    shoal_session_host_t host; /* what the roles send through */
+    shoal_roster_t roster;
+    shoal_election_t elect;
     shoal_leader_t *lead; /* set while we lead */
     /* The leader's own results would die with it: it copies them to its
      * deputy, the participant that would take over, which feeds them to the
@@ -114,9 +103,9 @@ struct shoal_session {
     char replica_of[GOSSIP_NAME_MAX + 1]; /* deputy: whose copies we hold */
     shoal_item_t *replicas;
     size_t replica_count, replica_cap;
-    uint64_t claim_at; /* when we may claim the first term */
     uint64_t next_heartbeat, next_progress, summary_sent_at, summary_started;
-    bool summary_ready; /* leader: finished and summary built */
+    bool summary_ready;     /* leader: finished and summary built */
+    bool summary_too_large; /* leader: said once that it cannot be sent */
     shoal_item_t *summary_out;
     size_t summary_out_count;
     int status;
@@ -131,11 +120,7 @@ struct shoal_session {
     bool fresh;     /* next WANT is the first to this term's leader */
     uint64_t last_want, next_resend;
     bool want_now;
-    /* the summary as received */
-    shoal_item_t *summary;
-    size_t summary_count, summary_cap;
-    bool *chunk_seen;
-    uint32_t chunks, chunks_seen, summary_term;
+    shoal_summary_in_t summary; /* as received */
     /* local delivery */
     zlist_t *self_queue; /* zframe_t * */
     shoal_report_t report;
@@ -147,7 +132,6 @@ struct shoal_session {
     size_t theirs_count, theirs_cap, theirs_total;
     bool dry;             /* the leader's last WORK was empty */
     bool all_ready;       /* the first workers have all collected */
-    bool window_closed;   /* the join window closed (--expect met or --wait over) */
     uint64_t results_due; /* when unsent results go out */
     uint8_t *buf;
 };
@@ -175,88 +159,18 @@ s_seconds(uint64_t ms)
     return (double)ms / 1000.0;
 }
 
-static s_participant_t *
+static shoal_participant_t *
 s_participant(shoal_session_t *self, const char *name)
 {
-    for (size_t i = 0; i < self->participant_count; i++)
-        if (strcmp(self->participants[i].name, name) == 0)
-            return &self->participants[i];
-    return NULL;
-}
-
-/* The best-ranked alive participant (rendezvous hash of session and name),
- * `except` (may be NULL) left out. */
-static const char *
-s_ranked_first(shoal_session_t *self, const char *except)
-{
-    const char *names[S_PARTICIPANTS_MAX];
-    bool alive[S_PARTICIPANTS_MAX];
-    for (size_t i = 0; i < self->participant_count; i++) {
-        names[i] = self->participants[i].name;
-        alive[i] = self->participants[i].alive && !(except && strcmp(names[i], except) == 0);
-    }
-    size_t top;
-    if (sched_rank_leader(self->config.session, names, alive, self->participant_count, &top) != 0)
-        return NULL;
-    return self->participants[top].name;
-}
-
-static const char *
-s_top_ranked(shoal_session_t *self)
-{
-    return s_ranked_first(self, NULL);
-}
-
-/* Is (term, leader) newer than what we follow? Same term: the better rank wins. */
-static bool
-s_newer(shoal_session_t *self, uint32_t term, const char *leader)
-{
-    if (term != self->term)
-        return term > self->term;
-    if (!self->leader[0])
-        return true;
-    if (strcmp(leader, self->leader) == 0)
-        return false;
-    return sched_rank_hash(self->config.session, leader) >
-           sched_rank_hash(self->config.session, self->leader);
-}
-
-static void
-s_items_free(shoal_item_t **items, size_t *count, size_t *cap)
-{
-    for (size_t i = 0; i < *count; i++)
-        shoal_item_clear(&(*items)[i]);
-    free(*items);
-    *items = NULL;
-    *count = *cap = 0;
-}
-
-/* Moves msg's items to the end of (*items)[0..*count), growing *cap; msg
- * keeps none of them. False out of memory (nothing moved). */
-static bool
-s_take_items(shoal_item_t **items, size_t *count, size_t *cap, shoal_msg_t *msg)
-{
-    if (msg->item_count == 0)
-        return true;
-    if (*count + msg->item_count > *cap) {
-        size_t want = (*count + msg->item_count) * 2;
-        shoal_item_t *grown = realloc(*items, want * sizeof(shoal_item_t));
-        if (!grown)
-            return false;
-        *items = grown;
-        *cap = want;
-    }
-    memcpy(*items + *count, msg->items, msg->item_count * sizeof(shoal_item_t));
-    *count += msg->item_count;
-    msg->item_count = 0; /* moved: clearing msg frees only its array */
-    return true;
+    return shoal_roster_find(&self->roster, name);
 }
 
 /* ---------------------------------------------------------------- sending */
 
 static void
-s_send_frame(shoal_session_t *self, const char *to, const uint8_t *buf, size_t len)
+s_send_frame(void *ctx, const char *to, const uint8_t *buf, size_t len)
 {
+    shoal_session_t *self = ctx;
     if (strcmp(to, self->name) == 0)
         zlist_append(self->self_queue, zframe_new(buf, len));
     else
@@ -267,26 +181,15 @@ s_send_frame(shoal_session_t *self, const char *to, const uint8_t *buf, size_t l
 static void
 s_send(shoal_session_t *self, const char *to, shoal_msg_t *msg)
 {
-    snprintf(msg->session, sizeof(msg->session), "%s", self->config.session);
-    size_t first = 0;
-    do {
-        size_t taken = 0;
-        long len = shoal_msg_encode(msg, first, self->buf, GOSSIP_PAYLOAD_MAX, &taken);
-        if (len < 0)
-            return;
-        s_send_frame(self, to, self->buf, (size_t)len);
-        first += taken;
-        if (taken == 0)
-            break;
-    } while (first < msg->item_count);
+    shoal_session_send(&self->host, self->config.session, to, msg);
 }
 
 static void
 s_send_all(shoal_session_t *self, shoal_msg_t *msg)
 {
-    for (size_t i = 0; i < self->participant_count; i++)
-        if (self->participants[i].alive)
-            s_send(self, self->participants[i].name, msg);
+    for (size_t i = 0; i < self->roster.count; i++)
+        if (self->roster.items[i].alive)
+            s_send(self, self->roster.items[i].name, msg);
 }
 
 /* ---------------------------------------------------------------- member role */
@@ -328,7 +231,7 @@ s_send_items(shoal_session_t *self, const char *to, shoal_item_t *items, size_t 
     if (n == 0)
         return;
     shoal_msg_t msg = {
-        .type = SHOAL_MSG_RESULTS, .term = self->term, .items = items, .item_count = n};
+        .type = SHOAL_MSG_RESULTS, .term = self->elect.term, .items = items, .item_count = n};
     s_send(self, to, &msg);
 }
 
@@ -339,9 +242,9 @@ s_send_items(shoal_session_t *self, const char *to, shoal_item_t *items, size_t 
 static void
 s_send_results(shoal_session_t *self)
 {
-    if (!self->leader[0])
+    if (!self->elect.leader[0])
         return;
-    const char *deputy = self->lead ? s_ranked_first(self, self->name) : NULL;
+    const char *deputy = self->lead ? shoal_roster_ranked_first(&self->roster, self->name) : NULL;
     if (deputy && strcmp(deputy, self->deputy) != 0) {
         snprintf(self->deputy, sizeof(self->deputy), "%s", deputy);
         self->replicated = 0;
@@ -353,7 +256,7 @@ s_send_results(shoal_session_t *self)
     for (size_t i = self->unacked; i < self->result_count; i++)
         if (!self->results[i].acked)
             items[n++] = self->results[i].item; /* shallow: encode only reads */
-    s_send_items(self, self->leader, items, n);
+    s_send_items(self, self->elect.leader, items, n);
     if (deputy) {
         n = 0;
         for (size_t i = self->replicated; i < self->result_count; i++)
@@ -367,7 +270,7 @@ s_send_results(shoal_session_t *self)
 static void
 s_send_want(shoal_session_t *self, uint64_t now)
 {
-    if (!self->leader[0])
+    if (!self->elect.leader[0])
         return;
     size_t busy = s_busy_slots(self);
     size_t queued = s_queued_batches(self);
@@ -383,13 +286,13 @@ s_send_want(shoal_session_t *self, uint64_t now)
             running[n++] = (shoal_item_t){.id = slot->held, .attempt = slot->held_attempt};
     }
     shoal_msg_t msg = {.type = SHOAL_MSG_WANT,
-                       .term = self->term,
+                       .term = self->elect.term,
                        .free_slots = (uint32_t)free_slots,
                        .fresh = self->fresh,
                        .text = self->collection_digest,
                        .items = running,
                        .item_count = n};
-    s_send(self, self->leader, &msg);
+    s_send(self, self->elect.leader, &msg);
     self->fresh = false;
     self->last_want = now;
     self->want_now = false;
@@ -547,9 +450,9 @@ static unsigned
 s_session_slots(const shoal_session_t *self)
 {
     unsigned slots = 0;
-    for (size_t i = 0; i < self->participant_count; i++)
-        if (self->participants[i].alive && !self->participants[i].refused)
-            slots += self->participants[i].slots;
+    for (size_t i = 0; i < self->roster.count; i++)
+        if (self->roster.items[i].alive && !self->roster.items[i].refused)
+            slots += self->roster.items[i].slots;
     return slots;
 }
 
@@ -598,7 +501,7 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
          * runnable test of what this runner collected. */
         size_t t = shoal_collection_find(&self->local, item->id);
         if (t == SIZE_MAX || self->local.tests[t].preset) {
-            shoal_log_info("rejected test id from %s: '%.80s'", self->leader, item->id);
+            shoal_log_info("rejected test id from %s: '%.80s'", self->elect.leader, item->id);
             s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_ERROR,
                          "rejected: not a valid test id of this runner's collection");
             free(item->id);
@@ -756,7 +659,7 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         }
     }
     s_closing_tick(self, now);
-    if (!self->leader[0] || self->collect_state == S_COLLECTING)
+    if (!self->elect.leader[0] || self->collect_state == S_COLLECTING)
         return; /* nothing to report yet, nor a collection to show */
     /* Results go first: a new leader that has our WANT has our results too. */
     if ((self->results_due && now >= self->results_due) || now >= self->next_resend) {
@@ -781,7 +684,7 @@ static void
 s_leader_heartbeat(shoal_session_t *self, const char *to)
 {
     shoal_msg_t msg = {.type = SHOAL_MSG_LEADER,
-                       .term = self->term,
+                       .term = self->elect.term,
                        .tests_total =
                            self->lead ? (uint32_t)shoal_leader_test_count(self->lead) : 0};
     if (to)
@@ -800,8 +703,7 @@ s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
         shoal_leader_destroy(&self->lead);
         self->summary_ready = false;
     }
-    self->term = term;
-    snprintf(self->leader, sizeof(self->leader), "%s", leader);
+    shoal_election_adopt(&self->elect, term, leader);
     if (!self->run_started)
         self->run_started = s_now(self);
     for (size_t i = 0; i < self->queue_count; i++)
@@ -862,8 +764,8 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
         s_finish_summary(self, SHOAL_RUN_INCOMPLETE, "the leader ran out of memory");
         return;
     }
-    for (size_t i = 0; i < self->participant_count; i++) {
-        s_participant_t *p = &self->participants[i];
+    for (size_t i = 0; i < self->roster.count; i++) {
+        shoal_participant_t *p = &self->roster.items[i];
         shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,
                             s_seconds(now));
     }
@@ -872,9 +774,9 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
                                            self->replica_count, s_seconds(now));
         shoal_log_info("kept %zu results of %s from the copies we hold", kept, self->replica_of);
     }
-    s_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
+    shoal_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
     self->deputy[0] = '\0'; /* this term copies its results afresh */
-    shoal_log_info("planning %zu tests for %zu participants", total, self->participant_count);
+    shoal_log_info("planning %zu tests for %zu participants", total, self->roster.count);
     if (self->config.dry_run) {
         shoal_leader_tick(self->lead, s_seconds(now));
         shoal_leader_print_plan(self->lead, stdout);
@@ -889,13 +791,8 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
 static void
 s_elect(shoal_session_t *self, uint64_t now)
 {
-    const char *top = s_top_ranked(self);
-    if (top && strcmp(top, self->name) == 0)
-        s_lead(self, self->term + 1, now);
-    else {
-        shoal_log_info("leader %s is gone; %s should take over", self->leader, top ? top : "?");
-        self->leader[0] = '\0'; /* wait for its LEADER message */
-    }
+    if (shoal_election_leader_lost(&self->elect, &self->roster, self->name) == SHOAL_ELECT_CLAIM)
+        s_lead(self, self->elect.term + 1, now);
 }
 
 /* ---------------------------------------------------------------- summary */
@@ -916,13 +813,13 @@ s_finish_summary(shoal_session_t *self, int status, const char *text)
 {
     self->status = status;
     snprintf(self->status_text, sizeof(self->status_text), "%s", text ? text : "");
-    for (size_t i = 0; i < self->participant_count; i++) {
+    for (size_t i = 0; i < self->roster.count; i++) {
         /* The session says whom it left out, and why. */
         size_t len = strlen(self->status_text);
-        if (self->participants[i].refused)
+        if (self->roster.items[i].refused)
             snprintf(self->status_text + len, sizeof(self->status_text) - len,
                      "%snot admitted: %s (its collection differs from the leader's)",
-                     len ? "; " : "", self->participants[i].name);
+                     len ? "; " : "", self->roster.items[i].name);
     }
     size_t n = self->lead ? shoal_leader_test_count(self->lead) : 0;
     self->summary_out = calloc(n ? n : 1, sizeof(shoal_item_t));
@@ -956,41 +853,24 @@ s_finish_summary(shoal_session_t *self, int status, const char *text)
     self->summary_ready = true;
     self->summary_sent_at = 0;
     self->summary_started = s_now(self);
-    for (size_t i = 0; i < self->participant_count; i++)
-        self->participants[i].done = false;
+    for (size_t i = 0; i < self->roster.count; i++)
+        self->roster.items[i].done = false;
 }
 
 static void
 s_send_summary(shoal_session_t *self, const char *to)
 {
-    /* Chunks are numbered, so split first: each chunk is one frame. */
-    size_t first = 0, chunk_starts[4096], chunks = 0;
     shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY,
-                       .term = self->term,
+                       .term = self->elect.term,
                        .status = self->status,
                        .text = self->status_text,
                        .items = self->summary_out,
                        .item_count = self->summary_out_count};
-    snprintf(msg.session, sizeof(msg.session), "%s", self->config.session);
-    do {
-        size_t taken = 0;
-        msg.chunk = 0;
-        msg.chunks = 1;
-        if (shoal_msg_encode(&msg, first, self->buf, GOSSIP_PAYLOAD_MAX, &taken) < 0 ||
-            chunks == 4096)
-            return;
-        chunk_starts[chunks++] = first;
-        first += taken;
-        if (taken == 0)
-            break;
-    } while (first < msg.item_count);
-    for (size_t c = 0; c < chunks; c++) {
-        size_t taken = 0;
-        msg.chunk = (uint32_t)c;
-        msg.chunks = (uint32_t)chunks;
-        long len = shoal_msg_encode(&msg, chunk_starts[c], self->buf, GOSSIP_PAYLOAD_MAX, &taken);
-        if (len > 0)
-            s_send_frame(self, to, self->buf, (size_t)len);
+    if (shoal_summary_send(&self->host, self->config.session, to, &msg) < 0 &&
+        !self->summary_too_large) {
+        self->summary_too_large = true;
+        shoal_log_info("the summary of %zu results cannot be sent: out of memory",
+                       self->summary_out_count);
     }
 }
 
@@ -1011,7 +891,7 @@ s_send_progress(shoal_session_t *self)
                                       .node = r->node};
         }
         shoal_msg_t msg = {
-            .type = SHOAL_MSG_PROGRESS, .term = self->term, .items = items, .item_count = n};
+            .type = SHOAL_MSG_PROGRESS, .term = self->elect.term, .items = items, .item_count = n};
         shoal_leader_counts(self->lead, msg.counts);
         s_send_all(self, &msg);
     } while (n == 512);
@@ -1041,9 +921,9 @@ s_leader_tick(shoal_session_t *self, uint64_t now)
     }
     if (self->summary_ready && now - self->summary_sent_at >= S_HEARTBEAT_MS) {
         self->summary_sent_at = now;
-        for (size_t i = 0; i < self->participant_count; i++)
-            if (self->participants[i].alive && !self->participants[i].done)
-                s_send_summary(self, self->participants[i].name);
+        for (size_t i = 0; i < self->roster.count; i++)
+            if (self->roster.items[i].alive && !self->roster.items[i].done)
+                s_send_summary(self, self->roster.items[i].name);
     }
 }
 
@@ -1057,8 +937,8 @@ s_leader_released(shoal_session_t *self, uint64_t now)
         return false;
     if (now - self->summary_started > S_DONE_WAIT_MS)
         return true; /* whoever has not answered by now may fetch it from a new leader */
-    for (size_t i = 0; i < self->participant_count; i++)
-        if (self->participants[i].alive && !self->participants[i].done)
+    for (size_t i = 0; i < self->roster.count; i++)
+        if (self->roster.items[i].alive && !self->roster.items[i].done)
             return false;
     return true;
 }
@@ -1066,17 +946,19 @@ s_leader_released(shoal_session_t *self, uint64_t now)
 /* ---------------------------------------------------------------- handlers */
 
 static void
-s_on_leader(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+s_on_leader(shoal_session_t *self, const char *from, const shoal_msg_t *msg)
 {
-    if (!s_newer(self, msg->term, from)) {
-        /* An older or worse-ranked claim: if we lead, tell the claimant. */
-        if (self->lead && strcmp(from, self->name) != 0 && msg->term <= self->term)
+    switch (shoal_election_on_leader(&self->elect, self->config.session, self->name,
+                                     self->lead != NULL, from, msg->term)) {
+        case SHOAL_ELECT_ADOPT:
+            s_adopt(self, msg->term, from);
+            break;
+        case SHOAL_ELECT_TELL:
             s_leader_heartbeat(self, from);
-        return;
+            break;
+        default:
+            break;
     }
-    if (strcmp(from, self->name) != 0)
-        s_adopt(self, msg->term, from);
-    (void)now;
 }
 
 /* The leader did not admit us: keep the ids its first refusal carries, to
@@ -1090,7 +972,7 @@ s_on_refuse(shoal_session_t *self, shoal_msg_t *msg, uint64_t now)
         self->theirs_total = msg->tests_total;
     }
     if (self->theirs_count < self->theirs_total && self->theirs_count < S_REFUSE_IDS_MAX)
-        s_take_items(&self->theirs, &self->theirs_count, &self->theirs_cap, msg);
+        shoal_items_take(&self->theirs, &self->theirs_count, &self->theirs_cap, msg);
 }
 
 static int
@@ -1139,7 +1021,7 @@ s_refuse_tick(shoal_session_t *self, uint64_t now)
 static bool
 s_admitted(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
 {
-    s_participant_t *p = s_participant(self, from);
+    shoal_participant_t *p = s_participant(self, from);
     if (strcmp(msg->text ? msg->text : "", self->collection_digest) == 0)
         return true;
     bool first = !p->refused;
@@ -1160,7 +1042,7 @@ s_admitted(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint
     for (size_t i = 0; ids && i < self->local.count; i++)
         ids[i].id = self->local.tests[i].id; /* borrowed: encode only reads */
     shoal_msg_t refuse = {.type = SHOAL_MSG_REFUSE,
-                          .term = self->term,
+                          .term = self->elect.term,
                           .tests_total = (uint32_t)self->local.count,
                           .text = text,
                           .items = ids,
@@ -1181,7 +1063,7 @@ s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint6
     if (n || msg->free_slots > SHOAL_PREFETCH) {
         /* Even empty: a member with idle slots then flushes what it holds. */
         shoal_msg_t reply = {
-            .type = SHOAL_MSG_WORK, .term = self->term, .items = work, .item_count = n};
+            .type = SHOAL_MSG_WORK, .term = self->elect.term, .items = work, .item_count = n};
         s_send(self, from, &reply);
     }
     free(work);
@@ -1193,20 +1075,20 @@ s_on_work(shoal_session_t *self, shoal_msg_t *msg)
     /* An empty WORK: the leader had nothing for our free slots. */
     self->dry = msg->item_count == 0;
     /* WORK items carry only batch, id and attempt: the queue owns the ids. */
-    s_take_items(&self->queue, &self->queue_count, &self->queue_cap, msg);
+    shoal_items_take(&self->queue, &self->queue_count, &self->queue_cap, msg);
 }
 
 /* As the deputy: keeps the leader's own results. */
 static void
 s_keep_replicas(shoal_session_t *self, const char *from, shoal_msg_t *msg)
 {
-    if (strcmp(from, self->leader) != 0)
+    if (strcmp(from, self->elect.leader) != 0)
         return;
     if (strcmp(from, self->replica_of) != 0) {
-        s_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
+        shoal_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
         snprintf(self->replica_of, sizeof(self->replica_of), "%s", from);
     }
-    s_take_items(&self->replicas, &self->replica_count, &self->replica_cap, msg);
+    shoal_items_take(&self->replicas, &self->replica_count, &self->replica_cap, msg);
 }
 
 static void
@@ -1220,7 +1102,7 @@ s_on_results(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t
         shoal_leader_results(self->lead, from, msg->items, msg->item_count, s_seconds(now));
     /* Acknowledge everything: what was not recorded was a duplicate. */
     shoal_msg_t ack = {.type = SHOAL_MSG_ACK,
-                       .term = self->term,
+                       .term = self->elect.term,
                        .items = msg->items,
                        .item_count = msg->item_count};
     s_send(self, from, &ack);
@@ -1250,7 +1132,8 @@ s_on_progress(shoal_session_t *self, const shoal_msg_t *msg, uint64_t now)
         return;
     memcpy(self->counts, msg->counts, sizeof(self->counts));
     for (size_t i = 0; i < msg->item_count; i++) {
-        s_participant_t *p = msg->items[i].node ? s_participant(self, msg->items[i].node) : NULL;
+        shoal_participant_t *p =
+            msg->items[i].node ? s_participant(self, msg->items[i].node) : NULL;
         if (p)
             p->finished++;
     }
@@ -1262,25 +1145,9 @@ s_on_summary(shoal_session_t *self, const char *from, shoal_msg_t *msg)
 {
     if (self->phase == S_DONE)
         return;
-    if (msg->term != self->summary_term || !self->chunk_seen || msg->chunks != self->chunks) {
-        /* a summary of another term replaces whatever we had */
-        for (size_t i = 0; i < self->summary_count; i++)
-            shoal_item_clear(&self->summary[i]);
-        self->summary_count = 0;
-        free(self->chunk_seen);
-        self->chunk_seen = calloc(msg->chunks, sizeof(bool));
-        self->chunks = msg->chunks;
-        self->chunks_seen = 0;
-        self->summary_term = msg->term;
-    }
-    if (!self->chunk_seen || self->chunk_seen[msg->chunk])
-        return;
-    self->chunk_seen[msg->chunk] = true;
-    self->chunks_seen++;
-    s_take_items(&self->summary, &self->summary_count, &self->summary_cap, msg);
-    self->status = msg->status;
-    snprintf(self->status_text, sizeof(self->status_text), "%s", msg->text ? msg->text : "");
-    if (self->chunks_seen == self->chunks) {
+    if (shoal_summary_in_add(&self->summary, msg) == SHOAL_SUMMARY_COMPLETE) {
+        self->status = self->summary.status;
+        snprintf(self->status_text, sizeof(self->status_text), "%s", self->summary.text);
         shoal_msg_t done = {.type = SHOAL_MSG_DONE, .term = msg->term};
         s_send(self, from, &done);
         self->phase = S_DONE;
@@ -1290,8 +1157,8 @@ s_on_summary(shoal_session_t *self, const char *from, shoal_msg_t *msg)
 static void
 s_on_done(shoal_session_t *self, const char *from, const shoal_msg_t *msg)
 {
-    s_participant_t *p = s_participant(self, from);
-    if (p && self->lead && msg->term == self->term)
+    shoal_participant_t *p = s_participant(self, from);
+    if (p && self->lead && msg->term == self->elect.term)
         p->done = true;
 }
 
@@ -1306,35 +1173,35 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
     }
     /* Fencing: another session's traffic, or an older term's, changes nothing. */
     bool ours = strcmp(msg.session, self->config.session) == 0 && s_participant(self, from);
-    bool current = msg.term >= self->term || msg.type == SHOAL_MSG_DONE;
+    bool current = msg.term >= self->elect.term || msg.type == SHOAL_MSG_DONE;
     if (!ours || (!current && msg.type != SHOAL_MSG_LEADER)) {
         shoal_msg_clear(&msg);
         return;
     }
     switch (msg.type) {
         case SHOAL_MSG_LEADER:
-            s_on_leader(self, from, &msg, now);
+            s_on_leader(self, from, &msg);
             break;
         case SHOAL_MSG_WANT:
             s_on_want(self, from, &msg, now);
             break;
         case SHOAL_MSG_WORK:
-            if (strcmp(from, self->leader) == 0 && msg.term == self->term)
+            if (strcmp(from, self->elect.leader) == 0 && msg.term == self->elect.term)
                 s_on_work(self, &msg);
             break;
         case SHOAL_MSG_RESULTS:
             s_on_results(self, from, &msg, now);
             break;
         case SHOAL_MSG_ACK:
-            if (strcmp(from, self->leader) == 0)
+            if (strcmp(from, self->elect.leader) == 0)
                 s_on_ack(self, &msg);
             break;
         case SHOAL_MSG_PROGRESS:
-            if (strcmp(from, self->leader) == 0)
+            if (strcmp(from, self->elect.leader) == 0)
                 s_on_progress(self, &msg, now);
             break;
         case SHOAL_MSG_SUMMARY:
-            if (strcmp(from, self->leader) == 0 || self->leader[0] == '\0')
+            if (strcmp(from, self->elect.leader) == 0 || self->elect.leader[0] == '\0')
                 s_on_summary(self, from, &msg);
             break;
         case SHOAL_MSG_DONE:
@@ -1348,11 +1215,11 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
             }
             break;
         case SHOAL_MSG_NOLEADER:
-            if (self->phase == S_GATHER && !self->leader[0])
+            if (self->phase == S_GATHER && !self->elect.leader[0])
                 s_participant(self, from)->unled = true;
             break;
         case SHOAL_MSG_REFUSE:
-            if (strcmp(from, self->leader) == 0 && self->phase != S_DONE)
+            if (strcmp(from, self->elect.leader) == 0 && self->phase != S_DONE)
                 s_on_refuse(self, &msg, now);
             break;
     }
@@ -1382,51 +1249,19 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
 {
     shoal_session_t *self = ctx;
     (void)old;
-    char want_session[GOSSIP_TAG_MAX + 1], want_runner[GOSSIP_TAG_MAX + 1];
-    shoal_session_tags(self->config.session, self->digest, want_session, want_runner,
-                       sizeof(want_session));
-    bool in_session = false, same_runner = false;
-    char tags[sizeof(((s_participant_t *)0)->tags)] = "";
-    for (int t = 0; t < m->meta.tag_count; t++) {
-        if (strcmp(m->meta.tags[t], want_session) == 0)
-            in_session = true;
-        else if (strcmp(m->meta.tags[t], want_runner) == 0)
-            same_runner = true;
-        else if (strncmp(m->meta.tags[t], "runner=", 7) != 0 &&
-                 strncmp(m->meta.tags[t], "session=", 8) != 0) {
-            if (tags[0])
-                strcat(tags, ",");
-            strcat(tags, m->meta.tags[t]);
-        }
-    }
-    if (!in_session)
+    shoal_participant_t *p;
+    shoal_roster_change_t change = shoal_roster_update(&self->roster, m, &p);
+    if (!p)
         return;
-    s_participant_t *p = s_participant(self, m->name);
-    if (!same_runner) {
-        if (!p && m->state == GOSSIP_STATE_ALIVE)
-            shoal_log_info("%s is in session %s with a different runner or test list: "
-                           "ignoring it",
-                           m->name, self->config.session);
-        return;
-    }
-    if (!p) {
-        if (self->participant_count == S_PARTICIPANTS_MAX)
-            return;
-        p = &self->participants[self->participant_count++];
-        snprintf(p->name, sizeof(p->name), "%s", m->name);
-    }
-    p->slots = m->meta.slots;
-    snprintf(p->tags, sizeof(p->tags), "%s", tags);
-    bool was_alive = p->alive;
-    p->alive = m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT;
     uint64_t now = s_now(self);
     if (self->lead) {
         shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,
                             s_seconds(now));
-        if (p->alive && !was_alive)
+        if (change == SHOAL_ROSTER_ARRIVED)
             s_leader_heartbeat(self, p->name); /* a newcomer learns who leads at once */
     }
-    if (!p->alive && was_alive && strcmp(p->name, self->leader) == 0 && self->phase != S_DONE)
+    if (change == SHOAL_ROSTER_LOST && strcmp(p->name, self->elect.leader) == 0 &&
+        self->phase != S_DONE)
         s_elect(self, now);
     shoal_loop_set_timer(self->loop, self->timer, now);
 }
@@ -1437,135 +1272,64 @@ s_on_status(void *ctx, FILE *out, bool json)
 {
     shoal_session_t *self = ctx;
     static const char *phases[] = {"gathering", "running", "done"};
-    const uint32_t *c = self->counts;
     unsigned running_here = 0;
     for (unsigned s = 0; s < self->config.slots; s++)
         running_here += self->slots[s].running ? (unsigned)self->slots[s].count : 0;
-    if (json) {
-        fprintf(out, "{\"session\":");
-        shoal_json_string(out, self->config.session);
-        fprintf(out, ",\"phase\":\"%s\",\"leader\":", phases[self->phase]);
-        shoal_json_string(out, self->leader);
-        fprintf(out,
-                ",\"term\":%u,\"passed\":%u,\"failed\":%u,\"errors\":%u,\"skipped\":%u,"
-                "\"running\":%u,\"pending\":%u,\"members\":[",
-                self->term, c[SHOAL_COUNT_PASSED], c[SHOAL_COUNT_FAILED], c[SHOAL_COUNT_ERROR],
-                c[SHOAL_COUNT_SKIPPED], c[SHOAL_COUNT_RUNNING], c[SHOAL_COUNT_PENDING]);
-        for (size_t i = 0; i < self->participant_count; i++) {
-            const s_participant_t *p = &self->participants[i];
-            fprintf(out, "%s{\"name\":", i ? "," : "");
-            shoal_json_string(out, p->name);
-            fprintf(out, ",\"alive\":%s,\"slots\":%u,\"finished\":%u}", p->alive ? "true" : "false",
-                    p->slots, p->finished);
-        }
-        fprintf(out, "]}");
-        return;
-    }
-    fprintf(out, "session %s: %s, leader %s (term %u)\n", self->config.session, phases[self->phase],
-            self->leader[0] ? self->leader : "(not yet)", self->term);
-    fprintf(out, "  passed %u  failed %u  errors %u  skipped %u  running %u  pending %u\n",
-            c[SHOAL_COUNT_PASSED], c[SHOAL_COUNT_FAILED], c[SHOAL_COUNT_ERROR],
-            c[SHOAL_COUNT_SKIPPED], c[SHOAL_COUNT_RUNNING], c[SHOAL_COUNT_PENDING]);
-    for (size_t i = 0; i < self->participant_count; i++) {
-        const s_participant_t *p = &self->participants[i];
-        fprintf(out, "  %-24s %-5s %3u slots %6u finished%s\n", p->name,
-                p->alive ? "alive" : "gone", p->slots, p->finished,
-                strcmp(p->name, self->name) == 0 ? " (here)" : "");
-    }
-    fprintf(out, "  running here: %u tests\n", running_here);
+    shoal_status_view_t view = {.session = self->config.session,
+                                .phase = phases[self->phase],
+                                .leader = self->elect.leader,
+                                .term = self->elect.term,
+                                .counts = self->counts,
+                                .roster = &self->roster,
+                                .me = self->name,
+                                .running_here = running_here};
+    shoal_status_print(out, json, &view);
 }
 
 /* ---------------------------------------------------------------- life cycle */
-
-static size_t
-s_alive_participants(const shoal_session_t *self)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < self->participant_count; i++)
-        n += self->participants[i].alive;
-    return n;
-}
-
-/* Every other live participant said it follows no leader. */
-static bool
-s_all_unled(const shoal_session_t *self)
-{
-    for (size_t i = 0; i < self->participant_count; i++) {
-        const s_participant_t *p = &self->participants[i];
-        if (p->alive && !p->unled && strcmp(p->name, self->name) != 0)
-            return false;
-    }
-    return true;
-}
-
-/* "a, b, c": the live participants' names (cut short with "..."). */
-static void
-s_alive_names(const shoal_session_t *self, char *out, size_t size)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < self->participant_count && len < size; i++)
-        if (self->participants[i].alive)
-            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "",
-                                    self->participants[i].name);
-    if (len >= size && size > 4)
-        snprintf(out + size - 4, 4, "...");
-}
 
 /* Says once, while the join window is open, whom --expect still waits for
  * and for how long, so a missing runner is not a silent hang. */
 static void
 s_tell_gathering(shoal_session_t *self, uint64_t now)
 {
-    size_t have = s_alive_participants(self);
-    if (self->phase != S_GATHER || self->leader[0] || self->config.expect <= 0 ||
-        have >= (size_t)self->config.expect || now >= self->gather_until)
+    size_t have = shoal_roster_alive(&self->roster);
+    if (self->phase != S_GATHER || self->elect.leader[0] || self->config.expect <= 0 ||
+        have >= (size_t)self->config.expect || now >= self->elect.gather_until)
         return;
     char names[512];
-    s_alive_names(self, names, sizeof(names));
+    shoal_roster_alive_names(&self->roster, names, sizeof(names));
     size_t missing = (size_t)self->config.expect - have;
     shoal_log_info("waiting for %zu more participant%s (have: %s) for up to %llu s", missing,
                    missing == 1 ? "" : "s", names,
-                   (unsigned long long)(self->gather_until - now + 999) / 1000);
+                   (unsigned long long)(self->elect.gather_until - now + 999) / 1000);
 }
 
-/* The join window: closed at --expect participants or after --wait. The
- * best-ranked participant then leads, unless a leader already exists. */
+/* The join window and the first claim (election.c decides). */
 static void
 s_gather_tick(shoal_session_t *self, uint64_t now)
 {
-    if (self->phase != S_GATHER || self->leader[0])
+    if (self->phase != S_GATHER)
         return;
-    /* Once closed, the window stays closed: a participant that dies before
-     * anyone leads (the would-be leader, killed as it claims) must not send
-     * the others back to waiting for --expect. */
-    bool enough =
-        self->window_closed ||
-        (self->config.expect > 0 && s_alive_participants(self) >= (size_t)self->config.expect);
-    if (!enough && now < self->gather_until)
-        return;
-    self->window_closed = true;
-    const char *top = s_top_ranked(self);
-    if (!top || strcmp(top, self->name) != 0)
-        return; /* the leader will announce itself */
-    if (self->collect_state == S_COLLECTING)
-        return; /* the plan needs our collection: the loop stays free meanwhile */
-    if (!self->claim_at) {
-        if (self->config.expect > 0 && !enough)
-            shoal_log_info("join window closed with %zu of %d expected participants: "
-                           "starting without the rest",
-                           s_alive_participants(self), self->config.expect);
-        /* Ask everyone whether a leader exists; the answers usually come back
-         * long before the grace ends. */
-        self->claim_at = now + (s_alive_participants(self) > 1 ? S_CLAIM_GRACE_MS / 4 : 0);
-        for (size_t i = 0; i < self->participant_count; i++)
-            self->participants[i].unled = false;
-        shoal_msg_t query = {.type = SHOAL_MSG_QUERY};
-        s_send_all(self, &query);
-        return;
+    bool said_short;
+    switch (shoal_election_gather(&self->elect, &self->roster, self->name,
+                                  self->collect_state != S_COLLECTING, now, &said_short)) {
+        case SHOAL_ELECT_ASK:
+            if (said_short)
+                shoal_log_info("join window closed with %zu of %d expected participants: "
+                               "starting without the rest",
+                               shoal_roster_alive(&self->roster), self->config.expect);
+            for (size_t i = 0; i < self->roster.count; i++)
+                self->roster.items[i].unled = false;
+            shoal_msg_t query = {.type = SHOAL_MSG_QUERY};
+            s_send_all(self, &query);
+            break;
+        case SHOAL_ELECT_CLAIM:
+            s_lead(self, 1, now);
+            break;
+        default:
+            break;
     }
-    if (now >= self->claim_at || s_all_unled(self))
-        s_lead(self, 1, now);
 }
 
 static void
@@ -1650,6 +1414,8 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     self->loop = shoal_node_loop(node);
     self->self_queue = zlist_new();
     self->buf = malloc(GOSSIP_PAYLOAD_MAX);
+    self->host = (shoal_session_host_t){.send_frame = s_send_frame, .ctx = self, .buf = self->buf};
+    shoal_roster_init(&self->roster, config->session, self->digest);
     snprintf(self->workdir, sizeof(self->workdir), "/tmp/shoal-run-XXXXXX");
     if (!self->slots || !self->fds || !self->watched || !self->self_queue || !self->buf ||
         !mkdtemp(self->workdir)) {
@@ -1685,7 +1451,8 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
         shoal_history_close(&db);
     }
     self->started = s_now(self);
-    self->gather_until = self->started + (uint64_t)(config->wait * 1000.0);
+    shoal_election_init(&self->elect, config->expect,
+                        self->started + (uint64_t)(config->wait * 1000.0));
     shoal_report_init(&self->report, 0, self->started);
     shoal_node_app_t app = {.on_member = s_on_member,
                             .on_user = s_on_user,
@@ -1739,12 +1506,9 @@ shoal_session_destroy(shoal_session_t **self_p)
     for (size_t i = 0; i < self->result_count; i++)
         shoal_item_clear(&self->results[i].item);
     free(self->results);
-    for (size_t i = 0; i < self->summary_count; i++)
-        shoal_item_clear(&self->summary[i]);
-    free(self->summary);
-    s_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
-    s_items_free(&self->theirs, &self->theirs_count, &self->theirs_cap);
-    free(self->chunk_seen);
+    shoal_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
+    shoal_items_free(&self->theirs, &self->theirs_count, &self->theirs_cap);
+    shoal_summary_in_clear(&self->summary);
     free(self->summary_out);
     shoal_leader_destroy(&self->lead);
     shoal_history_entries_free(&self->history, self->history_count);
@@ -1769,20 +1533,20 @@ s_conclude(shoal_session_t *self, uint64_t now)
     bool reports_written = true;
     char text[sizeof(self->status_text) + 128];
     snprintf(text, sizeof(text), "%s", self->status_text);
-    if (self->config.expect > 0 && self->participant_count < (size_t)self->config.expect)
+    if (self->config.expect > 0 && self->roster.count < (size_t)self->config.expect)
         snprintf(text + strlen(text), sizeof(text) - strlen(text),
                  "%sthe session ran with fewer participants than expected (%zu of %d)",
-                 text[0] ? "\n" : "", self->participant_count, self->config.expect);
-    shoal_report_summary(&self->report, stdout, self->summary, self->summary_count, self->status,
-                         text, now);
+                 text[0] ? "\n" : "", self->roster.count, self->config.expect);
+    shoal_report_summary(&self->report, stdout, self->summary.items, self->summary.count,
+                         self->status, text, now);
     fflush(stdout);
     char err[512];
     if (self->config.junit[0]) {
         shoal_junit_case_t *cases =
-            calloc(self->summary_count ? self->summary_count : 1, sizeof(*cases));
-        char **files = calloc(self->summary_count ? self->summary_count : 1, sizeof(char *));
-        for (size_t i = 0; cases && files && i < self->summary_count; i++) {
-            const shoal_item_t *it = &self->summary[i];
+            calloc(self->summary.count ? self->summary.count : 1, sizeof(*cases));
+        char **files = calloc(self->summary.count ? self->summary.count : 1, sizeof(char *));
+        for (size_t i = 0; cases && files && i < self->summary.count; i++) {
+            const shoal_item_t *it = &self->summary.items[i];
             /* pytest ids start with their file; list ids have none */
             const char *sep = strstr(it->id, "::");
             files[i] = sep ? strndup(it->id, (size_t)(sep - it->id)) : strdup("");
@@ -1800,35 +1564,35 @@ s_conclude(shoal_session_t *self, uint64_t now)
         }
         /* Not the session id: CI keeps a test's history by its classname. */
         const char *suite = self->config.junit_suite[0] ? self->config.junit_suite : "shoal";
-        if (shoal_junit_write(self->config.junit, suite, cases, self->summary_count, err,
+        if (shoal_junit_write(self->config.junit, suite, cases, self->summary.count, err,
                               sizeof(err)) != 0) {
             shoal_log_info("JUnit report not written: %s", err);
             reports_written = false;
         }
-        for (size_t i = 0; files && i < self->summary_count; i++)
+        for (size_t i = 0; files && i < self->summary.count; i++)
             free(files[i]);
         free(files);
         free(cases);
     }
     if (self->config.json[0] &&
-        shoal_report_json(self->config.json, self->summary, self->summary_count, self->status, err,
-                          sizeof(err)) != 0) {
+        shoal_report_json(self->config.json, self->summary.items, self->summary.count, self->status,
+                          err, sizeof(err)) != 0) {
         shoal_log_info("JSON report not written: %s", err);
         reports_written = false;
     }
-    if (!self->config.no_history && self->summary_count && !self->config.dry_run) {
+    if (!self->config.no_history && self->summary.count && !self->config.dry_run) {
         shoal_history_t *db = shoal_history_open(
             self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
-        const char **ids = calloc(self->summary_count, sizeof(char *));
-        shoal_outcome_t *outcomes = calloc(self->summary_count, sizeof(*outcomes));
-        double *seconds = calloc(self->summary_count, sizeof(double));
-        for (size_t i = 0; ids && outcomes && seconds && i < self->summary_count; i++) {
-            ids[i] = self->summary[i].id;
-            outcomes[i] = (shoal_outcome_t)self->summary[i].outcome;
-            seconds[i] = self->summary[i].seconds;
+        const char **ids = calloc(self->summary.count, sizeof(char *));
+        shoal_outcome_t *outcomes = calloc(self->summary.count, sizeof(*outcomes));
+        double *seconds = calloc(self->summary.count, sizeof(double));
+        for (size_t i = 0; ids && outcomes && seconds && i < self->summary.count; i++) {
+            ids[i] = self->summary.items[i].id;
+            outcomes[i] = (shoal_outcome_t)self->summary.items[i].outcome;
+            seconds[i] = self->summary.items[i].seconds;
         }
         if (!db || shoal_history_record(db, self->config.project, ids, outcomes, seconds,
-                                        self->summary_count, (uint64_t)time(NULL)) != 0)
+                                        self->summary.count, (uint64_t)time(NULL)) != 0)
             shoal_log_info("history not recorded: %s", db ? shoal_history_error(db) : err);
         shoal_history_close(&db);
         free(ids);
@@ -1847,15 +1611,15 @@ static void
 s_close_workers(shoal_session_t *self, volatile sig_atomic_t *stop)
 {
     /* The session's outcomes, so pytest's cache (--lf) records them all. */
-    const char **failed = calloc(self->summary_count + 1, sizeof(char *));
-    const char **passed = calloc(self->summary_count + 1, sizeof(char *));
+    const char **failed = calloc(self->summary.count + 1, sizeof(char *));
+    const char **passed = calloc(self->summary.count + 1, sizeof(char *));
     size_t nfailed = 0, npassed = 0;
-    for (size_t i = 0; failed && passed && i < self->summary_count; i++) {
-        shoal_outcome_t o = (shoal_outcome_t)self->summary[i].outcome;
+    for (size_t i = 0; failed && passed && i < self->summary.count; i++) {
+        shoal_outcome_t o = (shoal_outcome_t)self->summary.items[i].outcome;
         if (shoal_outcome_failed(o))
-            failed[nfailed++] = self->summary[i].id;
+            failed[nfailed++] = self->summary.items[i].id;
         else if (o != SHOAL_OUTCOME_NOT_RUN)
-            passed[npassed++] = self->summary[i].id;
+            passed[npassed++] = self->summary.items[i].id;
     }
     for (unsigned s = 0; s < self->config.slots; s++) {
         shoal_worker_t *worker = self->slots[s].worker;

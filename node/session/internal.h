@@ -1,0 +1,194 @@
+/* The session's roles, private to node/session.c and node/session/. Each role
+ * is a file with its own state; it decides and returns what happened, and
+ * node/session.c (the glue) acts on that: sends, logs, starts the next step.
+ * No role reads a clock or reaches the mesh: time is an argument, and what a
+ * role sends goes through a shoal_session_host_t, which unit tests replace
+ * with a recorder (tests/unit/fake_host.c).
+ *
+ *   roster.c    participants, from the mesh's member changes; leader ranking
+ *   election.c  gather window, first claim, newer terms, who takes over
+ *   summary.c   the leader's summary in numbered chunks, and its assembly
+ *   status.c    `shoal status`: one session as this participant sees it
+ *   host.c      sending a message over as many frames as its items need
+ */
+#ifndef SHOAL_NODE_SESSION_INTERNAL_H
+#define SHOAL_NODE_SESSION_INTERNAL_H
+
+#include "gossip/gossip.h"
+#include "node/session_msg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------- host */
+
+/* Where a role's frames go: the mesh (or the session's own queue for
+ * itself). send_frame borrows buf. */
+typedef struct {
+    void (*send_frame)(void *ctx, const char *to, const uint8_t *buf, size_t len);
+    void *ctx;
+    uint8_t *buf; /* GOSSIP_PAYLOAD_MAX bytes to encode into, owned by the host */
+} shoal_session_host_t;
+
+/* Encodes msg for `session` and sends it to `to` over as many frames as its
+ * items need. Returns the frames sent; 0 when not even the header fits (a
+ * programming error: headers are small). */
+size_t shoal_session_send(const shoal_session_host_t *host, const char *session, const char *to,
+                          shoal_msg_t *msg);
+
+/* ---------------------------------------------------------------- roster */
+
+#define SHOAL_PARTICIPANTS_MAX 1024
+
+typedef struct {
+    char name[GOSSIP_NAME_MAX + 1];
+    unsigned slots;
+    char tags[GOSSIP_TAGS_MAX * (GOSSIP_TAG_MAX + 1)]; /* "k=v,k=v": its own, not session= */
+    bool alive;                                        /* alive or suspect in the mesh */
+    bool done;                                         /* sent DONE for the current summary */
+    bool unled;        /* answered our QUERY: it follows no leader yet */
+    bool refused;      /* leader: its collection differs from ours */
+    unsigned finished; /* tests it finished, as progress reports tell */
+} shoal_participant_t;
+
+typedef struct {
+    char session[SHOAL_SESSION_ID_MAX + 1];
+    char session_tag[GOSSIP_TAG_MAX + 1]; /* session=ID */
+    char runner_tag[GOSSIP_TAG_MAX + 1];  /* runner=DIGEST (16 hex) */
+    shoal_participant_t items[SHOAL_PARTICIPANTS_MAX];
+    size_t count;
+} shoal_roster_t;
+
+/* What a member change meant for the session. */
+typedef enum {
+    SHOAL_ROSTER_NOT_OURS,     /* not in this session: nothing changed */
+    SHOAL_ROSTER_OTHER_RUNNER, /* in it with another runner: ignored (said once) */
+    SHOAL_ROSTER_FULL,         /* SHOAL_PARTICIPANTS_MAX known already: ignored */
+    SHOAL_ROSTER_ARRIVED,      /* now alive; new, or back after being dead */
+    SHOAL_ROSTER_LOST,         /* was alive, is not */
+    SHOAL_ROSTER_SAME,         /* as alive as it was (slots and tags updated) */
+} shoal_roster_change_t;
+
+/* An empty roster of session (borrowed, copied) whose runner digest is
+ * `digest`. */
+void shoal_roster_init(shoal_roster_t *self, const char *session, const char *digest);
+/* Takes a member change from the mesh. *out (may be NULL) is set to the
+ * participant for ARRIVED, LOST and SAME, else NULL; it stays valid for the
+ * roster's life (participants are never removed). */
+shoal_roster_change_t shoal_roster_update(shoal_roster_t *self, const gossip_member_t *member,
+                                          shoal_participant_t **out);
+/* The participant called name, or NULL. */
+shoal_participant_t *shoal_roster_find(shoal_roster_t *self, const char *name);
+size_t shoal_roster_alive(const shoal_roster_t *self);
+/* The best-ranked alive participant (rendezvous hash of session and name),
+ * `except` (may be NULL) left out; NULL when there is none. Borrowed. */
+const char *shoal_roster_ranked_first(const shoal_roster_t *self, const char *except);
+/* "a, b, c": the alive participants' names, cut short with "..." to fit. */
+void shoal_roster_alive_names(const shoal_roster_t *self, char *out, size_t size);
+
+/* ---------------------------------------------------------------- election */
+
+typedef struct {
+    uint32_t term;
+    char leader[GOSSIP_NAME_MAX + 1]; /* "" until known */
+    int expect;                       /* --expect (0: none) */
+    uint64_t gather_until;            /* the join window's end (ms) */
+    bool window_closed;               /* closed once: stays closed */
+    uint64_t claim_at;                /* 0, or when we may claim the first term */
+} shoal_election_t;
+
+/* What the glue should do now. */
+typedef enum {
+    SHOAL_ELECT_WAIT,     /* nothing: the window is open, or someone else leads */
+    SHOAL_ELECT_ASK,      /* send QUERY to all and clear their `unled`: claim_at is set */
+    SHOAL_ELECT_CLAIM,    /* lead the next term: 1 from the gather, term + 1 after a loss */
+    SHOAL_ELECT_ADOPT,    /* follow (term, leader) as given */
+    SHOAL_ELECT_TELL,     /* we lead: tell the claimant with a heartbeat */
+    SHOAL_ELECT_DISOWNED, /* our leader is gone; another will take over */
+} shoal_elect_action_t;
+
+void shoal_election_init(shoal_election_t *self, int expect, uint64_t gather_until);
+/* Is (term, leader) newer than what we follow? In the same term the better
+ * rank wins. */
+bool shoal_election_newer(const shoal_election_t *self, const char *session, uint32_t term,
+                          const char *leader);
+/* The join window and the first claim, while nobody leads: closes at
+ * `expect` alive participants or at gather_until; then the best-ranked one
+ * (if it is `me` and `collected`) asks whether anyone leads (ASK, once) and
+ * claims once all others answered unled or claim_at passed (CLAIM, term 1).
+ * `said_short` (may be NULL) is set when the window closed short of expect. */
+shoal_elect_action_t shoal_election_gather(shoal_election_t *self, const shoal_roster_t *roster,
+                                           const char *me, bool collected, uint64_t now,
+                                           bool *said_short);
+/* A LEADER message of (term, from): ADOPT if newer (unless it is us), TELL if
+ * we lead (`leading`) and it is no newer, else WAIT. */
+shoal_elect_action_t shoal_election_on_leader(const shoal_election_t *self, const char *session,
+                                              const char *me, bool leading, const char *from,
+                                              uint32_t term);
+/* The leader we follow died: CLAIM (term + 1) if we are the best-ranked
+ * survivor, else DISOWNED (the leader is forgotten until the next LEADER). */
+shoal_elect_action_t shoal_election_leader_lost(shoal_election_t *self,
+                                                const shoal_roster_t *roster, const char *me);
+/* Follow (term, leader) from now on. */
+void shoal_election_adopt(shoal_election_t *self, uint32_t term, const char *leader);
+
+/* ---------------------------------------------------------------- summary */
+
+/* The largest summary, in frames: every chunk carries at least one result,
+ * so a session's test cap bounds it; the receiver keeps a flag per chunk. */
+#define SHOAL_SUMMARY_CHUNKS_MAX 1000000
+
+/* Sends the summary (type SUMMARY, its term, status and text set; items the
+ * final results) to `to` in numbered chunks of one frame each. Returns the
+ * number of chunks, or -1 (nothing sent) when out of memory or when it
+ * would need more than SHOAL_SUMMARY_CHUNKS_MAX (more results than a session
+ * has tests). */
+long shoal_summary_send(const shoal_session_host_t *host, const char *session, const char *to,
+                        shoal_msg_t *msg);
+
+/* The summary as a participant assembles it. */
+typedef struct {
+    shoal_item_t *items; /* owned */
+    size_t count, cap;
+    bool *seen; /* per chunk */
+    uint32_t chunks, chunks_seen, term;
+    int32_t status;
+    char text[SHOAL_MESSAGE_MAX + 1];
+} shoal_summary_in_t;
+
+typedef enum {
+    SHOAL_SUMMARY_PARTIAL,   /* kept; more chunks to come */
+    SHOAL_SUMMARY_COMPLETE,  /* this chunk completed it: send DONE */
+    SHOAL_SUMMARY_DUPLICATE, /* a chunk we have: ignored */
+    SHOAL_SUMMARY_REFUSED,   /* more chunks than a sender makes, or out of memory */
+} shoal_summary_add_t;
+
+/* Takes one SUMMARY chunk (its items move out of msg). A chunk of another
+ * term, or of another chunk count, replaces what was assembled. */
+shoal_summary_add_t shoal_summary_in_add(shoal_summary_in_t *self, shoal_msg_t *msg);
+void shoal_summary_in_clear(shoal_summary_in_t *self);
+/* Moves msg's items to the end of (*items)[0..*count), growing *cap. False
+ * (nothing moved) when out of memory. */
+bool shoal_items_take(shoal_item_t **items, size_t *count, size_t *cap, shoal_msg_t *msg);
+void shoal_items_free(shoal_item_t **items, size_t *count, size_t *cap);
+
+/* ---------------------------------------------------------------- status */
+
+/* One session as `shoal status` shows it. */
+typedef struct {
+    const char *session;
+    const char *phase; /* "gathering", "running", "done" */
+    const char *leader;
+    uint32_t term;
+    const uint32_t *counts; /* SHOAL_COUNT_KINDS of them */
+    const shoal_roster_t *roster;
+    const char *me;
+    unsigned running_here;
+} shoal_status_view_t;
+
+/* Prints the view: one JSON object (no newline), or text lines. */
+void shoal_status_print(FILE *out, bool json, const shoal_status_view_t *view);
+
+#endif

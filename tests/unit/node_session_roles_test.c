@@ -1,0 +1,392 @@
+/* The session's roles (node/session/): roster, election, summary assembly
+ * and status, each driven alone against a recording host (fake_host.c) and
+ * a clock that is an argument. */
+#include "fake_host.h"
+#include "harness.h"
+#include "sched/sched.h"
+
+#include <json-c/json.h>
+
+#define TEST(g, n) void test_##g##_##n(void);
+#include "node.list"
+#undef TEST
+
+#define SESSION "ci-7"
+#define DIGEST "0123456789abcdef0123"
+
+static gossip_member_t
+s_member(const char *name, gossip_state_t state, const char *session, const char *digest)
+{
+    gossip_member_t m = {.state = state, .meta = {.slots = 2}};
+    snprintf(m.name, sizeof(m.name), "%s", name);
+    int t = 0;
+    snprintf(m.meta.tags[t++], sizeof(m.meta.tags[0]), "gpu=1");
+    snprintf(m.meta.tags[t++], sizeof(m.meta.tags[0]), "session=%s", session);
+    snprintf(m.meta.tags[t++], sizeof(m.meta.tags[0]), "runner=%.16s", digest);
+    m.meta.tag_count = (uint8_t)t;
+    return m;
+}
+
+static void
+s_join(shoal_roster_t *roster, const char *name)
+{
+    gossip_member_t m = s_member(name, GOSSIP_STATE_ALIVE, SESSION, DIGEST);
+    CHECK_INT(shoal_roster_update(roster, &m, NULL), ==, SHOAL_ROSTER_ARRIVED);
+}
+
+/* Names in rank order for SESSION: best first. */
+static void
+s_ranked(const char **names, size_t count, const char **out)
+{
+    size_t order[8];
+    sched_rank_order(SESSION, names, count, order);
+    for (size_t i = 0; i < count; i++)
+        out[i] = names[order[i]];
+}
+
+/* A roster of n1, n2 and n3, all alive; ranked[] gets them best first. */
+static void
+s_three(shoal_roster_t *roster, const char **ranked)
+{
+    const char *names[3] = {"n1", "n2", "n3"};
+    shoal_roster_init(roster, SESSION, DIGEST);
+    s_ranked(names, 3, ranked);
+    for (int i = 0; i < 3; i++)
+        s_join(roster, names[i]);
+}
+
+static void
+s_kill(shoal_roster_t *roster, const char *name)
+{
+    gossip_member_t dead = s_member(name, GOSSIP_STATE_DEAD, SESSION, DIGEST);
+    CHECK_INT(shoal_roster_update(roster, &dead, NULL), ==, SHOAL_ROSTER_LOST);
+}
+
+/* ---------------------------------------------------------------- roster */
+
+void
+test_node_session_roles_roster_takes_its_session_and_runner_only(void)
+{
+    static shoal_roster_t roster;
+    shoal_roster_init(&roster, SESSION, DIGEST);
+    gossip_member_t other_session = s_member("a", GOSSIP_STATE_ALIVE, "ci-8", DIGEST);
+    gossip_member_t other_runner = s_member("b", GOSSIP_STATE_ALIVE, SESSION, "ffff");
+    gossip_member_t ours = s_member("c", GOSSIP_STATE_ALIVE, SESSION, DIGEST);
+    shoal_participant_t *p = (shoal_participant_t *)1;
+    CHECK_INT(shoal_roster_update(&roster, &other_session, &p), ==, SHOAL_ROSTER_NOT_OURS);
+    CHECK(p == NULL);
+    CHECK_INT(shoal_roster_update(&roster, &other_runner, &p), ==, SHOAL_ROSTER_OTHER_RUNNER);
+    CHECK_INT(shoal_roster_update(&roster, &ours, &p), ==, SHOAL_ROSTER_ARRIVED);
+    CHECK_INT(roster.count, ==, 1);
+    CHECK_STR(p->name, "c");
+    CHECK_INT(p->slots, ==, 2);
+    CHECK_STR(p->tags, "gpu=1"); /* its own tags, not session= or runner= */
+    CHECK(shoal_roster_find(&roster, "b") == NULL);
+}
+
+void
+test_node_session_roles_roster_tells_loss_and_return(void)
+{
+    static shoal_roster_t roster;
+    shoal_roster_init(&roster, SESSION, DIGEST);
+    shoal_participant_t *first, *p;
+    gossip_member_t m = s_member("a", GOSSIP_STATE_ALIVE, SESSION, DIGEST);
+    CHECK_INT(shoal_roster_update(&roster, &m, &first), ==, SHOAL_ROSTER_ARRIVED);
+    m.state = GOSSIP_STATE_SUSPECT; /* suspected is still a participant */
+    CHECK_INT(shoal_roster_update(&roster, &m, &p), ==, SHOAL_ROSTER_SAME);
+    m.state = GOSSIP_STATE_DEAD;
+    CHECK_INT(shoal_roster_update(&roster, &m, &p), ==, SHOAL_ROSTER_LOST);
+    CHECK(!p->alive);
+    CHECK_INT(shoal_roster_alive(&roster), ==, 0);
+    m.state = GOSSIP_STATE_ALIVE;
+    CHECK_INT(shoal_roster_update(&roster, &m, &p), ==, SHOAL_ROSTER_ARRIVED);
+    CHECK(p == first); /* the same participant, never removed */
+    CHECK_INT(roster.count, ==, 1);
+}
+
+void
+test_node_session_roles_roster_ranks_the_alive(void)
+{
+    static shoal_roster_t roster;
+    const char *ranked[3];
+    s_three(&roster, ranked);
+    CHECK_STR(shoal_roster_ranked_first(&roster, NULL), ranked[0]);
+    CHECK_STR(shoal_roster_ranked_first(&roster, ranked[0]), ranked[1]);
+    s_kill(&roster, ranked[0]);
+    CHECK_STR(shoal_roster_ranked_first(&roster, NULL), ranked[1]);
+    char names_out[16];
+    shoal_roster_alive_names(&roster, names_out, sizeof(names_out));
+    CHECK(strstr(names_out, ranked[1]) && !strstr(names_out, ranked[0]));
+    shoal_roster_alive_names(&roster, names_out, 6); /* cut short */
+    CHECK(strlen(names_out) <= 5 && strstr(names_out, "..."));
+}
+
+void
+test_node_session_roles_roster_is_full_at_its_cap(void)
+{
+    static shoal_roster_t roster;
+    shoal_roster_init(&roster, SESSION, DIGEST);
+    char name[32];
+    for (int i = 0; i < SHOAL_PARTICIPANTS_MAX; i++) {
+        snprintf(name, sizeof(name), "n%d", i);
+        s_join(&roster, name);
+    }
+    gossip_member_t m = s_member("one-more", GOSSIP_STATE_ALIVE, SESSION, DIGEST);
+    CHECK_INT(shoal_roster_update(&roster, &m, NULL), ==, SHOAL_ROSTER_FULL);
+    CHECK_INT(roster.count, ==, SHOAL_PARTICIPANTS_MAX);
+}
+
+/* ---------------------------------------------------------------- election */
+
+void
+test_node_session_roles_election_waits_for_expect_then_asks_then_claims(void)
+{
+    static shoal_roster_t roster;
+    shoal_roster_init(&roster, SESSION, DIGEST);
+    const char *names[2] = {"n1", "n2"}, *ranked[2];
+    s_ranked(names, 2, ranked);
+    const char *me = ranked[0], *other = ranked[1];
+    shoal_election_t e;
+    shoal_election_init(&e, 2, 10000);
+    s_join(&roster, me);
+    bool said_short = true;
+    CHECK_INT(shoal_election_gather(&e, &roster, me, true, 100, &said_short), ==, SHOAL_ELECT_WAIT);
+    s_join(&roster, other);
+    /* The window is closed; not collected yet: no claim. */
+    CHECK_INT(shoal_election_gather(&e, &roster, me, false, 200, NULL), ==, SHOAL_ELECT_WAIT);
+    CHECK_INT(shoal_election_gather(&e, &roster, me, true, 300, &said_short), ==, SHOAL_ELECT_ASK);
+    CHECK(!said_short);
+    CHECK(e.claim_at > 300);
+    /* The other has not answered: wait, until it does or the grace ends. */
+    CHECK_INT(shoal_election_gather(&e, &roster, me, true, 301, NULL), ==, SHOAL_ELECT_WAIT);
+    shoal_roster_find(&roster, other)->unled = true;
+    CHECK_INT(shoal_election_gather(&e, &roster, me, true, 302, NULL), ==, SHOAL_ELECT_CLAIM);
+    /* The other one never claims. */
+    shoal_election_t theirs;
+    shoal_election_init(&theirs, 2, 10000);
+    CHECK_INT(shoal_election_gather(&theirs, &roster, other, true, 20000, NULL), ==,
+              SHOAL_ELECT_WAIT);
+}
+
+void
+test_node_session_roles_election_window_closes_short_at_its_end(void)
+{
+    static shoal_roster_t roster;
+    shoal_roster_init(&roster, SESSION, DIGEST);
+    s_join(&roster, "alone");
+    shoal_election_t e;
+    shoal_election_init(&e, 3, 1000);
+    CHECK_INT(shoal_election_gather(&e, &roster, "alone", true, 999, NULL), ==, SHOAL_ELECT_WAIT);
+    bool said_short = false;
+    CHECK_INT(shoal_election_gather(&e, &roster, "alone", true, 1000, &said_short), ==,
+              SHOAL_ELECT_ASK);
+    CHECK(said_short);
+    CHECK(e.window_closed);
+    /* Alone: nobody to wait for. */
+    CHECK_INT(shoal_election_gather(&e, &roster, "alone", true, 1000, NULL), ==, SHOAL_ELECT_CLAIM);
+    /* Once someone leads, the gather does nothing. */
+    shoal_election_adopt(&e, 1, "alone");
+    CHECK_INT(shoal_election_gather(&e, &roster, "alone", true, 2000, NULL), ==, SHOAL_ELECT_WAIT);
+}
+
+void
+test_node_session_roles_election_follows_newer_terms_and_better_ranks(void)
+{
+    const char *names[2] = {"n1", "n2"}, *ranked[2];
+    s_ranked(names, 2, ranked);
+    shoal_election_t e;
+    shoal_election_init(&e, 0, 0);
+    CHECK(shoal_election_newer(&e, SESSION, 1, ranked[1])); /* anyone, while nobody leads */
+    shoal_election_adopt(&e, 1, ranked[1]);
+    CHECK(!shoal_election_newer(&e, SESSION, 1, ranked[1]));
+    CHECK(shoal_election_newer(&e, SESSION, 1, ranked[0])); /* same term, better rank */
+    CHECK(shoal_election_newer(&e, SESSION, 2, ranked[1]));
+    shoal_election_adopt(&e, 2, ranked[0]);
+    CHECK(!shoal_election_newer(&e, SESSION, 2, ranked[1]));
+    CHECK(!shoal_election_newer(&e, SESSION, 1, ranked[0]));
+    /* A LEADER message: adopt the newer, tell an older claimant while we lead. */
+    CHECK_INT(shoal_election_on_leader(&e, SESSION, "me", false, "x", 3), ==, SHOAL_ELECT_ADOPT);
+    CHECK_INT(shoal_election_on_leader(&e, SESSION, ranked[0], true, ranked[1], 1), ==,
+              SHOAL_ELECT_TELL);
+    CHECK_INT(shoal_election_on_leader(&e, SESSION, "me", false, ranked[1], 1), ==,
+              SHOAL_ELECT_WAIT);
+    CHECK_INT(shoal_election_on_leader(&e, SESSION, "me", false, "me", 9), ==, SHOAL_ELECT_WAIT);
+}
+
+void
+test_node_session_roles_election_best_survivor_takes_over(void)
+{
+    static shoal_roster_t roster;
+    const char *ranked[3];
+    s_three(&roster, ranked);
+    s_kill(&roster, ranked[0]);
+    shoal_election_t e2, e3;
+    shoal_election_init(&e2, 0, 0);
+    shoal_election_init(&e3, 0, 0);
+    shoal_election_adopt(&e2, 4, ranked[0]);
+    shoal_election_adopt(&e3, 4, ranked[0]);
+    CHECK_INT(shoal_election_leader_lost(&e2, &roster, ranked[1]), ==, SHOAL_ELECT_CLAIM);
+    CHECK_INT(shoal_election_leader_lost(&e3, &roster, ranked[2]), ==, SHOAL_ELECT_DISOWNED);
+    CHECK_STR(e3.leader, ""); /* forgotten until the next LEADER */
+    CHECK_INT(e3.term, ==, 4);
+}
+
+/* ---------------------------------------------------------------- summary */
+
+static shoal_item_t *
+s_results(size_t n)
+{
+    static char output[SHOAL_OUTPUT_MAX];
+    memset(output, 'o', sizeof(output) - 1);
+    shoal_item_t *items = calloc(n, sizeof(*items));
+    for (size_t i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "t%zu", i);
+        items[i] = (shoal_item_t){.id = strdup(id),
+                                  .outcome = 1,
+                                  .seconds = 0.5,
+                                  .node = strdup("n1"),
+                                  .message = strdup("failed"),
+                                  .output = strdup(output)};
+    }
+    return items;
+}
+
+void
+test_node_session_roles_summary_assembles_chunks_in_any_order(void)
+{
+    fake_host_t host;
+    fake_host_init(&host);
+    size_t n = 60; /* 8 KiB of output each: several frames */
+    shoal_item_t *items = s_results(n);
+    shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY,
+                       .term = 3,
+                       .status = 1,
+                       .text = (char *)"1 failed",
+                       .items = items,
+                       .item_count = n};
+    long chunks = shoal_summary_send(&host.host, SESSION, "n2", &msg);
+    CHECK(chunks > 1);
+    CHECK_INT(host.count, ==, chunks);
+    CHECK_INT(host.undecodable, ==, 0);
+    shoal_summary_in_t in = {0};
+    for (long c = chunks - 1; c >= 0; c--) {
+        fake_frame_t *f = &host.frames[c];
+        CHECK_STR(f->to, "n2");
+        CHECK_STR(f->msg.session, SESSION);
+        shoal_summary_add_t got = shoal_summary_in_add(&in, &f->msg);
+        CHECK_INT(got, ==, c == 0 ? SHOAL_SUMMARY_COMPLETE : SHOAL_SUMMARY_PARTIAL);
+    }
+    CHECK_INT(in.count, ==, n);
+    CHECK_INT(in.status, ==, 1);
+    CHECK_STR(in.text, "1 failed");
+    /* Every result once. */
+    bool *seen = calloc(n, sizeof(bool));
+    for (size_t i = 0; i < in.count; i++) {
+        size_t k = (size_t)strtoul(in.items[i].id + 1, NULL, 10);
+        CHECK(k < n && !seen[k]);
+        seen[k] = true;
+        CHECK_INT(strlen(in.items[i].output), ==, SHOAL_OUTPUT_MAX - 1);
+    }
+    free(seen);
+    /* A chunk again changes nothing. */
+    fake_host_clear(&host);
+    fake_host_init(&host);
+    CHECK(shoal_summary_send(&host.host, SESSION, "n2", &msg) == chunks);
+    CHECK_INT(shoal_summary_in_add(&in, &host.frames[0].msg), ==, SHOAL_SUMMARY_DUPLICATE);
+    CHECK_INT(in.count, ==, n);
+    shoal_summary_in_clear(&in);
+    fake_host_clear(&host);
+    for (size_t i = 0; i < n; i++)
+        shoal_item_clear(&items[i]);
+    free(items);
+}
+
+void
+test_node_session_roles_summary_refuses_what_no_sender_makes(void)
+{
+    shoal_summary_in_t in = {0};
+    shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY, .term = 1, .chunk = 0, .chunks = UINT32_MAX};
+    CHECK_INT(shoal_summary_in_add(&in, &msg), ==, SHOAL_SUMMARY_REFUSED);
+    CHECK(in.seen == NULL); /* nothing allocated for it */
+    msg.chunks = SHOAL_SUMMARY_CHUNKS_MAX + 1;
+    CHECK_INT(shoal_summary_in_add(&in, &msg), ==, SHOAL_SUMMARY_REFUSED);
+    msg.chunks = 2;
+    msg.chunk = 2;
+    CHECK_INT(shoal_summary_in_add(&in, &msg), ==, SHOAL_SUMMARY_REFUSED);
+    msg.chunks = 0;
+    msg.chunk = 0;
+    CHECK_INT(shoal_summary_in_add(&in, &msg), ==, SHOAL_SUMMARY_REFUSED);
+    shoal_summary_in_clear(&in);
+}
+
+void
+test_node_session_roles_summary_of_a_new_term_starts_over(void)
+{
+    shoal_summary_in_t in = {0};
+    shoal_item_t *old = s_results(1), *fresh = s_results(2);
+    shoal_msg_t first = {.type = SHOAL_MSG_SUMMARY,
+                         .term = 1,
+                         .chunk = 0,
+                         .chunks = 2,
+                         .items = old,
+                         .item_count = 1};
+    CHECK_INT(shoal_summary_in_add(&in, &first), ==, SHOAL_SUMMARY_PARTIAL);
+    shoal_msg_t second = {.type = SHOAL_MSG_SUMMARY,
+                          .term = 2,
+                          .chunk = 0,
+                          .chunks = 1,
+                          .items = fresh,
+                          .item_count = 2};
+    CHECK_INT(shoal_summary_in_add(&in, &second), ==, SHOAL_SUMMARY_COMPLETE);
+    CHECK_INT(in.count, ==, 2);
+    CHECK_INT(in.term, ==, 2);
+    shoal_summary_in_clear(&in);
+    free(old);
+    free(fresh);
+}
+
+/* ---------------------------------------------------------------- status */
+
+void
+test_node_session_roles_status_json_is_one_object(void)
+{
+    static shoal_roster_t roster;
+    shoal_roster_init(&roster, SESSION, DIGEST);
+    s_join(&roster, "n1");
+    s_join(&roster, "n\"2"); /* a name JSON must escape */
+    uint32_t counts[SHOAL_COUNT_KINDS] = {5, 1, 0, 2, 3, 9};
+    shoal_status_view_t view = {.session = SESSION,
+                                .phase = "running",
+                                .leader = "n1",
+                                .term = 2,
+                                .counts = counts,
+                                .roster = &roster,
+                                .me = "n1",
+                                .running_here = 3};
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    shoal_status_print(out, true, &view);
+    fclose(out);
+    json_object *o = json_tokener_parse(text);
+    CHECK(o && json_object_is_type(o, json_type_object));
+    json_object *v;
+    CHECK(json_object_object_get_ex(o, "session", &v));
+    CHECK_STR(json_object_get_string(v), SESSION);
+    CHECK(json_object_object_get_ex(o, "passed", &v) && json_object_get_int(v) == 5);
+    CHECK(json_object_object_get_ex(o, "pending", &v) && json_object_get_int(v) == 9);
+    CHECK(json_object_object_get_ex(o, "members", &v) && json_object_array_length(v) == 2);
+    CHECK_STR(
+        json_object_get_string(json_object_object_get(json_object_array_get_idx(v, 1), "name")),
+        "n\"2");
+    json_object_put(o);
+    free(text);
+    text = NULL;
+    out = open_memstream(&text, &size);
+    shoal_status_print(out, false, &view);
+    fclose(out);
+    CHECK(strstr(text, "session ci-7: running, leader n1 (term 2)"));
+    CHECK(strstr(text, "(here)"));
+    free(text);
+}
