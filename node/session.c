@@ -61,11 +61,6 @@ typedef struct {
     size_t count;
 } s_slot_t;
 
-typedef struct {
-    shoal_item_t item; /* owned */
-    bool acked;
-} s_result_t;
-
 struct shoal_session {
     shoal_run_config_t config;
     shoal_node_t *node;
@@ -98,11 +93,7 @@ struct shoal_session {
     /* The leader's own results would die with it: it copies them to its
      * deputy, the participant that would take over, which feeds them to the
      * term it starts. */
-    char deputy[GOSSIP_NAME_MAX + 1];     /* leader: who holds our copies... */
-    size_t replicated;                    /* ...of results[0..replicated) */
-    char replica_of[GOSSIP_NAME_MAX + 1]; /* deputy: whose copies we hold */
-    shoal_item_t *replicas;
-    size_t replica_count, replica_cap;
+    shoal_replicas_t replicas; /* as the deputy */
     uint64_t next_heartbeat, next_progress, summary_sent_at, summary_started;
     bool summary_ready;     /* leader: finished and summary built */
     bool summary_too_large; /* leader: said once that it cannot be sent */
@@ -114,10 +105,8 @@ struct shoal_session {
     s_slot_t *slots;
     shoal_item_t *queue; /* dealt, not started; item.id owned */
     size_t queue_count, queue_cap;
-    s_result_t *results;
-    size_t result_count, result_cap;
-    size_t unacked; /* results[0..unacked) are all acknowledged */
-    bool fresh;     /* next WANT is the first to this term's leader */
+    shoal_results_t results; /* ours, until the session ends */
+    bool fresh;              /* next WANT is the first to this term's leader */
     uint64_t last_want, next_resend;
     bool want_now;
     shoal_summary_in_t summary; /* as received */
@@ -215,56 +204,23 @@ s_queued_batches(const shoal_session_t *self)
 static void
 s_add_result(shoal_session_t *self, shoal_item_t *item)
 {
-    if (self->result_count == self->result_cap) {
-        self->result_cap = self->result_cap ? self->result_cap * 2 : 64;
-        self->results = realloc(self->results, self->result_cap * sizeof(s_result_t));
+    if (shoal_results_add(&self->results, item) != 0) {
+        shoal_log_info("out of memory: the result of %s is lost here", item->id);
+        shoal_item_clear(item);
     }
-    self->results[self->result_count].item = *item;
-    self->results[self->result_count].acked = false;
-    self->result_count++;
-    memset(item, 0, sizeof(*item));
-}
-
-static void
-s_send_items(shoal_session_t *self, const char *to, shoal_item_t *items, size_t n)
-{
-    if (n == 0)
-        return;
-    shoal_msg_t msg = {
-        .type = SHOAL_MSG_RESULTS, .term = self->elect.term, .items = items, .item_count = n};
-    s_send(self, to, &msg);
 }
 
 /* Sends every result the leader has not acknowledged; while we lead, also
- * copies the new ones to the deputy (all of them to a new deputy). Copies
- * are best effort: one that is lost only means the test runs again after a
- * failover. */
+ * copies the new ones to the deputy. Copies are best effort: one that is
+ * lost only means the test runs again after a failover. */
 static void
 s_send_results(shoal_session_t *self)
 {
     if (!self->elect.leader[0])
         return;
     const char *deputy = self->lead ? shoal_roster_ranked_first(&self->roster, self->name) : NULL;
-    if (deputy && strcmp(deputy, self->deputy) != 0) {
-        snprintf(self->deputy, sizeof(self->deputy), "%s", deputy);
-        self->replicated = 0;
-    }
-    shoal_item_t *items = calloc(self->result_count ? self->result_count : 1, sizeof(*items));
-    if (!items)
-        return;
-    size_t n = 0;
-    for (size_t i = self->unacked; i < self->result_count; i++)
-        if (!self->results[i].acked)
-            items[n++] = self->results[i].item; /* shallow: encode only reads */
-    s_send_items(self, self->elect.leader, items, n);
-    if (deputy) {
-        n = 0;
-        for (size_t i = self->replicated; i < self->result_count; i++)
-            items[n++] = self->results[i].item;
-        s_send_items(self, deputy, items, n);
-        self->replicated = self->result_count;
-    }
-    free(items);
+    shoal_results_send(&self->results, &self->host, self->config.session, self->elect.term,
+                       self->elect.leader, deputy);
 }
 
 static void
@@ -709,9 +665,7 @@ s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
     for (size_t i = 0; i < self->queue_count; i++)
         free(self->queue[i].id);
     self->queue_count = 0;
-    for (size_t i = 0; i < self->result_count; i++)
-        self->results[i].acked = false;
-    self->unacked = 0;
+    shoal_results_unack_all(&self->results);
     self->results_due = s_now(self); /* all of them, before the first WANT */
     self->fresh = true;
     self->want_now = true;
@@ -769,13 +723,13 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
         shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,
                             s_seconds(now));
     }
-    if (rebuild && self->replica_count) {
-        size_t kept = shoal_leader_results(self->lead, self->replica_of, self->replicas,
-                                           self->replica_count, s_seconds(now));
-        shoal_log_info("kept %zu results of %s from the copies we hold", kept, self->replica_of);
+    if (rebuild && self->replicas.count) {
+        size_t kept = shoal_leader_results(self->lead, self->replicas.of, self->replicas.items,
+                                           self->replicas.count, s_seconds(now));
+        shoal_log_info("kept %zu results of %s from the copies we hold", kept, self->replicas.of);
     }
-    shoal_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
-    self->deputy[0] = '\0'; /* this term copies its results afresh */
+    shoal_replicas_clear(&self->replicas);
+    self->results.deputy[0] = '\0'; /* this term copies its results afresh */
     shoal_log_info("planning %zu tests for %zu participants", total, self->roster.count);
     if (self->config.dry_run) {
         shoal_leader_tick(self->lead, s_seconds(now));
@@ -1078,24 +1032,12 @@ s_on_work(shoal_session_t *self, shoal_msg_t *msg)
     shoal_items_take(&self->queue, &self->queue_count, &self->queue_cap, msg);
 }
 
-/* As the deputy: keeps the leader's own results. */
-static void
-s_keep_replicas(shoal_session_t *self, const char *from, shoal_msg_t *msg)
-{
-    if (strcmp(from, self->elect.leader) != 0)
-        return;
-    if (strcmp(from, self->replica_of) != 0) {
-        shoal_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
-        snprintf(self->replica_of, sizeof(self->replica_of), "%s", from);
-    }
-    shoal_items_take(&self->replicas, &self->replica_count, &self->replica_cap, msg);
-}
-
 static void
 s_on_results(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t now)
 {
     if (!self->lead) {
-        s_keep_replicas(self, from, msg);
+        if (strcmp(from, self->elect.leader) == 0) /* as the deputy */
+            shoal_replicas_keep(&self->replicas, from, msg);
         return;
     }
     if (!self->summary_ready)
@@ -1106,23 +1048,6 @@ s_on_results(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t
                        .items = msg->items,
                        .item_count = msg->item_count};
     s_send(self, from, &ack);
-}
-
-static void
-s_on_ack(shoal_session_t *self, const shoal_msg_t *msg)
-{
-    /* Results are acknowledged about in the order they were sent: start at
-     * the first one not acknowledged yet, so a long session is not
-     * quadratic. */
-    for (size_t i = 0; i < msg->item_count; i++)
-        for (size_t r = self->unacked; r < self->result_count; r++)
-            if (!self->results[r].acked && self->results[r].item.attempt == msg->items[i].attempt &&
-                strcmp(self->results[r].item.id, msg->items[i].id) == 0) {
-                self->results[r].acked = true;
-                break;
-            }
-    while (self->unacked < self->result_count && self->results[self->unacked].acked)
-        self->unacked++;
 }
 
 static void
@@ -1194,7 +1119,7 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
             break;
         case SHOAL_MSG_ACK:
             if (strcmp(from, self->elect.leader) == 0)
-                s_on_ack(self, &msg);
+                shoal_results_ack(&self->results, &msg);
             break;
         case SHOAL_MSG_PROGRESS:
             if (strcmp(from, self->elect.leader) == 0)
@@ -1503,10 +1428,8 @@ shoal_session_destroy(shoal_session_t **self_p)
     for (size_t i = 0; i < self->queue_count; i++)
         free(self->queue[i].id);
     free(self->queue);
-    for (size_t i = 0; i < self->result_count; i++)
-        shoal_item_clear(&self->results[i].item);
-    free(self->results);
-    shoal_items_free(&self->replicas, &self->replica_count, &self->replica_cap);
+    shoal_results_clear(&self->results);
+    shoal_replicas_clear(&self->replicas);
     shoal_items_free(&self->theirs, &self->theirs_count, &self->theirs_cap);
     shoal_summary_in_clear(&self->summary);
     free(self->summary_out);

@@ -7,6 +7,7 @@
  *
  *   roster.c    participants, from the mesh's member changes; leader ranking
  *   election.c  gather window, first claim, newer terms, who takes over
+ *   results.c   our results until the leader acknowledges them; the deputy's copies
  *   summary.c   the leader's summary in numbered chunks, and its assembly
  *   status.c    `shoal status`: one session as this participant sees it
  *   host.c      sending a message over as many frames as its items need
@@ -133,6 +134,48 @@ shoal_elect_action_t shoal_election_leader_lost(shoal_election_t *self,
                                                 const shoal_roster_t *roster, const char *me);
 /* Follow (term, leader) from now on. */
 void shoal_election_adopt(shoal_election_t *self, uint32_t term, const char *leader);
+
+/* ---------------------------------------------------------------- results */
+
+typedef struct {
+    shoal_item_t item; /* owned */
+    bool acked;
+} shoal_kept_result_t;
+
+typedef struct {
+    shoal_kept_result_t *items;
+    size_t count, cap;
+    size_t unacked;                   /* items[0..unacked) are all acknowledged */
+    char deputy[GOSSIP_NAME_MAX + 1]; /* while we lead: who holds our copies... */
+    size_t replicated;                /* ...of items[0..replicated) */
+} shoal_results_t;
+
+/* Keeps item (its strings move in; *item is zeroed). -1 when out of memory
+ * (item untouched). */
+int shoal_results_add(shoal_results_t *self, shoal_item_t *item);
+/* Sends RESULTS with every unacknowledged result to leader, in term; with a
+ * deputy (NULL: none), also copies to it what it has not had (everything,
+ * when the deputy changed). Returns how many went to the leader. */
+size_t shoal_results_send(shoal_results_t *self, const shoal_session_host_t *host,
+                          const char *session, uint32_t term, const char *leader,
+                          const char *deputy);
+/* The leader acknowledged ack's (id, attempt) items. */
+void shoal_results_ack(shoal_results_t *self, const shoal_msg_t *ack);
+/* A new leader: every result is to be reported again. */
+void shoal_results_unack_all(shoal_results_t *self);
+void shoal_results_clear(shoal_results_t *self);
+
+/* As a deputy: the copies of one leader's own results. */
+typedef struct {
+    char of[GOSSIP_NAME_MAX + 1]; /* whose */
+    shoal_item_t *items;
+    size_t count, cap;
+} shoal_replicas_t;
+
+/* Keeps msg's items (moved out) as copies of from's; copies of another
+ * leader are dropped first. */
+void shoal_replicas_keep(shoal_replicas_t *self, const char *from, shoal_msg_t *msg);
+void shoal_replicas_clear(shoal_replicas_t *self);
 
 /* ---------------------------------------------------------------- summary */
 

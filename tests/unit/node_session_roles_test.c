@@ -390,3 +390,102 @@ test_node_session_roles_status_json_is_one_object(void)
     CHECK(strstr(text, "(here)"));
     free(text);
 }
+
+/* ---------------------------------------------------------------- results */
+
+static void
+s_add(shoal_results_t *results, const char *id, uint32_t attempt)
+{
+    shoal_item_t item = {.id = strdup(id),
+                         .attempt = attempt,
+                         .node = strdup("me"),
+                         .message = strdup(""),
+                         .output = strdup("")};
+    CHECK_INT(shoal_results_add(results, &item), ==, 0);
+    CHECK(item.id == NULL); /* moved in */
+}
+
+/* The ids of the RESULTS frames sent to `to` from frame `first` on, joined. */
+static void
+s_sent_ids(const fake_host_t *host, size_t first, const char *to, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t f = first; f < host->count; f++) {
+        if (strcmp(host->frames[f].to, to) != 0)
+            continue;
+        CHECK_INT(host->frames[f].msg.type, ==, SHOAL_MSG_RESULTS);
+        for (size_t i = 0; i < host->frames[f].msg.item_count; i++)
+            snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "",
+                     host->frames[f].msg.items[i].id);
+    }
+}
+
+void
+test_node_session_roles_results_resent_until_acknowledged(void)
+{
+    fake_host_t host;
+    fake_host_init(&host);
+    shoal_results_t results = {0};
+    s_add(&results, "a", 0);
+    s_add(&results, "b", 0);
+    s_add(&results, "c", 1);
+    char ids[256];
+    CHECK_INT(shoal_results_send(&results, &host.host, SESSION, 2, "lead", NULL), ==, 3);
+    s_sent_ids(&host, 0, "lead", ids, sizeof(ids));
+    CHECK_STR(ids, "a b c");
+    CHECK_INT(host.frames[0].msg.term, ==, 2);
+    /* b, and c of another attempt: only b counts. */
+    shoal_item_t acked[2] = {{.id = (char *)"b"}, {.id = (char *)"c", .attempt = 0}};
+    shoal_msg_t ack = {.type = SHOAL_MSG_ACK, .items = acked, .item_count = 2};
+    shoal_results_ack(&results, &ack);
+    size_t before = host.count;
+    CHECK_INT(shoal_results_send(&results, &host.host, SESSION, 2, "lead", NULL), ==, 2);
+    s_sent_ids(&host, before, "lead", ids, sizeof(ids));
+    CHECK_STR(ids, "a c");
+    acked[0].id = (char *)"a";
+    acked[1].attempt = 1;
+    shoal_results_ack(&results, &ack);
+    CHECK_INT(results.unacked, ==, 3);
+    before = host.count;
+    CHECK_INT(shoal_results_send(&results, &host.host, SESSION, 2, "lead", NULL), ==, 0);
+    CHECK_INT(host.count, ==, before); /* nothing to say */
+    /* A new leader hears everything again. */
+    shoal_results_unack_all(&results);
+    CHECK_INT(shoal_results_send(&results, &host.host, SESSION, 3, "new", NULL), ==, 3);
+    shoal_results_clear(&results);
+    fake_host_clear(&host);
+}
+
+void
+test_node_session_roles_results_copied_to_the_deputy_once(void)
+{
+    fake_host_t host;
+    fake_host_init(&host);
+    shoal_results_t results = {0};
+    char ids[256];
+    s_add(&results, "a", 0);
+    s_add(&results, "b", 0);
+    shoal_results_send(&results, &host.host, SESSION, 1, "me", "d1");
+    s_sent_ids(&host, 0, "d1", ids, sizeof(ids));
+    CHECK_STR(ids, "a b");
+    s_add(&results, "c", 0);
+    size_t before = host.count;
+    shoal_results_send(&results, &host.host, SESSION, 1, "me", "d1");
+    s_sent_ids(&host, before, "d1", ids, sizeof(ids));
+    CHECK_STR(ids, "c"); /* only what it lacks */
+    before = host.count;
+    shoal_results_send(&results, &host.host, SESSION, 1, "me", "d2");
+    s_sent_ids(&host, before, "d2", ids, sizeof(ids));
+    CHECK_STR(ids, "a b c"); /* a new deputy gets everything */
+    /* The deputy keeps one leader's copies at a time. */
+    shoal_replicas_t replicas = {0};
+    shoal_replicas_keep(&replicas, "me", &host.frames[before].msg);
+    CHECK_INT(replicas.count, ==, 3);
+    CHECK_STR(replicas.of, "me");
+    shoal_replicas_keep(&replicas, "other", &host.frames[0].msg);
+    CHECK_INT(replicas.count, ==, 2); /* a and b of the other leader, instead of mine */
+    CHECK_STR(replicas.of, "other");
+    shoal_replicas_clear(&replicas);
+    shoal_results_clear(&results);
+    fake_host_clear(&host);
+}
