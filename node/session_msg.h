@@ -7,22 +7,25 @@
  * attempt), so a duplicate merges harmlessly. The decoder checks every length
  * against caps before unpacking and copies everything out of msgpack's zone.
  *
- *   LEADER    leader -> all      [.., tests_total]           "I lead this term"
- *   WANT      member -> leader   [.., free_slots, fresh, collection digest, [running ids]]
- *   WORK      leader -> member   [.., [[batch, id, attempt]...]]
- *   RESULTS   member -> leader   [.., [[id, attempt, outcome, seconds, message, output]...]]
- *   ACK       leader -> member   [.., [[id, attempt]...]]
- *   PROGRESS  leader -> all      [.., [counts x6], [[id, attempt, outcome, seconds, node]...]]
- *   SUMMARY   leader -> all      [.., chunk, chunks, status, text, [[id, attempt, outcome,
- *                                  seconds, node, message, output, flaky, stolen]...]]
- *   DONE      member -> leader   [..]                        "I have the whole summary"
- *   QUERY     would-be first leader -> all   [..]   "does anyone lead?" (term 0)
- *   NOLEADER  participant -> asker [..]   "I follow no one yet" (only at term 0)
- *   REFUSE    leader -> member   [.., tests_total, text, [ids]]   "your collection differs:
- *                                  you are not admitted"; tests_total is the leader's
- *                                  count, and the first refusal carries all its ids
- *                                  (over several messages) so the member can name
- *                                  the differences
+ * Each type is one row of s_types in session_msg.c: its name, who sends it to
+ * whom, how many fields it has, the shape of its items and the caps of its
+ * numbers. Its fields:
+ *
+ *   LEADER    [.., tests_total]                          "I lead this term"
+ *   WANT      [.., free_slots, fresh, collection digest, [running ids]]
+ *   WORK      [.., [[batch, id, attempt]...]]
+ *   RESULTS   [.., [[id, attempt, outcome, seconds, message, output]...]]
+ *   ACK       [.., [[id, attempt]...]]
+ *   PROGRESS  [.., [counts x6], [[id, attempt, outcome, seconds, node]...]]
+ *   SUMMARY   [.., chunk, chunks, status, text, [[id, attempt, outcome,
+ *               seconds, node, message, output, flaky, stolen]...]]
+ *   DONE      [..]                                       "I have the whole summary"
+ *   QUERY     [..]                                       "does anyone lead?" (term 0)
+ *   NOLEADER  [..]                                       "I follow no one yet" (term 0)
+ *   REFUSE    [.., tests_total, text, [ids]]             "your collection differs:
+ *               you are not admitted"; tests_total is the leader's count, and the
+ *               first refusal carries all its ids (over several messages) so the
+ *               member can name the differences
  */
 #ifndef SHOAL_NODE_SESSION_MSG_H
 #define SHOAL_NODE_SESSION_MSG_H
@@ -97,7 +100,8 @@ typedef struct {
 
 /* Encodes msg with items[first..] into buf: as many items as fit in cap.
  * Returns the encoded length and sets *taken to the number of items encoded;
- * -1 if not even the header fits. */
+ * -1 if not even the header fits, or if a value is over its cap (the decoder
+ * would refuse the message). */
 long shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
                       size_t *taken);
 /* Decodes; 0, or -1 for anything malformed (msg is then cleared). */
