@@ -16,12 +16,9 @@
 #include <string.h>
 
 #define S_DEPTH 4
-#define S_NODE_MAX 256        /* node name bytes carried in an item */
-#define S_ATTEMPT_MAX 1000    /* an item's attempt */
-#define S_SECONDS_MAX 1e9     /* an item's seconds, exclusive */
-#define S_FREE_SLOTS_MAX 4096 /* WANT's free_slots */
-#define S_ITEM_OVERHEAD 48    /* what the encoder counts for an item besides its strings */
-#define S_FRAME_RESERVE 512   /* ...and for a message besides its items and text */
+
+_Static_assert(SHOAL_FRAME_ITEMS_MIN >= 1, "a full frame must carry an item of any size");
+_Static_assert(SHOAL_ITEMS_MAX >= SHOAL_FRAME_ITEMS_MIN, "a frame is full before its item count");
 
 /* ---------------------------------------------------------------- codec */
 
@@ -79,12 +76,16 @@ s_bool(s_codec_t *c, bool *v)
     return true;
 }
 
+/* A framework may report any duration: one outside 0..SHOAL_SECONDS_MAX
+ * goes out as the nearer end (NaN as 0), so the leader gets the result. */
 static bool
 s_seconds(s_codec_t *c, double *v)
 {
     if (c->pk) {
-        msgpack_pack_double(c->pk, *v);
-        return *v >= 0 && *v < S_SECONDS_MAX; /* also false for NaN */
+        msgpack_pack_double(c->pk, !(*v >= 0)               ? 0
+                                   : *v < SHOAL_SECONDS_MAX ? *v
+                                                            : SHOAL_SECONDS_MAX);
+        return true;
     }
     const msgpack_object *o = s_read(c);
     if (o && (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32))
@@ -93,7 +94,7 @@ s_seconds(s_codec_t *c, double *v)
         *v = (double)o->via.u64;
     else
         return false;
-    return *v >= 0 && *v < S_SECONDS_MAX;
+    return *v >= 0 && *v <= SHOAL_SECONDS_MAX; /* also false for NaN */
 }
 
 static size_t
@@ -104,12 +105,15 @@ s_len(const char *s, size_t cap)
 }
 
 /* A string of up to cap bytes: longer ones are truncated, never refused. An
- * empty one only if allow_empty. Decoding copies it out of msgpack's zone. */
+ * empty one (or NULL) only if allow_empty. Decoding copies it out of
+ * msgpack's zone. */
 static bool
 s_str(s_codec_t *c, char **s, size_t cap, bool allow_empty)
 {
     if (c->pk) {
         size_t n = s_len(*s, cap);
+        if (n == 0 && !allow_empty)
+            return false;
         msgpack_pack_str(c->pk, n);
         msgpack_pack_str_body(c->pk, *s ? *s : "", n);
         return true;
@@ -135,7 +139,7 @@ s_session(s_codec_t *c, char session[SHOAL_SESSION_ID_MAX + 1])
 {
     if (c->pk) {
         char *s = session;
-        return s_str(c, &s, SHOAL_SESSION_ID_MAX, true);
+        return s_str(c, &s, SHOAL_SESSION_ID_MAX, false);
     }
     const msgpack_object *o = s_read(c);
     if (!o || o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 ||
@@ -211,20 +215,22 @@ s_item(s_codec_t *c, const s_shape_t *shape, shoal_item_t *item)
     s_codec_t f;
     return s_array(c, &n, n, n, &f) && (!shape->batch || s_u32(&f, &item->batch, 0, UINT32_MAX)) &&
            s_str(&f, &item->id, SHOAL_TEST_ID_MAX, false) &&
-           s_u32(&f, &item->attempt, 0, S_ATTEMPT_MAX) &&
+           s_u32(&f, &item->attempt, 0, SHOAL_ATTEMPT_MAX) &&
            (!shape->outcome || (s_outcome(&f, &item->outcome) && s_seconds(&f, &item->seconds))) &&
-           (!shape->node || s_str(&f, &item->node, S_NODE_MAX, true)) &&
+           (!shape->node || s_str(&f, &item->node, SHOAL_NODE_NAME_MAX, true)) &&
            (!shape->texts || (s_str(&f, &item->message, SHOAL_MESSAGE_MAX, true) &&
                               s_str(&f, &item->output, SHOAL_OUTPUT_MAX, true))) &&
            (!shape->flags || (s_bool(&f, &item->flaky) && s_bool(&f, &item->stolen))) && s_end(&f);
 }
 
-/* What the encoder counts for an item: at least what it takes on the wire. */
+/* What the encoder counts for an item: at least what it takes on the wire,
+ * at most SHOAL_ITEM_SIZE_MAX. */
 static size_t
 s_item_size(const shoal_item_t *item)
 {
-    return S_ITEM_OVERHEAD + s_len(item->id, SHOAL_TEST_ID_MAX) + s_len(item->node, S_NODE_MAX) +
-           s_len(item->message, SHOAL_MESSAGE_MAX) + s_len(item->output, SHOAL_OUTPUT_MAX);
+    return SHOAL_ITEM_OVERHEAD + s_len(item->id, SHOAL_TEST_ID_MAX) +
+           s_len(item->node, SHOAL_NODE_NAME_MAX) + s_len(item->message, SHOAL_MESSAGE_MAX) +
+           s_len(item->output, SHOAL_OUTPUT_MAX);
 }
 
 /* ---------------------------------------------------------------- types */
@@ -247,19 +253,22 @@ s_progress_fields(s_codec_t *c, shoal_msg_t *msg, uint32_t max)
 {
     size_t n = SHOAL_COUNT_KINDS;
     s_codec_t counts;
+    uint64_t sum = 0;
     if (!s_array(c, &n, n, n, &counts))
         return false;
-    for (int k = 0; k < SHOAL_COUNT_KINDS; k++)
+    for (int k = 0; k < SHOAL_COUNT_KINDS; k++) {
         if (!s_u32(&counts, &msg->counts[k], 0, max))
             return false;
-    return s_end(&counts);
+        sum += msg->counts[k];
+    }
+    return sum <= max && s_end(&counts); /* each test is counted once */
 }
 
 static bool
 s_status(s_codec_t *c, int32_t *status)
 {
     uint32_t v = *status < 0 ? UINT32_MAX : (uint32_t)*status;
-    if (!s_u32(c, &v, 0, 255)) /* an exit status */
+    if (!s_u32(c, &v, 0, SHOAL_STATUS_MAX))
         return false;
     if (!c->pk)
         *status = (int32_t)v;
@@ -289,29 +298,31 @@ typedef struct {
     size_t fields;         /* the array's length, the 4 common fields included */
     const s_shape_t *item; /* the shape of its items; NULL: it has no list */
     size_t items_max;      /* items in one message */
-    uint32_t number_max;   /* the cap of its number (tests_total, free_slots, each count, chunks) */
+    uint32_t number_max;   /* the cap of its number: tests_total, free_slots, the counts' sum,
+                              chunks */
     /* its own fields, between the term and the list */
     bool (*own)(s_codec_t *c, shoal_msg_t *msg, uint32_t number_max);
 } s_type_t;
 
 /* Append-only, as the enum. */
 static const s_type_t s_types[] = {
-    [SHOAL_MSG_LEADER] = {"leader", S_BY_LEADER, S_TO_ALL, 5, NULL, 0, UINT32_MAX, s_leader_fields},
-    [SHOAL_MSG_WANT] = {"want", S_BY_MEMBER, S_TO_ONE, 8, &s_ids, SHOAL_ITEMS_MAX, S_FREE_SLOTS_MAX,
-                        s_want_fields},
+    [SHOAL_MSG_LEADER] = {"leader", S_BY_LEADER, S_TO_ALL, 5, NULL, 0, SHOAL_SESSION_TESTS_MAX,
+                          s_leader_fields},
+    [SHOAL_MSG_WANT] = {"want", S_BY_MEMBER, S_TO_ONE, 8, &s_ids, SHOAL_ITEMS_MAX,
+                        SHOAL_FREE_SLOTS_MAX, s_want_fields},
     [SHOAL_MSG_WORK] = {"work", S_BY_LEADER, S_TO_ONE, 5, &s_dealt, SHOAL_ITEMS_MAX, 0, NULL},
     [SHOAL_MSG_RESULTS] = {"results", S_BY_MEMBER, S_TO_ONE, 5, &s_result, SHOAL_ITEMS_MAX, 0,
                            NULL},
     [SHOAL_MSG_ACK] = {"ack", S_BY_LEADER, S_TO_ONE, 5, &s_acked, SHOAL_ITEMS_MAX, 0, NULL},
     [SHOAL_MSG_PROGRESS] = {"progress", S_BY_LEADER, S_TO_ALL, 6, &s_finished, SHOAL_ITEMS_MAX,
-                            UINT32_MAX, s_progress_fields},
+                            SHOAL_SESSION_TESTS_MAX, s_progress_fields},
     [SHOAL_MSG_SUMMARY] = {"summary", S_BY_LEADER, S_TO_ALL, 9, &s_summed, SHOAL_ITEMS_MAX,
-                           UINT32_MAX, s_summary_fields},
+                           SHOAL_SUMMARY_CHUNKS_MAX, s_summary_fields},
     [SHOAL_MSG_DONE] = {"done", S_BY_MEMBER, S_TO_ONE, 4, NULL, 0, 0, NULL},
     [SHOAL_MSG_QUERY] = {"query", S_BY_CLAIMANT, S_TO_ALL, 4, NULL, 0, 0, NULL},
     [SHOAL_MSG_NOLEADER] = {"noleader", S_BY_PARTICIPANT, S_TO_ONE, 4, NULL, 0, 0, NULL},
-    [SHOAL_MSG_REFUSE] = {"refuse", S_BY_LEADER, S_TO_ONE, 7, &s_ids, SHOAL_ITEMS_MAX, UINT32_MAX,
-                          s_refuse_fields},
+    [SHOAL_MSG_REFUSE] = {"refuse", S_BY_LEADER, S_TO_ONE, 7, &s_ids, SHOAL_ITEMS_MAX,
+                          SHOAL_SESSION_TESTS_MAX, s_refuse_fields},
 };
 _Static_assert(sizeof(s_types) / sizeof(s_types[0]) == SHOAL_MSG_TYPE_LAST + 1,
                "a message type without its row");
@@ -363,7 +374,7 @@ s_body(s_codec_t *c, const s_type_t *row, shoal_msg_t *msg)
 static size_t
 s_fitting(const shoal_msg_t *msg, const s_type_t *row, size_t first, size_t cap)
 {
-    size_t reserve = S_FRAME_RESERVE + s_len(msg->text, SHOAL_MESSAGE_MAX);
+    size_t reserve = SHOAL_FRAME_RESERVE + s_len(msg->text, SHOAL_MESSAGE_MAX);
     size_t budget = cap > reserve ? cap - reserve : 0, count = 0;
     for (size_t i = first; row->item && i < msg->item_count && count < row->items_max; i++) {
         size_t size = s_item_size(&msg->items[i]);

@@ -30,17 +30,70 @@
 #ifndef SHOAL_NODE_SESSION_MSG_H
 #define SHOAL_NODE_SESSION_MSG_H
 
+#include "gossip/gossip.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define SHOAL_SESSION_VERSION 1
-#define SHOAL_SESSION_ID_MAX 48 /* session id bytes */
-#define SHOAL_TEST_ID_MAX 2048  /* test id bytes */
-#define SHOAL_MESSAGE_MAX 2048  /* failure message bytes carried */
-#define SHOAL_OUTPUT_MAX 8192   /* output bytes carried per failed test */
-#define SHOAL_ITEMS_MAX 20000   /* items in one message */
-#define SHOAL_DIGEST_MAX 64     /* a collection digest's bytes */
+
+/* Caps. Each is what a sender can produce, so a message over any of them was
+ * not made by shoal: shoal_msg_decode refuses it and shoal_msg_encode will not
+ * make it (both -1). Strings are the exception: a longer one is truncated to
+ * its cap, never refused (an id or a session id must not be empty). */
+#define SHOAL_SESSION_ID_MAX 48             /* session id bytes */
+#define SHOAL_TEST_ID_MAX 2048              /* test id bytes */
+#define SHOAL_MESSAGE_MAX 2048              /* failure message bytes carried */
+#define SHOAL_OUTPUT_MAX 8192               /* output bytes carried per failed test */
+#define SHOAL_DIGEST_MAX 64                 /* a collection digest's bytes */
+#define SHOAL_NODE_NAME_MAX GOSSIP_NAME_MAX /* an item's node: a member's name */
+#define SHOAL_ITEMS_MAX 20000               /* items in one message: the encoder stops there */
+/* Tests in one session: LEADER's and REFUSE's tests_total, and the sum of
+ * PROGRESS's counts (they count each test once). node/session.c keeps at most
+ * S_REFUSE_IDS_MAX ids of a leader that refused it, the same 1,000,000 for
+ * the same idea. A runner must not lead a larger collection: its LEADER could
+ * not be encoded. */
+#define SHOAL_SESSION_TESTS_MAX 1000000
+/* A node's test processes: `--slots` takes 1..SHOAL_SLOTS_MAX (node/config.c). */
+#define SHOAL_SLOTS_MAX 1024
+/* Batches a member holds beyond one per slot, to hide the round trip of its
+ * next WANT. A member's free_slots counts them: free_slots - SHOAL_PREFETCH of
+ * its slots are idle. */
+#define SHOAL_PREFETCH 1
+/* WANT's free_slots: the slots plus the prefetch, none busy. */
+#define SHOAL_FREE_SLOTS_MAX (SHOAL_SLOTS_MAX + SHOAL_PREFETCH)
+/* `shoal run --retries` takes 0..SHOAL_RETRIES_MAX (node/cmd_run.c). */
+#define SHOAL_RETRIES_MAX 100
+/* An item's attempt counts from 0: the first run is attempt 0, the last retry
+ * attempt `retries` (node/leader.c). */
+#define SHOAL_ATTEMPT_MAX SHOAL_RETRIES_MAX
+/* An item's seconds: finite, 0..SHOAL_SECONDS_MAX (31 years; what a
+ * framework reports beyond either end is carried as that end). */
+#define SHOAL_SECONDS_MAX 1e9
+#define SHOAL_STATUS_MAX 255 /* SUMMARY's status: an exit status */
+/* What the encoder counts for an item: its strings, each within its cap,
+ * plus SHOAL_ITEM_OVERHEAD bytes (the rest of a SUMMARY item takes at most
+ * 29); and for a message, SHOAL_FRAME_RESERVE bytes besides its items and its
+ * text (the rest of a header takes at most 100). Items go into a frame while
+ * they fit. */
+#define SHOAL_ITEM_OVERHEAD 48
+#define SHOAL_FRAME_RESERVE 512
+#define SHOAL_ITEM_SIZE_MAX                                                                        \
+    (SHOAL_ITEM_OVERHEAD + SHOAL_TEST_ID_MAX + SHOAL_NODE_NAME_MAX + SHOAL_MESSAGE_MAX +           \
+     SHOAL_OUTPUT_MAX)
+/* So a full frame of GOSSIP_PAYLOAD_MAX bytes carries at least this many
+ * items, whatever they hold (5). */
+#define SHOAL_FRAME_ITEMS_MIN                                                                      \
+    ((GOSSIP_PAYLOAD_MAX - SHOAL_FRAME_RESERVE - SHOAL_MESSAGE_MAX) / SHOAL_ITEM_SIZE_MAX)
+/* Chunks of one SUMMARY (200,000): a receiver keeps a flag per chunk. The
+ * leader cuts the summary into frames of GOSSIP_PAYLOAD_MAX bytes, each
+ * filled before the next starts, so every chunk but the last carries
+ * SHOAL_FRAME_ITEMS_MIN items or more, of at most SHOAL_SESSION_TESTS_MAX; a
+ * summary of no test is one empty chunk. (Cut into smaller frames, a large
+ * summary could need more chunks: the encoder refuses them.) */
+#define SHOAL_SUMMARY_CHUNKS_MAX                                                                   \
+    ((SHOAL_SESSION_TESTS_MAX + SHOAL_FRAME_ITEMS_MIN - 1) / SHOAL_FRAME_ITEMS_MIN)
 
 /* Append-only. */
 typedef enum {

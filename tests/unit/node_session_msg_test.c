@@ -1,7 +1,12 @@
 /* The session protocol codec: round trips of every type, splitting long
- * lists over frames, and rejection of malformed or oversized input. */
+ * lists over frames, rejection of malformed or oversized input, and caps
+ * that are exactly what a sender can produce. */
 #include "harness.h"
+#include "node/adapter.h"
 #include "node/session_msg.h"
+
+#include <math.h>
+#include <msgpack.h>
 
 #define TEST(g, n) void test_##g##_##n(void);
 #include "node.list"
@@ -186,5 +191,433 @@ test_node_session_msg_every_type_has_a_row(void)
         uint8_t buf[256];
         size_t taken;
         CHECK_INT(shoal_msg_encode(&msg, 0, buf, sizeof(buf), &taken), ==, -1);
+    }
+}
+
+/* ---------------------------------------------------------------- caps */
+
+/* Frames built by hand, to say what the encoder will not: [1, type, "s",
+ * term, ...] with the caller packing the rest. */
+typedef struct {
+    msgpack_sbuffer sbuf;
+    msgpack_packer pk;
+} s_frame_t;
+
+static msgpack_packer *
+s_frame(s_frame_t *f, shoal_msg_type_t type, uint32_t term, size_t fields)
+{
+    msgpack_sbuffer_init(&f->sbuf);
+    msgpack_packer_init(&f->pk, &f->sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array(&f->pk, fields);
+    msgpack_pack_uint8(&f->pk, SHOAL_SESSION_VERSION);
+    msgpack_pack_uint8(&f->pk, (uint8_t)type);
+    msgpack_pack_str(&f->pk, 1);
+    msgpack_pack_str_body(&f->pk, "s", 1);
+    msgpack_pack_uint32(&f->pk, term);
+    return &f->pk;
+}
+
+static void
+s_pack_text(msgpack_packer *pk, const char *text)
+{
+    msgpack_pack_str(pk, strlen(text));
+    msgpack_pack_str_body(pk, text, strlen(text));
+}
+
+/* Decodes the frame and frees it: 0 or -1. */
+static int
+s_frame_decode(s_frame_t *f)
+{
+    shoal_msg_t out;
+    int rc = shoal_msg_decode((const uint8_t *)f->sbuf.data, f->sbuf.size, &out);
+    shoal_msg_clear(&out);
+    msgpack_sbuffer_destroy(&f->sbuf);
+    return rc;
+}
+
+/* Encodes msg into a frame large enough for all its items and decodes it
+ * into out: the decoder's answer, or -2 if the encoder refused. */
+static int
+s_through(const shoal_msg_t *msg, shoal_msg_t *out)
+{
+    static uint8_t buf[1 << 20];
+    size_t taken = 0;
+    memset(out, 0, sizeof(*out));
+    long len = shoal_msg_encode(msg, 0, buf, sizeof(buf), &taken);
+    if (len < 0)
+        return -2;
+    return shoal_msg_decode(buf, (size_t)len, out);
+}
+
+/* A SUMMARY's chunks as sent: [.., chunk, chunks, status, text, []]. */
+static int
+s_summary_decode(uint32_t chunk, uint32_t chunks, int64_t status)
+{
+    s_frame_t f;
+    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_SUMMARY, 1, 9);
+    msgpack_pack_uint32(pk, chunk);
+    msgpack_pack_uint32(pk, chunks);
+    msgpack_pack_int64(pk, status);
+    s_pack_text(pk, "");
+    msgpack_pack_array(pk, 0);
+    return s_frame_decode(&f);
+}
+
+void
+test_node_session_msg_summary_chunks_capped(void)
+{
+    CHECK_INT(s_summary_decode(0, 1, 0), ==, 0);
+    CHECK_INT(s_summary_decode(SHOAL_SUMMARY_CHUNKS_MAX - 1, SHOAL_SUMMARY_CHUNKS_MAX, 0), ==, 0);
+    CHECK_INT(s_summary_decode(0, SHOAL_SUMMARY_CHUNKS_MAX + 1, 0), ==, -1);
+    CHECK_INT(s_summary_decode(0, UINT32_MAX, 0), ==, -1); /* 4 GiB of chunk flags */
+    CHECK_INT(s_summary_decode(0, 0, 0), ==, -1);
+    CHECK_INT(s_summary_decode(2, 2, 0), ==, -1); /* the chunk is one of the chunks */
+    shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY,
+                       .term = 1,
+                       .chunk = SHOAL_SUMMARY_CHUNKS_MAX - 1,
+                       .chunks = SHOAL_SUMMARY_CHUNKS_MAX};
+    snprintf(msg.session, sizeof(msg.session), "s");
+    shoal_msg_t out;
+    CHECK_INT(s_through(&msg, &out), ==, 0);
+    CHECK_INT(out.chunks, ==, SHOAL_SUMMARY_CHUNKS_MAX);
+    shoal_msg_clear(&out);
+    msg.chunks++;
+    CHECK_INT(s_through(&msg, &out), ==, -2);
+    msg.chunks = msg.chunk;
+    CHECK_INT(s_through(&msg, &out), ==, -2);
+}
+
+/* The chunk cap assumes a full frame carries SHOAL_FRAME_ITEMS_MIN items of
+ * any size: so it does, in a summary with the longest text. */
+void
+test_node_session_msg_full_frame_holds_the_items_the_chunk_cap_counts(void)
+{
+    static char id[SHOAL_TEST_ID_MAX + 10], node[SHOAL_NODE_NAME_MAX + 10];
+    static char message[SHOAL_MESSAGE_MAX + 10], output[SHOAL_OUTPUT_MAX + 10];
+    memset(id, 'i', sizeof(id) - 1);
+    memset(node, 'n', sizeof(node) - 1);
+    memset(message, 'm', sizeof(message) - 1);
+    memset(output, 'o', sizeof(output) - 1);
+    shoal_item_t items[SHOAL_FRAME_ITEMS_MIN + 5];
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+        items[i] = (shoal_item_t){.id = id,
+                                  .attempt = SHOAL_ATTEMPT_MAX,
+                                  .outcome = SHOAL_OUTCOME_COUNT - 1,
+                                  .seconds = SHOAL_SECONDS_MAX,
+                                  .node = node,
+                                  .message = message,
+                                  .output = output,
+                                  .flaky = true,
+                                  .stolen = true};
+    shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY,
+                       .term = UINT32_MAX,
+                       .chunk = SHOAL_SUMMARY_CHUNKS_MAX - 1,
+                       .chunks = SHOAL_SUMMARY_CHUNKS_MAX,
+                       .status = SHOAL_STATUS_MAX,
+                       .text = message,
+                       .items = items,
+                       .item_count = sizeof(items) / sizeof(items[0])};
+    memset(msg.session, 's', SHOAL_SESSION_ID_MAX);
+    static uint8_t buf[GOSSIP_PAYLOAD_MAX];
+    size_t taken = 0;
+    long len = shoal_msg_encode(&msg, 0, buf, sizeof(buf), &taken);
+    CHECK_INT(len, >, 0);
+    CHECK_INT(taken, >=, SHOAL_FRAME_ITEMS_MIN);
+    CHECK_INT(taken, <, msg.item_count);
+    shoal_msg_t out;
+    CHECK_INT(shoal_msg_decode(buf, (size_t)len, &out), ==, 0);
+    CHECK_INT(strlen(out.items[0].output), ==, SHOAL_OUTPUT_MAX);
+    shoal_msg_clear(&out);
+}
+
+static int
+s_tests_total_decode(shoal_msg_type_t type, uint32_t tests_total)
+{
+    s_frame_t f;
+    msgpack_packer *pk = s_frame(&f, type, 1, type == SHOAL_MSG_LEADER ? 5 : 7);
+    msgpack_pack_uint32(pk, tests_total);
+    if (type == SHOAL_MSG_REFUSE) {
+        s_pack_text(pk, "differs");
+        msgpack_pack_array(pk, 0);
+    }
+    return s_frame_decode(&f);
+}
+
+void
+test_node_session_msg_tests_total_capped(void)
+{
+    shoal_msg_type_t types[] = {SHOAL_MSG_LEADER, SHOAL_MSG_REFUSE};
+    for (size_t t = 0; t < 2; t++) {
+        CHECK_INT(s_tests_total_decode(types[t], SHOAL_SESSION_TESTS_MAX), ==, 0);
+        CHECK_INT(s_tests_total_decode(types[t], SHOAL_SESSION_TESTS_MAX + 1), ==, -1);
+        CHECK_INT(s_tests_total_decode(types[t], UINT32_MAX), ==, -1);
+        shoal_msg_t msg = {.type = types[t], .term = 1, .tests_total = SHOAL_SESSION_TESTS_MAX};
+        snprintf(msg.session, sizeof(msg.session), "s");
+        shoal_msg_t out;
+        CHECK_INT(s_through(&msg, &out), ==, 0);
+        CHECK_INT(out.tests_total, ==, SHOAL_SESSION_TESTS_MAX);
+        shoal_msg_clear(&out);
+        msg.tests_total++;
+        CHECK_INT(s_through(&msg, &out), ==, -2);
+    }
+}
+
+static int
+s_progress_decode(const uint32_t counts[SHOAL_COUNT_KINDS])
+{
+    s_frame_t f;
+    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_PROGRESS, 1, 6);
+    msgpack_pack_array(pk, SHOAL_COUNT_KINDS);
+    for (int k = 0; k < SHOAL_COUNT_KINDS; k++)
+        msgpack_pack_uint32(pk, counts[k]);
+    msgpack_pack_array(pk, 0);
+    return s_frame_decode(&f);
+}
+
+/* The counts partition the session's tests: their sum is capped. */
+void
+test_node_session_msg_progress_counts_capped(void)
+{
+    uint32_t counts[SHOAL_COUNT_KINDS] = {0};
+    counts[SHOAL_COUNT_PENDING] = SHOAL_SESSION_TESTS_MAX;
+    CHECK_INT(s_progress_decode(counts), ==, 0);
+    counts[SHOAL_COUNT_PENDING]++;
+    CHECK_INT(s_progress_decode(counts), ==, -1);
+    counts[SHOAL_COUNT_PENDING] = UINT32_MAX;
+    CHECK_INT(s_progress_decode(counts), ==, -1);
+    for (int k = 0; k < SHOAL_COUNT_KINDS; k++)
+        counts[k] = SHOAL_SESSION_TESTS_MAX / SHOAL_COUNT_KINDS;
+    counts[SHOAL_COUNT_PASSED] += SHOAL_SESSION_TESTS_MAX % SHOAL_COUNT_KINDS;
+    CHECK_INT(s_progress_decode(counts), ==, 0);
+    counts[SHOAL_COUNT_FAILED]++; /* each under the cap, not their sum */
+    CHECK_INT(s_progress_decode(counts), ==, -1);
+    shoal_msg_t msg = {.type = SHOAL_MSG_PROGRESS, .term = 1};
+    snprintf(msg.session, sizeof(msg.session), "s");
+    memcpy(msg.counts, counts, sizeof(counts));
+    shoal_msg_t out;
+    CHECK_INT(s_through(&msg, &out), ==, -2);
+    msg.counts[SHOAL_COUNT_FAILED]--;
+    CHECK_INT(s_through(&msg, &out), ==, 0);
+    CHECK_INT(memcmp(out.counts, msg.counts, sizeof(counts)), ==, 0);
+    shoal_msg_clear(&out);
+}
+
+static int
+s_want_decode(uint32_t free_slots)
+{
+    s_frame_t f;
+    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_WANT, 1, 8);
+    msgpack_pack_uint32(pk, free_slots);
+    msgpack_pack_true(pk);
+    s_pack_text(pk, "digest");
+    msgpack_pack_array(pk, 0);
+    return s_frame_decode(&f);
+}
+
+void
+test_node_session_msg_free_slots_capped(void)
+{
+    CHECK_INT(s_want_decode(SHOAL_SLOTS_MAX + SHOAL_PREFETCH), ==, 0);
+    CHECK_INT(s_want_decode(SHOAL_FREE_SLOTS_MAX + 1), ==, -1);
+    shoal_msg_t msg = {.type = SHOAL_MSG_WANT, .term = 1, .free_slots = SHOAL_FREE_SLOTS_MAX};
+    snprintf(msg.session, sizeof(msg.session), "s");
+    shoal_msg_t out;
+    CHECK_INT(s_through(&msg, &out), ==, 0);
+    CHECK_INT(out.free_slots, ==, SHOAL_FREE_SLOTS_MAX);
+    shoal_msg_clear(&out);
+    msg.free_slots++;
+    CHECK_INT(s_through(&msg, &out), ==, -2);
+}
+
+/* A RESULTS item: [id, attempt, outcome, seconds, message, output]. */
+static int
+s_result_decode(uint32_t attempt, uint32_t outcome, double seconds)
+{
+    s_frame_t f;
+    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_RESULTS, 1, 5);
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 6);
+    s_pack_text(pk, "t");
+    msgpack_pack_uint32(pk, attempt);
+    msgpack_pack_uint32(pk, outcome);
+    msgpack_pack_double(pk, seconds);
+    s_pack_text(pk, "");
+    s_pack_text(pk, "");
+    return s_frame_decode(&f);
+}
+
+/* Attempts count from 0 to the retries: --retries takes up to
+ * SHOAL_RETRIES_MAX. */
+void
+test_node_session_msg_attempt_capped(void)
+{
+    CHECK_INT(s_result_decode(SHOAL_RETRIES_MAX, 0, 1), ==, 0);
+    CHECK_INT(s_result_decode(SHOAL_RETRIES_MAX + 1, 0, 1), ==, -1);
+    shoal_msg_type_t types[] = {SHOAL_MSG_WORK, SHOAL_MSG_RESULTS, SHOAL_MSG_ACK,
+                                SHOAL_MSG_PROGRESS, SHOAL_MSG_SUMMARY};
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+        shoal_item_t item = s_item("t", SHOAL_ATTEMPT_MAX);
+        shoal_msg_t msg = {
+            .type = types[t], .term = 1, .chunks = 1, .items = &item, .item_count = 1};
+        snprintf(msg.session, sizeof(msg.session), "s");
+        shoal_msg_t out;
+        CHECK_INT(s_through(&msg, &out), ==, 0);
+        CHECK_INT(out.items[0].attempt, ==, SHOAL_ATTEMPT_MAX);
+        shoal_msg_clear(&out);
+        item.attempt++;
+        CHECK_INT(s_through(&msg, &out), ==, -2);
+    }
+}
+
+void
+test_node_session_msg_outcome_capped(void)
+{
+    CHECK_INT(s_result_decode(0, SHOAL_OUTCOME_COUNT - 1, 1), ==, 0);
+    CHECK_INT(s_result_decode(0, SHOAL_OUTCOME_COUNT, 1), ==, -1);
+    shoal_item_t item = s_item("t", 0);
+    item.outcome = SHOAL_OUTCOME_COUNT - 1;
+    shoal_msg_t msg = {.type = SHOAL_MSG_RESULTS, .term = 1, .items = &item, .item_count = 1};
+    snprintf(msg.session, sizeof(msg.session), "s");
+    shoal_msg_t out;
+    CHECK_INT(s_through(&msg, &out), ==, 0);
+    CHECK_INT(out.items[0].outcome, ==, SHOAL_OUTCOME_COUNT - 1);
+    shoal_msg_clear(&out);
+    item.outcome = SHOAL_OUTCOME_COUNT;
+    CHECK_INT(s_through(&msg, &out), ==, -2);
+}
+
+/* Seconds on the wire are finite and within 0..SHOAL_SECONDS_MAX; what a
+ * framework reported beyond goes out as the nearer end, never refused (the
+ * leader would otherwise never get the result). */
+void
+test_node_session_msg_seconds_capped(void)
+{
+    CHECK_INT(s_result_decode(0, 0, 0), ==, 0);
+    CHECK_INT(s_result_decode(0, 0, SHOAL_SECONDS_MAX), ==, 0);
+    CHECK_INT(s_result_decode(0, 0, nextafter(SHOAL_SECONDS_MAX, INFINITY)), ==, -1);
+    CHECK_INT(s_result_decode(0, 0, -0.001), ==, -1);
+    CHECK_INT(s_result_decode(0, 0, NAN), ==, -1);
+    CHECK_INT(s_result_decode(0, 0, INFINITY), ==, -1);
+    double sent[] = {-1, NAN, INFINITY, -INFINITY, 1e300, 2.5};
+    double carried[] = {0, 0, SHOAL_SECONDS_MAX, 0, SHOAL_SECONDS_MAX, 2.5};
+    for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++) {
+        shoal_item_t item = s_item("t", 0);
+        item.seconds = sent[i];
+        shoal_msg_t msg = {.type = SHOAL_MSG_RESULTS, .term = 1, .items = &item, .item_count = 1};
+        snprintf(msg.session, sizeof(msg.session), "s");
+        shoal_msg_t out;
+        CHECK_INT(s_through(&msg, &out), ==, 0);
+        CHECK(out.items[0].seconds == carried[i]);
+        shoal_msg_clear(&out);
+    }
+}
+
+void
+test_node_session_msg_status_capped(void)
+{
+    CHECK_INT(s_summary_decode(0, 1, SHOAL_STATUS_MAX), ==, 0);
+    CHECK_INT(s_summary_decode(0, 1, SHOAL_STATUS_MAX + 1), ==, -1);
+    CHECK_INT(s_summary_decode(0, 1, -1), ==, -1);
+    shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY, .term = 1, .chunks = 1, .status = -1};
+    snprintf(msg.session, sizeof(msg.session), "s");
+    shoal_msg_t out;
+    CHECK_INT(s_through(&msg, &out), ==, -2);
+    msg.status = SHOAL_STATUS_MAX + 1;
+    CHECK_INT(s_through(&msg, &out), ==, -2);
+    msg.status = SHOAL_STATUS_MAX;
+    CHECK_INT(s_through(&msg, &out), ==, 0);
+    CHECK_INT(out.status, ==, SHOAL_STATUS_MAX);
+    shoal_msg_clear(&out);
+}
+
+static int
+s_ids_decode(size_t n)
+{
+    s_frame_t f;
+    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_WANT, 1, 8);
+    msgpack_pack_uint32(pk, 1);
+    msgpack_pack_false(pk);
+    s_pack_text(pk, "");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        s_pack_text(pk, "x");
+    return s_frame_decode(&f);
+}
+
+void
+test_node_session_msg_items_per_message_capped(void)
+{
+    CHECK_INT(s_ids_decode(SHOAL_ITEMS_MAX), ==, 0);
+    CHECK_INT(s_ids_decode(SHOAL_ITEMS_MAX + 1), ==, -1);
+    /* the encoder stops at the cap, and the rest goes in the next frame */
+    static shoal_item_t items[SHOAL_ITEMS_MAX + 1];
+    for (size_t i = 0; i < SHOAL_ITEMS_MAX + 1; i++)
+        items[i] = (shoal_item_t){.id = (char *)"x"};
+    shoal_msg_t msg = {
+        .type = SHOAL_MSG_REFUSE, .term = 1, .items = items, .item_count = SHOAL_ITEMS_MAX + 1};
+    snprintf(msg.session, sizeof(msg.session), "s");
+    static uint8_t buf[1 << 21];
+    size_t taken = 0;
+    long len = shoal_msg_encode(&msg, 0, buf, sizeof(buf), &taken);
+    CHECK_INT(len, >, 0);
+    CHECK_INT(taken, ==, SHOAL_ITEMS_MAX);
+    shoal_msg_t out;
+    CHECK_INT(shoal_msg_decode(buf, (size_t)len, &out), ==, 0);
+    CHECK_INT(out.item_count, ==, SHOAL_ITEMS_MAX);
+    shoal_msg_clear(&out);
+}
+
+/* Every type with every number at its cap and every string at its length:
+ * what the encoder makes, the decoder takes, unchanged. What the decoder
+ * would refuse (no session, an empty id), the encoder does not make. */
+void
+test_node_session_msg_encoder_makes_only_what_decoder_takes(void)
+{
+    static char id[SHOAL_TEST_ID_MAX + 1], node[SHOAL_NODE_NAME_MAX + 1];
+    static char message[SHOAL_MESSAGE_MAX + 1], output[SHOAL_OUTPUT_MAX + 1];
+    memset(id, 'i', sizeof(id) - 1);
+    memset(node, 'n', sizeof(node) - 1);
+    memset(message, 'm', sizeof(message) - 1);
+    memset(output, 'o', sizeof(output) - 1);
+    for (int type = 1; type <= SHOAL_MSG_TYPE_LAST; type++) {
+        shoal_item_t item = {.id = id,
+                             .attempt = SHOAL_ATTEMPT_MAX,
+                             .batch = UINT32_MAX,
+                             .outcome = SHOAL_OUTCOME_COUNT - 1,
+                             .seconds = SHOAL_SECONDS_MAX,
+                             .node = node,
+                             .message = message,
+                             .output = output,
+                             .flaky = true,
+                             .stolen = true};
+        shoal_msg_t msg = {.type = (shoal_msg_type_t)type,
+                           .term = UINT32_MAX,
+                           .tests_total = SHOAL_SESSION_TESTS_MAX,
+                           .free_slots = SHOAL_FREE_SLOTS_MAX,
+                           .fresh = true,
+                           .chunk = SHOAL_SUMMARY_CHUNKS_MAX - 1,
+                           .chunks = SHOAL_SUMMARY_CHUNKS_MAX,
+                           .status = SHOAL_STATUS_MAX,
+                           .text = message,
+                           .items = &item,
+                           .item_count = 1};
+        msg.counts[SHOAL_COUNT_SKIPPED] = SHOAL_SESSION_TESTS_MAX;
+        memset(msg.session, 's', SHOAL_SESSION_ID_MAX);
+        shoal_msg_t out;
+        CHECK_INT(s_through(&msg, &out), ==, 0);
+        CHECK_INT(out.term, ==, msg.term);
+        CHECK_INT(strlen(out.session), ==, SHOAL_SESSION_ID_MAX);
+        bool itemless = type == SHOAL_MSG_LEADER || type == SHOAL_MSG_DONE ||
+                        type == SHOAL_MSG_QUERY || type == SHOAL_MSG_NOLEADER;
+        CHECK_INT(out.item_count, ==, itemless ? 0 : 1);
+        if (!itemless)
+            CHECK_STR(out.items[0].id, id);
+        shoal_msg_clear(&out);
+        msg.session[0] = '\0';
+        CHECK_INT(s_through(&msg, &out), ==, -2);
+        memset(msg.session, 's', SHOAL_SESSION_ID_MAX);
+        item.id = (char *)"";
+        CHECK_INT(s_through(&msg, &out), ==, itemless ? 0 : -2);
+        shoal_msg_clear(&out);
     }
 }
