@@ -11,6 +11,7 @@
 #include "node/adapter.h"
 #include "gossip/gossip.h"
 
+#include <assert.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,13 +289,38 @@ s_refuse_fields(s_codec_t *c, shoal_msg_t *msg, uint32_t max)
     return s_u32(c, &msg->tests_total, 0, max) && s_str(c, &msg->text, SHOAL_MESSAGE_MAX, true);
 }
 
-typedef enum { S_BY_LEADER, S_BY_MEMBER, S_BY_PARTICIPANT, S_BY_CLAIMANT } s_sender_t;
+typedef enum {
+    S_BY_LEADER,      /* the leader of the message's term */
+    S_BY_MEMBER,      /* a participant as a member (the leader's own member too) */
+    S_BY_PARTICIPANT, /* any participant */
+    S_BY_CLAIMANT,    /* the participant about to claim the first term */
+} s_sender_t;
+
 typedef enum { S_TO_ONE, S_TO_ALL } s_recipients_t;
+
+/* The terms a receiver takes a message at. */
+typedef enum {
+    S_FENCE_ANY,     /* any: its handler compares the terms itself */
+    S_FENCE_NEWER,   /* the receiver's term or a newer one */
+    S_FENCE_CURRENT, /* the receiver's term only */
+    S_FENCE_TERM0,   /* sent at term 0 (no other decodes), so taken only by a
+                        receiver still at term 0: it never followed a leader */
+} s_fence_t;
+
+/* Whom a receiver takes a message from, besides a participant of its session. */
+typedef enum {
+    S_FROM_ANY,             /* any participant */
+    S_FROM_LEADER,          /* the leader it follows */
+    S_FROM_LEADER_OR_UNLED, /* that leader, or anyone while it follows none */
+    S_FROM_OTHERS,          /* any participant but itself */
+} s_from_t;
 
 typedef struct {
     const char *name;
-    s_sender_t sender;     /* who sends it */
-    s_recipients_t to;     /* one participant, or every live one */
+    s_sender_t sender;     /* who sends it... */
+    s_recipients_t to;     /* ...to one participant, or to every live one */
+    s_fence_t fence;       /* the terms it is taken at */
+    s_from_t from;         /* whom it is taken from */
     size_t fields;         /* the array's length, the 4 common fields included */
     const s_shape_t *item; /* the shape of its items; NULL: it has no list */
     size_t items_max;      /* items in one message */
@@ -304,26 +330,59 @@ typedef struct {
     bool (*own)(s_codec_t *c, shoal_msg_t *msg, uint32_t number_max);
 } s_type_t;
 
-/* Append-only, as the enum. */
+/* One row per type, append-only as the enum; each line of a row is one
+ * concern: who sends it to whom; the terms and senders it is taken from (the
+ * rules node/session.c applied in s_dispatch); its shape; the cap of its
+ * number and the function for its own fields. */
+// clang-format off
 static const s_type_t s_types[] = {
-    [SHOAL_MSG_LEADER] = {"leader", S_BY_LEADER, S_TO_ALL, 5, NULL, 0, SHOAL_SESSION_TESTS_MAX,
-                          s_leader_fields},
-    [SHOAL_MSG_WANT] = {"want", S_BY_MEMBER, S_TO_ONE, 8, &s_ids, SHOAL_ITEMS_MAX,
-                        SHOAL_FREE_SLOTS_MAX, s_want_fields},
-    [SHOAL_MSG_WORK] = {"work", S_BY_LEADER, S_TO_ONE, 5, &s_dealt, SHOAL_ITEMS_MAX, 0, NULL},
-    [SHOAL_MSG_RESULTS] = {"results", S_BY_MEMBER, S_TO_ONE, 5, &s_result, SHOAL_ITEMS_MAX, 0,
-                           NULL},
-    [SHOAL_MSG_ACK] = {"ack", S_BY_LEADER, S_TO_ONE, 5, &s_acked, SHOAL_ITEMS_MAX, 0, NULL},
-    [SHOAL_MSG_PROGRESS] = {"progress", S_BY_LEADER, S_TO_ALL, 6, &s_finished, SHOAL_ITEMS_MAX,
-                            SHOAL_SESSION_TESTS_MAX, s_progress_fields},
-    [SHOAL_MSG_SUMMARY] = {"summary", S_BY_LEADER, S_TO_ALL, 9, &s_summed, SHOAL_ITEMS_MAX,
-                           SHOAL_SUMMARY_CHUNKS_MAX, s_summary_fields},
-    [SHOAL_MSG_DONE] = {"done", S_BY_MEMBER, S_TO_ONE, 4, NULL, 0, 0, NULL},
-    [SHOAL_MSG_QUERY] = {"query", S_BY_CLAIMANT, S_TO_ALL, 4, NULL, 0, 0, NULL},
-    [SHOAL_MSG_NOLEADER] = {"noleader", S_BY_PARTICIPANT, S_TO_ONE, 4, NULL, 0, 0, NULL},
-    [SHOAL_MSG_REFUSE] = {"refuse", S_BY_LEADER, S_TO_ONE, 7, &s_ids, SHOAL_ITEMS_MAX,
-                          SHOAL_SESSION_TESTS_MAX, s_refuse_fields},
+    /* "I lead this term": the receiver ranks the claim against the leader it
+     * follows (s_newer), so an older claim reaches it too and is answered. */
+    [SHOAL_MSG_LEADER] = {.name = "leader", .sender = S_BY_LEADER, .to = S_TO_ALL,
+                          .fence = S_FENCE_ANY, .from = S_FROM_ANY,
+                          .fields = 5,
+                          .number_max = SHOAL_SESSION_TESTS_MAX, .own = s_leader_fields},
+    [SHOAL_MSG_WANT] = {.name = "want", .sender = S_BY_MEMBER, .to = S_TO_ONE,
+                        .fence = S_FENCE_NEWER, .from = S_FROM_ANY,
+                        .fields = 8, .item = &s_ids, .items_max = SHOAL_ITEMS_MAX,
+                        .number_max = SHOAL_FREE_SLOTS_MAX, .own = s_want_fields},
+    [SHOAL_MSG_WORK] = {.name = "work", .sender = S_BY_LEADER, .to = S_TO_ONE,
+                        .fence = S_FENCE_CURRENT, .from = S_FROM_LEADER,
+                        .fields = 5, .item = &s_dealt, .items_max = SHOAL_ITEMS_MAX},
+    /* To the leader, and copies of the leader's own to its deputy. */
+    [SHOAL_MSG_RESULTS] = {.name = "results", .sender = S_BY_MEMBER, .to = S_TO_ONE,
+                           .fence = S_FENCE_NEWER, .from = S_FROM_ANY,
+                           .fields = 5, .item = &s_result, .items_max = SHOAL_ITEMS_MAX},
+    [SHOAL_MSG_ACK] = {.name = "ack", .sender = S_BY_LEADER, .to = S_TO_ONE,
+                       .fence = S_FENCE_NEWER, .from = S_FROM_LEADER,
+                       .fields = 5, .item = &s_acked, .items_max = SHOAL_ITEMS_MAX},
+    [SHOAL_MSG_PROGRESS] = {.name = "progress", .sender = S_BY_LEADER, .to = S_TO_ALL,
+                            .fence = S_FENCE_NEWER, .from = S_FROM_LEADER,
+                            .fields = 6, .item = &s_finished, .items_max = SHOAL_ITEMS_MAX,
+                            .number_max = SHOAL_SESSION_TESTS_MAX, .own = s_progress_fields},
+    /* To each participant that has not said DONE; one that follows no
+     * leader (its leader died after finishing) still takes it. */
+    [SHOAL_MSG_SUMMARY] = {.name = "summary", .sender = S_BY_LEADER, .to = S_TO_ALL,
+                           .fence = S_FENCE_NEWER, .from = S_FROM_LEADER_OR_UNLED,
+                           .fields = 9, .item = &s_summed, .items_max = SHOAL_ITEMS_MAX,
+                           .number_max = SHOAL_SUMMARY_CHUNKS_MAX, .own = s_summary_fields},
+    /* Carries the summary's term: the leader counts it only for its own. */
+    [SHOAL_MSG_DONE] = {.name = "done", .sender = S_BY_MEMBER, .to = S_TO_ONE,
+                        .fence = S_FENCE_ANY, .from = S_FROM_ANY,
+                        .fields = 4},
+    [SHOAL_MSG_QUERY] = {.name = "query", .sender = S_BY_CLAIMANT, .to = S_TO_ALL,
+                         .fence = S_FENCE_TERM0, .from = S_FROM_OTHERS,
+                         .fields = 4},
+    /* The answer to a QUERY, to the asker. */
+    [SHOAL_MSG_NOLEADER] = {.name = "noleader", .sender = S_BY_PARTICIPANT, .to = S_TO_ONE,
+                            .fence = S_FENCE_TERM0, .from = S_FROM_ANY,
+                            .fields = 4},
+    [SHOAL_MSG_REFUSE] = {.name = "refuse", .sender = S_BY_LEADER, .to = S_TO_ONE,
+                          .fence = S_FENCE_NEWER, .from = S_FROM_LEADER,
+                          .fields = 7, .item = &s_ids, .items_max = SHOAL_ITEMS_MAX,
+                          .number_max = SHOAL_SESSION_TESTS_MAX, .own = s_refuse_fields},
 };
+// clang-format on
 _Static_assert(sizeof(s_types) / sizeof(s_types[0]) == SHOAL_MSG_TYPE_LAST + 1,
                "a message type without its row");
 
@@ -361,11 +420,20 @@ s_items(s_codec_t *c, const s_type_t *row, shoal_item_t **items, size_t *count)
     return s_end(&list);
 }
 
+/* Term 0 is the term before any leader: only QUERY and NOLEADER are sent at
+ * it, every other type by or to a leader, at its term (1 or more). */
+static bool
+s_term(s_codec_t *c, const s_type_t *row, uint32_t *term)
+{
+    bool zero = row->fence == S_FENCE_TERM0;
+    return s_u32(c, term, zero ? 0 : 1, zero ? 0 : UINT32_MAX);
+}
+
 /* What follows the version and the type, in either direction. */
 static bool
 s_body(s_codec_t *c, const s_type_t *row, shoal_msg_t *msg)
 {
-    return s_session(c, msg->session) && s_u32(c, &msg->term, 0, UINT32_MAX) &&
+    return s_session(c, msg->session) && s_term(c, row, &msg->term) &&
            (!row->own || row->own(c, msg, row->number_max)) &&
            (!row->item || s_items(c, row, &msg->items, &msg->item_count)) && s_end(c);
 }
@@ -473,4 +541,63 @@ shoal_msg_type_str(shoal_msg_type_t type)
 {
     const s_type_t *row = s_row(type);
     return row ? row->name : "?";
+}
+
+/* ---------------------------------------------------------------- fencing */
+
+static shoal_msg_verdict_t
+s_fence(s_fence_t fence, uint32_t term, uint32_t current)
+{
+    switch (fence) {
+        case S_FENCE_ANY:
+            return SHOAL_MSG_ACCEPT;
+        case S_FENCE_NEWER:
+            return term < current ? SHOAL_MSG_DROP_OLD_TERM : SHOAL_MSG_ACCEPT;
+        case S_FENCE_CURRENT:
+        case S_FENCE_TERM0:
+            return term < current   ? SHOAL_MSG_DROP_OLD_TERM
+                   : term > current ? SHOAL_MSG_DROP_NEW_TERM
+                                    : SHOAL_MSG_ACCEPT;
+    }
+    return SHOAL_MSG_ACCEPT;
+}
+
+static shoal_msg_verdict_t
+s_from(s_from_t from, const shoal_msg_receiver_t *at)
+{
+    switch (from) {
+        case S_FROM_ANY:
+            return SHOAL_MSG_ACCEPT;
+        case S_FROM_LEADER:
+            return at->from_leader ? SHOAL_MSG_ACCEPT : SHOAL_MSG_DROP_NOT_LEADER;
+        case S_FROM_LEADER_OR_UNLED:
+            return at->from_leader || !at->led ? SHOAL_MSG_ACCEPT : SHOAL_MSG_DROP_NOT_LEADER;
+        case S_FROM_OTHERS:
+            return at->from_self ? SHOAL_MSG_DROP_OWN : SHOAL_MSG_ACCEPT;
+    }
+    return SHOAL_MSG_ACCEPT;
+}
+
+shoal_msg_verdict_t
+shoal_msg_admit(const shoal_msg_t *msg, const shoal_msg_receiver_t *at)
+{
+    const s_type_t *row = s_row(msg->type);
+    assert(row && "admit takes decoded messages");
+    if (strcmp(msg->session, at->session) != 0)
+        return SHOAL_MSG_DROP_OTHER_SESSION;
+    if (!at->from_participant)
+        return SHOAL_MSG_DROP_STRANGER;
+    shoal_msg_verdict_t verdict = s_fence(row->fence, msg->term, at->term);
+    return verdict != SHOAL_MSG_ACCEPT ? verdict : s_from(row->from, at);
+}
+
+const char *
+shoal_msg_verdict_str(shoal_msg_verdict_t verdict)
+{
+    static const char *names[] = {"accept",   "another session", "not a participant",
+                                  "old term", "new term",        "not from the leader",
+                                  "its own"};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == SHOAL_MSG_VERDICT_LAST + 1,
+                   "a verdict unnamed");
+    return verdict >= 0 && verdict <= SHOAL_MSG_VERDICT_LAST ? names[verdict] : "?";
 }

@@ -2,14 +2,17 @@
  * carried as gossip USER payloads (so sealed and authenticated by the mesh).
  *
  * Body: msgpack array [version, type, session, term, <type fields>]. Every
- * message carries the leader's term; receivers ignore older terms (fencing).
+ * message carries the leader's term (QUERY and NOLEADER: 0, the term before
+ * any leader); shoal_msg_admit says at which terms and from whom a receiver
+ * takes each type (fencing).
  * Items are tests with their attempt number: results are keyed by (id,
  * attempt), so a duplicate merges harmlessly. The decoder checks every length
  * against caps before unpacking and copies everything out of msgpack's zone.
  *
  * Each type is one row of s_types in session_msg.c: its name, who sends it to
- * whom, how many fields it has, the shape of its items and the caps of its
- * numbers. Its fields:
+ * whom, the terms and senders a receiver takes it from (shoal_msg_admit), how
+ * many fields it has, the shape of its items and the caps of its numbers.
+ * Its fields:
  *
  *   LEADER    [.., tests_total]                          "I lead this term"
  *   WANT      [.., free_slots, fresh, collection digest, [running ids]]
@@ -151,17 +154,76 @@ typedef struct {
     size_t item_count;
 } shoal_msg_t;
 
-/* Encodes msg with items[first..] into buf: as many items as fit in cap.
- * Returns the encoded length and sets *taken to the number of items encoded;
- * -1 if not even the header fits, or if a value is over its cap (the decoder
- * would refuse the message). */
+/* Why a receiver drops a message it decoded (shoal_msg_admit). */
+typedef enum {
+    SHOAL_MSG_ACCEPT = 0,
+    SHOAL_MSG_DROP_OTHER_SESSION, /* another session's traffic */
+    SHOAL_MSG_DROP_STRANGER,      /* from a node that takes no part in the session */
+    SHOAL_MSG_DROP_OLD_TERM,      /* of a term before the receiver's (QUERY, NOLEADER:
+                                     the receiver is past term 0) */
+    SHOAL_MSG_DROP_NEW_TERM,      /* WORK of a term the receiver does not follow yet */
+    SHOAL_MSG_DROP_NOT_LEADER,    /* a leader's message, from another node than the
+                                     leader the receiver follows */
+    SHOAL_MSG_DROP_OWN,           /* the receiver's own QUERY */
+    SHOAL_MSG_VERDICT_LAST = SHOAL_MSG_DROP_OWN
+} shoal_msg_verdict_t;
+
+/* What the receiver of a message knows about itself and the sender. */
+typedef struct {
+    const char *session;   /* the receiver's session id */
+    uint32_t term;         /* the receiver's term: 0 until it first follows a leader */
+    bool from_participant; /* the sender takes part in the session */
+    bool from_self;        /* the receiver sent it (to itself) */
+    bool from_leader;      /* the sender is the leader the receiver follows; false while it
+                              follows none */
+    bool led;              /* the receiver follows a leader (maybe itself) */
+} shoal_msg_receiver_t;
+
+/* Encodes msg with items[first..] into buf, cap bytes (the caller's): as
+ * many items as fit. Returns the length in bytes and sets *taken to the
+ * number of items encoded (0 when msg's type has no list, or not even
+ * items[first] fits: the caller must not loop on it). Returns -1, *taken
+ * untouched, if msg's type is unknown, if a value breaks its cap (see above;
+ * also an empty session or test id), or if not even the header fits: the
+ * decoder would refuse what it could make. Reads msg and its items; keeps
+ * nothing. */
 long shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
                       size_t *taken);
-/* Decodes; 0, or -1 for anything malformed (msg is then cleared). */
+/* Decodes len bytes of buf into *msg (overwritten). Returns 0: msg's text
+ * and items are then the caller's, to free with shoal_msg_clear. Returns -1
+ * for anything malformed: not msgpack, trailing bytes, another version, an
+ * unknown type, a wrong number of fields, a value of the wrong kind or over
+ * its cap; or out of memory. msg is then cleared (nothing to free). */
 int shoal_msg_decode(const uint8_t *buf, size_t len, shoal_msg_t *msg);
-/* Frees what decode allocated. */
+/* Frees what decode allocated (text, items and their strings) and zeroes
+ * msg: clearing again does nothing. */
 void shoal_msg_clear(shoal_msg_t *msg);
+/* Frees an item's strings and zeroes it. */
 void shoal_item_clear(shoal_item_t *item);
+/* The type's name ("leader", ...), or "?" for no type; a static string. */
 const char *shoal_msg_type_str(shoal_msg_type_t type);
+
+/* Fencing: whether a receiver takes a decoded message, or why it drops it.
+ * Pure: reads msg's type, session and term and *at; keeps nothing. In turn:
+ *   - msg->session differs from at->session: SHOAL_MSG_DROP_OTHER_SESSION;
+ *   - not at->from_participant: SHOAL_MSG_DROP_STRANGER;
+ *   - the type's terms (DROP_OLD_TERM, DROP_NEW_TERM):
+ *       LEADER, DONE: any term (the handler compares: a LEADER's claim is
+ *         ranked against the leader followed; the leader counts a DONE only
+ *         for its own term);
+ *       WORK: at->term only;
+ *       QUERY, NOLEADER: at->term only, and they are sent at term 0: so
+ *         only while the receiver is at term 0;
+ *       the others: at->term or newer;
+ *   - the type's sender (DROP_NOT_LEADER, DROP_OWN):
+ *       WORK, ACK, PROGRESS, REFUSE: at->from_leader;
+ *       SUMMARY: at->from_leader, or anyone while not at->led;
+ *       QUERY: not at->from_self;
+ *       the others: anyone.
+ * What the receiver's state decides (whether it leads, its phase) stays with
+ * its handlers. msg must have been decoded (a valid type): asserted. */
+shoal_msg_verdict_t shoal_msg_admit(const shoal_msg_t *msg, const shoal_msg_receiver_t *at);
+/* The verdict's name for a log line ("old term", ...), or "?"; static. */
+const char *shoal_msg_verdict_str(shoal_msg_verdict_t verdict);
 
 #endif

@@ -12,6 +12,13 @@
 #include "node.list"
 #undef TEST
 
+/* QUERY and NOLEADER are sent at term 0, the others at a leader's term. */
+static uint32_t
+s_term(shoal_msg_type_t type, uint32_t term)
+{
+    return type == SHOAL_MSG_QUERY || type == SHOAL_MSG_NOLEADER ? 0 : term;
+}
+
 static shoal_item_t
 s_item(const char *id, uint32_t attempt)
 {
@@ -32,7 +39,7 @@ s_roundtrip(shoal_msg_type_t type)
     shoal_item_t items[3] = {s_item("a.py::t1", 0), s_item("a.py::t2", 1), s_item("b", 2)};
     items[1].stolen = true;
     shoal_msg_t msg = {.type = type,
-                       .term = 4,
+                       .term = s_term(type, 4),
                        .tests_total = 99,
                        .free_slots = 3,
                        .fresh = true,
@@ -53,7 +60,7 @@ s_roundtrip(shoal_msg_type_t type)
     CHECK_INT(shoal_msg_decode(buf, (size_t)len, &out), ==, 0);
     CHECK_INT(out.type, ==, type);
     CHECK_STR(out.session, "ci-42");
-    CHECK_INT(out.term, ==, 4);
+    CHECK_INT(out.term, ==, s_term(type, 4));
     bool has_items = type != SHOAL_MSG_LEADER && type != SHOAL_MSG_DONE &&
                      type != SHOAL_MSG_QUERY && type != SHOAL_MSG_NOLEADER;
     CHECK_INT(out.item_count, ==, has_items ? 3 : 0);
@@ -172,7 +179,8 @@ test_node_session_msg_every_type_has_a_row(void)
         CHECK(strcmp(name, "?") != 0);
         for (int other = 1; other < type; other++)
             CHECK(strcmp(name, shoal_msg_type_str((shoal_msg_type_t)other)) != 0);
-        shoal_msg_t msg = {.type = (shoal_msg_type_t)type, .chunks = 1};
+        shoal_msg_t msg = {
+            .type = (shoal_msg_type_t)type, .term = s_term((shoal_msg_type_t)type, 1), .chunks = 1};
         snprintf(msg.session, sizeof(msg.session), "s");
         uint8_t buf[256];
         size_t taken = 1;
@@ -591,7 +599,7 @@ test_node_session_msg_encoder_makes_only_what_decoder_takes(void)
                              .flaky = true,
                              .stolen = true};
         shoal_msg_t msg = {.type = (shoal_msg_type_t)type,
-                           .term = UINT32_MAX,
+                           .term = s_term((shoal_msg_type_t)type, UINT32_MAX),
                            .tests_total = SHOAL_SESSION_TESTS_MAX,
                            .free_slots = SHOAL_FREE_SLOTS_MAX,
                            .fresh = true,
@@ -620,4 +628,272 @@ test_node_session_msg_encoder_makes_only_what_decoder_takes(void)
         CHECK_INT(s_through(&msg, &out), ==, itemless ? 0 : -2);
         shoal_msg_clear(&out);
     }
+}
+
+/* ---------------------------------------------------------------- terms */
+
+static int
+s_bare_decode(shoal_msg_type_t type, uint32_t term)
+{
+    s_frame_t f;
+    s_frame(&f, type, term, 4);
+    return s_frame_decode(&f);
+}
+
+/* Term 0 is the term before any leader: QUERY and NOLEADER are sent at it,
+ * every other type at a leader's term, 1 or more. */
+void
+test_node_session_msg_term_zero_only_before_a_leader(void)
+{
+    CHECK_INT(s_bare_decode(SHOAL_MSG_QUERY, 0), ==, 0);
+    CHECK_INT(s_bare_decode(SHOAL_MSG_NOLEADER, 0), ==, 0);
+    CHECK_INT(s_bare_decode(SHOAL_MSG_QUERY, 1), ==, -1);
+    CHECK_INT(s_bare_decode(SHOAL_MSG_NOLEADER, 7), ==, -1);
+    CHECK_INT(s_bare_decode(SHOAL_MSG_DONE, 0), ==, -1);
+    CHECK_INT(s_bare_decode(SHOAL_MSG_DONE, 1), ==, 0);
+    CHECK_INT(s_tests_total_decode(SHOAL_MSG_LEADER, 0), ==, 0);
+    s_frame_t f;
+    s_frame(&f, SHOAL_MSG_LEADER, 0, 5);
+    msgpack_pack_uint32(&f.pk, 1);
+    CHECK_INT(s_frame_decode(&f), ==, -1);
+    for (int type = 1; type <= SHOAL_MSG_TYPE_LAST; type++) {
+        bool zero = type == SHOAL_MSG_QUERY || type == SHOAL_MSG_NOLEADER;
+        shoal_msg_t msg = {.type = (shoal_msg_type_t)type, .term = zero ? 1 : 0, .chunks = 1};
+        snprintf(msg.session, sizeof(msg.session), "s");
+        shoal_msg_t out;
+        CHECK_INT(s_through(&msg, &out), ==, -2);
+        msg.term = zero ? 0 : 1;
+        CHECK_INT(s_through(&msg, &out), ==, 0);
+        shoal_msg_clear(&out);
+    }
+}
+
+/* ---------------------------------------------------------------- fencing */
+
+/* A decoded message of the type at the term, in session "s". */
+static shoal_msg_t
+s_at(shoal_msg_type_t type, uint32_t term)
+{
+    shoal_msg_t msg = {.type = type, .term = term};
+    snprintf(msg.session, sizeof(msg.session), "s");
+    return msg;
+}
+
+/* A participant of session "s" at term 5 following another node, hearing
+ * from that leader. */
+static shoal_msg_receiver_t
+s_follower(void)
+{
+    return (shoal_msg_receiver_t){
+        .session = "s", .term = 5, .from_participant = true, .from_leader = true, .led = true};
+}
+
+static const shoal_msg_type_t s_all_types[] = {
+    SHOAL_MSG_LEADER, SHOAL_MSG_WANT,     SHOAL_MSG_WORK,    SHOAL_MSG_RESULTS,
+    SHOAL_MSG_ACK,    SHOAL_MSG_PROGRESS, SHOAL_MSG_SUMMARY, SHOAL_MSG_DONE,
+    SHOAL_MSG_QUERY,  SHOAL_MSG_NOLEADER, SHOAL_MSG_REFUSE};
+#define S_TYPES (sizeof(s_all_types) / sizeof(s_all_types[0]))
+
+void
+test_node_session_msg_admit_drops_other_sessions(void)
+{
+    shoal_msg_receiver_t at = s_follower();
+    at.session = "t";
+    for (size_t t = 0; t < S_TYPES; t++) {
+        shoal_msg_t msg = s_at(s_all_types[t], 5);
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_OTHER_SESSION);
+    }
+    at.session = "s";
+    shoal_msg_t msg = s_at(SHOAL_MSG_LEADER, 5);
+    CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_ACCEPT);
+}
+
+void
+test_node_session_msg_admit_drops_strangers(void)
+{
+    shoal_msg_receiver_t at = s_follower();
+    at.from_participant = false;
+    for (size_t t = 0; t < S_TYPES; t++) {
+        shoal_msg_t msg = s_at(s_all_types[t], 5);
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_STRANGER);
+    }
+}
+
+/* LEADER: the handler ranks the claim itself; DONE: the leader compares it
+ * with its own term. */
+void
+test_node_session_msg_admit_leader_and_done_at_any_term(void)
+{
+    shoal_msg_receiver_t at = s_follower();
+    at.from_leader = false;
+    uint32_t terms[] = {1, 4, 5, 6, UINT32_MAX};
+    for (size_t i = 0; i < sizeof(terms) / sizeof(terms[0]); i++) {
+        shoal_msg_t leader = s_at(SHOAL_MSG_LEADER, terms[i]);
+        shoal_msg_t done = s_at(SHOAL_MSG_DONE, terms[i]);
+        CHECK_INT(shoal_msg_admit(&leader, &at), ==, SHOAL_MSG_ACCEPT);
+        CHECK_INT(shoal_msg_admit(&done, &at), ==, SHOAL_MSG_ACCEPT);
+    }
+}
+
+void
+test_node_session_msg_admit_work_only_at_current_term(void)
+{
+    shoal_msg_receiver_t at = s_follower();
+    shoal_msg_t msg = s_at(SHOAL_MSG_WORK, 5);
+    CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_ACCEPT);
+    msg.term = 4;
+    CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_OLD_TERM);
+    msg.term = 6; /* its LEADER has not come yet */
+    CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_NEW_TERM);
+}
+
+void
+test_node_session_msg_admit_others_at_current_or_newer_term(void)
+{
+    shoal_msg_type_t types[] = {SHOAL_MSG_WANT,     SHOAL_MSG_RESULTS, SHOAL_MSG_ACK,
+                                SHOAL_MSG_PROGRESS, SHOAL_MSG_SUMMARY, SHOAL_MSG_REFUSE};
+    shoal_msg_receiver_t at = s_follower();
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+        shoal_msg_t msg = s_at(types[t], 5);
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_ACCEPT);
+        msg.term = 6;
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_ACCEPT);
+        msg.term = 4;
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_OLD_TERM);
+    }
+}
+
+void
+test_node_session_msg_admit_query_and_noleader_only_at_term_zero(void)
+{
+    shoal_msg_receiver_t at = s_follower();
+    at.from_leader = at.led = false;
+    shoal_msg_type_t types[] = {SHOAL_MSG_QUERY, SHOAL_MSG_NOLEADER};
+    for (size_t t = 0; t < 2; t++) {
+        shoal_msg_t msg = s_at(types[t], 0);
+        at.term = 0;
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_ACCEPT);
+        at.term = 1; /* it followed a leader once, even if none now */
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_OLD_TERM);
+    }
+}
+
+void
+test_node_session_msg_admit_leader_messages_only_from_the_leader(void)
+{
+    shoal_msg_type_t types[] = {SHOAL_MSG_WORK, SHOAL_MSG_ACK, SHOAL_MSG_PROGRESS,
+                                SHOAL_MSG_REFUSE};
+    shoal_msg_receiver_t at = s_follower();
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+        shoal_msg_t msg = s_at(types[t], 5);
+        at.from_leader = true;
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_ACCEPT);
+        at.from_leader = false;
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_NOT_LEADER);
+        at.led = false; /* following no one: still not from the leader */
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_NOT_LEADER);
+        at.led = true;
+    }
+    /* what members send, anyone may */
+    shoal_msg_type_t members[] = {SHOAL_MSG_WANT, SHOAL_MSG_RESULTS, SHOAL_MSG_DONE};
+    at.from_leader = false;
+    for (size_t t = 0; t < sizeof(members) / sizeof(members[0]); t++) {
+        shoal_msg_t msg = s_at(members[t], 5);
+        CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_ACCEPT);
+    }
+}
+
+/* A participant whose leader is gone still takes a summary, from anyone. */
+void
+test_node_session_msg_admit_summary_from_anyone_while_unled(void)
+{
+    shoal_msg_receiver_t at = s_follower();
+    shoal_msg_t msg = s_at(SHOAL_MSG_SUMMARY, 5);
+    at.from_leader = false;
+    CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_NOT_LEADER);
+    at.led = false;
+    CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_ACCEPT);
+    msg.term = 4;
+    CHECK_INT(shoal_msg_admit(&msg, &at), ==, SHOAL_MSG_DROP_OLD_TERM);
+}
+
+void
+test_node_session_msg_admit_drops_own_query(void)
+{
+    shoal_msg_receiver_t at = {.session = "s", .from_participant = true, .from_self = true};
+    shoal_msg_t query = s_at(SHOAL_MSG_QUERY, 0), noleader = s_at(SHOAL_MSG_NOLEADER, 0);
+    CHECK_INT(shoal_msg_admit(&query, &at), ==, SHOAL_MSG_DROP_OWN);
+    CHECK_INT(shoal_msg_admit(&noleader, &at), ==, SHOAL_MSG_ACCEPT);
+    at.from_self = false;
+    CHECK_INT(shoal_msg_admit(&query, &at), ==, SHOAL_MSG_ACCEPT);
+}
+
+/* s_dispatch in node/session.c (7f1a6a7) as it decided, transcribed: whether
+ * a decoded message reached its handler. Left out: what its handlers then
+ * check of their own state (REFUSE: phase not done; NOLEADER: gathering
+ * and following no one). */
+static bool
+s_dispatch_took(const shoal_msg_t *msg, const char *session, bool participant, uint32_t term,
+                const char *name, const char *leader, const char *from)
+{
+    bool ours = strcmp(msg->session, session) == 0 && participant;
+    bool current = msg->term >= term || msg->type == SHOAL_MSG_DONE;
+    if (!ours || (!current && msg->type != SHOAL_MSG_LEADER))
+        return false;
+    switch (msg->type) {
+        case SHOAL_MSG_WORK:
+            return strcmp(from, leader) == 0 && msg->term == term;
+        case SHOAL_MSG_ACK:
+        case SHOAL_MSG_PROGRESS:
+        case SHOAL_MSG_REFUSE:
+            return strcmp(from, leader) == 0;
+        case SHOAL_MSG_SUMMARY:
+            return strcmp(from, leader) == 0 || leader[0] == '\0';
+        case SHOAL_MSG_QUERY:
+            return strcmp(from, name) != 0;
+        default:
+            return true;
+    }
+}
+
+/* Every decodable message against every receiver: admit takes exactly what
+ * s_dispatch took. */
+void
+test_node_session_msg_admit_is_what_dispatch_did(void)
+{
+    const char *leaders[] = {"", "me", "b"}, *senders[] = {"me", "b", "c"};
+    size_t checked = 0;
+    for (size_t t = 0; t < S_TYPES; t++)
+        for (uint32_t term = 0; term <= 3; term++)
+            for (uint32_t current = 0; current <= 3; current++)
+                for (int bits = 0; bits < 4; bits++)
+                    for (size_t l = 0; l < 3; l++)
+                        for (size_t f = 0; f < 3; f++) {
+                            shoal_msg_t msg = s_at(s_all_types[t], term);
+                            if (msg.term != s_term(msg.type, term))
+                                continue; /* no sender makes it: the decoder refuses it */
+                            const char *session = bits & 1 ? "s" : "t";
+                            bool participant = bits & 2;
+                            shoal_msg_receiver_t at = {.session = session,
+                                                       .term = current,
+                                                       .from_participant = participant,
+                                                       .from_self = strcmp(senders[f], "me") == 0,
+                                                       .from_leader =
+                                                           strcmp(senders[f], leaders[l]) == 0,
+                                                       .led = leaders[l][0] != '\0'};
+                            bool took = s_dispatch_took(&msg, session, participant, current, "me",
+                                                        leaders[l], senders[f]);
+                            CHECK_INT(shoal_msg_admit(&msg, &at) == SHOAL_MSG_ACCEPT, ==, took);
+                            checked++;
+                        }
+    CHECK_INT(checked, >, 1000);
+}
+
+void
+test_node_session_msg_verdicts_are_named(void)
+{
+    for (int v = 0; v <= SHOAL_MSG_VERDICT_LAST; v++)
+        CHECK(strcmp(shoal_msg_verdict_str((shoal_msg_verdict_t)v), "?") != 0);
+    CHECK_STR(shoal_msg_verdict_str(SHOAL_MSG_ACCEPT), "accept");
+    CHECK_STR(shoal_msg_verdict_str((shoal_msg_verdict_t)(SHOAL_MSG_VERDICT_LAST + 1)), "?");
 }
