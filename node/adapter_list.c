@@ -8,6 +8,7 @@
 #include "node/adapter_impl.h"
 #include "node/words.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@ typedef struct {
     shoal_collection_t tests; /* in file order, indexed by name */
     char ***argv;             /* per test */
     unsigned *lines;          /* per test: its line in the file */
+    size_t cap;               /* of argv and lines */
+    zhashx_t *seen;           /* while loading: name -> index + 1, for duplicates */
 } s_list_t;
 
 static void
@@ -51,13 +54,20 @@ s_requires_ok(const char *requires)
 static int
 s_add(s_list_t *self, const char *name, char **argv, const char *requires, unsigned line)
 {
-    char ***argvs = realloc(self->argv, (self->tests.count + 1) * sizeof(*argvs));
-    if (argvs)
-        self->argv = argvs;
-    unsigned *lines = realloc(self->lines, (self->tests.count + 1) * sizeof(*lines));
-    if (lines)
-        self->lines = lines;
-    if (!argvs || !lines || shoal_collection_add(&self->tests, name, "", 0, requires) != 0)
+    if (self->tests.count == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 64;
+        char ***argvs = realloc(self->argv, cap * sizeof(*argvs));
+        if (argvs)
+            self->argv = argvs;
+        unsigned *lines = realloc(self->lines, cap * sizeof(*lines));
+        if (lines)
+            self->lines = lines;
+        if (!argvs || !lines)
+            return -1;
+        self->cap = cap;
+    }
+    if (shoal_collection_add(&self->tests, name, "", 0, requires) != 0 ||
+        zhashx_insert(self->seen, name, (void *)(uintptr_t)self->tests.count) != 0)
         return -1;
     self->argv[self->tests.count - 1] = argv;
     self->lines[self->tests.count - 1] = line;
@@ -91,12 +101,12 @@ s_line(s_list_t *self, const char *path, unsigned line, char *text, char *err, s
                  path, line, requires);
         return -1;
     }
-    for (size_t i = 0; i < self->tests.count; i++)
-        if (strcmp(self->tests.tests[i].id, fields[0]) == 0) {
-            snprintf(err, err_size, "%s:%u: duplicate test name '%s' (first on line %u)", path,
-                     line, fields[0], self->lines[i]);
-            return -1;
-        }
+    uintptr_t first = (uintptr_t)zhashx_lookup(self->seen, fields[0]);
+    if (first) {
+        snprintf(err, err_size, "%s:%u: duplicate test name '%s' (first on line %u)", path, line,
+                 fields[0], self->lines[first - 1]);
+        return -1;
+    }
     char **argv, why[256];
     if (shoal_words_split(fields[1], &argv, why, sizeof(why)) != 0 || !argv[0]) {
         snprintf(err, err_size, "%s:%u: %s", path, line, argv ? "empty command" : why);
@@ -125,6 +135,11 @@ s_load(s_list_t *self, const char *path, crypto_generichash_state *hash, char *e
     size_t cap = 0;
     ssize_t n;
     unsigned number = 0;
+    self->seen = zhashx_new();
+    if (!self->seen) {
+        snprintf(err, err_size, "out of memory");
+        rc = -1;
+    }
     while (rc == 0 && (n = getline(&line, &cap, in)) >= 0) {
         number++;
         crypto_generichash_update(hash, (const unsigned char *)line, (size_t)n);
@@ -150,6 +165,7 @@ s_load(s_list_t *self, const char *path, crypto_generichash_state *hash, char *e
     }
     free(line);
     fclose(in);
+    zhashx_destroy(&self->seen);
     if (rc == 0 && shoal_collection_index(&self->tests) != 0) {
         snprintf(err, err_size, "out of memory");
         rc = -1;

@@ -156,7 +156,7 @@ s_run_option(shoal_run_config_t *run, char *list, size_t list_size, int opt, con
         case S_OPT_TEST_TIMEOUT:
             return s_seconds("--test-timeout", arg, &run->test_timeout);
         case S_OPT_RETRIES:
-            if (shoal_config_number("--retries", arg, 0, 100, &n) != 0)
+            if (shoal_config_number("--retries", arg, 0, SHOAL_RETRIES_MAX, &n) != 0)
                 return -1;
             run->retries = (unsigned)n;
             return 0;

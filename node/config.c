@@ -1,6 +1,7 @@
 /* Mesh options (see config.h). Names and tags are restricted to printable
  * ASCII without spaces, so they print and parse the same everywhere. */
 #include "node/config.h"
+#include "node/session_msg.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -157,7 +158,7 @@ shoal_config_option(shoal_config_t *self, int opt, const char *arg)
             snprintf(self->name, sizeof(self->name), "%s", arg);
             return 0;
         case S_OPT_SLOTS:
-            if (shoal_config_number("--slots", arg, 1, 1024, &n) != 0)
+            if (shoal_config_number("--slots", arg, 1, SHOAL_SLOTS_MAX, &n) != 0)
                 return -1;
             self->meta.slots = (uint16_t)n;
             return 0;

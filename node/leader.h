@@ -56,11 +56,6 @@ typedef struct {
 
 typedef struct shoal_leader shoal_leader_t;
 
-/* Batches a member holds beyond one per slot, to hide the round trip of its
- * next WANT. A member's free_slots counts them: free_slots - SHOAL_PREFETCH of
- * its slots are idle. */
-#define SHOAL_PREFETCH 1
-
 /* Takes the tests (moved out of *tests). History entries may be NULL. */
 shoal_leader_t *shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
                                  const shoal_history_entry_t *history, size_t history_count,

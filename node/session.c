@@ -40,9 +40,8 @@
  * at most a fifth of a slot's time goes to starting the framework. */
 #define S_FLOOR_INVOCATIONS 4.0
 #define S_OUTPUT_CAP (64 * 1024)
-#define S_CLOSE_MS 30000         /* a closing worker may finish its session this long */
-#define S_REFUSE_WAIT_MS 2000    /* a refused member waits this long for the leader's ids */
-#define S_REFUSE_IDS_MAX 1000000 /* ...and keeps at most this many */
+#define S_CLOSE_MS 30000      /* a closing worker may finish its session this long */
+#define S_REFUSE_WAIT_MS 2000 /* a refused member waits this long for the leader's ids */
 
 /* What this runner collected (the tests it may run, I3, and the leader's plan). */
 typedef enum { S_COLLECTING, S_COLLECTED, S_COLLECT_FAILED } s_collect_t;
@@ -97,6 +96,7 @@ struct shoal_session {
     uint64_t next_heartbeat, next_progress, summary_sent_at, summary_started;
     bool summary_ready;     /* leader: finished and summary built */
     bool summary_too_large; /* leader: said once that it cannot be sent */
+    bool said_unsendable;   /* said once that a message could not be encoded */
     shoal_item_t *summary_out;
     size_t summary_out_count;
     int status;
@@ -170,7 +170,13 @@ s_send_frame(void *ctx, const char *to, const uint8_t *buf, size_t len)
 static void
 s_send(shoal_session_t *self, const char *to, shoal_msg_t *msg)
 {
-    shoal_session_send(&self->host, self->config.session, to, msg);
+    if (shoal_session_send(&self->host, self->config.session, to, msg) == 0 &&
+        !self->said_unsendable) {
+        /* A value over the protocol's caps: a fault of ours, said once. */
+        self->said_unsendable = true;
+        shoal_log_info("cannot encode a %s message: a value is over the protocol's caps",
+                       shoal_msg_type_str(msg->type));
+    }
 }
 
 static void
@@ -304,6 +310,22 @@ s_closing_tick(shoal_session_t *self, uint64_t now)
 /* Once a worker has collected, its collection is this runner's: the tests it
  * may run and, if it leads, the plan. A collecting worker that dies first
  * leaves the reason for the leader's summary. */
+/* A session carries at most SHOAL_SESSION_TESTS_MAX tests: the protocol's
+ * caps (and every receiver's allocations) follow from it. */
+static bool
+s_collection_too_large(shoal_session_t *self)
+{
+    if (self->local.count <= SHOAL_SESSION_TESTS_MAX)
+        return false;
+    snprintf(self->collect_err, sizeof(self->collect_err),
+             "%zu tests were collected; a session runs at most %d: split the suite into "
+             "several sessions",
+             self->local.count, SHOAL_SESSION_TESTS_MAX);
+    self->collect_state = S_COLLECT_FAILED;
+    shoal_log_info("cannot run the tests: %s", self->collect_err);
+    return true;
+}
+
 static void
 s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
 {
@@ -315,6 +337,8 @@ s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
             self->collect_state = S_COLLECT_FAILED;
             return;
         }
+        if (s_collection_too_large(self))
+            return;
         shoal_collection_digest(&self->local, self->collection_digest);
         shoal_report_options(&self->report, self->local.verbosity, self->local.reportchars);
         if (self->local.notice)
@@ -925,7 +949,7 @@ s_on_refuse(shoal_session_t *self, shoal_msg_t *msg, uint64_t now)
         snprintf(self->status_text, sizeof(self->status_text), "%s", msg->text ? msg->text : "");
         self->theirs_total = msg->tests_total;
     }
-    if (self->theirs_count < self->theirs_total && self->theirs_count < S_REFUSE_IDS_MAX)
+    if (self->theirs_count < self->theirs_total && self->theirs_count < SHOAL_SESSION_TESTS_MAX)
         shoal_items_take(&self->theirs, &self->theirs_count, &self->theirs_cap, msg);
 }
 
@@ -1096,10 +1120,19 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
         shoal_log_info("dropped a malformed session message from %s", from);
         return;
     }
-    /* Fencing: another session's traffic, or an older term's, changes nothing. */
-    bool ours = strcmp(msg.session, self->config.session) == 0 && s_participant(self, from);
-    bool current = msg.term >= self->elect.term || msg.type == SHOAL_MSG_DONE;
-    if (!ours || (!current && msg.type != SHOAL_MSG_LEADER)) {
+    /* Fencing (the message table): another session's traffic, a stranger's,
+     * an older term's or a leader's message from another node change nothing. */
+    shoal_msg_receiver_t at = {.session = self->config.session,
+                               .term = self->elect.term,
+                               .from_participant = s_participant(self, from) != NULL,
+                               .from_self = strcmp(from, self->name) == 0,
+                               .from_leader =
+                                   self->elect.leader[0] && strcmp(from, self->elect.leader) == 0,
+                               .led = self->elect.leader[0] != '\0'};
+    shoal_msg_verdict_t verdict = shoal_msg_admit(&msg, &at);
+    if (verdict != SHOAL_MSG_ACCEPT) {
+        shoal_log_debug("dropped %s from %s: %s", shoal_msg_type_str(msg.type), from,
+                        shoal_msg_verdict_str(verdict));
         shoal_msg_clear(&msg);
         return;
     }
@@ -1111,40 +1144,35 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
             s_on_want(self, from, &msg, now);
             break;
         case SHOAL_MSG_WORK:
-            if (strcmp(from, self->elect.leader) == 0 && msg.term == self->elect.term)
-                s_on_work(self, &msg);
+            s_on_work(self, &msg);
             break;
         case SHOAL_MSG_RESULTS:
             s_on_results(self, from, &msg, now);
             break;
         case SHOAL_MSG_ACK:
-            if (strcmp(from, self->elect.leader) == 0)
-                shoal_results_ack(&self->results, &msg);
+            shoal_results_ack(&self->results, &msg);
             break;
         case SHOAL_MSG_PROGRESS:
-            if (strcmp(from, self->elect.leader) == 0)
-                s_on_progress(self, &msg, now);
+            s_on_progress(self, &msg, now);
             break;
         case SHOAL_MSG_SUMMARY:
-            if (strcmp(from, self->elect.leader) == 0 || self->elect.leader[0] == '\0')
-                s_on_summary(self, from, &msg);
+            s_on_summary(self, from, &msg);
             break;
         case SHOAL_MSG_DONE:
             s_on_done(self, from, &msg);
             break;
-        case SHOAL_MSG_QUERY:
+        case SHOAL_MSG_QUERY: {
             /* Fencing let it through only if we follow no one either. */
-            if (strcmp(from, self->name) != 0) {
-                shoal_msg_t answer = {.type = SHOAL_MSG_NOLEADER};
-                s_send(self, from, &answer);
-            }
+            shoal_msg_t answer = {.type = SHOAL_MSG_NOLEADER};
+            s_send(self, from, &answer);
             break;
+        }
         case SHOAL_MSG_NOLEADER:
             if (self->phase == S_GATHER && !self->elect.leader[0])
                 s_participant(self, from)->unled = true;
             break;
         case SHOAL_MSG_REFUSE:
-            if (strcmp(from, self->elect.leader) == 0 && self->phase != S_DONE)
+            if (self->phase != S_DONE)
                 s_on_refuse(self, &msg, now);
             break;
     }
@@ -1361,7 +1389,7 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
                                      sizeof(self->collect_err)) != 0 ||
                shoal_collection_index(&self->local) != 0) {
         self->collect_state = S_COLLECT_FAILED;
-    } else {
+    } else if (!s_collection_too_large(self)) {
         shoal_collection_digest(&self->local, self->collection_digest);
         self->collect_state = S_COLLECTED;
     }

@@ -179,10 +179,6 @@ void shoal_replicas_clear(shoal_replicas_t *self);
 
 /* ---------------------------------------------------------------- summary */
 
-/* The largest summary, in frames: every chunk carries at least one result,
- * so a session's test cap bounds it; the receiver keeps a flag per chunk. */
-#define SHOAL_SUMMARY_CHUNKS_MAX 1000000
-
 /* Sends the summary (type SUMMARY, its term, status and text set; items the
  * final results) to `to` in numbered chunks of one frame each. Returns the
  * number of chunks, or -1 (nothing sent) when out of memory or when it
