@@ -1,13 +1,15 @@
 /* The leader's bookkeeping (see leader.h): translates members' reports into
- * operations on the scheduler's board and keeps one result record per test. */
+ * operations on the scheduler's board and keeps one result record per test.
+ * The board's queue of a member is what that member holds: the leader ships
+ * each member what it has queued there and not sent yet (sent_to), and hears
+ * back what the member started (WANT), what it handed to a peer (MOVED) and,
+ * after a failover, what it holds (HELD). */
 #include "node/leader.h"
 
 #include <czmq.h>
 #include <string.h>
 
-#define S_QUICK_BATCHES 32   /* batches per slot in one answer, at most */
-#define S_QUICK_SECONDS 0.05 /* ...while their predicted sum stays under this */
-#define S_OBSERVED_MIN 8     /* results seen before their mean stands for unknown tests */
+#define S_OBSERVED_MIN 8 /* results seen before their mean stands for unknown tests */
 
 struct shoal_leader {
     shoal_leader_config_t config;
@@ -24,7 +26,9 @@ struct shoal_leader {
     size_t *progress; /* tests that became final, not yet reported */
     size_t progress_count;
     size_t final_count;
-    uint32_t batch_seq;
+    uint32_t *sent_to; /* per test: the member (index + 1) it was last shipped to; 0: none */
+    bool ship_due;     /* queues may hold what was not shipped */
+    zhashx_t *fresh;   /* members whose next shipment replaces what they hold */
     unsigned failed; /* final failures and errors, for --maxfail */
     bool stopped;    /* --maxfail reached: nothing more starts */
     double stopped_at;
@@ -93,10 +97,13 @@ shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
     size_t n = self->tests.count;
     self->results = calloc(n ? n : 1, sizeof(shoal_leader_result_t));
     self->progress = calloc(n ? n : 1, sizeof(size_t));
+    self->sent_to = calloc(n ? n : 1, sizeof(uint32_t));
     self->index = zhashx_new();
     self->reported = zhashx_new();
+    self->fresh = zhashx_new();
     self->suite = sched_suite_new();
-    if (!self->results || !self->progress || !self->index || !self->reported || !self->suite) {
+    if (!self->results || !self->progress || !self->sent_to || !self->index || !self->reported ||
+        !self->fresh || !self->suite) {
         shoal_leader_destroy(&self);
         return NULL;
     }
@@ -158,9 +165,11 @@ shoal_leader_destroy(shoal_leader_t **self_p)
     sched_suite_destroy(&self->suite);
     zhashx_destroy(&self->index);
     zhashx_destroy(&self->reported);
+    zhashx_destroy(&self->fresh);
     shoal_collection_clear(&self->tests);
     free(self->results);
     free(self->progress);
+    free(self->sent_to);
     free(self);
     *self_p = NULL;
 }
@@ -186,7 +195,8 @@ s_deal(shoal_leader_t *self, double now)
     if (!self->dealt && now < self->rebuild_until && !s_all_reported(self))
         return;
     self->dealt = true;
-    sched_board_deal(self->board);
+    if (sched_board_deal(self->board) > 0)
+        self->ship_due = true;
     size_t open = self->tests.count - self->final_count;
     size_t unschedulable = sched_board_count(self->board, SCHED_TEST_UNSCHEDULABLE);
     if (unschedulable && unschedulable == open) {
@@ -207,14 +217,19 @@ shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, cons
         if (!alive || sched_suite_add_member(self->suite, name, slots ? slots : 1, tags, &m) != 0)
             return;
         sched_board_sync_members(self->board);
+        zhashx_insert(self->fresh, name, (void *)1); /* it holds nothing of this term's */
     } else {
         bool was = sched_board_member_alive(self->board, m);
         if (was && !alive)
             sched_board_member_lost(self->board, m, now);
-        else if (!was && alive)
+        else if (!was && alive) {
             sched_board_member_back(self->board, m);
+            /* Its work went to others while it was gone: what it held is not its. */
+            zhashx_insert(self->fresh, name, (void *)1);
+        }
         if (was == alive)
             return;
+        self->ship_due = true;
     }
     /* The first deal waits for the first tick or WANT, when every member
      * known at the start is in: dealing as each is added would give the
@@ -235,134 +250,167 @@ s_predicted(const shoal_leader_t *self, size_t t)
     return seconds;
 }
 
-/* Whether the head of m's own queue is quick enough to prefetch. */
-static bool
-s_quick_next(const shoal_leader_t *self, size_t m)
-{
-    size_t count;
-    const size_t *queue = sched_board_queue(self->board, m, &count);
-    return count > 0 && s_predicted(self, queue[0]) <= S_QUICK_SECONDS;
-}
-
-/* A batch's target: the configured seconds, but never more than a slot's
- * share of what m has queued, nor half a slot's share of what the whole
- * session has queued (guided self-scheduling, by factoring: a batch is at
- * most the remaining work over twice the slots). The first run of four 1 s
- * tests on four slots puts one on each; the tail is cut finer, so no member
- * is left running a long batch that nobody can steal from while others
- * idle. */
-static double
-s_batch_target(const shoal_leader_t *self, size_t m)
-{
-    double share =
-        sched_board_queued_work(self->board, m) / (double)sched_suite_member_slots(self->suite, m);
-    double queued = 0;
-    unsigned slots = 0;
-    for (size_t k = 0; k < sched_suite_member_count(self->suite); k++)
-        if (sched_board_member_alive(self->board, k)) {
-            queued += sched_board_queued_work(self->board, k);
-            slots += sched_suite_member_slots(self->suite, k);
-        }
-    if (slots && queued / (2.0 * slots) < share)
-        share = queued / (2.0 * slots);
-    double target = self->config.batch_seconds, floor = self->config.batch_floor;
-    /* Tests nothing is known about are all predicted the default on the
-     * board; once this session has seen what tests really take, their
-     * batches aim at --batch-seconds of that (a suite of 10 ms tests goes
-     * out in batches of about 200, not 4). */
-    size_t count;
-    const size_t *queue = sched_board_queue(self->board, m, &count);
-    sched_predict_source_t source = SCHED_PREDICT_GIVEN;
-    if (count)
-        (void)sched_suite_predicted(self->suite, queue[0], NULL, &source);
-    if (source == SCHED_PREDICT_DEFAULT && self->observed_count >= S_OBSERVED_MIN &&
-        self->observed_sum > 0) {
-        double scale =
-            self->config.default_prediction / (self->observed_sum / (double)self->observed_count);
-        target *= scale;
-        floor *= scale;
-    }
-    /* Cutting the tail finer than the floor would cost more framework starts
-     * than it saves. */
-    double batch = share < target ? share : target;
-    return batch < floor ? floor : batch;
-}
-
-static size_t
-s_take_batch(shoal_leader_t *self, size_t m, double now, size_t *tests, size_t cap)
-{
-    size_t n = sched_board_next_batch(self->board, m, now, s_batch_target(self, m),
-                                      self->config.batch_max, tests, cap);
-    if (n > 0)
-        return n;
-    sched_steal_t steal = {0};
-    if (sched_board_steal_decide(self->board, m, now, &steal) == 0 &&
-        sched_board_steal_apply(self->board, &steal) == 0) {
-        for (size_t i = 0; i < steal.count; i++)
-            s_replace(&self->results[steal.tests[i]].thief,
-                      sched_suite_member_name(self->suite, m));
-        n = sched_board_next_batch(self->board, m, now, s_batch_target(self, m),
-                                   self->config.batch_max, tests, cap);
-    }
-    sched_steal_clear(&steal);
-    return n;
-}
-
 size_t
-shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
-                  const shoal_item_t *running, size_t running_count, bool fresh, double now,
-                  shoal_item_t **out)
+shoal_leader_want(shoal_leader_t *self, const char *name, const shoal_item_t *running,
+                  size_t running_count, bool fresh, double now)
 {
-    *out = NULL;
     size_t m = s_member(self, name);
     if (m == SIZE_MAX || !sched_board_member_alive(self->board, m))
         return 0;
-    if (fresh) {
+    if (fresh)
         zhashx_insert(self->reported, name, (void *)1);
-        /* A member reporting to a new leader: what it runs stays with it. */
-        for (size_t i = 0; i < running_count; i++) {
-            size_t t = s_test(self, running[i].id);
-            if (t != SIZE_MAX && !self->results[t].final)
-                sched_board_adopt_running(self->board, m, t, now);
-        }
+    size_t started = 0;
+    for (size_t i = 0; i < running_count; i++) {
+        size_t t = s_test(self, running[i].id);
+        if (t == SIZE_MAX || self->results[t].final)
+            continue;
+        size_t owner = SIZE_MAX;
+        sched_test_state_t state = sched_board_test_state(self->board, t, &owner);
+        if (state == SCHED_TEST_QUEUED && owner == m)
+            started += sched_board_start(self->board, m, t, now) == 0;
+        else if (fresh) /* a member reporting to a new leader: what it runs stays with it */
+            started += sched_board_adopt_running(self->board, m, t, now) == 0;
     }
     s_deal(self, now);
-    if (!self->dealt || free_slots == 0 || self->stopped)
+    return started;
+}
+
+size_t
+shoal_leader_held(shoal_leader_t *self, const char *name, const shoal_item_t *items, size_t count,
+                  double now)
+{
+    size_t m = s_member(self, name);
+    size_t *tests = malloc((count ? count : 1) * sizeof(size_t));
+    if (m == SIZE_MAX || !tests || !sched_board_member_alive(self->board, m)) {
+        free(tests);
         return 0;
-    size_t cap = self->config.batch_max ? self->config.batch_max : 1;
-    size_t *tests = malloc(cap * sizeof(size_t));
-    size_t item_cap = (size_t)free_slots * cap * S_QUICK_BATCHES;
-    shoal_item_t *items = calloc(item_cap, sizeof(shoal_item_t));
-    size_t count = 0;
-    unsigned idle = free_slots > SHOAL_PREFETCH ? free_slots - SHOAL_PREFETCH : 0;
-    for (unsigned slot = 0; tests && items && slot < free_slots; slot++) {
-        /* Quick batches come several per slot, so a member running many tiny
-         * tests is not paced by round trips; they are too short to be worth
-         * stealing anyway. */
-        double dealt = 0;
-        for (int k = 0; k < S_QUICK_BATCHES && dealt < S_QUICK_SECONDS; k++) {
-            if (slot >= idle && !s_quick_next(self, m))
-                break;
-            size_t n = s_take_batch(self, m, now, tests, cap);
-            if (n == 0)
-                break;
-            self->batch_seq++;
-            for (size_t i = 0; i < n && count < item_cap; i++) {
-                shoal_item_t *item = &items[count++];
-                item->id = self->tests.tests[tests[i]].id;
-                item->attempt = self->results[tests[i]].attempt;
-                item->batch = self->batch_seq;
-                dealt += s_predicted(self, tests[i]);
-            }
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t t = s_test(self, items[i].id);
+        if (t != SIZE_MAX && !self->results[t].final && items[i].attempt == self->results[t].attempt)
+            tests[n++] = t;
+    }
+    int adopted = sched_board_adopt_queued(self->board, m, tests, n, now);
+    for (size_t i = 0; i < n; i++) {
+        size_t owner = SIZE_MAX;
+        if (sched_board_test_state(self->board, tests[i], &owner) == SCHED_TEST_QUEUED &&
+            owner == m)
+            self->sent_to[tests[i]] = (uint32_t)(m + 1);
+    }
+    free(tests);
+    self->ship_due = true;
+    return adopted > 0 ? (size_t)adopted : 0;
+}
+
+size_t
+shoal_leader_moved(shoal_leader_t *self, const char *victim, const char *thief,
+                   const shoal_item_t *items, size_t count, double now)
+{
+    size_t v = s_member(self, victim), th = s_member(self, thief);
+    size_t *tests = malloc((count ? count : 1) * sizeof(size_t));
+    if (v == SIZE_MAX || th == SIZE_MAX || v == th || !tests) {
+        free(tests);
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t t = s_test(self, items[i].id);
+        if (t != SIZE_MAX && !self->results[t].final && items[i].attempt == self->results[t].attempt)
+            tests[n++] = t;
+    }
+    int moved = sched_board_moved(self->board, v, th, tests, n);
+    /* A new leader that had not dealt them yet (the move raced the failover):
+     * the thief holds them. */
+    size_t pending = 0;
+    for (size_t i = 0; i < n; i++)
+        if (sched_board_test_state(self->board, tests[i], NULL) == SCHED_TEST_PENDING)
+            tests[pending++] = tests[i];
+    if (pending && sched_board_member_alive(self->board, th))
+        sched_board_adopt_queued(self->board, th, tests, pending, now);
+    for (size_t i = 0; i < n; i++) {
+        size_t t = s_test(self, items[i].id), owner = SIZE_MAX;
+        if (t == SIZE_MAX)
+            continue;
+        if (sched_board_test_state(self->board, t, &owner) == SCHED_TEST_QUEUED && owner == th) {
+            s_replace(&self->results[t].thief, thief);
+            /* Shipped again: a thief that dropped them (its leader's fresh
+             * shipment crossed the gift) takes them; one that has them
+             * ignores them. */
+            self->sent_to[t] = 0;
         }
     }
     free(tests);
-    if (count == 0) {
+    self->ship_due = true;
+    return moved > 0 ? (size_t)moved : 0;
+}
+
+size_t
+shoal_leader_ship(shoal_leader_t *self, const char *name, bool *fresh, shoal_item_t **out)
+{
+    *out = NULL;
+    *fresh = false;
+    size_t m = s_member(self, name);
+    if (m == SIZE_MAX || !self->dealt || !sched_board_member_alive(self->board, m))
+        return 0;
+    *fresh = zhashx_lookup(self->fresh, name) != NULL;
+    size_t count;
+    const size_t *queue = sched_board_queue(self->board, m, &count);
+    shoal_item_t *items = calloc(count ? count : 1, sizeof(*items));
+    if (!items) {
+        *fresh = false;
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t t = queue[i];
+        if (!*fresh && self->sent_to[t] == m + 1)
+            continue;
+        self->sent_to[t] = (uint32_t)(m + 1);
+        items[n++] = (shoal_item_t){.id = self->tests.tests[t].id,
+                                    .attempt = self->results[t].attempt,
+                                    .seconds = s_predicted(self, t)};
+    }
+    zhashx_delete(self->fresh, name);
+    if (n == 0 && !*fresh) {
         free(items);
         return 0;
     }
     *out = items;
-    return count;
+    return n;
+}
+
+bool
+shoal_leader_take_ship_due(shoal_leader_t *self)
+{
+    bool due = self->ship_due || zhashx_size(self->fresh) > 0;
+    self->ship_due = false;
+    return due;
+}
+
+size_t
+shoal_leader_loads(const shoal_leader_t *self, double now, shoal_item_t **out)
+{
+    size_t members = sched_suite_member_count(self->suite);
+    shoal_item_t *items = calloc(members ? members : 1, sizeof(*items));
+    *out = items;
+    size_t n = 0;
+    for (size_t m = 0; items && m < members; m++) {
+        if (!sched_board_member_alive(self->board, m))
+            continue;
+        items[n++] = (shoal_item_t){.node = (char *)sched_suite_member_name(self->suite, m),
+                                    .seconds = sched_board_queued_work(self->board, m),
+                                    .running = sched_board_running_work(self->board, m, now),
+                                    .slots = sched_suite_member_slots(self->suite, m)};
+    }
+    return n;
+}
+
+bool
+shoal_leader_stopped(const shoal_leader_t *self, double now)
+{
+    return self->stopped ||
+           (self->config.time_limit > 0 && now >= self->started + self->config.time_limit);
 }
 
 size_t
@@ -383,6 +431,7 @@ shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t 
         shoal_outcome_t outcome = (shoal_outcome_t)item->outcome;
         if (outcome == SHOAL_OUTCOME_NOT_RUN) {
             sched_board_requeue(self->board, t, now);
+            self->sent_to[t] = 0;
             requeued = true;
             continue;
         }
@@ -405,14 +454,17 @@ shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t 
                 sched_board_requeue_avoiding(self->board, t, m, now);
             else
                 sched_board_requeue(self->board, t, now);
+            self->sent_to[t] = 0; /* a new attempt: shipped as new */
             requeued = true;
             continue;
         }
         r->flaky = !failed && r->failures > 0;
         s_final(self, t, outcome, NULL, now);
     }
-    if (requeued)
+    if (requeued) {
+        self->ship_due = true;
         s_deal(self, now);
+    }
     return recorded;
 }
 

@@ -1,9 +1,9 @@
 /* The leader of a test session: owns the collected tests, the scheduler's
- * board (who runs what), and every test's result record. It decides what each
- * member runs next (stealing from the busiest when a member's queue is dry),
- * retries failures on another member, re-deals a dead member's work, and knows
- * when the session is finished. No I/O: the session feeds it reports and sends
- * what it returns.
+ * board (who holds and runs what), and every test's result record. It deals
+ * each member its share once (the member holds it and cuts its own batches),
+ * hears the steals members make among themselves, retries failures on another
+ * member, re-deals a dead member's work, and knows when the session is
+ * finished. No I/O: the session feeds it reports and sends what it returns.
  *
  * A test's record moves: open --result (final outcome)--> final, or
  * open --failed, retries left--> open with attempt + 1 (requeued elsewhere),
@@ -65,13 +65,35 @@ void shoal_leader_destroy(shoal_leader_t **self_p);
  * work; a return gives it an empty queue). */
 void shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, const char *tags,
                          bool alive, double now);
-/* A member asks for work for free_slots slots and says what it runs. Returns
- * the items to send it (*out, the caller frees the array; ids are borrowed).
- * Idle slots get work, stolen if need be; a prefetch only gets quick tests
- * from the member's own queue, as what a member holds cannot be stolen. */
-size_t shoal_leader_want(shoal_leader_t *self, const char *name, unsigned free_slots,
-                         const shoal_item_t *running, size_t running_count, bool fresh, double now,
-                         shoal_item_t **out);
+/* A member's report (WANT): the tests it runs. Those the board had queued
+ * at it are started; with `fresh` (its first report to this term) the others
+ * too (it ran them for an older term). Returns how many started. */
+size_t shoal_leader_want(shoal_leader_t *self, const char *name, const shoal_item_t *running,
+                         size_t running_count, bool fresh, double now);
+/* A member reporting to a new leader (HELD): the tests it holds, not started.
+ * Each the board has not placed elsewhere is queued at it. Returns how many
+ * were taken in. */
+size_t shoal_leader_held(shoal_leader_t *self, const char *name, const shoal_item_t *items,
+                         size_t count, double now);
+/* A steal (MOVED, from victim or thief, possibly both, in any order): what is
+ * still queued at victim moves to thief; what no one holds yet goes to thief;
+ * the rest (started, done, elsewhere) stays. Returns how many moved. */
+size_t shoal_leader_moved(shoal_leader_t *self, const char *victim, const char *thief,
+                          const shoal_item_t *items, size_t count, double now);
+/* Whether a shipment may be due to any member since the last call (a deal,
+ * a requeue, a death, a move); clears it. */
+bool shoal_leader_take_ship_due(shoal_leader_t *self);
+/* What member `name` is to hold and has not been sent: items (*out, the
+ * caller frees the array; ids borrowed) with predicted seconds, marked sent.
+ * *fresh: the items are all it should hold (it came back, or this term is
+ * new): what else it holds is not its. Returns the count (0 with *fresh:
+ * send an empty fresh shipment). */
+size_t shoal_leader_ship(shoal_leader_t *self, const char *name, bool *fresh, shoal_item_t **out);
+/* Every alive member's load (LOADS items: node borrowed, seconds queued,
+ * running, slots) into *out (the caller frees the array). Returns the count. */
+size_t shoal_leader_loads(const shoal_leader_t *self, double now, shoal_item_t **out);
+/* Nothing more may start: --maxfail was reached or the time budget is spent. */
+bool shoal_leader_stopped(const shoal_leader_t *self, double now);
 /* Results from a member. Returns how many were recorded as new. */
 size_t shoal_leader_results(shoal_leader_t *self, const char *name, const shoal_item_t *items,
                             size_t count, double now);

@@ -42,6 +42,9 @@
 #define S_OUTPUT_CAP (64 * 1024)
 #define S_CLOSE_MS 30000      /* a closing worker may finish its session this long */
 #define S_REFUSE_WAIT_MS 2000 /* a refused member waits this long for the leader's ids */
+#define S_STEAL_WAIT_MS 500   /* a thief asks the next victim when no answer came by then */
+#define S_STEAL_LATENCY 0.005 /* seconds from asking to the stolen tests arriving */
+#define S_BATCH_MAX 1024      /* tests cut into one batch, at most */
 
 /* What this runner collected (the tests it may run, I3, and the leader's plan). */
 typedef enum { S_COLLECTING, S_COLLECTED, S_COLLECT_FAILED } s_collect_t;
@@ -58,6 +61,8 @@ typedef struct {
     char **ids;
     uint32_t *attempts;
     size_t count;
+    double predicted; /* the batch's predicted seconds */
+    uint64_t started; /* when it started (ms) */
 } s_slot_t;
 
 struct shoal_session {
@@ -103,8 +108,18 @@ struct shoal_session {
     char status_text[SHOAL_MESSAGE_MAX + 1];
     /* member role */
     s_slot_t *slots;
-    shoal_item_t *queue; /* dealt, not started; item.id owned */
-    size_t queue_count, queue_cap;
+    shoal_hold_t hold;       /* our share: dealt or stolen, not started */
+    bool held_due;           /* tell a new leader what we hold before our first WANT */
+    uint64_t next_gifts;     /* when unconfirmed gifts are told again */
+    shoal_item_t *loads;     /* the last LOADS: who holds how much (node, seconds owned) */
+    size_t load_count, load_cap;
+    bool stopped;                           /* the leader said: start nothing more */
+    bool steal_pending;                     /* a STEAL is out... */
+    char steal_victim[GOSSIP_NAME_MAX + 1]; /* ...to it */
+    uint64_t steal_until;                   /* ...answered by then, or we ask another */
+    size_t asked[64];                       /* loads[] that said no since the last LOADS */
+    size_t asked_count;
+    sched_rng_t rng;
     shoal_results_t results; /* ours, until the session ends */
     bool fresh;              /* next WANT is the first to this term's leader */
     uint64_t last_want, next_resend;
@@ -119,7 +134,7 @@ struct shoal_session {
     uint64_t refused_at;                /* when its first REFUSE came, 0: none */
     shoal_item_t *theirs;               /* the leader's ids, from its REFUSE */
     size_t theirs_count, theirs_cap, theirs_total;
-    bool dry;             /* the leader's last WORK was empty */
+    bool dry;             /* nothing held, and no peer worth stealing from */
     bool all_ready;       /* the first workers have all collected */
     uint64_t results_due; /* when unsent results go out */
     uint8_t *buf;
@@ -198,18 +213,11 @@ s_busy_slots(const shoal_session_t *self)
     return busy;
 }
 
-static size_t
-s_queued_batches(const shoal_session_t *self)
-{
-    size_t batches = 0;
-    for (size_t i = 0; i < self->queue_count; i++)
-        batches += i == 0 || self->queue[i].batch != self->queue[i - 1].batch;
-    return batches;
-}
-
 static void
 s_add_result(shoal_session_t *self, shoal_item_t *item)
 {
+    if (item->outcome == SHOAL_OUTCOME_NOT_RUN)
+        shoal_hold_forget(&self->hold, item->id); /* the leader may ship it to us again */
     if (shoal_results_add(&self->results, item) != 0) {
         shoal_log_info("out of memory: the result of %s is lost here", item->id);
         shoal_item_clear(item);
@@ -234,10 +242,7 @@ s_send_want(shoal_session_t *self, uint64_t now)
 {
     if (!self->elect.leader[0])
         return;
-    size_t busy = s_busy_slots(self);
-    size_t queued = s_queued_batches(self);
-    size_t wanted = (size_t)self->config.slots + SHOAL_PREFETCH;
-    size_t free_slots = wanted > busy + queued ? wanted - busy - queued : 0;
+    size_t free_slots = (size_t)self->config.slots - s_busy_slots(self);
     shoal_item_t running[256];
     size_t n = 0;
     for (unsigned s = 0; s < self->config.slots; s++) {
@@ -450,16 +455,47 @@ s_result_now(shoal_session_t *self, const char *id, uint32_t attempt, shoal_outc
     s_add_result(self, &item);
 }
 
+/* A batch's target: --batch-seconds, but never more than a slot's share of
+ * what we hold, nor half a slot's share of what the whole session holds
+ * (guided self-scheduling, by factoring, as the last LOADS tells it): the
+ * first run of four 1 s tests on four slots puts one on each; the tail is
+ * cut finer, so no slot is left running a long batch that nobody can steal
+ * from while others idle. Never below the framework's start-up floor:
+ * cutting finer would cost more starts than it saves. */
+static double
+s_batch_target(const shoal_session_t *self)
+{
+    double mine = shoal_hold_work(&self->hold);
+    double share = mine / (double)self->config.slots;
+    double queued = mine;
+    unsigned slots = self->config.slots;
+    for (size_t i = 0; i < self->load_count; i++)
+        if (strcmp(self->loads[i].node, self->name) != 0) {
+            queued += self->loads[i].seconds;
+            slots += self->loads[i].slots;
+        }
+    if (queued / (2.0 * slots) < share)
+        share = queued / (2.0 * slots);
+    double target = self->config.batch_seconds;
+    double floor = S_FLOOR_INVOCATIONS * shoal_adapter_invocation_seconds(self->adapter);
+    double batch = share < target ? share : target;
+    return batch < floor ? floor : batch;
+}
+
 static void
 s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
 {
     s_slot_t *slot = &self->slots[slot_index];
     size_t max = shoal_adapter_batch_max(self->adapter);
-    size_t n = self->queue_count ? 1 : 0; /* none: only flush the test held back */
-    while (n < self->queue_count && n < max && self->queue[n].batch == self->queue[0].batch)
-        n++;
+    if (max == 0 || max > S_BATCH_MAX)
+        max = S_BATCH_MAX;
+    size_t n = shoal_hold_batch(&self->hold, s_batch_target(self), max);
+    shoal_item_t *batch = calloc(n + 1, sizeof(*batch));
+    n = batch ? shoal_hold_pop(&self->hold, n, batch) : 0;
     slot->ids = calloc(n + 1, sizeof(char *));
     slot->attempts = calloc(n + 1, sizeof(uint32_t));
+    slot->predicted = 0;
+    slot->started = now;
     if (slot->held) {
         /* What the worker kept back runs first (I3: checked when it came). */
         slot->ids[slot->count] = slot->held;
@@ -469,7 +505,8 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
     bool over_budget = self->config.time_limit > 0 &&
                        now >= self->run_started + (uint64_t)(self->config.time_limit * 1000.0);
     for (size_t i = 0; i < n; i++) {
-        shoal_item_t *item = &self->queue[i];
+        shoal_item_t *item = &batch[i];
+        slot->predicted += item->seconds;
         if (over_budget) {
             /* nothing starts after the budget: hand it back unrun */
             s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_NOT_RUN,
@@ -490,8 +527,8 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
         slot->ids[slot->count] = item->id;
         slot->attempts[slot->count++] = item->attempt;
     }
-    memmove(self->queue, self->queue + n, (self->queue_count - n) * sizeof(shoal_item_t));
-    self->queue_count -= n;
+    free(batch);
+    self->want_now = true; /* the leader learns what started */
     if (slot->count == 0) {
         s_slot_clear(slot);
         return;
@@ -595,6 +632,10 @@ s_workers_ready(shoal_session_t *self)
     return true;
 }
 
+static void s_send_held(shoal_session_t *self);
+static void s_send_gifts(shoal_session_t *self, uint64_t now);
+static void s_steal_tick(shoal_session_t *self, uint64_t now);
+
 /* Runs what is due in the member role; collects the fds to wait on. */
 static void
 s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
@@ -611,10 +652,11 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         s_collect_tick(self, slot->worker);
         if (slot->running && over)
             s_finish_batch(self, slot);
-        /* A held test is flushed once the leader has nothing more for us. */
-        bool flush = slot->held && self->dry && self->queue_count == 0;
-        if (!slot->running && (self->queue_count || flush) && self->collect_state == S_COLLECTED &&
-            s_workers_ready(self))
+        /* A held test is flushed once there is nothing more for us. */
+        size_t held = shoal_hold_count(&self->hold);
+        bool flush = slot->held && self->dry && held == 0;
+        if (!slot->running && (held || flush) && !self->stopped &&
+            self->collect_state == S_COLLECTED && s_workers_ready(self))
             s_start_batch(self, s, now);
         /* Workers start early: the first collects this runner's suite;
          * hot ones each collect while the session gathers. A worker that
@@ -647,15 +689,21 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         self->results_due = 0;
         self->next_resend = now + S_HEARTBEAT_MS;
     }
-    /* Ask at once when a batch ended (the reply is one round trip away and
-     * the prefetched batch covers it); otherwise ask now and then while
-     * short of work, and say what we run at least once a heartbeat. */
-    bool short_of_work =
-        s_busy_slots(self) + s_queued_batches(self) < (size_t)self->config.slots + SHOAL_PREFETCH;
-    if ((self->want_now && short_of_work) ||
-        (short_of_work && now - self->last_want >= S_WANT_GAP_MS) ||
+    /* A new leader hears what we hold (and the gifts it may not know of)
+     * before our first WANT, so it can rebuild its board from them. */
+    if (self->held_due) {
+        s_send_held(self);
+        s_send_gifts(self, now);
+        self->held_due = false;
+    }
+    if (now >= self->next_gifts)
+        s_send_gifts(self, now);
+    /* Say what started and ended soon (the board and the loads everyone
+     * steals by follow it), and what we run at least once a heartbeat. */
+    if ((self->want_now && now - self->last_want >= S_WANT_GAP_MS) || self->fresh ||
         now - self->last_want >= S_HEARTBEAT_MS)
         s_send_want(self, now);
+    s_steal_tick(self, now);
 }
 
 /* ---------------------------------------------------------------- leadership */
@@ -686,9 +734,8 @@ s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
     shoal_election_adopt(&self->elect, term, leader);
     if (!self->run_started)
         self->run_started = s_now(self);
-    for (size_t i = 0; i < self->queue_count; i++)
-        free(self->queue[i].id);
-    self->queue_count = 0;
+    /* What we hold stays ours: the new leader hears it (HELD) and adopts it. */
+    self->held_due = true;
     shoal_results_unack_all(&self->results);
     self->results_due = s_now(self); /* all of them, before the first WANT */
     self->fresh = true;
@@ -875,6 +922,22 @@ s_send_progress(shoal_session_t *self)
     } while (n == 512);
 }
 
+/* Broadcasts who holds how much, and whether anything may still start. */
+static void
+s_send_loads(shoal_session_t *self, uint64_t now)
+{
+    shoal_item_t *loads = NULL;
+    size_t n = shoal_leader_loads(self->lead, s_seconds(now), &loads);
+    shoal_msg_t msg = {.type = SHOAL_MSG_LOADS,
+                       .term = self->elect.term,
+                       .fresh = shoal_leader_stopped(self->lead, s_seconds(now)),
+                       .items = loads,
+                       .item_count = n};
+    if (loads)
+        s_send_all(self, &msg);
+    free(loads);
+}
+
 static void
 s_leader_tick(shoal_session_t *self, uint64_t now)
 {
@@ -885,10 +948,19 @@ s_leader_tick(shoal_session_t *self, uint64_t now)
         bool finished = shoal_leader_finished(self->lead);
         /* Results show as they arrive: a test that finished goes out within
          * S_PROGRESS_MS; with nothing new, the counts now and then. */
+        bool shipped = false;
+        if (shoal_leader_take_ship_due(self->lead)) {
+            for (size_t i = 0; i < self->roster.count; i++)
+                if (self->roster.items[i].alive && !self->roster.items[i].refused)
+                    s_ship(self, self->roster.items[i].name);
+            shipped = true;
+        }
         if ((now >= self->next_progress && shoal_leader_progress_pending(self->lead)) ||
-            now >= self->next_progress + S_PROGRESS_IDLE_MS - S_PROGRESS_MS || finished) {
+            now >= self->next_progress + S_PROGRESS_IDLE_MS - S_PROGRESS_MS || finished ||
+            shipped) {
             self->next_progress = now + S_PROGRESS_MS;
             s_send_progress(self);
+            s_send_loads(self, now);
         }
         if (finished)
             s_finish_summary(self, SHOAL_RUN_PASSED, self->local.interrupted);
@@ -1030,30 +1102,247 @@ s_admitted(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint
     return false;
 }
 
+/* Leader: what `to` is to hold and has not been sent. */
 static void
-s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+s_ship(shoal_session_t *self, const char *to)
 {
-    if (!self->lead || self->summary_ready || !s_admitted(self, from, msg, now))
-        return;
+    bool fresh;
     shoal_item_t *work = NULL;
-    size_t n = shoal_leader_want(self->lead, from, msg->free_slots, msg->items, msg->item_count,
-                                 msg->fresh, s_seconds(now), &work);
-    if (n || msg->free_slots > SHOAL_PREFETCH) {
-        /* Even empty: a member with idle slots then flushes what it holds. */
-        shoal_msg_t reply = {
-            .type = SHOAL_MSG_WORK, .term = self->elect.term, .items = work, .item_count = n};
-        s_send(self, from, &reply);
+    size_t n = shoal_leader_ship(self->lead, to, &fresh, &work);
+    if (n || fresh) {
+        shoal_msg_t msg = {.type = SHOAL_MSG_WORK,
+                           .term = self->elect.term,
+                           .fresh = fresh,
+                           .items = work,
+                           .item_count = n};
+        s_send(self, to, &msg);
     }
     free(work);
 }
 
 static void
+s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+{
+    if (!self->lead || self->summary_ready || !s_admitted(self, from, msg, now))
+        return;
+    shoal_leader_want(self->lead, from, msg->items, msg->item_count, msg->fresh, s_seconds(now));
+    s_ship(self, from);
+}
+
+/* Leader: what a member holds, reported to this new term. */
+static void
+s_on_held(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+{
+    if (self->lead && !self->summary_ready)
+        shoal_leader_held(self->lead, from, msg->items, msg->item_count, s_seconds(now));
+}
+
+/* A move: as the leader, put it on the board and echo the victim's report
+ * (the victim resends until then); as the victim, the echo settles it. */
+static void
+s_on_moved(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t now)
+{
+    if (msg->fresh) { /* an echo */
+        if (strcmp(from, self->elect.leader) == 0 && strcmp(msg->victim, self->name) == 0)
+            shoal_hold_confirmed(&self->hold, msg);
+        return;
+    }
+    if (!self->lead)
+        return; /* for the leader: the victim tells the next one again */
+    if (!self->summary_ready)
+        shoal_leader_moved(self->lead, msg->victim, msg->thief, msg->items, msg->item_count,
+                           s_seconds(now));
+    if (strcmp(from, msg->victim) == 0) {
+        msg->fresh = true;
+        s_send(self, from, msg);
+    }
+}
+
+/* The leader's LOADS: whom to steal from, and whether to stop. */
+static void
+s_on_loads(shoal_session_t *self, shoal_msg_t *msg)
+{
+    shoal_items_free(&self->loads, &self->load_count, &self->load_cap);
+    shoal_items_take(&self->loads, &self->load_count, &self->load_cap, msg);
+    self->asked_count = 0; /* new figures: anyone may be asked again */
+    if (msg->fresh && !self->stopped) {
+        self->stopped = true; /* --maxfail or the budget: the leader reports the rest */
+        shoal_hold_drop(&self->hold);
+    }
+}
+
+/* Whether the thief whose tags these are can run test `id`. */
+typedef struct {
+    shoal_session_t *self;
+    const char *tags;
+} s_thief_t;
+
+static bool
+s_thief_can_run(void *ctx, const char *id)
+{
+    s_thief_t *thief = ctx;
+    size_t t = shoal_collection_find(&thief->self->local, id);
+    return t != SIZE_MAX && sched_tags_satisfy(thief->tags, thief->self->local.tests[t].requires);
+}
+
+/* Seconds our started batches still need, as predicted. */
+static double
+s_running_work(const shoal_session_t *self, uint64_t now)
+{
+    double left = 0;
+    for (unsigned s = 0; s < self->config.slots; s++) {
+        const s_slot_t *slot = &self->slots[s];
+        double rest = slot->predicted - (double)(now - slot->started) / 1000.0;
+        if (slot->running && rest > 0)
+            left += rest;
+    }
+    return left;
+}
+
+/* A thief asks: give it our split of what we hold, and tell the leader. */
+static void
+s_on_steal(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
+{
+    shoal_participant_t *p = s_participant(self, from);
+    const shoal_gift_t *gift = NULL;
+    if (p && !self->stopped) {
+        sched_steal_sides_t sides = {.victim_slots = self->config.slots,
+                                     .victim_running = s_running_work(self, now),
+                                     .thief_slots = p->slots,
+                                     .thief_running = msg->seconds,
+                                     .latency = S_STEAL_LATENCY};
+        s_thief_t thief = {.self = self, .tags = p->tags};
+        gift = shoal_hold_give(&self->hold, from, &sides, s_thief_can_run, &thief);
+    }
+    shoal_msg_t give = {.type = SHOAL_MSG_GIVE,
+                        .term = self->elect.term ? self->elect.term : 1,
+                        .items = gift ? gift->items : NULL,
+                        .item_count = gift ? gift->count : 0};
+    s_send(self, from, &give);
+    if (gift) {
+        shoal_log_debug("gave %zu tests to %s", gift->count, from);
+        s_send_gifts(self, now);
+    }
+}
+
+/* The victim's answer: its gift, or no. A gift that comes after we gave
+ * up on it is taken all the same: the victim no longer holds it. */
+static void
+s_on_give(shoal_session_t *self, const char *from, shoal_msg_t *msg)
+{
+    if (self->steal_pending && strcmp(from, self->steal_victim) == 0)
+        self->steal_pending = false;
+    if (msg->item_count == 0) {
+        for (size_t i = 0; i < self->load_count && self->asked_count < 64; i++)
+            if (strcmp(self->loads[i].node, from) == 0)
+                self->asked[self->asked_count++] = i;
+        return;
+    }
+    /* The thief's report of the move: the victim's may be lost with it. */
+    if (self->elect.leader[0]) {
+        shoal_msg_t moved = {.type = SHOAL_MSG_MOVED,
+                             .term = self->elect.term,
+                             .victim = (char *)from,
+                             .thief = self->name,
+                             .items = msg->items,
+                             .item_count = msg->item_count};
+        s_send(self, self->elect.leader, &moved);
+    }
+    shoal_log_debug("took %zu tests from %s", msg->item_count, from);
+    if (shoal_hold_take(&self->hold, msg, false))
+        self->dry = false;
+}
+
+/* What we hold, for a new leader (HELD, before our first WANT). */
+static void
+s_send_held(shoal_session_t *self)
+{
+    shoal_item_t *items;
+    size_t n = shoal_hold_list(&self->hold, &items);
+    shoal_msg_t msg = {
+        .type = SHOAL_MSG_HELD, .term = self->elect.term, .items = items, .item_count = n};
+    if (items)
+        s_send(self, self->elect.leader, &msg);
+    free(items);
+}
+
+/* Our gifts the leader has not echoed: told again (a new leader learns of
+ * them even if the old one died holding our report). */
+static void
+s_send_gifts(shoal_session_t *self, uint64_t now)
+{
+    self->next_gifts = now + S_HEARTBEAT_MS;
+    if (!self->elect.leader[0])
+        return;
+    for (size_t g = 0; g < self->hold.gift_count; g++) {
+        shoal_gift_t *gift = &self->hold.gifts[g];
+        shoal_msg_t msg = {.type = SHOAL_MSG_MOVED,
+                           .term = self->elect.term,
+                           .victim = self->name,
+                           .thief = gift->thief,
+                           .items = gift->items,
+                           .item_count = gift->count};
+        s_send(self, self->elect.leader, &msg);
+    }
+}
+
+/* Out of work with a slot free: ask the peer with the most work for some. */
+static void
+s_steal_tick(shoal_session_t *self, uint64_t now)
+{
+    if (self->stopped || self->collect_state != S_COLLECTED || self->phase == S_DONE ||
+        shoal_hold_count(&self->hold) || s_busy_slots(self) == self->config.slots)
+        return;
+    if (self->steal_pending) {
+        if (now < self->steal_until)
+            return;
+        self->steal_pending = false; /* no answer: ask another */
+        for (size_t i = 0; i < self->load_count && self->asked_count < 64; i++)
+            if (strcmp(self->loads[i].node, self->steal_victim) == 0)
+                self->asked[self->asked_count++] = i;
+    }
+    size_t count = self->load_count, me = SIZE_MAX, victim;
+    sched_peer_load_t *peers = calloc(count + 1, sizeof(*peers));
+    if (!peers)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        const shoal_item_t *load = &self->loads[i];
+        shoal_participant_t *p = s_participant(self, load->node);
+        peers[i] = (sched_peer_load_t){.queued = load->seconds,
+                                       .running = load->running,
+                                       .slots = load->slots,
+                                       .alive = p && p->alive};
+        if (strcmp(load->node, self->name) == 0) {
+            me = i;
+            peers[i].queued = 0; /* what we held is gone: we are dry */
+        }
+    }
+    if (me == SIZE_MAX) {
+        me = count;
+        peers[count++] = (sched_peer_load_t){.slots = self->config.slots, .alive = true};
+    }
+    int picked = sched_steal_pick(peers, count, me, s_running_work(self, now), S_STEAL_LATENCY,
+                                  self->asked, self->asked_count, &self->rng, &victim);
+    free(peers);
+    if (picked != 0) {
+        self->dry = true; /* nobody has work worth taking: flush what a worker holds */
+        return;
+    }
+    snprintf(self->steal_victim, sizeof(self->steal_victim), "%s", self->loads[victim].node);
+    shoal_msg_t msg = {.type = SHOAL_MSG_STEAL,
+                       .term = self->elect.term ? self->elect.term : 1,
+                       .free_slots = (uint32_t)(self->config.slots - s_busy_slots(self)),
+                       .seconds = s_running_work(self, now)};
+    s_send(self, self->steal_victim, &msg);
+    self->steal_pending = true;
+    self->steal_until = now + S_STEAL_WAIT_MS;
+}
+
+static void
 s_on_work(shoal_session_t *self, shoal_msg_t *msg)
 {
-    /* An empty WORK: the leader had nothing for our free slots. */
-    self->dry = msg->item_count == 0;
-    /* WORK items carry only batch, id and attempt: the queue owns the ids. */
-    shoal_items_take(&self->queue, &self->queue_count, &self->queue_cap, msg);
+    if (shoal_hold_take(&self->hold, msg, msg->fresh))
+        self->dry = false;
 }
 
 static void
@@ -1170,6 +1459,21 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
         case SHOAL_MSG_NOLEADER:
             if (self->phase == S_GATHER && !self->elect.leader[0])
                 s_participant(self, from)->unled = true;
+            break;
+        case SHOAL_MSG_STEAL:
+            s_on_steal(self, from, &msg, now);
+            break;
+        case SHOAL_MSG_GIVE:
+            s_on_give(self, from, &msg);
+            break;
+        case SHOAL_MSG_MOVED:
+            s_on_moved(self, from, &msg, now);
+            break;
+        case SHOAL_MSG_LOADS:
+            s_on_loads(self, &msg);
+            break;
+        case SHOAL_MSG_HELD:
+            s_on_held(self, from, &msg, now);
             break;
         case SHOAL_MSG_REFUSE:
             if (self->phase != S_DONE)
@@ -1368,9 +1672,12 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     self->self_queue = zlist_new();
     self->buf = malloc(GOSSIP_PAYLOAD_MAX);
     self->host = (shoal_session_host_t){.send_frame = s_send_frame, .ctx = self, .buf = self->buf};
+    sched_rng_seed(&self->rng, sched_rank_hash(config->session, self->name));
+    shoal_hold_init(&self->hold); /* out of memory: hold.known is NULL, checked below */
     shoal_roster_init(&self->roster, config->session, self->digest);
     snprintf(self->workdir, sizeof(self->workdir), "/tmp/shoal-run-XXXXXX");
     if (!self->slots || !self->fds || !self->watched || !self->self_queue || !self->buf ||
+        !self->hold.known ||
         !mkdtemp(self->workdir)) {
         shoal_session_destroy(&self);
         return NULL;
@@ -1453,9 +1760,8 @@ shoal_session_destroy(shoal_session_t **self_p)
     free(self->slots);
     free(self->fds);
     free(self->watched);
-    for (size_t i = 0; i < self->queue_count; i++)
-        free(self->queue[i].id);
-    free(self->queue);
+    shoal_hold_clear(&self->hold);
+    shoal_items_free(&self->loads, &self->load_count, &self->load_cap);
     shoal_results_clear(&self->results);
     shoal_replicas_clear(&self->replicas);
     shoal_items_free(&self->theirs, &self->theirs_count, &self->theirs_cap);

@@ -180,10 +180,14 @@ typedef struct {
     bool node;    /* where it ran */
     bool texts;   /* message, output */
     bool flags;   /* flaky, stolen */
+    bool predict; /* its predicted seconds */
+    bool load;    /* not a test: [member, queued, running, slots] */
 } s_shape_t;
 
 static const s_shape_t s_ids = {.bare = true};
-static const s_shape_t s_dealt = {.batch = true};
+static const s_shape_t s_dealt = {.batch = true, .predict = true};
+static const s_shape_t s_given = {.predict = true};
+static const s_shape_t s_load = {.load = true};
 static const s_shape_t s_acked = {0};
 static const s_shape_t s_result = {.outcome = true, .texts = true};
 static const s_shape_t s_finished = {.outcome = true, .node = true};
@@ -192,8 +196,10 @@ static const s_shape_t s_summed = {.outcome = true, .node = true, .texts = true,
 static size_t
 s_shape_fields(const s_shape_t *shape)
 {
+    if (shape->load)
+        return 4;
     return 2 + shape->batch + 2 * shape->outcome + shape->node + 2 * shape->texts +
-           2 * shape->flags;
+           2 * shape->flags + shape->predict;
 }
 
 static bool
@@ -214,6 +220,10 @@ s_item(s_codec_t *c, const s_shape_t *shape, shoal_item_t *item)
         return s_str(c, &item->id, SHOAL_TEST_ID_MAX, false);
     size_t n = s_shape_fields(shape);
     s_codec_t f;
+    if (shape->load)
+        return s_array(c, &n, n, n, &f) && s_str(&f, &item->node, SHOAL_NODE_NAME_MAX, false) &&
+               s_seconds(&f, &item->seconds) && s_seconds(&f, &item->running) &&
+               s_u32(&f, &item->slots, 1, SHOAL_SLOTS_MAX) && s_end(&f);
     return s_array(c, &n, n, n, &f) && (!shape->batch || s_u32(&f, &item->batch, 0, UINT32_MAX)) &&
            s_str(&f, &item->id, SHOAL_TEST_ID_MAX, false) &&
            s_u32(&f, &item->attempt, 0, SHOAL_ATTEMPT_MAX) &&
@@ -221,7 +231,8 @@ s_item(s_codec_t *c, const s_shape_t *shape, shoal_item_t *item)
            (!shape->node || s_str(&f, &item->node, SHOAL_NODE_NAME_MAX, true)) &&
            (!shape->texts || (s_str(&f, &item->message, SHOAL_MESSAGE_MAX, true) &&
                               s_str(&f, &item->output, SHOAL_OUTPUT_MAX, true))) &&
-           (!shape->flags || (s_bool(&f, &item->flaky) && s_bool(&f, &item->stolen))) && s_end(&f);
+           (!shape->flags || (s_bool(&f, &item->flaky) && s_bool(&f, &item->stolen))) &&
+           (!shape->predict || s_seconds(&f, &item->seconds)) && s_end(&f);
 }
 
 /* What the encoder counts for an item: at least what it takes on the wire,
@@ -281,6 +292,27 @@ s_summary_fields(s_codec_t *c, shoal_msg_t *msg, uint32_t max)
 {
     return s_u32(c, &msg->chunk, 0, max - 1) && s_u32(c, &msg->chunks, msg->chunk + 1, max) &&
            s_status(c, &msg->status) && s_str(c, &msg->text, SHOAL_MESSAGE_MAX, true);
+}
+
+static bool
+s_work_fields(s_codec_t *c, shoal_msg_t *msg, uint32_t max)
+{
+    (void)max;
+    return s_bool(c, &msg->fresh);
+}
+
+static bool
+s_steal_fields(s_codec_t *c, shoal_msg_t *msg, uint32_t max)
+{
+    return s_u32(c, &msg->free_slots, 0, max) && s_seconds(c, &msg->seconds);
+}
+
+static bool
+s_moved_fields(s_codec_t *c, shoal_msg_t *msg, uint32_t max)
+{
+    (void)max;
+    return s_str(c, &msg->victim, SHOAL_NODE_NAME_MAX, false) &&
+           s_str(c, &msg->thief, SHOAL_NODE_NAME_MAX, false);
 }
 
 static bool
@@ -348,7 +380,8 @@ static const s_type_t s_types[] = {
                         .number_max = SHOAL_FREE_SLOTS_MAX, .own = s_want_fields},
     [SHOAL_MSG_WORK] = {.name = "work", .sender = S_BY_LEADER, .to = S_TO_ONE,
                         .fence = S_FENCE_CURRENT, .from = S_FROM_LEADER,
-                        .fields = 5, .item = &s_dealt, .items_max = SHOAL_ITEMS_MAX},
+                        .fields = 6, .item = &s_dealt, .items_max = SHOAL_ITEMS_MAX,
+                        .own = s_work_fields},
     /* To the leader, and copies of the leader's own to its deputy. */
     [SHOAL_MSG_RESULTS] = {.name = "results", .sender = S_BY_MEMBER, .to = S_TO_ONE,
                            .fence = S_FENCE_NEWER, .from = S_FROM_ANY,
@@ -381,6 +414,27 @@ static const s_type_t s_types[] = {
                           .fence = S_FENCE_NEWER, .from = S_FROM_LEADER,
                           .fields = 7, .item = &s_ids, .items_max = SHOAL_ITEMS_MAX,
                           .number_max = SHOAL_SESSION_TESTS_MAX, .own = s_refuse_fields},
+    /* Between members, whoever leads (none may): terms do not fence them. */
+    [SHOAL_MSG_STEAL] = {.name = "steal", .sender = S_BY_MEMBER, .to = S_TO_ONE,
+                         .fence = S_FENCE_ANY, .from = S_FROM_OTHERS,
+                         .fields = 6,
+                         .number_max = SHOAL_FREE_SLOTS_MAX, .own = s_steal_fields},
+    [SHOAL_MSG_GIVE] = {.name = "give", .sender = S_BY_MEMBER, .to = S_TO_ONE,
+                        .fence = S_FENCE_ANY, .from = S_FROM_OTHERS,
+                        .fields = 5, .item = &s_given, .items_max = SHOAL_ITEMS_MAX},
+    /* Member -> leader at the member's term (a new leader takes an older
+     * term's: the move happened); the leader's echo is the victim's ack. */
+    [SHOAL_MSG_MOVED] = {.name = "moved", .sender = S_BY_PARTICIPANT, .to = S_TO_ONE,
+                         .fence = S_FENCE_ANY, .from = S_FROM_ANY,
+                         .fields = 7, .item = &s_acked, .items_max = SHOAL_ITEMS_MAX,
+                         .own = s_moved_fields},
+    [SHOAL_MSG_LOADS] = {.name = "loads", .sender = S_BY_LEADER, .to = S_TO_ALL,
+                         .fence = S_FENCE_NEWER, .from = S_FROM_LEADER,
+                         .fields = 6, .item = &s_load, .items_max = SHOAL_ITEMS_MAX,
+                         .own = s_work_fields},
+    [SHOAL_MSG_HELD] = {.name = "held", .sender = S_BY_MEMBER, .to = S_TO_ONE,
+                        .fence = S_FENCE_NEWER, .from = S_FROM_ANY,
+                        .fields = 5, .item = &s_acked, .items_max = SHOAL_ITEMS_MAX},
 };
 // clang-format on
 _Static_assert(sizeof(s_types) / sizeof(s_types[0]) == SHOAL_MSG_TYPE_LAST + 1,
@@ -533,6 +587,8 @@ shoal_msg_clear(shoal_msg_t *msg)
         shoal_item_clear(&msg->items[i]);
     free(msg->items);
     free(msg->text);
+    free(msg->victim);
+    free(msg->thief);
     memset(msg, 0, sizeof(*msg));
 }
 

@@ -16,7 +16,8 @@
  *
  *   LEADER    [.., tests_total]                          "I lead this term"
  *   WANT      [.., free_slots, fresh, collection digest, [running ids]]
- *   WORK      [.., [[batch, id, attempt]...]]
+ *   WORK      [.., fresh, [[batch, id, attempt, predicted seconds]...]]
+ *               the member's share, to hold; fresh: replaces what it holds
  *   RESULTS   [.., [[id, attempt, outcome, seconds, message, output]...]]
  *   ACK       [.., [[id, attempt]...]]
  *   PROGRESS  [.., [counts x6], [[id, attempt, outcome, seconds, node]...]]
@@ -29,6 +30,17 @@
  *               you are not admitted"; tests_total is the leader's count, and the
  *               first refusal carries all its ids (over several messages) so the
  *               member can name the differences
+ * Peer-to-peer stealing (members hold their shares; see DESIGN.md):
+ *   STEAL     [.., free_slots, running seconds]          thief -> victim: "give me work"
+ *   GIVE      [.., [[id, attempt, predicted seconds]...]] victim -> thief; empty: no
+ *   MOVED     [.., victim, thief, [[id, attempt]...]]    victim and thief -> leader
+ *               ("these went from victim to thief"; the victim's until the
+ *               leader echoes it back), leader -> victim (the echo)
+ *   LOADS     [.., stopped, [[member, queued seconds, running seconds, slots]...]]
+ *               leader -> all: who holds how much work; stopped: start nothing
+ *               more (maxfail, budget), drop what you hold
+ *   HELD      [.., [[id, attempt]...]]                   member -> a new leader, before
+ *               its first WANT: the tests it holds, not started
  */
 #ifndef SHOAL_NODE_SESSION_MSG_H
 #define SHOAL_NODE_SESSION_MSG_H
@@ -39,7 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHOAL_SESSION_VERSION 1
+#define SHOAL_SESSION_VERSION 2
 
 /* Caps. Each is what a sender can produce, so a message over any of them was
  * not made by shoal: shoal_msg_decode refuses it and shoal_msg_encode will not
@@ -60,12 +72,8 @@
 #define SHOAL_SESSION_TESTS_MAX 1000000
 /* A node's test processes: `--slots` takes 1..SHOAL_SLOTS_MAX (node/config.c). */
 #define SHOAL_SLOTS_MAX 1024
-/* Batches a member holds beyond one per slot, to hide the round trip of its
- * next WANT. A member's free_slots counts them: free_slots - SHOAL_PREFETCH of
- * its slots are idle. */
-#define SHOAL_PREFETCH 1
-/* WANT's free_slots: the slots plus the prefetch, none busy. */
-#define SHOAL_FREE_SLOTS_MAX (SHOAL_SLOTS_MAX + SHOAL_PREFETCH)
+/* WANT's and STEAL's free_slots: a member's idle slots. */
+#define SHOAL_FREE_SLOTS_MAX SHOAL_SLOTS_MAX
 /* `shoal run --retries` takes 0..SHOAL_RETRIES_MAX (node/cmd_run.c). */
 #define SHOAL_RETRIES_MAX 100
 /* An item's attempt counts from 0: the first run is attempt 0, the last retry
@@ -111,7 +119,12 @@ typedef enum {
     SHOAL_MSG_QUERY = 9,
     SHOAL_MSG_NOLEADER = 10,
     SHOAL_MSG_REFUSE = 11,
-    SHOAL_MSG_TYPE_LAST = 11
+    SHOAL_MSG_STEAL = 12,
+    SHOAL_MSG_GIVE = 13,
+    SHOAL_MSG_MOVED = 14,
+    SHOAL_MSG_LOADS = 15,
+    SHOAL_MSG_HELD = 16,
+    SHOAL_MSG_TYPE_LAST = 16
 } shoal_msg_type_t;
 
 typedef enum {
@@ -134,7 +147,9 @@ typedef struct {
     char *message;
     char *output;
     bool flaky;
-    bool stolen; /* SUMMARY: its member took it from another one's queue */
+    bool stolen;    /* SUMMARY: its member took it from another one's queue */
+    double running; /* LOADS: seconds its started tests still need (seconds: queued) */
+    uint32_t slots; /* LOADS: its slots (node: the member) */
 } shoal_item_t;
 
 typedef struct {
@@ -143,7 +158,11 @@ typedef struct {
     uint32_t term;
     uint32_t tests_total;               /* LEADER, REFUSE */
     uint32_t free_slots;                /* WANT */
-    bool fresh;                         /* WANT: first report to this term's leader */
+    bool fresh;                         /* WANT: first report to this term's leader;
+                                           WORK: replaces what the member holds;
+                                           LOADS: stopped, start nothing more */
+    double seconds;                     /* STEAL: the thief's running work */
+    char *victim, *thief;               /* MOVED */
     uint32_t counts[SHOAL_COUNT_KINDS]; /* PROGRESS */
     uint32_t chunk, chunks;             /* SUMMARY */
     int32_t status;                     /* SUMMARY: the exit status everyone uses */

@@ -844,6 +844,12 @@ sched_board_queued_work(const sched_board_t *self, size_t member)
     return member < self->member_count ? self->members[member].queued_work : 0.0;
 }
 
+double
+sched_board_running_work(const sched_board_t *self, size_t member, double now)
+{
+    return member < self->member_count ? s_running_left(self, member, now) : 0.0;
+}
+
 size_t
 sched_board_running(const sched_board_t *self, size_t member)
 {

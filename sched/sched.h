@@ -99,6 +99,11 @@ double sched_suite_predicted(const sched_suite_t *self, size_t test, double *con
                              sched_predict_source_t *source);
 bool sched_suite_failed_recently(const sched_suite_t *self, size_t test);
 double sched_suite_flakiness(const sched_suite_t *self, size_t test);
+/* Whether tags "k=v,k2" satisfy requirements "k=v,k2" (each requirement a
+ * tag with that key, and that value when it names one): what
+ * sched_suite_can_run decides, for a caller that holds no suite. NULL or ""
+ * requires nothing; a malformed list satisfies nothing. */
+bool sched_tags_satisfy(const char *tags, const char *requires);
 /* Whether member's tags satisfy the test's requirements (alive or not). */
 bool sched_suite_can_run(const sched_suite_t *self, size_t test, size_t member);
 /* Fills out[0..test_count) with every test in run order: recently failed first,
@@ -245,6 +250,9 @@ size_t sched_board_count(const sched_board_t *self, sched_test_state_t state);
 const size_t *sched_board_queue(const sched_board_t *self, size_t member, size_t *count_out);
 double sched_board_queued_work(const sched_board_t *self, size_t member);
 size_t sched_board_running(const sched_board_t *self, size_t member);
+/* Predicted seconds member's started tests still need at now, summed over its
+ * slots (never negative); 0 for an unknown member. */
+double sched_board_running_work(const sched_board_t *self, size_t member, double now);
 /* Fills out[0..cap) with the tests running at member, lowest index first;
  * returns how many run there (may exceed cap: then only cap are written). */
 size_t sched_board_running_list(const sched_board_t *self, size_t member, size_t *out, size_t cap);

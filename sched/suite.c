@@ -113,21 +113,41 @@ fail:
     return -1;
 }
 
+/* Whether tags[0..tag_count) hold every term of want[0..want_count). */
 static bool
-s_satisfies(const sched__member_t *member, const sched__reqclass_t *req)
+s_terms_satisfy(const sched__term_t *tags, size_t tag_count, const sched__term_t *want,
+                size_t want_count)
 {
-    for (size_t i = 0; i < req->term_count; i++) {
-        const sched__term_t *want = &req->terms[i];
+    for (size_t i = 0; i < want_count; i++) {
         bool found = false;
-        for (size_t j = 0; j < member->tag_count && !found; j++) {
-            const sched__term_t *tag = &member->tags[j];
-            found = strcmp(tag->key, want->key) == 0 &&
-                    (!want->value || (tag->value && strcmp(tag->value, want->value) == 0));
-        }
+        for (size_t j = 0; j < tag_count && !found; j++)
+            found = strcmp(tags[j].key, want[i].key) == 0 &&
+                    (!want[i].value || (tags[j].value && strcmp(tags[j].value, want[i].value) == 0));
         if (!found)
             return false;
     }
     return true;
+}
+
+static bool
+s_satisfies(const sched__member_t *member, const sched__reqclass_t *req)
+{
+    return s_terms_satisfy(member->tags, member->tag_count, req->terms, req->term_count);
+}
+
+bool
+sched_tags_satisfy(const char *tags, const char *requires)
+{
+    if (!requires || !*requires)
+        return true;
+    sched__term_t *have = NULL, *want = NULL;
+    size_t have_count = 0, want_count = 0;
+    bool ok = s_terms_parse(tags, &have, &have_count) == 0 &&
+              s_terms_parse(requires, &want, &want_count) == 0 &&
+              s_terms_satisfy(have, have_count, want, want_count);
+    s_terms_free(have, have_count);
+    s_terms_free(want, want_count);
+    return ok;
 }
 
 static int

@@ -7,6 +7,7 @@
  *
  *   roster.c    participants, from the mesh's member changes; leader ranking
  *   election.c  gather window, first claim, newer terms, who takes over
+ *   hold.c      the work a member holds: batches off the head, gifts off the tail
  *   results.c   our results until the leader acknowledges them; the deputy's copies
  *   summary.c   the leader's summary in numbered chunks, and its assembly
  *   status.c    `shoal status`: one session as this participant sees it
@@ -17,6 +18,7 @@
 
 #include "gossip/gossip.h"
 #include "node/session_msg.h"
+#include "sched/sched.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -134,6 +136,59 @@ shoal_elect_action_t shoal_election_leader_lost(shoal_election_t *self,
                                                 const shoal_roster_t *roster, const char *me);
 /* Follow (term, leader) from now on. */
 void shoal_election_adopt(shoal_election_t *self, uint32_t term, const char *leader);
+
+/* ---------------------------------------------------------------- hold */
+
+/* Tests handed to a thief, until the leader echoes the move. */
+typedef struct {
+    char thief[GOSSIP_NAME_MAX + 1];
+    shoal_item_t *items; /* id (owned), attempt, seconds */
+    size_t count, cap;
+} shoal_gift_t;
+
+typedef struct {
+    shoal_item_t *items; /* items[head..count): held, head first; id owned, seconds predicted */
+    size_t head, count, cap;
+    double work;             /* the predicted seconds of what is held */
+    struct _zhashx_t *known; /* id -> attempt + 1: held or started here */
+    shoal_gift_t *gifts;
+    size_t gift_count;
+} shoal_hold_t;
+
+/* 0, or -1 out of memory. */
+int shoal_hold_init(shoal_hold_t *self);
+void shoal_hold_clear(shoal_hold_t *self);
+size_t shoal_hold_count(const shoal_hold_t *self);
+/* The predicted seconds held. */
+double shoal_hold_work(const shoal_hold_t *self);
+/* A shipment (WORK) or a gift (GIVE): msg's items move in at the tail, but
+ * not one held or started here at that attempt, nor one given away and not
+ * yet confirmed. `fresh` drops what is held first. Returns how many came in
+ * (0 as well when out of memory: the leader ships again). */
+size_t shoal_hold_take(shoal_hold_t *self, shoal_msg_t *msg, bool fresh);
+/* Drops everything held (the session stopped; a fresh shipment). Returns how
+ * many. */
+size_t shoal_hold_drop(shoal_hold_t *self);
+/* The next batch's length: off the head, near `target` seconds, at most max
+ * tests, a retry alone (sched_batch_split); 0 when nothing is held. */
+size_t shoal_hold_batch(const shoal_hold_t *self, double target, size_t max);
+/* Moves the first n held items to out[0..n) (ids to the caller); they stay
+ * known as started. Returns how many. */
+size_t shoal_hold_pop(shoal_hold_t *self, size_t n, shoal_item_t *out);
+/* A started test came back unrun: a shipment may bring it again. */
+void shoal_hold_forget(shoal_hold_t *self, const char *id);
+/* A thief asks: the victim's split of what it holds (sched_steal_split over
+ * the tests can_run says the thief can run), removed and kept as a gift until
+ * confirmed. Returns the gift (borrowed, valid until the next call), or NULL
+ * when nothing is worth giving. */
+const shoal_gift_t *shoal_hold_give(shoal_hold_t *self, const char *thief,
+                                    const sched_steal_sides_t *sides,
+                                    bool (*can_run)(void *ctx, const char *id), void *ctx);
+/* The leader echoed a move (MOVED of ours): that gift is settled. */
+void shoal_hold_confirmed(shoal_hold_t *self, const shoal_msg_t *moved);
+/* What is held, as items with borrowed ids and attempts (HELD), in *out (the
+ * caller frees the array). Returns the count. */
+size_t shoal_hold_list(const shoal_hold_t *self, shoal_item_t **out);
 
 /* ---------------------------------------------------------------- results */
 
