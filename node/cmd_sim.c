@@ -234,18 +234,24 @@ s_parse_one(s_args_t *a, int opt, const char *v)
     unsigned long long n;
     switch (opt) {
         case OPT_NODES:
-            if (s_size("--nodes", v, 100000, &n) != 0 || n == 0)
-                return n == 0 ? s_bad("--nodes", v, "must be at least 1") : -1;
+            if (s_size("--nodes", v, 100000, &n) != 0)
+                return -1;
+            if (n == 0)
+                return s_bad("--nodes", v, "must be at least 1");
             c->nodes = (size_t)n;
             return 0;
         case OPT_SLOTS:
-            if (s_size("--slots", v, 1024, &n) != 0 || n == 0)
-                return n == 0 ? s_bad("--slots", v, "must be 1..1024") : -1;
+            if (s_size("--slots", v, 1024, &n) != 0)
+                return -1;
+            if (n == 0)
+                return s_bad("--slots", v, "must be 1..1024");
             c->slots = (unsigned)n;
             return 0;
         case OPT_TESTS:
-            if (s_size("--tests", v, 50000000, &n) != 0 || n == 0)
-                return n == 0 ? s_bad("--tests", v, "must be at least 1") : -1;
+            if (s_size("--tests", v, 50000000, &n) != 0)
+                return -1;
+            if (n == 0)
+                return s_bad("--tests", v, "must be at least 1");
             c->tests = (size_t)n;
             return 0;
         case OPT_GIANTS:
