@@ -224,6 +224,29 @@ int sched_board_steal_decide(const sched_board_t *self, size_t thief, double now
  * no longer queued at the victim, or victim or thief is dead. */
 int sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal);
 
+/* Peer-to-peer steals (members hold their queues; see sched_steal_split): the
+ * leader hears that victim handed `tests` to thief, from the victim, the thief or
+ * both, in either order and possibly late. Each listed test still queued at
+ * victim on this board moves to thief's queue; every other one (started, done,
+ * already moved, re-dealt after a death) is left where it is, so a second report
+ * of the same steal moves nothing. If thief is dead on this board the moved tests
+ * go back to pending and are dealt to the survivors at once (the thief died
+ * holding them). Requirements are not checked: the report says where the tests
+ * are. Returns the number of tests moved; -1 (board unchanged) if victim or thief
+ * is out of range or they are the same member, or on out of memory. */
+int sched_board_moved(sched_board_t *self, size_t victim, size_t thief, const size_t *tests,
+                      size_t count);
+/* Failover: member reports it holds `tests` queued, not started (any order; the
+ * board keeps its own: merged by rank, or appended for the file strategy). Each
+ * pending test becomes queued at member; one already queued there stays. A test
+ * in any other state (queued at another member, running, done, unschedulable,
+ * skipped) is left alone: the member should drop it. Returns how many of `tests`
+ * are now queued at member; -1 (board unchanged) if member is dead or out of
+ * range, or on out of memory. Call it for every member before sched_board_deal
+ * places what nobody reported. */
+int sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *tests, size_t count,
+                             double now);
+
 /* Member died: its queued and running tests go back to pending and are dealt to
  * the survivors with the board's strategy; done results stay. Returns the
  * number of tests re-dealt, -1 if it was already dead or out of range. */
@@ -253,6 +276,64 @@ bool sched_board_member_alive(const sched_board_t *self, size_t member);
 bool sched_board_finished(const sched_board_t *self);
 /* Checks the exactly-one-place invariant in full (O(tests)): 0 ok, -1 broken. */
 int sched_board_check(const sched_board_t *self);
+
+/* ---- stealing on plain arrays: the policy of a member that holds only its own
+ * queue (peer-to-peer), which the board's central steal uses as well ----
+ * A member that runs dry asks the peer with the most announced queued work per
+ * slot (sched_steal_pick); the victim hands over about half of the pair's
+ * remaining work from the tail of its own queue, only tests the thief can run,
+ * all or nothing (sched_steal_split); both tell the leader (sched_board_moved).
+ * A steal is worth making only if the pair then finishes sooner by more than
+ * the steal's latency. All figures are predicted seconds. */
+
+/* Both sides of a steal as the one deciding sees them. */
+typedef struct sched_steal_sides {
+    unsigned victim_slots; /* parallel slots; 0 counts as 1 */
+    double victim_running; /* seconds its started tests still need, summed over slots */
+    unsigned thief_slots;  /* 0 counts as 1 */
+    double thief_running;  /* the same for the thief (what it said when it asked) */
+    double latency;        /* seconds from the thief asking to the tests reaching it */
+} sched_steal_sides_t;
+
+/* The queued seconds a thief should take from a victim with `victim_queued`
+ * seconds queued so that both are predicted to finish together, the thief
+ * starting `latency` late: (st (rv + qv) - sv st lat - sv rt) / (sv + st).
+ * <= 0 when nothing is worth taking; may exceed victim_queued. */
+double sched_steal_share(const sched_steal_sides_t *sides, double victim_queued);
+
+/* A peer as the last progress round announced it (up to one period old). */
+typedef struct sched_peer_load {
+    double queued;  /* predicted seconds queued, not started */
+    double running; /* predicted seconds its started tests still need */
+    unsigned slots; /* 0 counts as 1 */
+    bool alive;     /* not declared dead */
+} sched_peer_load_t;
+
+/* Victim choice: the peer a thief should ask next. peers[0..count) are every
+ * participant's announced loads (peers[thief] gives the thief's slots);
+ * `thief_running` is the thief's own current figure; asked[0..asked_count)
+ * names the peers that already said no this round (may be NULL when 0). The
+ * answer is the alive, unasked peer other than the thief with the most queued
+ * seconds per slot (ties: lower index) among those where a steal could pay:
+ * min(share, queued) seconds, were they perfectly divisible, must finish the
+ * pair sooner by more than `latency`, so a tiny remainder is nobody's victim.
+ * 0 with *victim_out set; -1 when no peer is worth asking (or thief >= count).
+ * O(count). */
+int sched_steal_pick(const sched_peer_load_t *peers, size_t count, size_t thief,
+                     double thief_running, double latency, const size_t *asked, size_t asked_count,
+                     size_t *victim_out);
+
+/* The victim's split, on its own queue: predicted[0..count) and
+ * thief_can_run[0..count) describe its queued tests in run order (head first;
+ * started tests are not in it: their remaining seconds are
+ * sides->victim_running). Walking from the tail over the tests the thief can
+ * run, takes while the sum stays within the share (a first test larger than the
+ * share goes alone if nearer to it than nothing). Gives all of that or nothing:
+ * nothing unless the pair then finishes sooner by more than sides->latency.
+ * Writes the taken positions, ascending, to take[] (room for count) and their
+ * seconds to *work_out (may be NULL). Returns how many (0: the victim says no). */
+size_t sched_steal_split(const double *predicted, const bool *thief_can_run, size_t count,
+                         const sched_steal_sides_t *sides, size_t *take, double *work_out);
 
 /* ---- time budget and batching on plain arrays ---- */
 /* Which of `count` tests (predicted seconds, in run order) fit in `budget`

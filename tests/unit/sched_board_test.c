@@ -745,3 +745,95 @@ test_sched_board_running_list_names_what_a_member_runs(void)
     sched_board_destroy(&b);
     sched_suite_destroy(&s);
 }
+
+/* The board still keeps every test in one place; then both go. */
+static void
+s_check_and_free(sched_board_t **b, sched_suite_t **s)
+{
+    CHECK(sched_board_check(*b) == 0);
+    sched_board_destroy(b);
+    sched_suite_destroy(s);
+}
+
+void
+test_sched_board_moved_moves_what_is_still_queued_at_the_victim(void)
+{
+    sched_suite_t *s = s_suite(10, 2, NULL, NULL); /* m0: t00 t02 t04 t06 t08 */
+    sched_board_t *b = s_board(s);
+    size_t owner, n;
+    CHECK(sched_board_start(b, 0, 6, 0.0) == 0); /* started after the victim answered */
+    size_t given[] = {4, 6, 8};
+    CHECK_INT(sched_board_moved(b, 0, 1, given, 3), ==, 2);
+    CHECK(sched_board_test_state(b, 4, &owner) == SCHED_TEST_QUEUED && owner == 1);
+    CHECK(sched_board_test_state(b, 8, &owner) == SCHED_TEST_QUEUED && owner == 1);
+    CHECK(sched_board_test_state(b, 6, &owner) == SCHED_TEST_RUNNING && owner == 0);
+    const size_t *q = sched_board_queue(b, 1, &n);
+    CHECK_INT(n, ==, 7);
+    CHECK(q[0] == 1 && q[2] == 4 && q[6] == 9); /* merged in run order */
+    CHECK(sched_board_queued_work(b, 0) == 2.0);
+    /* The other side's report of the same steal moves nothing. */
+    CHECK_INT(sched_board_moved(b, 0, 1, given, 3), ==, 0);
+    size_t twice[] = {2, 2, 99};
+    CHECK_INT(sched_board_moved(b, 0, 1, twice, 3), ==, 1);
+    CHECK_INT(sched_board_moved(b, 1, 1, twice, 1), ==, -1);
+    CHECK_INT(sched_board_moved(b, 0, 7, twice, 1), ==, -1);
+    s_check_and_free(&b, &s);
+}
+
+void
+test_sched_board_moved_to_a_dead_thief_is_dealt_to_survivors(void)
+{
+    sched_suite_t *s = s_suite(9, 3, NULL, NULL); /* m0: t00 t03 t06 */
+    sched_board_t *b = s_board(s);
+    size_t owner;
+    CHECK(sched_board_member_lost(b, 2, 0.0) == 3);
+    /* m0 handed t06 to m2 just before m2 died; the report comes after. */
+    size_t given[] = {6};
+    CHECK_INT(sched_board_moved(b, 0, 2, given, 1), ==, 1);
+    CHECK(sched_board_test_state(b, 6, &owner) == SCHED_TEST_QUEUED && owner != 2);
+    CHECK_INT(sched_board_count(b, SCHED_TEST_PENDING), ==, 0);
+    s_check_and_free(&b, &s);
+}
+
+void
+test_sched_board_moved_after_the_victim_died_changes_nothing(void)
+{
+    sched_suite_t *s = s_suite(9, 3, NULL, NULL); /* m0: t00 t03 t06 */
+    sched_board_t *b = s_board(s);
+    size_t owner[3];
+    CHECK(sched_board_member_lost(b, 0, 0.0) == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(sched_board_test_state(b, 3 * i, &owner[i]) == SCHED_TEST_QUEUED);
+    size_t given[] = {0, 3, 6};
+    CHECK_INT(sched_board_moved(b, 0, 1, given, 3), ==, 0);
+    for (size_t i = 0; i < 3; i++) {
+        size_t now_at;
+        CHECK(sched_board_test_state(b, 3 * i, &now_at) == SCHED_TEST_QUEUED);
+        CHECK_INT(now_at, ==, owner[i]);
+    }
+    s_check_and_free(&b, &s);
+}
+
+void
+test_sched_board_adopt_queued_takes_what_a_member_holds(void)
+{
+    sched_suite_t *s = s_suite(8, 3, NULL, NULL);
+    sched_board_t *b = sched_board_new(s, SCHED_STRATEGY_LPT); /* a new leader: all pending */
+    size_t owner, n;
+    size_t held0[] = {3, 1, 2, 3};
+    CHECK_INT(sched_board_adopt_queued(b, 0, held0, 4, 0.0), ==, 3);
+    const size_t *q = sched_board_queue(b, 0, &n);
+    CHECK(n == 3 && q[0] == 1 && q[1] == 2 && q[2] == 3);
+    size_t held1[] = {2, 5};
+    CHECK_INT(sched_board_adopt_queued(b, 1, held1, 2, 0.0), ==, 1); /* t02 is m0's */
+    CHECK(sched_board_test_state(b, 2, &owner) == SCHED_TEST_QUEUED && owner == 0);
+    CHECK_INT(sched_board_adopt_queued(b, 0, held0, 1, 0.0), ==, 0); /* said twice */
+    CHECK(sched_board_adopt_running(b, 1, 7, 0.0) == 0);
+    size_t late[] = {7};
+    CHECK_INT(sched_board_adopt_queued(b, 2, late, 1, 0.0), ==, 0); /* runs at m1 */
+    CHECK(sched_board_check(b) == 0);
+    CHECK_INT(sched_board_deal(b), ==, 3); /* t00 t04 t06: nobody reported them */
+    CHECK(sched_board_member_lost(b, 2, 0.0) >= 0);
+    CHECK_INT(sched_board_adopt_queued(b, 2, late, 1, 0.0), ==, -1);
+    s_check_and_free(&b, &s);
+}
