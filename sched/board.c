@@ -867,25 +867,14 @@ size_t
 sched_board_next_batch(sched_board_t *self, size_t member, double now, double target,
                        size_t max_count, size_t *out, size_t cap)
 {
-    enum { WINDOW = 256 };
-    double pred[WINDOW];
-    bool failed[WINDOW];
-    if (!s_know(self, member) || !self->alive[member])
+    if (!s_know(self, member) || !self->alive[member] ||
+        self->members[member].head == self->members[member].tail)
         return 0;
     s_member_t *mb = &self->members[member];
-    size_t have = mb->tail - mb->head;
     if (max_count > cap)
         max_count = cap;
-    if (max_count > WINDOW)
-        max_count = WINDOW;
-    if (have > max_count)
-        have = max_count;
-    for (size_t i = 0; i < have; i++) {
-        size_t t = mb->q[mb->head + i];
-        pred[i] = self->pred[t];
-        failed[i] = self->suite->tests[t].failed;
-    }
-    size_t n = sched__batch_next(pred, failed, have, target, max_count);
+    size_t n =
+        sched__batch_queue(self->suite, mb->q + mb->head, mb->tail - mb->head, target, max_count);
     for (size_t i = 0; i < n; i++)
         (void)sched_board_next(self, member, now, &out[i]);
     return n;

@@ -96,6 +96,11 @@ bool sched__slots_fit(double *free_at, unsigned slots, double seconds, double de
 /* Length of the first batch of a queue. */
 size_t sched__batch_next(const double *predicted, const bool *failed, size_t count, double target,
                          size_t max_count);
+/* Length of the first batch of queue[0..count) (test indices, head first),
+ * judged by the suite's predictions and failure flags; at most
+ * min(max_count, 256). */
+size_t sched__batch_queue(const sched_suite_t *suite, const size_t *queue, size_t count,
+                          double target, size_t max_count);
 
 /* ---- stealing and queues, shared by the board, the member side and the simulator ---- */
 /* The victim's split on the last `count` tests of its queue (run order), the
