@@ -312,16 +312,20 @@ typedef struct sched_peer_load {
 /* Victim choice: the peer a thief should ask next. peers[0..count) are every
  * participant's announced loads (peers[thief] gives the thief's slots);
  * `thief_running` is the thief's own current figure; asked[0..asked_count)
- * names the peers that already said no this round (may be NULL when 0). The
- * answer is the alive, unasked peer other than the thief with the most queued
- * seconds per slot (ties: lower index) among those where a steal could pay:
- * min(share, queued) seconds, were they perfectly divisible, must finish the
- * pair sooner by more than `latency`, so a tiny remainder is nobody's victim.
+ * names the peers that already said no this round (may be NULL when 0). Only
+ * an alive, unasked peer other than the thief where a steal could pay is a
+ * candidate: min(share, queued) seconds, were they perfectly divisible, must
+ * finish the pair sooner by more than `latency`, so a tiny remainder is
+ * nobody's victim. Among the candidates, with rng NULL: the most queued
+ * seconds per slot (ties: lower index); with an rng (borrowed, advanced): one
+ * drawn with probability proportional to queued seconds per slot, so that
+ * thieves reading the same (possibly stale) announcement spread over the busy
+ * peers instead of all asking the busiest, which the first few drain.
  * 0 with *victim_out set; -1 when no peer is worth asking (or thief >= count).
  * O(count). */
 int sched_steal_pick(const sched_peer_load_t *peers, size_t count, size_t thief,
                      double thief_running, double latency, const size_t *asked, size_t asked_count,
-                     size_t *victim_out);
+                     sched_rng_t *rng, size_t *victim_out);
 
 /* The victim's split, on its own queue: predicted[0..count) and
  * thief_can_run[0..count) describe its queued tests in run order (head first;

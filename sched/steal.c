@@ -2,7 +2,9 @@
  * only its own queue (peer-to-peer) and for the leader's board, whose central
  * steal decides with these same rules: how much a thief should take (the
  * share), whether a steal pays for its latency, which peer a thief asks and
- * what a victim hands over.
+ * what a victim hands over. Thieves that all read the same announcement would
+ * all ask the busiest peer first; drawing victims in proportion to their work
+ * (sched_steal_pick with an rng) spreads them out.
  * Invariants: a split takes only tests the thief can run, from the tail, all
  * or nothing, and only when the pair then finishes sooner by more than a
  * steal's latency; a pick never names the thief, a dead peer or one asked.
@@ -98,27 +100,42 @@ s_asked(const size_t *asked, size_t asked_count, size_t peer)
     return false;
 }
 
+/* Whether peer p is worth asking for thief t: a steal of min(share, queued)
+ * seconds, were they perfectly divisible, would pay for the latency. */
+static bool
+s_worth_asking(const sched_peer_load_t *peers, size_t p, size_t t, double thief_running,
+               double latency)
+{
+    const sched_peer_load_t *peer = &peers[p];
+    sched_steal_sides_t sides = {peer->slots, peer->running, peers[t].slots, thief_running,
+                                 latency};
+    double w = sched_steal_share(&sides, peer->queued);
+    if (w > peer->queued)
+        w = peer->queued;
+    return w > 0 && s_pays(&sides, peer->queued, w, 0.0);
+}
+
 int
 sched_steal_pick(const sched_peer_load_t *peers, size_t count, size_t thief, double thief_running,
-                 double latency, const size_t *asked, size_t asked_count, size_t *victim_out)
+                 double latency, const size_t *asked, size_t asked_count, sched_rng_t *rng,
+                 size_t *victim_out)
 {
     if (thief >= count)
         return -1;
     bool found = false;
-    double best = 0.0;
+    double best = 0.0, total = 0.0;
     for (size_t p = 0; p < count; p++) {
         const sched_peer_load_t *peer = &peers[p];
         if (p == thief || !peer->alive || !(peer->queued > 0))
             continue;
         double key = peer->queued / s_slots(peer->slots);
-        if ((found && key <= best) || s_asked(asked, asked_count, p))
+        if ((!rng && found && key <= best) || s_asked(asked, asked_count, p) ||
+            !s_worth_asking(peers, p, thief, thief_running, latency))
             continue;
-        sched_steal_sides_t sides = {peer->slots, peer->running, peers[thief].slots, thief_running,
-                                     latency};
-        double w = sched_steal_share(&sides, peer->queued);
-        if (w > peer->queued)
-            w = peer->queued;
-        if (w <= 0 || !s_pays(&sides, peer->queued, w, 0.0))
+        /* Weighted: one pass of reservoir sampling, each peer kept with
+         * probability key / (keys so far), so in the end key / all keys. */
+        total += key;
+        if (rng && found && sched_rng_uniform(rng) * total >= key)
             continue;
         found = true;
         best = key;

@@ -2,7 +2,8 @@
  * only its own queue applies it: the victim's split (about half, from the tail,
  * only what the thief can run, all or nothing, never a started test, nothing
  * for a tiny remainder) and the thief's choice of victim (most queued work per
- * slot, alive, not yet asked, worth a steal's latency).
+ * slot, or drawn in proportion to it; alive, not yet asked, worth a steal's
+ * latency).
  */
 #include "harness.h"
 #include "sched/sched.h"
@@ -175,22 +176,31 @@ s_peers(sched_peer_load_t *peers, const double *queued, size_t count)
         peers[i] = (sched_peer_load_t){queued[i], 0.0, 1, true};
 }
 
+/* The best pick (no draw) for idle thief 0 with 4 ms of latency; SIZE_MAX
+ * when nobody is worth asking. */
+static size_t
+s_best(const sched_peer_load_t *peers, size_t count, const size_t *asked, size_t asked_count)
+{
+    size_t v = 99;
+    if (sched_steal_pick(peers, count, 0, 0.0, 0.004, asked, asked_count, NULL, &v) != 0) {
+        CHECK_INT(v, ==, 99); /* untouched */
+        return SIZE_MAX;
+    }
+    return v;
+}
+
 void
 test_sched_steal_pick_takes_the_most_work_per_slot(void)
 {
     sched_peer_load_t peers[4];
     s_peers(peers, (double[]){0.0, 3.0, 9.0, 5.0}, 4);
-    size_t v = 99;
-    CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, NULL, 0, &v) == 0);
-    CHECK_INT(v, ==, 2);
+    CHECK_INT(s_best(peers, 4, NULL, 0), ==, 2);
     /* Per slot: 9 s on four slots weighs less than 5 s on one. */
     peers[2].slots = 4;
-    CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, NULL, 0, &v) == 0);
-    CHECK_INT(v, ==, 3);
+    CHECK_INT(s_best(peers, 4, NULL, 0), ==, 3);
     /* Ties go to the lower index. */
     peers[1].queued = 5.0;
-    CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, NULL, 0, &v) == 0);
-    CHECK_INT(v, ==, 1);
+    CHECK_INT(s_best(peers, 4, NULL, 0), ==, 1);
 }
 
 void
@@ -199,16 +209,13 @@ test_sched_steal_pick_passes_over_self_dead_and_asked(void)
     sched_peer_load_t peers[4];
     s_peers(peers, (double[]){20.0, 3.0, 9.0, 5.0}, 4);
     size_t v = 99, asked[1] = {3};
-    CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, NULL, 0, &v) == 0);
-    CHECK_INT(v, ==, 2); /* never itself, however loaded it announced */
+    CHECK_INT(s_best(peers, 4, NULL, 0), ==, 2); /* never itself, however loaded it announced */
     peers[2].alive = false;
-    CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, NULL, 0, &v) == 0);
-    CHECK_INT(v, ==, 3);
-    CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, asked, 1, &v) == 0);
-    CHECK_INT(v, ==, 1); /* 3 said no this round: the next best */
+    CHECK_INT(s_best(peers, 4, NULL, 0), ==, 3);
+    CHECK_INT(s_best(peers, 4, asked, 1), ==, 1); /* 3 said no this round: the next best */
     size_t all[2] = {1, 3};
-    CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, all, 2, &v) == -1);
-    CHECK(sched_steal_pick(peers, 4, 4, 0.0, 0.004, NULL, 0, &v) == -1); /* no such thief */
+    CHECK(s_best(peers, 4, all, 2) == SIZE_MAX);
+    CHECK(sched_steal_pick(peers, 4, 4, 0.0, 0.004, NULL, 0, NULL, &v) == -1); /* no such thief */
 }
 
 void
@@ -218,11 +225,34 @@ test_sched_steal_pick_refuses_tiny_remainders(void)
     s_peers(peers, (double[]){0.0, 0.003, 0.001}, 3);
     size_t v = 99;
     /* Half of 3 ms does not pay for 4 ms of latency: nobody is worth asking. */
-    CHECK(sched_steal_pick(peers, 3, 0, 0.0, 0.004, NULL, 0, &v) == -1);
-    CHECK_INT(v, ==, 99);
+    CHECK(s_best(peers, 3, NULL, 0) == SIZE_MAX);
     /* A thief still busy for longer than the victim's queue asks nobody. */
     peers[1].queued = 2.0;
-    CHECK(sched_steal_pick(peers, 3, 0, 3.0, 0.004, NULL, 0, &v) == -1);
-    CHECK(sched_steal_pick(peers, 3, 0, 0.0, 0.004, NULL, 0, &v) == 0);
-    CHECK_INT(v, ==, 1);
+    CHECK(sched_steal_pick(peers, 3, 0, 3.0, 0.004, NULL, 0, NULL, &v) == -1 && v == 99);
+    CHECK_INT(s_best(peers, 3, NULL, 0), ==, 1);
+}
+
+void
+test_sched_steal_pick_spreads_thieves_in_proportion_to_work(void)
+{
+    sched_peer_load_t peers[4];
+    s_peers(peers, (double[]){0.0, 3.0, 1.0, 0.001}, 4);
+    sched_rng_t rng, again;
+    sched_rng_seed(&rng, 7);
+    sched_rng_seed(&again, 7);
+    size_t hits[4] = {0}, v, w;
+    for (int i = 0; i < 4000; i++) {
+        CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, NULL, 0, &rng, &v) == 0);
+        CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, NULL, 0, &again, &w) == 0);
+        CHECK_INT(v, ==, w); /* the same seed draws the same victims */
+        hits[v]++;
+    }
+    /* Peer 3's millisecond is not worth a steal; 1 and 2 come 3 : 1. */
+    CHECK_INT(hits[0] + hits[3], ==, 0);
+    CHECK_INT(hits[1], >, 2800);
+    CHECK_INT(hits[1], <, 3200);
+    /* Asked peers and the rules of the best pick still hold. */
+    size_t asked[1] = {1};
+    CHECK(sched_steal_pick(peers, 4, 0, 0.0, 0.004, asked, 1, &rng, &v) == 0);
+    CHECK_INT(v, ==, 2);
 }
