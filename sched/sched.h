@@ -363,7 +363,18 @@ void sched_rank_order(const char *session, const char *const *names, size_t coun
 int sched_rank_leader(const char *session, const char *const *names, const bool *alive,
                       size_t count, size_t *leader_out);
 
-/* ---- the simulator: the real board driven by a discrete-event loop ---- */
+/* ---- the simulator: the real board driven by a discrete-event loop ----
+ * Central mode: queues live on the board and the leader decides steals at
+ * once. Peer-to-peer mode (p2p): each member holds its dealt queue and runs
+ * it; every progress_period all members announce their loads; a member that
+ * runs dry picks a victim from those (possibly stale) figures, its ask takes
+ * one hop, the victim splits its queue as it is on arrival, the answer takes
+ * another hop; a refused thief asks the next (at most 8 a round). Victim and
+ * thief each report the steal to the leader (one hop), whose board applies
+ * the first report to arrive (sched_board_moved). Starts and results reach
+ * the board at once. A killed member is declared dead by the leader
+ * max(progress_period, 3 hops) later, after the reports in flight; its
+ * re-dealt tests reach their new members at once. */
 typedef enum {
     SCHED_SIM_UNIFORM,   /* uniform on [0.1, 1.9] * mean */
     SCHED_SIM_LOGNORMAL, /* lognormal with sigma, scaled to `mean` */
@@ -402,7 +413,12 @@ typedef struct sched_sim_config {
     sched_strategy_t strategy; /* default LPT */
     bool steal;                /* default true */
     double dispatch_latency;   /* per dispatch (default 0.001) */
-    double steal_latency;      /* ask to arrival (default 0.002) */
+    double steal_latency;      /* central: ask to arrival (default 0.002) */
+    bool p2p;                  /* members hold their queues and steal from each other (default
+                                  false: the central steal node/ runs today) */
+    double hop_latency;        /* p2p: one message between two participants (default 0.002);
+                                  a steal costs the thief two (ask, answer) */
+    double progress_period;    /* p2p: seconds between load announcements (default 0.05) */
     double batch_target;       /* seconds; 0 dispatches one test at a time */
     size_t batch_max;          /* default 64 */
     double startup;            /* runner start-up per dispatch (default 0) */
@@ -417,7 +433,9 @@ typedef struct sched_sim_result {
     double lower_bound; /* max(sum t / (nodes * slots), max t) */
     double ratio;       /* makespan / lower_bound */
     size_t steals;
-    size_t steal_failures; /* decisions the board refused to apply */
+    size_t steal_failures; /* central: decisions the board refused to apply */
+    size_t asks;           /* p2p: requests thieves sent */
+    size_t refusals;       /* p2p: answers that said no (or never came: a dead victim) */
     size_t stolen_tests;
     size_t redealt; /* tests re-dealt after deaths */
     size_t done;
