@@ -49,6 +49,7 @@ struct sched_board {
     uint32_t *owner;
     double *started;
     uint32_t *avoid;       /* per test: member a retry should avoid, or S_NOBODY */
+    uint32_t *version;     /* per test: placements (deals, moves) the board knows of */
     unsigned char *listed; /* per test: 1 while it has an entry in `pending` */
     s_member_t *members;   /* member_count of them, room for members_cap */
     bool *alive;           /* room for alive_cap */
@@ -173,6 +174,7 @@ sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy)
     self->owner = malloc((nt + 1) * sizeof(uint32_t));
     self->started = calloc(nt + 1, sizeof(double));
     self->avoid = malloc((nt + 1) * sizeof(uint32_t));
+    self->version = calloc(nt + 1, sizeof(uint32_t));
     self->listed = malloc(nt + 1);
     self->members = calloc(nm + 1, sizeof(s_member_t));
     self->alive = calloc(nm + 1, sizeof(bool));
@@ -180,8 +182,8 @@ sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy)
     self->pending = malloc((nt + 1) * sizeof(size_t));
     self->pending_cap = nt + 1;
     if (!self->rank || !self->pred || !self->state || !self->owner || !self->started ||
-        !self->avoid || !self->listed || !self->members || !self->alive || !self->pending ||
-        sched__heap_init(&self->victims, nm) != 0) {
+        !self->avoid || !self->version || !self->listed || !self->members || !self->alive ||
+        !self->pending || sched__heap_init(&self->victims, nm) != 0) {
         sched_board_destroy(&self);
         return NULL;
     }
@@ -217,6 +219,7 @@ sched_board_destroy(sched_board_t **self_p)
     free(self->owner);
     free(self->started);
     free(self->avoid);
+    free(self->version);
     free(self->listed);
     free(self->members);
     free(self->alive);
@@ -302,8 +305,11 @@ s_deal_tests(sched_board_t *self, const size_t *tests, size_t count, const bool 
     size_t dealt = 0, n;
     for (size_t m = 0; m < self->member_count; m++) {
         const size_t *queue = sched_plan_queue(plan, m, &n);
-        if (n && s_enqueue(self, m, queue, n) == 0)
-            dealt += n;
+        if (n == 0 || s_enqueue(self, m, queue, n) != 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            self->version[queue[i]]++; /* a new placement */
+        dealt += n;
     }
     const size_t *nobody = sched_plan_unschedulable(plan, &n);
     for (size_t i = 0; final && i < n; i++)
@@ -719,7 +725,11 @@ sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
         }
         self->owner[steal->tests[i]] = (uint32_t)t;
     }
-    return s_move(self, v, t, steal->tests, n);
+    if (s_move(self, v, t, steal->tests, n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        self->version[steal->tests[i]]++;
+    return 0;
 }
 
 static int
@@ -728,62 +738,140 @@ s_count(size_t n)
     return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
-/* Copies to list the tests of tests[0..count) in `state` and owned by `owner`,
- * each once: a copied test is marked by owner = mark (the caller moves it or
- * undoes the mark). Out-of-range indices are passed over. Returns how many. */
-static size_t
-s_collect(sched_board_t *self, const size_t *tests, size_t count, sched_test_state_t state,
-          uint32_t owner, uint32_t mark, size_t *list)
+/* A test a report places at a member: where it is now and its news. */
+typedef struct {
+    size_t test;
+    uint32_t from;    /* its owner on the board, S_NOBODY while pending */
+    uint32_t version; /* as reported */
+    uint32_t old;     /* the board's, to undo */
+} s_placed_t;
+
+static int
+s_placed_cmp(const void *a, const void *b)
 {
-    size_t n = 0;
+    const s_placed_t *x = a, *y = b;
+    /* Pending ones first (S_NOBODY + 1 wraps to 0): for a dead member, the
+     * deal that places a moved group deals every pending test. */
+    uint32_t fx = x->from + 1, fy = y->from + 1;
+    if (fx != fy)
+        return fx < fy ? -1 : 1;
+    return x->test < y->test ? -1 : x->test > y->test;
+}
+
+/* Queues pending tests[0..n) (marked owner == m) at member m, or deals them
+ * if m is dead. -1 on out of memory, the marks left for the caller. */
+static int
+s_place_pending(sched_board_t *self, size_t m, size_t *tests, size_t n)
+{
+    size_t *room = self->alive[m] ? s_queue_room(self, m, n) : NULL;
+    if (self->alive[m] && !room)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        self->owner[tests[i]] = S_NOBODY;
+    if (!self->alive[m]) {
+        sched_board_deal(self);
+        return 0;
+    }
+    if (self->strategy != SCHED_STRATEGY_FILE)
+        (void)sched__sort_by_rank(tests, n, self->rank, self->test_count);
+    s_enqueue_into(self, m, tests, n, room);
+    return 0;
+}
+
+/* Picks out of tests[0..count) those the news moves to member m: pending
+ * ones, and ones queued at another member whose reported version is newer;
+ * each is marked by owner = m, so a duplicate is passed over. One queued at m
+ * already takes the newer version. Returns how many, sorted by where they are. */
+static size_t
+s_news(sched_board_t *self, size_t m, const size_t *tests, const uint32_t *versions, size_t count,
+       s_placed_t *placed)
+{
+    size_t k = 0;
     for (size_t i = 0; i < count; i++) {
         size_t x = tests[i];
-        if (x < self->test_count && self->state[x] == state && self->owner[x] == owner) {
-            self->owner[x] = mark;
-            list[n++] = x;
+        uint32_t v = versions ? versions[i] : 0;
+        if (x >= self->test_count)
+            continue;
+        bool queued = self->state[x] == SCHED_TEST_QUEUED;
+        bool pending = self->state[x] == SCHED_TEST_PENDING && self->owner[x] == S_NOBODY;
+        if (queued && self->owner[x] == m) {
+            if (v > self->version[x])
+                self->version[x] = v;
+        } else if (pending || (queued && v > self->version[x])) {
+            placed[k++] = (s_placed_t){x, self->owner[x], v, self->version[x]};
+            self->owner[x] = (uint32_t)m;
         }
     }
-    return n;
+    qsort(placed, k, sizeof(s_placed_t), s_placed_cmp);
+    return k;
+}
+
+/* Member m holds tests[i] at versions[i] (NULL: all 0), as a steal's report
+ * or a new leader's question says (see sched_board_moved). Fills moved_out
+ * (may be NULL) with the tests placed; returns how many; -1 on out of memory
+ * (what was placed stays placed; the rest keep their place and version). */
+static int
+s_take_in(sched_board_t *self, size_t m, const size_t *tests, const uint32_t *versions,
+          size_t count, size_t *moved_out)
+{
+    s_placed_t *placed = malloc((count + 1) * sizeof(s_placed_t));
+    size_t *group = malloc((count + 1) * sizeof(size_t));
+    size_t k = 0, n = 0, i = 0;
+    int rc = -1;
+    if (!placed || !group)
+        goto cleanup;
+    k = s_news(self, m, tests, versions, count, placed);
+    while (i < k) {
+        size_t from = i, gn = 0;
+        for (; i < k && placed[i].from == placed[from].from; i++) {
+            group[gn++] = placed[i].test;
+            /* Before a dead member's tests are dealt, which counts on. */
+            if (placed[i].version > self->version[placed[i].test])
+                self->version[placed[i].test] = placed[i].version;
+        }
+        int r = placed[from].from == S_NOBODY ? s_place_pending(self, m, group, gn)
+                                              : s_move(self, placed[from].from, m, group, gn);
+        if (r != 0) {
+            for (size_t j = from; j < k; j++) {
+                self->owner[placed[j].test] = placed[j].from;
+                self->version[placed[j].test] = placed[j].old;
+            }
+            goto cleanup;
+        }
+        if (moved_out)
+            memcpy(moved_out + n, group, gn * sizeof(size_t));
+        n += gn;
+    }
+    rc = s_count(n);
+cleanup:
+    free(placed);
+    free(group);
+    return rc;
 }
 
 int
 sched_board_moved(sched_board_t *self, size_t victim, size_t thief, const size_t *tests,
-                  size_t count)
+                  const uint32_t *versions, size_t count, size_t *moved_out)
 {
-    if (!s_know(self, victim) || !s_know(self, thief) || victim == thief)
+    if (!s_know(self, victim) || !s_know(self, thief) || victim == thief || !versions)
         return -1;
-    size_t *list = malloc((count + 1) * sizeof(size_t));
-    if (!list)
-        return -1;
-    size_t n =
-        s_collect(self, tests, count, SCHED_TEST_QUEUED, (uint32_t)victim, (uint32_t)thief, list);
-    int rc = n > 0 ? s_move(self, victim, thief, list, n) : 0;
-    free(list);
-    return rc == 0 ? s_count(n) : -1;
+    return s_take_in(self, thief, tests, versions, count, moved_out);
 }
 
 int
-sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *tests, size_t count,
-                         double now)
+sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *tests,
+                         const uint32_t *versions, size_t count, double now)
 {
     (void)now;
     if (!s_know(self, member) || !self->alive[member])
         return -1;
-    size_t *list = malloc((count + 1) * sizeof(size_t));
-    size_t *room = s_queue_room(self, member, count);
-    if (!list || !room) {
-        free(list);
-        free(room);
-        return -1;
-    }
-    size_t n = s_collect(self, tests, count, SCHED_TEST_PENDING, S_NOBODY, (uint32_t)member, list);
-    for (size_t i = 0; i < n; i++)
-        self->owner[list[i]] = S_NOBODY; /* s_enqueue_into sets it properly */
-    if (self->strategy != SCHED_STRATEGY_FILE)
-        (void)sched__sort_by_rank(list, n, self->rank, self->test_count);
-    s_enqueue_into(self, member, list, n, room);
-    free(list);
-    return s_count(n);
+    return s_take_in(self, member, tests, versions, count, NULL);
+}
+
+uint32_t
+sched_board_version(const sched_board_t *self, size_t test)
+{
+    return test < self->test_count ? self->version[test] : 0;
 }
 
 int

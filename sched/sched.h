@@ -224,28 +224,42 @@ int sched_board_steal_decide(const sched_board_t *self, size_t thief, double now
  * no longer queued at the victim, or victim or thief is dead. */
 int sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal);
 
-/* Peer-to-peer steals (members hold their queues; see sched_steal_split): the
- * leader hears that victim handed `tests` to thief, from the victim, the thief or
- * both, in either order and possibly late. Each listed test still queued at
- * victim on this board moves to thief's queue; every other one (started, done,
- * already moved, re-dealt after a death) is left where it is, so a second report
- * of the same steal moves nothing. If thief is dead on this board the moved tests
- * go back to pending and are dealt to the survivors at once (the thief died
- * holding them). Requirements are not checked: the report says where the tests
- * are. Returns the number of tests moved; -1 (board unchanged) if victim or thief
- * is out of range or they are the same member, or on out of memory. */
+/* Peer-to-peer steals (members hold their queues; see sched_steal_split). Each
+ * test carries a version: how many times it has been placed. Every deal of the
+ * board adds one (sched_board_version tells the member dealt it); a victim hands
+ * a test on with its version + 1. The leader hears that victim handed `tests` to
+ * thief at versions[i], from the victim, the thief or both, in either order,
+ * late, possibly after later moves of the same tests. A report moves a test
+ * only if it is news: queued at another member with an older version, or
+ * pending; one queued at thief already takes the version; anything else (older
+ * or equal news, started, done, skipped) is left alone. So the second report of
+ * a steal moves nothing, nor does one overtaken by a later steal or re-deal
+ * (even one that put the test back at victim). If thief is dead on this board
+ * the moved tests are dealt to the survivors at once (the thief died holding
+ * them; the deal may put some back at victim, with a new version): the caller
+ * tells each its new member (sched_board_test_state, sched_board_version).
+ * moved_out (room for count; may be NULL) receives the tests moved.
+ * Requirements are not checked: the report says where the tests are. Returns
+ * how many moved; -1 if victim or thief is out of range, they are the same
+ * member or versions is NULL (board unchanged), or on out of memory (what moved
+ * stays moved; the rest keep place and version, so the report can be applied
+ * again). */
 int sched_board_moved(sched_board_t *self, size_t victim, size_t thief, const size_t *tests,
-                      size_t count);
-/* Failover: member reports it holds `tests` queued, not started (any order; the
- * board keeps its own: merged by rank, or appended for the file strategy). Each
- * pending test becomes queued at member; one already queued there stays. A test
- * in any other state (queued at another member, running, done, unschedulable,
- * skipped) is left alone: the member should drop it. Returns how many of `tests`
- * are now queued at member; -1 (board unchanged) if member is dead or out of
- * range, or on out of memory. Call it for every member before sched_board_deal
- * places what nobody reported. */
-int sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *tests, size_t count,
-                             double now);
+                      const uint32_t *versions, size_t count, size_t *moved_out);
+/* Failover: member reports it holds `tests` queued, not started, at versions[i]
+ * (NULL: all 0). As a report of a steal to member: a pending test becomes
+ * queued there; one queued at another member moves only if the version is
+ * newer (the member took it from there after that member reported); one in any
+ * other state (running, done, skipped) is left alone: the member should drop
+ * it. The board keeps its own order (merged by rank, or appended for the file
+ * strategy). Returns how many were placed at member (0 for a repeated report);
+ * -1 if member is dead or out of range, or on out of memory. Call it for every
+ * member before sched_board_deal places what nobody reported. */
+int sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *tests,
+                             const uint32_t *versions, size_t count, double now);
+/* The version of test's latest placement the board knows of (see
+ * sched_board_moved); 0 for a test never dealt or out of range. */
+uint32_t sched_board_version(const sched_board_t *self, size_t test);
 
 /* Member died: its queued and running tests go back to pending and are dealt to
  * the survivors with the board's strategy; done results stay. Returns the

@@ -63,6 +63,7 @@ typedef struct sched__sim_node {
 typedef struct sched__sim_parcel {
     uint32_t victim, thief;
     size_t *tests;
+    uint32_t *versions; /* each test's version once handed over */
     size_t count;
     unsigned refs; /* reports still to come */
 } sched__sim_parcel_t;
@@ -83,6 +84,7 @@ struct sched_sim {
     /* p2p */
     uint32_t *rank;           /* run order of the tests (NULL for the file strategy) */
     double *started;          /* per test, when its member started it */
+    uint32_t *version;        /* per test, its holder's version (sched_board_moved) */
     sched_peer_load_t *loads; /* as last announced */
     sched_rng_t rng;          /* thieves' draws of a victim */
     sched__sim_parcel_t *parcels;

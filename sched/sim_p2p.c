@@ -78,8 +78,11 @@ s_deliver(sched_sim_t *self, const size_t *tests, size_t n)
     qsort(keys, k, sizeof(uint64_t), sched__cmp_u64);
     for (size_t i = 0; i < k;) {
         size_t m = (size_t)(keys[i] >> 32), count = 0;
-        for (; i < k && (size_t)(keys[i] >> 32) == m; i++)
-            group[count++] = (size_t)(keys[i] & UINT32_MAX);
+        for (; i < k && (size_t)(keys[i] >> 32) == m; i++) {
+            group[count] = (size_t)(keys[i] & UINT32_MAX);
+            self->version[group[count]] = sched_board_version(self->board, group[count]);
+            count++;
+        }
         if (s_hold(self, m, group, count) != 0)
             self->broken = true;
     }
@@ -116,9 +119,12 @@ sched__sim_p2p_begin(sched_sim_t *self)
         !(self->rank = sched__suite_ranks(self->suite)))
         return -1;
     self->started = calloc(nt + 1, sizeof(double));
+    self->version = calloc(nt + 1, sizeof(uint32_t));
     self->loads = calloc(nm, sizeof(sched_peer_load_t));
-    if (!self->started || !self->loads)
+    if (!self->started || !self->version || !self->loads)
         return -1;
+    for (size_t t = 0; t < nt; t++)
+        self->version[t] = sched_board_version(self->board, t);
     sched_rng_seed(&self->rng, self->cfg.seed ^ 0x7032705354454131ULL);
     for (size_t m = 0; m < nm; m++) {
         size_t n;
@@ -231,16 +237,22 @@ s_split(sched_sim_t *self, size_t v, size_t t, double now)
     if (n > 0 && sched__grow((void **)&self->parcels, &self->parcel_cap, self->parcel_count + 1,
                              sizeof(sched__sim_parcel_t)) == 0) {
         parcel = &self->parcels[self->parcel_count];
-        *parcel = (sched__sim_parcel_t){(uint32_t)v, (uint32_t)t, malloc(n * sizeof(size_t)), n, 2};
+        *parcel = (sched__sim_parcel_t){(uint32_t)v,
+                                        (uint32_t)t,
+                                        malloc(n * sizeof(size_t)),
+                                        malloc(n * sizeof(uint32_t)),
+                                        n,
+                                        2};
     }
     uint64_t id = 0;
-    if (parcel && parcel->tests) {
+    if (parcel && parcel->tests && parcel->versions) {
         /* Out of the victim's queue: the taken positions, ascending. */
         size_t w = 0, k = 0;
         for (size_t i = 0; i < have; i++) {
-            if (k < n && take[k] == i)
+            if (k < n && take[k] == i) {
+                parcel->versions[k] = ++self->version[q[i]]; /* handed on */
                 parcel->tests[k++] = q[i];
-            else
+            } else
                 victim->q[victim->head + w++] = q[i];
         }
         victim->tail = victim->head + w;
@@ -251,6 +263,10 @@ s_split(sched_sim_t *self, size_t v, size_t t, double now)
         sched__sim_push(self, now + self->cfg.hop_latency, SCHED__EV_REPORT, (uint32_t)v, id - 1);
     } else if (n > 0) {
         self->broken = true; /* out of memory: nothing moved */
+        if (parcel) {
+            free(parcel->tests);
+            free(parcel->versions);
+        }
     }
     free(pred);
     free(can);
@@ -263,7 +279,9 @@ s_release(sched__sim_parcel_t *parcel)
 {
     if (--parcel->refs == 0) {
         free(parcel->tests);
+        free(parcel->versions);
         parcel->tests = NULL;
+        parcel->versions = NULL;
     }
 }
 
@@ -293,11 +311,16 @@ s_on_report(sched_sim_t *self, size_t id)
 {
     sched__sim_parcel_t *parcel = &self->parcels[id];
     bool deals = !sched_board_member_alive(self->board, parcel->thief);
-    if (sched_board_moved(self->board, parcel->victim, parcel->thief, parcel->tests,
-                          parcel->count) < 0)
+    size_t *moved = deals ? malloc((parcel->count + 1) * sizeof(size_t)) : NULL;
+    int n = deals && !moved
+                ? -1
+                : sched_board_moved(self->board, parcel->victim, parcel->thief, parcel->tests,
+                                    parcel->versions, parcel->count, moved);
+    if (n < 0)
         self->broken = true;
-    else if (deals) /* the thief was declared dead: its parcel went to others */
-        s_deliver(self, parcel->tests, parcel->count);
+    else if (deals) /* the thief was declared dead: what moved went to others */
+        s_deliver(self, moved, (size_t)n);
+    free(moved);
     s_release(parcel);
 }
 
@@ -384,12 +407,15 @@ sched__sim_p2p_dispatch(sched_sim_t *self, const sched__sim_event_t *ev)
 void
 sched__sim_p2p_free(sched_sim_t *self)
 {
-    for (size_t i = 0; i < self->parcel_count; i++)
+    for (size_t i = 0; i < self->parcel_count; i++) {
         free(self->parcels[i].tests);
+        free(self->parcels[i].versions);
+    }
     for (size_t m = 0; self->nodes && m < self->cfg.nodes; m++)
         free(self->nodes[m].q);
     free(self->parcels);
     free(self->rank);
     free(self->started);
+    free(self->version);
     free(self->loads);
 }
