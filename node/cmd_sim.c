@@ -38,7 +38,14 @@ s_usage(FILE *out)
         "  --kill NODE@SECONDS     member NODE (0-based) dies at SECONDS (repeatable)\n"
         "  --seed K                random seed (default 1)\n"
         "  --dispatch-latency S    seconds per dispatch (default 0.001)\n"
-        "  --steal-latency S       seconds from asking to receiving (default 0.002)\n"
+        "  --steal-latency S       central steal: seconds from asking to receiving\n"
+        "                          (default 0.002)\n"
+        "  --p2p                   members hold their queues and steal from each other,\n"
+        "                          deciding on loads announced each progress period;\n"
+        "                          the leader hears of it (default: the leader decides)\n"
+        "  --hop-latency S         --p2p: seconds one message takes (default 0.002); a\n"
+        "                          steal costs two (ask, answer), a report one\n"
+        "  --progress-period S     --p2p: seconds between load announcements (default 0.05)\n"
         "  --batch SECONDS         dispatch batches of about SECONDS (default 0: one test)\n"
         "  --batch-max N           at most N tests per batch (default 64)\n"
         "  --startup SECONDS       runner start-up per dispatch (default 0)\n"
@@ -189,6 +196,9 @@ enum {
     OPT_SEED,
     OPT_DISPATCH,
     OPT_STEAL_LAT,
+    OPT_P2P,
+    OPT_HOP_LAT,
+    OPT_PERIOD,
     OPT_BATCH,
     OPT_BATCH_MAX,
     OPT_STARTUP,
@@ -214,6 +224,9 @@ static const struct option s_options[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"dispatch-latency", required_argument, NULL, OPT_DISPATCH},
     {"steal-latency", required_argument, NULL, OPT_STEAL_LAT},
+    {"p2p", no_argument, NULL, OPT_P2P},
+    {"hop-latency", required_argument, NULL, OPT_HOP_LAT},
+    {"progress-period", required_argument, NULL, OPT_PERIOD},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
     {"startup", required_argument, NULL, OPT_STARTUP},
@@ -234,18 +247,24 @@ s_parse_one(s_args_t *a, int opt, const char *v)
     unsigned long long n;
     switch (opt) {
         case OPT_NODES:
-            if (s_size("--nodes", v, 100000, &n) != 0 || n == 0)
-                return n == 0 ? s_bad("--nodes", v, "must be at least 1") : -1;
+            if (s_size("--nodes", v, 100000, &n) != 0)
+                return -1;
+            if (n == 0)
+                return s_bad("--nodes", v, "must be at least 1");
             c->nodes = (size_t)n;
             return 0;
         case OPT_SLOTS:
-            if (s_size("--slots", v, 1024, &n) != 0 || n == 0)
-                return n == 0 ? s_bad("--slots", v, "must be 1..1024") : -1;
+            if (s_size("--slots", v, 1024, &n) != 0)
+                return -1;
+            if (n == 0)
+                return s_bad("--slots", v, "must be 1..1024");
             c->slots = (unsigned)n;
             return 0;
         case OPT_TESTS:
-            if (s_size("--tests", v, 50000000, &n) != 0 || n == 0)
-                return n == 0 ? s_bad("--tests", v, "must be at least 1") : -1;
+            if (s_size("--tests", v, 50000000, &n) != 0)
+                return -1;
+            if (n == 0)
+                return s_bad("--tests", v, "must be at least 1");
             c->tests = (size_t)n;
             return 0;
         case OPT_GIANTS:
@@ -271,6 +290,13 @@ s_parse_one(s_args_t *a, int opt, const char *v)
             return s_double("--dispatch-latency", v, 0, &c->dispatch_latency);
         case OPT_STEAL_LAT:
             return s_double("--steal-latency", v, 0, &c->steal_latency);
+        case OPT_HOP_LAT:
+            return s_double("--hop-latency", v, 0, &c->hop_latency);
+        case OPT_PERIOD:
+            return s_double("--progress-period", v, 1e-6, &c->progress_period);
+        case OPT_P2P:
+            c->p2p = true;
+            return 0;
         case OPT_BATCH:
             return s_double("--batch", v, 0, &c->batch_target);
         case OPT_STARTUP:
@@ -313,25 +339,34 @@ s_print(const s_args_t *a, const sched_sim_result_t *r, size_t tests, double pla
         idle_max = r->idle[m] > idle_max ? r->idle[m] : idle_max;
     if (a->json) {
         printf("{\"nodes\":%zu,\"slots\":%u,\"tests\":%zu,\"strategy\":\"%s\",\"steal\":%s,"
-               "\"seed\":%llu,\"makespan\":%.6f,\"lower_bound\":%.6f,\"ratio\":%.6f,"
-               "\"steals\":%zu,\"steal_failures\":%zu,\"stolen_tests\":%zu,\"redealt\":%zu,"
+               "\"p2p\":%s,\"seed\":%llu,\"makespan\":%.6f,\"lower_bound\":%.6f,\"ratio\":%.6f,"
+               "\"steals\":%zu,\"steal_failures\":%zu,\"asks\":%zu,\"refusals\":%zu,"
+               "\"stolen_tests\":%zu,\"redealt\":%zu,"
                "\"done\":%zu,\"skipped\":%zu,\"unschedulable\":%zu,\"idle_mean\":%.6f,"
                "\"idle_max\":%.6f,\"longest\":%.6f,\"last_start\":%.6f,\"last_length\":%.6f,"
                "\"events\":%zu,\"plan_ms\":%.3f,\"run_ms\":%.3f}\n",
                c->nodes, c->slots, tests, sched_strategy_name(c->strategy),
-               c->steal ? "true" : "false", (unsigned long long)c->seed, r->makespan,
-               r->lower_bound, r->ratio, r->steals, r->steal_failures, r->stolen_tests, r->redealt,
-               r->done, r->skipped, r->unschedulable, r->idle_mean, idle_max, r->longest,
-               r->last_start, r->last_length, r->events, plan_ms, run_ms);
+               c->steal ? "true" : "false", c->p2p ? "true" : "false", (unsigned long long)c->seed,
+               r->makespan, r->lower_bound, r->ratio, r->steals, r->steal_failures, r->asks,
+               r->refusals, r->stolen_tests, r->redealt, r->done, r->skipped, r->unschedulable,
+               r->idle_mean, idle_max, r->longest, r->last_start, r->last_length, r->events,
+               plan_ms, run_ms);
         return;
     }
     printf("shoal sim: %zu tests on %zu nodes x %u slots, strategy %s%s, seed %llu\n", tests,
-           c->nodes, c->slots, sched_strategy_name(c->strategy), c->steal ? "" : " (no steal)",
+           c->nodes, c->slots, sched_strategy_name(c->strategy),
+           !c->steal ? " (no steal)"
+           : c->p2p  ? " (peer-to-peer steals)"
+                     : "",
            (unsigned long long)c->seed);
     printf("  makespan     %.3f s\n  lower bound  %.3f s\n  ratio        %.4f\n", r->makespan,
            r->lower_bound, r->ratio);
-    printf("  steals       %zu (%zu tests moved, %zu went stale)\n", r->steals, r->stolen_tests,
-           r->steal_failures);
+    if (c->p2p)
+        printf("  steals       %zu (%zu tests moved; %zu asks, %zu said no)\n", r->steals,
+               r->stolen_tests, r->asks, r->refusals);
+    else
+        printf("  steals       %zu (%zu tests moved, %zu went stale)\n", r->steals, r->stolen_tests,
+               r->steal_failures);
     printf("  re-dealt     %zu tests after %zu deaths\n", r->redealt, c->kill_count);
     printf("  done %zu, skipped %zu, unschedulable %zu\n", r->done, r->skipped, r->unschedulable);
     printf("  idle         %.3f s per slot on average, %.3f s at most\n", r->idle_mean, idle_max);

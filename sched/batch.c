@@ -39,3 +39,23 @@ sched_batch_split(const double *predicted, const bool *failed, size_t count, dou
     }
     return batches;
 }
+
+size_t
+sched__batch_queue(const sched_suite_t *suite, const size_t *queue, size_t count, double target,
+                   size_t max_count)
+{
+    enum { WINDOW = 256 };
+    double pred[WINDOW];
+    bool failed[WINDOW];
+    if (max_count == 0)
+        max_count = 1;
+    if (max_count > WINDOW)
+        max_count = WINDOW;
+    if (count > max_count)
+        count = max_count;
+    for (size_t i = 0; i < count; i++) {
+        pred[i] = suite->tests[queue[i]].predicted;
+        failed[i] = suite->tests[queue[i]].failed;
+    }
+    return sched__batch_next(pred, failed, count, target, max_count);
+}

@@ -1,16 +1,19 @@
 /* sched/board.c: the leader's live board of a session: which member owns which
  * test, what runs, what is done. It applies plans, starts, results, steals,
  * deaths, retries and a new leader's adoption of what members report; the
- * simulator drives this same code. A test's life:
+ * simulator drives this same code. Steals are decided here (steal_decide/apply,
+ * central) or by the members and reported (moved, peer-to-peer), with the
+ * rules of steal.c either way. A test's life:
  *
  *   PENDING --deal--> QUEUED --next/start--> RUNNING --finish--> DONE
  *      ^  \--deal (nobody can run it)--> UNSCHEDULABLE
- *      |              | steal_apply: QUEUED at victim -> QUEUED at thief
- *      +--member_lost-+ (QUEUED or RUNNING at the dead member)
+ *      |              | steal_apply, moved: QUEUED at victim -> QUEUED at thief
+ *      +--member_lost-+ (QUEUED or RUNNING at the dead member; moved to a dead thief)
  *      +--requeue(_avoiding)-- RUNNING or DONE (a crashed process, a retry)
  *      +--sync_members/member_back-- UNSCHEDULABLE a new or revived member can run
  *   QUEUED --skip_over_budget--> SKIPPED;  any state --finish/adopt_done--> DONE
  *   not DONE, not RUNNING elsewhere --adopt_running--> RUNNING (a new leader)
+ *   PENDING --adopt_queued--> QUEUED at the member that says it holds it
  *
  * Invariant: every test is in exactly one place: its state, its owner (for
  * QUEUED and RUNNING) and its owner's queue agree, and every PENDING test is
@@ -46,6 +49,7 @@ struct sched_board {
     uint32_t *owner;
     double *started;
     uint32_t *avoid;       /* per test: member a retry should avoid, or S_NOBODY */
+    uint32_t *version;     /* per test: placements (deals, moves) the board knows of */
     unsigned char *listed; /* per test: 1 while it has an entry in `pending` */
     s_member_t *members;   /* member_count of them, room for members_cap */
     bool *alive;           /* room for alive_cap */
@@ -170,6 +174,7 @@ sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy)
     self->owner = malloc((nt + 1) * sizeof(uint32_t));
     self->started = calloc(nt + 1, sizeof(double));
     self->avoid = malloc((nt + 1) * sizeof(uint32_t));
+    self->version = calloc(nt + 1, sizeof(uint32_t));
     self->listed = malloc(nt + 1);
     self->members = calloc(nm + 1, sizeof(s_member_t));
     self->alive = calloc(nm + 1, sizeof(bool));
@@ -177,8 +182,8 @@ sched_board_new(const sched_suite_t *suite, sched_strategy_t strategy)
     self->pending = malloc((nt + 1) * sizeof(size_t));
     self->pending_cap = nt + 1;
     if (!self->rank || !self->pred || !self->state || !self->owner || !self->started ||
-        !self->avoid || !self->listed || !self->members || !self->alive || !self->pending ||
-        sched__heap_init(&self->victims, nm) != 0) {
+        !self->avoid || !self->version || !self->listed || !self->members || !self->alive ||
+        !self->pending || sched__heap_init(&self->victims, nm) != 0) {
         sched_board_destroy(&self);
         return NULL;
     }
@@ -214,6 +219,7 @@ sched_board_destroy(sched_board_t **self_p)
     free(self->owner);
     free(self->started);
     free(self->avoid);
+    free(self->version);
     free(self->listed);
     free(self->members);
     free(self->alive);
@@ -239,26 +245,14 @@ s_enqueue_into(sched_board_t *self, size_t m, const size_t *tests, size_t count,
     s_member_t *mb = &self->members[m];
     size_t have = mb->tail - mb->head;
     const size_t *a = mb->q ? mb->q + mb->head : NULL;
-    size_t i = 0, j = 0, k = 0;
-    if (self->strategy == SCHED_STRATEGY_FILE) {
-        if (have)
-            memcpy(merged, a, have * sizeof(size_t));
-        memcpy(merged + have, tests, count * sizeof(size_t));
-        k = have + count;
-    } else {
-        while (i < have && j < count)
-            merged[k++] = self->rank[a[i]] < self->rank[tests[j]] ? a[i++] : tests[j++];
-        while (i < have)
-            merged[k++] = a[i++];
-        while (j < count)
-            merged[k++] = tests[j++];
-    }
+    const uint32_t *rank = self->strategy == SCHED_STRATEGY_FILE ? NULL : self->rank;
+    size_t k = sched__queue_merge(a, have, tests, count, rank, merged);
     free(mb->q);
     mb->q = merged;
     mb->head = 0;
     mb->tail = k;
     mb->cap = k;
-    for (j = 0; j < count; j++) {
+    for (size_t j = 0; j < count; j++) {
         s_set(self, tests[j], SCHED_TEST_QUEUED, (uint32_t)m);
         mb->queued_work += self->pred[tests[j]];
     }
@@ -311,8 +305,11 @@ s_deal_tests(sched_board_t *self, const size_t *tests, size_t count, const bool 
     size_t dealt = 0, n;
     for (size_t m = 0; m < self->member_count; m++) {
         const size_t *queue = sched_plan_queue(plan, m, &n);
-        if (n && s_enqueue(self, m, queue, n) == 0)
-            dealt += n;
+        if (n == 0 || s_enqueue(self, m, queue, n) != 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            self->version[queue[i]]++; /* a new placement */
+        dealt += n;
     }
     const size_t *nobody = sched_plan_unschedulable(plan, &n);
     for (size_t i = 0; final && i < n; i++)
@@ -566,32 +563,63 @@ sched_steal_clear(sched_steal_t *steal)
     memset(steal, 0, sizeof(*steal));
 }
 
-/* Picks tests from the tail of victim v's queue that thief t can run, worth
- * about `want` seconds; fills out (tests in tail-first order). Returns the
- * largest prediction taken, or -1 with nothing taken. */
-static double
-s_take_tail(const sched_board_t *self, size_t v, size_t t, double want, sched_steal_t *out)
+/* Whether thief t may be handed test x (requirements, a retry's avoidance). */
+static bool
+s_thief_may_run(const sched_board_t *self, size_t x, size_t t)
+{
+    const sched_suite_t *s = self->suite;
+    return s->reqs[s->tests[x].req].eligible[t] && self->avoid[x] != t;
+}
+
+/* Victim v's split for thief t (sched_steal_split on the board's copy of v's
+ * queue): fills out, tests tail first. Only the tail the share can reach is
+ * looked at. 0 with out filled, 1 when v has nothing worth giving, -1 on out
+ * of memory. */
+static int
+s_split(const sched_board_t *self, size_t v, size_t t, const sched_steal_sides_t *sides,
+        sched_steal_t *out)
 {
     const s_member_t *mb = &self->members[v];
-    const sched_suite_t *s = self->suite;
-    double biggest = -1.0;
-    for (size_t i = mb->tail; i-- > mb->head;) {
-        size_t x = mb->q[i];
-        if (!s->reqs[s->tests[x].req].eligible[t] || self->avoid[x] == t)
-            continue;
-        double p = self->pred[x];
-        /* Take while the sum stays within want; a first test larger than want
-         * goes alone if it is nearer to want than nothing. */
-        if (out->work + p > want && !(out->count == 0 && p - want < want))
-            break;
-        out->tests[out->count++] = x;
-        out->work += p;
-        if (p > biggest)
-            biggest = p;
-        if (out->work >= want)
-            break;
+    double qv = mb->queued_work, want = sched_steal_share(sides, qv), reach = 0.0;
+    size_t from = mb->tail;
+    while (from > mb->head && reach < want) {
+        size_t x = mb->q[--from];
+        if (s_thief_may_run(self, x, t))
+            reach += self->pred[x];
     }
-    return biggest;
+    size_t n = mb->tail - from;
+    double *pred = malloc((n + 1) * sizeof(double));
+    bool *can = malloc((n + 1) * sizeof(bool));
+    size_t *take = malloc((n + 1) * sizeof(size_t));
+    int rc = -1;
+    if (!pred || !can || !take)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        size_t x = mb->q[from + i];
+        pred[i] = self->pred[x];
+        can[i] = s_thief_may_run(self, x, t);
+    }
+    out->count = sched__steal_take(pred, can, n, qv, sides, take, &out->work);
+    rc = 1;
+    if (out->count == 0)
+        goto cleanup;
+    for (size_t i = 0, j = out->count - 1; i < j; i++, j--) { /* tail first, as found */
+        size_t x = take[i];
+        take[i] = take[j];
+        take[j] = x;
+    }
+    for (size_t i = 0; i < out->count; i++)
+        take[i] = mb->q[from + take[i]];
+    out->tests = take;
+    out->victim = v;
+    out->thief = t;
+    take = NULL;
+    rc = 0;
+cleanup:
+    free(pred);
+    free(can);
+    free(take);
+    return rc;
 }
 
 int
@@ -602,73 +630,34 @@ sched_board_steal_decide(const sched_board_t *self, size_t thief, double now, sc
         return -1;
     uint32_t candidates[S_VICTIM_CANDIDATES];
     size_t ncand = sched__heap_top(&self->victims, candidates, S_VICTIM_CANDIDATES);
-    double lat = self->steal_latency;
-    double st = self->members[thief].slots, rt = s_running_left(self, thief, now);
     for (size_t c = 0; c < ncand; c++) {
         size_t v = candidates[c];
-        const s_member_t *mb = &self->members[v];
         if (self->victims.key[v] <= 0)
             break; /* the rest have nothing queued */
         if (v == thief)
             continue;
-        double sv = mb->slots, rv = s_running_left(self, v, now), qv = mb->queued_work;
-        /* Finish times relative to now if the thief takes w seconds:
-         *   victim (rv + qv - w) / sv,  thief lat + max(biggest, (rt + w) / st).
-         * They meet at w*; take about that much from the tail. */
-        double want = (st * (rv + qv) - sv * st * lat - sv * rt) / (sv + st);
-        if (want <= 0)
-            continue;
-        out->tests = malloc((mb->tail - mb->head) * sizeof(size_t));
-        if (!out->tests)
-            return -1;
-        double biggest = s_take_tail(self, v, thief, want, out);
-        double before = (rv + qv) / sv;
-        double victim_after = (rv + qv - out->work) / sv;
-        double thief_after = (rt + out->work) / st;
-        if (biggest > thief_after)
-            thief_after = biggest;
-        thief_after += lat;
-        double after = victim_after > thief_after ? victim_after : thief_after;
-        /* Worth it only if the pair finishes sooner by more than a steal's
-         * latency: a lone short test the victim starts soon stays put. */
-        if (out->count > 0 && after < before - lat) {
-            out->victim = v;
-            out->thief = thief;
-            return 0;
-        }
-        sched_steal_clear(out);
+        sched_steal_sides_t sides = {self->members[v].slots, s_running_left(self, v, now),
+                                     self->members[thief].slots, s_running_left(self, thief, now),
+                                     self->steal_latency};
+        int rc = s_split(self, v, thief, &sides, out);
+        if (rc <= 0)
+            return rc;
     }
     return -1;
 }
 
-int
-sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
+/* Moves tests[0..n) from victim v's queue to thief t's: each is queued at v
+ * and marked by owner == t (so the list has no duplicate). A dead thief died
+ * holding them: they go back to pending and are dealt to the survivors.
+ * -1 on out of memory, the marks undone and the board as it was. */
+static int
+s_move(sched_board_t *self, size_t v, size_t t, const size_t *tests, size_t n)
 {
-    size_t v = steal->victim, t = steal->thief, n = steal->count;
-    if (!s_know(self, v) || !s_know(self, t) || v == t || n == 0 || !self->alive[v] ||
-        !self->alive[t])
-        return -1;
-    const sched_suite_t *s = self->suite;
-    for (size_t i = 0; i < n; i++) {
-        size_t x = steal->tests[i];
-        if (x >= self->test_count || self->state[x] != SCHED_TEST_QUEUED || self->owner[x] != v ||
-            !s->reqs[s->tests[x].req].eligible[t] || self->avoid[x] == t)
-            return -1;
-    }
-    /* Mark by owner = thief; a duplicate in the list finds its mark and fails. */
-    for (size_t i = 0; i < n; i++) {
-        if (self->owner[steal->tests[i]] != v) {
-            for (size_t j = 0; j < i; j++)
-                self->owner[steal->tests[j]] = (uint32_t)v;
-            return -1;
-        }
-        self->owner[steal->tests[i]] = (uint32_t)t;
-    }
     size_t *moved = malloc(n * sizeof(size_t));
-    size_t *room = s_queue_room(self, t, n);
-    if (!moved || !room) {
+    size_t *room = self->alive[t] ? s_queue_room(self, t, n) : NULL;
+    if (!moved || (self->alive[t] && !room)) {
         for (size_t i = 0; i < n; i++)
-            self->owner[steal->tests[i]] = (uint32_t)v;
+            self->owner[tests[i]] = (uint32_t)v;
         free(moved);
         free(room);
         return -1;
@@ -691,6 +680,16 @@ sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
         mb->queued_work -= self->pred[moved[i]];
         self->owner[moved[i]] = (uint32_t)v; /* s_enqueue moves it properly */
     }
+    s_victim_key(self, v);
+    if (!self->alive[t]) {
+        for (size_t i = 0; i < n; i++) {
+            s_set(self, moved[i], SCHED_TEST_PENDING, S_NOBODY);
+            s_pending_push(self, moved[i]);
+        }
+        free(moved);
+        sched_board_deal(self);
+        return 0;
+    }
     if (self->strategy != SCHED_STRATEGY_FILE)
         (void)sched__sort_by_rank(moved, n, self->rank, self->test_count);
     else /* back to queue order: they were collected tail first */
@@ -699,10 +698,180 @@ sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
             moved[i] = moved[n - 1 - i];
             moved[n - 1 - i] = x;
         }
-    s_victim_key(self, v);
     s_enqueue_into(self, t, moved, n, room);
     free(moved);
     return 0;
+}
+
+int
+sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
+{
+    size_t v = steal->victim, t = steal->thief, n = steal->count;
+    if (!s_know(self, v) || !s_know(self, t) || v == t || n == 0 || !self->alive[v] ||
+        !self->alive[t])
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t x = steal->tests[i];
+        if (x >= self->test_count || self->state[x] != SCHED_TEST_QUEUED || self->owner[x] != v ||
+            !s_thief_may_run(self, x, t))
+            return -1;
+    }
+    /* Mark by owner = thief; a duplicate in the list finds its mark and fails. */
+    for (size_t i = 0; i < n; i++) {
+        if (self->owner[steal->tests[i]] != v) {
+            for (size_t j = 0; j < i; j++)
+                self->owner[steal->tests[j]] = (uint32_t)v;
+            return -1;
+        }
+        self->owner[steal->tests[i]] = (uint32_t)t;
+    }
+    if (s_move(self, v, t, steal->tests, n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        self->version[steal->tests[i]]++;
+    return 0;
+}
+
+static int
+s_count(size_t n)
+{
+    return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/* A test a report places at a member: where it is now and its news. */
+typedef struct {
+    size_t test;
+    uint32_t from;    /* its owner on the board, S_NOBODY while pending */
+    uint32_t version; /* as reported */
+    uint32_t old;     /* the board's, to undo */
+} s_placed_t;
+
+static int
+s_placed_cmp(const void *a, const void *b)
+{
+    const s_placed_t *x = a, *y = b;
+    /* Pending ones first (S_NOBODY + 1 wraps to 0): for a dead member, the
+     * deal that places a moved group deals every pending test. */
+    uint32_t fx = x->from + 1, fy = y->from + 1;
+    if (fx != fy)
+        return fx < fy ? -1 : 1;
+    return x->test < y->test ? -1 : x->test > y->test;
+}
+
+/* Queues pending tests[0..n) (marked owner == m) at member m, or deals them
+ * if m is dead. -1 on out of memory, the marks left for the caller. */
+static int
+s_place_pending(sched_board_t *self, size_t m, size_t *tests, size_t n)
+{
+    size_t *room = self->alive[m] ? s_queue_room(self, m, n) : NULL;
+    if (self->alive[m] && !room)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        self->owner[tests[i]] = S_NOBODY;
+    if (!self->alive[m]) {
+        sched_board_deal(self);
+        return 0;
+    }
+    if (self->strategy != SCHED_STRATEGY_FILE)
+        (void)sched__sort_by_rank(tests, n, self->rank, self->test_count);
+    s_enqueue_into(self, m, tests, n, room);
+    return 0;
+}
+
+/* Picks out of tests[0..count) those the news moves to member m: pending
+ * ones, and ones queued at another member whose reported version is newer;
+ * each is marked by owner = m, so a duplicate is passed over. One queued at m
+ * already takes the newer version. Returns how many, sorted by where they are. */
+static size_t
+s_news(sched_board_t *self, size_t m, const size_t *tests, const uint32_t *versions, size_t count,
+       s_placed_t *placed)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t x = tests[i];
+        uint32_t v = versions ? versions[i] : 0;
+        if (x >= self->test_count)
+            continue;
+        bool queued = self->state[x] == SCHED_TEST_QUEUED;
+        bool pending = self->state[x] == SCHED_TEST_PENDING && self->owner[x] == S_NOBODY;
+        if (queued && self->owner[x] == m) {
+            if (v > self->version[x])
+                self->version[x] = v;
+        } else if (pending || (queued && v > self->version[x])) {
+            placed[k++] = (s_placed_t){x, self->owner[x], v, self->version[x]};
+            self->owner[x] = (uint32_t)m;
+        }
+    }
+    qsort(placed, k, sizeof(s_placed_t), s_placed_cmp);
+    return k;
+}
+
+/* Member m holds tests[i] at versions[i] (NULL: all 0), as a steal's report
+ * or a new leader's question says (see sched_board_moved). Fills moved_out
+ * (may be NULL) with the tests placed; returns how many; -1 on out of memory
+ * (what was placed stays placed; the rest keep their place and version). */
+static int
+s_take_in(sched_board_t *self, size_t m, const size_t *tests, const uint32_t *versions,
+          size_t count, size_t *moved_out)
+{
+    s_placed_t *placed = malloc((count + 1) * sizeof(s_placed_t));
+    size_t *group = malloc((count + 1) * sizeof(size_t));
+    size_t k = 0, n = 0, i = 0;
+    int rc = -1;
+    if (!placed || !group)
+        goto cleanup;
+    k = s_news(self, m, tests, versions, count, placed);
+    while (i < k) {
+        size_t from = i, gn = 0;
+        for (; i < k && placed[i].from == placed[from].from; i++) {
+            group[gn++] = placed[i].test;
+            /* Before a dead member's tests are dealt, which counts on. */
+            if (placed[i].version > self->version[placed[i].test])
+                self->version[placed[i].test] = placed[i].version;
+        }
+        int r = placed[from].from == S_NOBODY ? s_place_pending(self, m, group, gn)
+                                              : s_move(self, placed[from].from, m, group, gn);
+        if (r != 0) {
+            for (size_t j = from; j < k; j++) {
+                self->owner[placed[j].test] = placed[j].from;
+                self->version[placed[j].test] = placed[j].old;
+            }
+            goto cleanup;
+        }
+        if (moved_out)
+            memcpy(moved_out + n, group, gn * sizeof(size_t));
+        n += gn;
+    }
+    rc = s_count(n);
+cleanup:
+    free(placed);
+    free(group);
+    return rc;
+}
+
+int
+sched_board_moved(sched_board_t *self, size_t victim, size_t thief, const size_t *tests,
+                  const uint32_t *versions, size_t count, size_t *moved_out)
+{
+    if (!s_know(self, victim) || !s_know(self, thief) || victim == thief || !versions)
+        return -1;
+    return s_take_in(self, thief, tests, versions, count, moved_out);
+}
+
+int
+sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *tests,
+                         const uint32_t *versions, size_t count, double now)
+{
+    (void)now;
+    if (!s_know(self, member) || !self->alive[member])
+        return -1;
+    return s_take_in(self, member, tests, versions, count, NULL);
+}
+
+uint32_t
+sched_board_version(const sched_board_t *self, size_t test)
+{
+    return test < self->test_count ? self->version[test] : 0;
 }
 
 int
@@ -731,7 +900,7 @@ sched_board_member_lost(sched_board_t *self, size_t member, double now)
             }
     s_victim_key(self, member);
     sched_board_deal(self);
-    return (int)(lost > INT32_MAX ? INT32_MAX : lost);
+    return s_count(lost);
 }
 
 size_t
@@ -786,25 +955,14 @@ size_t
 sched_board_next_batch(sched_board_t *self, size_t member, double now, double target,
                        size_t max_count, size_t *out, size_t cap)
 {
-    enum { WINDOW = 256 };
-    double pred[WINDOW];
-    bool failed[WINDOW];
-    if (!s_know(self, member) || !self->alive[member])
+    if (!s_know(self, member) || !self->alive[member] ||
+        self->members[member].head == self->members[member].tail)
         return 0;
     s_member_t *mb = &self->members[member];
-    size_t have = mb->tail - mb->head;
     if (max_count > cap)
         max_count = cap;
-    if (max_count > WINDOW)
-        max_count = WINDOW;
-    if (have > max_count)
-        have = max_count;
-    for (size_t i = 0; i < have; i++) {
-        size_t t = mb->q[mb->head + i];
-        pred[i] = self->pred[t];
-        failed[i] = self->suite->tests[t].failed;
-    }
-    size_t n = sched__batch_next(pred, failed, have, target, max_count);
+    size_t n =
+        sched__batch_queue(self->suite, mb->q + mb->head, mb->tail - mb->head, target, max_count);
     for (size_t i = 0; i < n; i++)
         (void)sched_board_next(self, member, now, &out[i]);
     return n;

@@ -96,6 +96,23 @@ bool sched__slots_fit(double *free_at, unsigned slots, double seconds, double de
 /* Length of the first batch of a queue. */
 size_t sched__batch_next(const double *predicted, const bool *failed, size_t count, double target,
                          size_t max_count);
+/* Length of the first batch of queue[0..count) (test indices, head first),
+ * judged by the suite's predictions and failure flags; at most
+ * min(max_count, 256). */
+size_t sched__batch_queue(const sched_suite_t *suite, const size_t *queue, size_t count,
+                          double target, size_t max_count);
+
+/* ---- stealing and queues, shared by the board, the member side and the simulator ---- */
+/* The victim's split on the last `count` tests of its queue (run order), the
+ * whole queue holding `queued` predicted seconds: sched_steal_split with the
+ * total given, so a caller can pass only the tail that the share can reach. */
+size_t sched__steal_take(const double *pred, const bool *can, size_t count, double queued,
+                         const sched_steal_sides_t *sides, size_t *take, double *work_out);
+/* Merges queue a[0..na) and tests b[0..nb) (each in run order) into out
+ * (room for na + nb): by rank, or b appended when rank is NULL (the file
+ * strategy keeps its own order). Returns na + nb. */
+size_t sched__queue_merge(const size_t *a, size_t na, const size_t *b, size_t nb,
+                          const uint32_t *rank, size_t *out);
 
 /* ---- an indexed binary heap of members by a double key, largest first
  * (ties: lower index first); keys can move either way ---- */

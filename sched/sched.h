@@ -229,6 +229,43 @@ int sched_board_steal_decide(const sched_board_t *self, size_t thief, double now
  * no longer queued at the victim, or victim or thief is dead. */
 int sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal);
 
+/* Peer-to-peer steals (members hold their queues; see sched_steal_split). Each
+ * test carries a version: how many times it has been placed. Every deal of the
+ * board adds one (sched_board_version tells the member dealt it); a victim hands
+ * a test on with its version + 1. The leader hears that victim handed `tests` to
+ * thief at versions[i], from the victim, the thief or both, in either order,
+ * late, possibly after later moves of the same tests. A report moves a test
+ * only if it is news: queued at another member with an older version, or
+ * pending; one queued at thief already takes the version; anything else (older
+ * or equal news, started, done, skipped) is left alone. So the second report of
+ * a steal moves nothing, nor does one overtaken by a later steal or re-deal
+ * (even one that put the test back at victim). If thief is dead on this board
+ * the moved tests are dealt to the survivors at once (the thief died holding
+ * them; the deal may put some back at victim, with a new version): the caller
+ * tells each its new member (sched_board_test_state, sched_board_version).
+ * moved_out (room for count; may be NULL) receives the tests moved.
+ * Requirements are not checked: the report says where the tests are. Returns
+ * how many moved; -1 if victim or thief is out of range, they are the same
+ * member or versions is NULL (board unchanged), or on out of memory (what moved
+ * stays moved; the rest keep place and version, so the report can be applied
+ * again). */
+int sched_board_moved(sched_board_t *self, size_t victim, size_t thief, const size_t *tests,
+                      const uint32_t *versions, size_t count, size_t *moved_out);
+/* Failover: member reports it holds `tests` queued, not started, at versions[i]
+ * (NULL: all 0). As a report of a steal to member: a pending test becomes
+ * queued there; one queued at another member moves only if the version is
+ * newer (the member took it from there after that member reported); one in any
+ * other state (running, done, skipped) is left alone: the member should drop
+ * it. The board keeps its own order (merged by rank, or appended for the file
+ * strategy). Returns how many were placed at member (0 for a repeated report);
+ * -1 if member is dead or out of range, or on out of memory. Call it for every
+ * member before sched_board_deal places what nobody reported. */
+int sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *tests,
+                             const uint32_t *versions, size_t count, double now);
+/* The version of test's latest placement the board knows of (see
+ * sched_board_moved); 0 for a test never dealt or out of range. */
+uint32_t sched_board_version(const sched_board_t *self, size_t test);
+
 /* Member died: its queued and running tests go back to pending and are dealt to
  * the survivors with the board's strategy; done results stay. Returns the
  * number of tests re-dealt, -1 if it was already dead or out of range. */
@@ -262,6 +299,68 @@ bool sched_board_finished(const sched_board_t *self);
 /* Checks the exactly-one-place invariant in full (O(tests)): 0 ok, -1 broken. */
 int sched_board_check(const sched_board_t *self);
 
+/* ---- stealing on plain arrays: the policy of a member that holds only its own
+ * queue (peer-to-peer), which the board's central steal uses as well ----
+ * A member that runs dry asks the peer with the most announced queued work per
+ * slot (sched_steal_pick); the victim hands over about half of the pair's
+ * remaining work from the tail of its own queue, only tests the thief can run,
+ * all or nothing (sched_steal_split); both tell the leader (sched_board_moved).
+ * A steal is worth making only if the pair then finishes sooner by more than
+ * the steal's latency. All figures are predicted seconds. */
+
+/* Both sides of a steal as the one deciding sees them. */
+typedef struct sched_steal_sides {
+    unsigned victim_slots; /* parallel slots; 0 counts as 1 */
+    double victim_running; /* seconds its started tests still need, summed over slots */
+    unsigned thief_slots;  /* 0 counts as 1 */
+    double thief_running;  /* the same for the thief (what it said when it asked) */
+    double latency;        /* seconds from the thief asking to the tests reaching it */
+} sched_steal_sides_t;
+
+/* The queued seconds a thief should take from a victim with `victim_queued`
+ * seconds queued so that both are predicted to finish together, the thief
+ * starting `latency` late: (st (rv + qv) - sv st lat - sv rt) / (sv + st).
+ * <= 0 when nothing is worth taking; may exceed victim_queued. */
+double sched_steal_share(const sched_steal_sides_t *sides, double victim_queued);
+
+/* A peer as the last progress round announced it (up to one period old). */
+typedef struct sched_peer_load {
+    double queued;  /* predicted seconds queued, not started */
+    double running; /* predicted seconds its started tests still need */
+    unsigned slots; /* 0 counts as 1 */
+    bool alive;     /* not declared dead */
+} sched_peer_load_t;
+
+/* Victim choice: the peer a thief should ask next. peers[0..count) are every
+ * participant's announced loads (peers[thief] gives the thief's slots);
+ * `thief_running` is the thief's own current figure; asked[0..asked_count)
+ * names the peers that already said no this round (may be NULL when 0). Only
+ * an alive, unasked peer other than the thief where a steal could pay is a
+ * candidate: min(share, queued) seconds, were they perfectly divisible, must
+ * finish the pair sooner by more than `latency`, so a tiny remainder is
+ * nobody's victim. Among the candidates, with rng NULL: the most queued
+ * seconds per slot (ties: lower index); with an rng (borrowed, advanced): one
+ * drawn with probability proportional to queued seconds per slot, so that
+ * thieves reading the same (possibly stale) announcement spread over the busy
+ * peers instead of all asking the busiest, which the first few drain.
+ * 0 with *victim_out set; -1 when no peer is worth asking (or thief >= count).
+ * O(count). */
+int sched_steal_pick(const sched_peer_load_t *peers, size_t count, size_t thief,
+                     double thief_running, double latency, const size_t *asked, size_t asked_count,
+                     sched_rng_t *rng, size_t *victim_out);
+
+/* The victim's split, on its own queue: predicted[0..count) and
+ * thief_can_run[0..count) describe its queued tests in run order (head first;
+ * started tests are not in it: their remaining seconds are
+ * sides->victim_running). Walking from the tail over the tests the thief can
+ * run, takes while the sum stays within the share (a first test larger than the
+ * share goes alone if nearer to it than nothing). Gives all of that or nothing:
+ * nothing unless the pair then finishes sooner by more than sides->latency.
+ * Writes the taken positions, ascending, to take[] (room for count) and their
+ * seconds to *work_out (may be NULL). Returns how many (0: the victim says no). */
+size_t sched_steal_split(const double *predicted, const bool *thief_can_run, size_t count,
+                         const sched_steal_sides_t *sides, size_t *take, double *work_out);
+
 /* ---- time budget and batching on plain arrays ---- */
 /* Which of `count` tests (predicted seconds, in run order) fit in `budget`
  * seconds on `slots` parallel slots, list-scheduled in order: fits[i] set.
@@ -286,7 +385,18 @@ void sched_rank_order(const char *session, const char *const *names, size_t coun
 int sched_rank_leader(const char *session, const char *const *names, const bool *alive,
                       size_t count, size_t *leader_out);
 
-/* ---- the simulator: the real board driven by a discrete-event loop ---- */
+/* ---- the simulator: the real board driven by a discrete-event loop ----
+ * Central mode: queues live on the board and the leader decides steals at
+ * once. Peer-to-peer mode (p2p): each member holds its dealt queue and runs
+ * it; every progress_period all members announce their loads; a member that
+ * runs dry picks a victim from those (possibly stale) figures, its ask takes
+ * one hop, the victim splits its queue as it is on arrival, the answer takes
+ * another hop; a refused thief asks the next (at most 8 a round). Victim and
+ * thief each report the steal to the leader (one hop), whose board applies
+ * the first report to arrive (sched_board_moved). Starts and results reach
+ * the board at once. A killed member is declared dead by the leader
+ * max(progress_period, 3 hops) later, after the reports in flight; its
+ * re-dealt tests reach their new members at once. */
 typedef enum {
     SCHED_SIM_UNIFORM,   /* uniform on [0.1, 1.9] * mean */
     SCHED_SIM_LOGNORMAL, /* lognormal with sigma, scaled to `mean` */
@@ -325,7 +435,12 @@ typedef struct sched_sim_config {
     sched_strategy_t strategy; /* default LPT */
     bool steal;                /* default true */
     double dispatch_latency;   /* per dispatch (default 0.001) */
-    double steal_latency;      /* ask to arrival (default 0.002) */
+    double steal_latency;      /* central: ask to arrival (default 0.002) */
+    bool p2p;                  /* members hold their queues and steal from each other (default
+                                  false: the central steal node/ runs today) */
+    double hop_latency;        /* p2p: one message between two participants (default 0.002);
+                                  a steal costs the thief two (ask, answer) */
+    double progress_period;    /* p2p: seconds between load announcements (default 0.05) */
     double batch_target;       /* seconds; 0 dispatches one test at a time */
     size_t batch_max;          /* default 64 */
     double startup;            /* runner start-up per dispatch (default 0) */
@@ -340,7 +455,9 @@ typedef struct sched_sim_result {
     double lower_bound; /* max(sum t / (nodes * slots), max t) */
     double ratio;       /* makespan / lower_bound */
     size_t steals;
-    size_t steal_failures; /* decisions the board refused to apply */
+    size_t steal_failures; /* central: decisions the board refused to apply */
+    size_t asks;           /* p2p: requests thieves sent */
+    size_t refusals;       /* p2p: answers that said no (or never came: a dead victim) */
     size_t stolen_tests;
     size_t redealt; /* tests re-dealt after deaths */
     size_t done;

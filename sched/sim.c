@@ -1,64 +1,24 @@
 /* sched/sim.c: a discrete-event simulator of one session, driving the real
  * sched_board_t (plans, starts, results, steals, deaths, budget) so that what
  * it measures is the code the leader runs. Members have slots; a free slot
- * takes the head of its member's queue (or a batch); a member whose queue is
- * empty asks for a steal, which the board decides and applies at once and
- * whose tests reach the thief after the steal latency.
+ * takes the head of its member's queue (or a batch). In the central mode (the
+ * default, as node/ runs today) queues live on the leader's board and a member
+ * whose queue is empty asks the leader, which decides and applies a steal at
+ * once; the tests reach the thief after the steal latency. The peer-to-peer
+ * mode (cfg.p2p) is sim_p2p.c.
  * Invariants: events run in (time, sequence) order, so a seed gives one
  * result; events of a dead member are dropped; the board is checked at the end.
  */
-#include "sched/internal.h"
+#include "sched/sim_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { S_EV_DONE, S_EV_STEAL, S_EV_RETRY, S_EV_KILL, S_EV_BUDGET };
-
 #define S_RETRY_FIRST 0.01 /* seconds before an idle member asks again */
 #define S_RETRY_MAX 1.0
 #define S_BATCH_CAP 256
-
-typedef struct {
-    double time;
-    uint64_t seq;
-    uint64_t arg; /* S_EV_DONE: test << 1 | last of its batch */
-    uint32_t kind;
-    uint32_t member;
-} s_event_t;
-
-typedef struct {
-    s_event_t *items;
-    size_t count, cap;
-    uint64_t seq;
-} s_events_t;
-
-typedef struct {
-    unsigned free_slots;
-    bool alive;
-    bool steal_pending;
-    bool retry_pending;
-    double retry_wait;
-    double busy; /* slot-seconds dispatched */
-    double died_at;
-    sched_steal_t steal;
-} s_node_t;
-
-struct sched_sim {
-    sched_sim_config_t cfg;
-    sched_sim_kill_t *kills;
-    sched_suite_t *suite;
-    sched_board_t *board;
-    double *truth;
-    size_t test_count;
-    double lower_bound;
-    double longest;
-    s_node_t *nodes;
-    s_events_t events;
-    sched_sim_result_t *res;
-    double last_done;
-};
 
 void
 sched_sim_config_init(sched_sim_config_t *c)
@@ -77,23 +37,25 @@ sched_sim_config_init(sched_sim_config_t *c)
     c->steal = true;
     c->dispatch_latency = 0.001;
     c->steal_latency = 0.002;
+    c->hop_latency = 0.002;
+    c->progress_period = 0.05;
     c->batch_max = 64;
     c->seed = 1;
 }
 
 static bool
-s_before(const s_event_t *a, const s_event_t *b)
+s_before(const sched__sim_event_t *a, const sched__sim_event_t *b)
 {
     return a->time != b->time ? a->time < b->time : a->seq < b->seq;
 }
 
-static int
-s_push(sched_sim_t *self, double time, uint32_t kind, uint32_t member, uint64_t arg)
+int
+sched__sim_push(sched_sim_t *self, double time, uint32_t kind, uint32_t member, uint64_t arg)
 {
-    s_events_t *h = &self->events;
-    if (sched__grow((void **)&h->items, &h->cap, h->count + 1, sizeof(s_event_t)) != 0)
+    sched__sim_events_t *h = &self->events;
+    if (sched__grow((void **)&h->items, &h->cap, h->count + 1, sizeof(sched__sim_event_t)) != 0)
         return -1;
-    s_event_t ev = {time, h->seq++, arg, kind, member};
+    sched__sim_event_t ev = {time, h->seq++, arg, kind, member};
     size_t i = h->count++;
     while (i > 0 && s_before(&ev, &h->items[(i - 1) / 2])) {
         h->items[i] = h->items[(i - 1) / 2];
@@ -103,11 +65,11 @@ s_push(sched_sim_t *self, double time, uint32_t kind, uint32_t member, uint64_t 
     return 0;
 }
 
-static s_event_t
+static sched__sim_event_t
 s_pop(sched_sim_t *self)
 {
-    s_events_t *h = &self->events;
-    s_event_t top = h->items[0], last = h->items[--h->count];
+    sched__sim_events_t *h = &self->events;
+    sched__sim_event_t top = h->items[0], last = h->items[--h->count];
     size_t i = 0;
     for (;;) {
         size_t c = 2 * i + 1;
@@ -143,8 +105,10 @@ s_check_config(const sched_sim_config_t *c)
     if (!(c->error >= 0 && c->error < 1))
         return "prediction error must be in [0, 1)";
     if (!(c->dispatch_latency >= 0 && c->steal_latency >= 0 && c->startup >= 0 &&
-          c->batch_target >= 0 && c->budget >= 0))
+          c->batch_target >= 0 && c->budget >= 0 && c->hop_latency >= 0))
         return "latencies, start-up, batch target and budget must be >= 0";
+    if (c->p2p && !(c->progress_period > 0))
+        return "the progress period must be > 0";
     if (!(c->failed_fraction >= 0 && c->failed_fraction <= 1 && c->tagged_fraction >= 0 &&
           c->tagged_fraction <= 1))
         return "fractions must be in [0, 1]";
@@ -256,7 +220,7 @@ sched_sim_new(const sched_sim_config_t *config, const char **error_out)
         memcpy(self->kills, config->kills, config->kill_count * sizeof(sched_sim_kill_t));
     }
     self->cfg.kills = self->kills;
-    self->nodes = calloc(config->nodes, sizeof(s_node_t));
+    self->nodes = calloc(config->nodes, sizeof(sched__sim_node_t));
     if (!self->nodes || s_build(self) != 0)
         goto oom;
     return self;
@@ -275,6 +239,7 @@ sched_sim_destroy(sched_sim_t **self_p)
     sched_sim_t *self = *self_p;
     for (size_t m = 0; self->nodes && m < self->cfg.nodes; m++)
         sched_steal_clear(&self->nodes[m].steal);
+    sched__sim_p2p_free(self);
     sched_board_destroy(&self->board);
     sched_suite_destroy(&self->suite);
     free(self->truth);
@@ -304,7 +269,7 @@ static void s_fill(sched_sim_t *self, size_t m, double now);
 static void
 s_try_steal(sched_sim_t *self, size_t m, double now)
 {
-    s_node_t *node = &self->nodes[m];
+    sched__sim_node_t *node = &self->nodes[m];
     if (!self->cfg.steal || node->steal_pending || node->retry_pending ||
         sched_board_count(self->board, SCHED_TEST_QUEUED) == 0)
         return; /* nothing anywhere: a death will wake it */
@@ -314,7 +279,7 @@ s_try_steal(sched_sim_t *self, size_t m, double now)
             self->res->stolen_tests += node->steal.count;
             node->steal_pending = true;
             node->retry_wait = S_RETRY_FIRST;
-            s_push(self, now + self->cfg.steal_latency, S_EV_STEAL, (uint32_t)m, 0);
+            sched__sim_push(self, now + self->cfg.steal_latency, SCHED__EV_STEAL, (uint32_t)m, 0);
         } else {
             self->res->steal_failures++;
         }
@@ -323,17 +288,37 @@ s_try_steal(sched_sim_t *self, size_t m, double now)
             return;
     }
     node->retry_pending = true;
-    s_push(self, now + node->retry_wait, S_EV_RETRY, (uint32_t)m, 0);
+    sched__sim_push(self, now + node->retry_wait, SCHED__EV_RETRY, (uint32_t)m, 0);
     node->retry_wait = node->retry_wait * 2 < S_RETRY_MAX ? node->retry_wait * 2 : S_RETRY_MAX;
+}
+
+void
+sched__sim_run_batch(sched_sim_t *self, size_t m, const size_t *batch, size_t n, double now)
+{
+    sched__sim_node_t *node = &self->nodes[m];
+    const sched_sim_config_t *c = &self->cfg;
+    node->free_slots--;
+    double at = now + c->dispatch_latency + c->startup;
+    node->busy += c->dispatch_latency + c->startup;
+    for (size_t i = 0; i < n; i++) {
+        at += self->truth[batch[i]];
+        node->busy += self->truth[batch[i]];
+        sched__sim_push(self, at, SCHED__EV_DONE, (uint32_t)m,
+                        ((uint64_t)batch[i] << 1) | (i + 1 == n));
+    }
 }
 
 /* Fills member m's free slots from its queue, then asks for a steal. */
 static void
 s_fill(sched_sim_t *self, size_t m, double now)
 {
-    s_node_t *node = &self->nodes[m];
+    sched__sim_node_t *node = &self->nodes[m];
     const sched_sim_config_t *c = &self->cfg;
     size_t batch[S_BATCH_CAP];
+    if (c->p2p) {
+        sched__sim_p2p_fill(self, m, now);
+        return;
+    }
     if (node->steal_pending)
         return; /* its queue is what it stole, still on the way */
     while (node->alive && node->free_slots > 0) {
@@ -345,14 +330,7 @@ s_fill(sched_sim_t *self, size_t m, double now)
             n = sched_board_next(self->board, m, now, &batch[0]) == 0 ? 1 : 0;
         if (n == 0)
             break;
-        node->free_slots--;
-        double at = now + c->dispatch_latency + c->startup;
-        node->busy += c->dispatch_latency + c->startup;
-        for (size_t i = 0; i < n; i++) {
-            at += self->truth[batch[i]];
-            node->busy += self->truth[batch[i]];
-            s_push(self, at, S_EV_DONE, (uint32_t)m, ((uint64_t)batch[i] << 1) | (i + 1 == n));
-        }
+        sched__sim_run_batch(self, m, batch, n, now);
     }
     if (node->alive && node->free_slots > 0)
         s_try_steal(self, m, now);
@@ -363,6 +341,10 @@ s_on_kill(sched_sim_t *self, size_t m, double now)
 {
     if (!self->nodes[m].alive)
         return;
+    if (self->cfg.p2p) {
+        sched__sim_p2p_kill(self, m, now);
+        return;
+    }
     self->nodes[m].alive = false;
     self->nodes[m].died_at = now;
     int n = sched_board_member_lost(self->board, m, now);
@@ -376,15 +358,17 @@ s_on_kill(sched_sim_t *self, size_t m, double now)
 }
 
 static void
-s_dispatch(sched_sim_t *self, const s_event_t *ev)
+s_dispatch(sched_sim_t *self, const sched__sim_event_t *ev)
 {
     size_t m = ev->member;
-    s_node_t *node = &self->nodes[m];
+    sched__sim_node_t *node = &self->nodes[m];
     switch (ev->kind) {
-        case S_EV_DONE:
+        case SCHED__EV_DONE:
             if (!node->alive)
                 return; /* lost with its member; it was re-dealt */
             sched_board_finish(self->board, (size_t)(ev->arg >> 1), ev->time);
+            if (self->cfg.p2p)
+                sched__sim_p2p_ended(self, m, (size_t)(ev->arg >> 1));
             self->last_done = ev->time;
             self->res->last_length = self->truth[ev->arg >> 1];
             self->res->last_start = ev->time - self->res->last_length;
@@ -393,21 +377,25 @@ s_dispatch(sched_sim_t *self, const s_event_t *ev)
                 s_fill(self, m, ev->time);
             }
             break;
-        case S_EV_STEAL:
+        case SCHED__EV_STEAL:
             node->steal_pending = false;
             s_fill(self, m, ev->time);
             break;
-        case S_EV_RETRY:
+        case SCHED__EV_RETRY:
             node->retry_pending = false;
             if (node->alive)
                 s_fill(self, m, ev->time);
             break;
-        case S_EV_KILL:
+        case SCHED__EV_KILL:
             s_on_kill(self, m, ev->time);
             break;
-        case S_EV_BUDGET:
-        default:
+        case SCHED__EV_BUDGET:
             self->res->skipped += sched_board_skip_over_budget(self->board, ev->time, ev->time);
+            if (self->cfg.p2p)
+                sched__sim_p2p_budget(self);
+            break;
+        default:
+            sched__sim_p2p_dispatch(self, ev);
             break;
     }
 }
@@ -425,18 +413,21 @@ sched_sim_run(sched_sim_t *self, sched_sim_result_t *res)
     self->res = res;
     for (size_t m = 0; m < c->nodes; m++) {
         self->nodes[m] =
-            (s_node_t){.free_slots = c->slots, .alive = true, .retry_wait = S_RETRY_FIRST};
+            (sched__sim_node_t){.free_slots = c->slots, .alive = true, .retry_wait = S_RETRY_FIRST};
     }
     if (c->budget > 0) {
         res->skipped += sched_board_skip_over_budget(self->board, 0.0, c->budget);
-        s_push(self, c->budget, S_EV_BUDGET, 0, 0);
+        sched__sim_push(self, c->budget, SCHED__EV_BUDGET, 0, 0);
     }
     for (size_t k = 0; k < c->kill_count; k++)
-        s_push(self, self->kills[k].at, S_EV_KILL, (uint32_t)self->kills[k].member, 0);
+        sched__sim_push(self, self->kills[k].at, SCHED__EV_KILL, (uint32_t)self->kills[k].member,
+                        0);
+    if (c->p2p && sched__sim_p2p_begin(self) != 0)
+        return -1;
     for (size_t m = 0; m < c->nodes; m++)
         s_fill(self, m, 0.0);
     while (self->events.count > 0) {
-        s_event_t ev = s_pop(self);
+        sched__sim_event_t ev = s_pop(self);
         res->events++;
         s_dispatch(self, &ev);
     }
@@ -450,7 +441,7 @@ sched_sim_run(sched_sim_t *self, sched_sim_result_t *res)
     res->skipped = sched_board_count(self->board, SCHED_TEST_SKIPPED);
     size_t survivors = 0;
     for (size_t m = 0; m < c->nodes; m++) {
-        const s_node_t *node = &self->nodes[m];
+        const sched__sim_node_t *node = &self->nodes[m];
         double end = node->alive ? res->makespan : node->died_at;
         double idle = (end * c->slots - node->busy) / c->slots;
         res->idle[m] = idle > 0 ? idle : 0.0;
@@ -461,7 +452,7 @@ sched_sim_run(sched_sim_t *self, sched_sim_result_t *res)
     }
     if (survivors)
         res->idle_mean /= (double)survivors;
-    if (!sched_board_finished(self->board) || sched_board_check(self->board) != 0)
+    if (self->broken || !sched_board_finished(self->board) || sched_board_check(self->board) != 0)
         return -1;
     return 0;
 }

@@ -1,6 +1,7 @@
 /* sched/util.c: small containers the rest of sched/ builds on: FNV-1a, a
  * string -> index map with open addressing (keys borrowed from their owner, who
- * keeps them alive) and the growth rule for arrays (double, at least 16).
+ * keeps them alive), the growth rule for arrays (double, at least 16) and the
+ * merge of tests into a queue by rank.
  * Invariant: the map's load stays at most one half, so probing always ends.
  */
 #include "sched/internal.h"
@@ -96,4 +97,25 @@ sched__grow(void **items, size_t *cap, size_t need, size_t item_size)
     *items = grown;
     *cap = bigger;
     return 0;
+}
+
+size_t
+sched__queue_merge(const size_t *a, size_t na, const size_t *b, size_t nb, const uint32_t *rank,
+                   size_t *out)
+{
+    size_t i = 0, j = 0, k = 0;
+    if (!rank) {
+        if (na)
+            memcpy(out, a, na * sizeof(size_t));
+        if (nb)
+            memcpy(out + na, b, nb * sizeof(size_t));
+        return na + nb;
+    }
+    while (i < na && j < nb)
+        out[k++] = rank[a[i]] < rank[b[j]] ? a[i++] : b[j++];
+    while (i < na)
+        out[k++] = a[i++];
+    while (j < nb)
+        out[k++] = b[j++];
+    return k;
 }

@@ -745,3 +745,138 @@ test_sched_board_running_list_names_what_a_member_runs(void)
     sched_board_destroy(&b);
     sched_suite_destroy(&s);
 }
+
+/* The board still keeps every test in one place; then both go. */
+static void
+s_check_and_free(sched_board_t **b, sched_suite_t **s)
+{
+    CHECK(sched_board_check(*b) == 0);
+    sched_board_destroy(b);
+    sched_suite_destroy(s);
+}
+
+void
+test_sched_board_moved_applies_each_steal_once(void)
+{
+    sched_suite_t *s = s_suite(10, 2, NULL, NULL); /* m0: t00 t02 t04 t06 t08 */
+    sched_board_t *b = s_board(s);
+    size_t owner, n;
+    CHECK_INT(sched_board_version(b, 4), ==, 1); /* dealt once */
+    CHECK(sched_board_start(b, 0, 6, 0.0) == 0); /* started after the victim answered */
+    size_t given[] = {4, 6, 8};
+    uint32_t v2[] = {2, 2, 2};
+    CHECK_INT(sched_board_moved(b, 0, 1, given, v2, 3, NULL), ==, 2);
+    CHECK(sched_board_test_state(b, 4, &owner) == SCHED_TEST_QUEUED && owner == 1);
+    CHECK(sched_board_test_state(b, 8, &owner) == SCHED_TEST_QUEUED && owner == 1);
+    CHECK(sched_board_test_state(b, 6, &owner) == SCHED_TEST_RUNNING && owner == 0);
+    CHECK_INT(sched_board_version(b, 4), ==, 2);
+    const size_t *q = sched_board_queue(b, 1, &n);
+    CHECK_INT(n, ==, 7);
+    CHECK(q[0] == 1 && q[2] == 4 && q[6] == 9); /* merged in run order */
+    CHECK(sched_board_queued_work(b, 0) == 2.0);
+    /* The other side's report of the same steal moves nothing. */
+    CHECK_INT(sched_board_moved(b, 0, 1, given, v2, 3, NULL), ==, 0);
+    size_t twice[] = {2, 2, 99};
+    CHECK_INT(sched_board_moved(b, 0, 1, twice, v2, 3, NULL), ==, 1);
+    /* No news: t00 is at m0 with version 1 already. */
+    size_t first[] = {0};
+    uint32_t v1[] = {1};
+    CHECK_INT(sched_board_moved(b, 0, 1, first, v1, 1, NULL), ==, 0);
+    CHECK_INT(sched_board_moved(b, 1, 1, twice, v2, 1, NULL), ==, -1);
+    CHECK_INT(sched_board_moved(b, 0, 7, twice, v2, 1, NULL), ==, -1);
+    CHECK_INT(sched_board_moved(b, 0, 1, twice, NULL, 1, NULL), ==, -1);
+    s_check_and_free(&b, &s);
+}
+
+void
+test_sched_board_moved_to_a_dead_thief_is_dealt_to_survivors(void)
+{
+    sched_suite_t *s = s_suite(9, 3, NULL, NULL); /* m0: t00 t03 t06 */
+    sched_board_t *b = s_board(s);
+    size_t owner;
+    CHECK(sched_board_member_lost(b, 2, 0.0) == 3);
+    /* m0 handed t06 to m2 just before m2 died; the report comes after. */
+    size_t given[] = {6, 0}, moved[2] = {99, 99};
+    uint32_t v2[] = {2, 2};
+    CHECK(sched_board_start(b, 0, 0, 0.0) == 0); /* t00 stays with its runner */
+    CHECK_INT(sched_board_moved(b, 0, 2, given, v2, 2, moved), ==, 1);
+    CHECK_INT(moved[0], ==, 6);
+    CHECK_INT(moved[1], ==, 99);
+    CHECK(sched_board_test_state(b, 6, &owner) == SCHED_TEST_QUEUED && owner != 2);
+    CHECK_INT(sched_board_version(b, 6), ==, 3); /* dealt again: the member is told 3 */
+    CHECK_INT(sched_board_count(b, SCHED_TEST_PENDING), ==, 0);
+    s_check_and_free(&b, &s);
+}
+
+void
+test_sched_board_moved_after_the_victim_died_changes_nothing(void)
+{
+    sched_suite_t *s = s_suite(9, 3, NULL, NULL); /* m0: t00 t03 t06 */
+    sched_board_t *b = s_board(s);
+    size_t owner[3];
+    CHECK(sched_board_member_lost(b, 0, 0.0) == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(sched_board_test_state(b, 3 * i, &owner[i]) == SCHED_TEST_QUEUED);
+    size_t given[] = {0, 3, 6};
+    uint32_t v2[] = {2, 2, 2}; /* what m0 would have said: the re-deal said 2 first */
+    CHECK_INT(sched_board_moved(b, 0, 1, given, v2, 3, NULL), ==, 0);
+    for (size_t i = 0; i < 3; i++) {
+        size_t now_at;
+        CHECK(sched_board_test_state(b, 3 * i, &now_at) == SCHED_TEST_QUEUED);
+        CHECK_INT(now_at, ==, owner[i]);
+    }
+    s_check_and_free(&b, &s);
+}
+
+void
+test_sched_board_moved_late_report_does_not_undo_a_later_move(void)
+{
+    sched_suite_t *s = s_suite(4, 3, NULL, NULL); /* m0: t00 t03 */
+    sched_board_t *b = s_board(s);
+    size_t owner, x[] = {3};
+    uint32_t v2[] = {2}, v3[] = {3}, v4[] = {4};
+    /* m0 hands t03 to m1 (version 2), m1 hands it back to m0 (3), and the
+     * leader hears of the second steal first: t03 stays at m0. */
+    CHECK_INT(sched_board_moved(b, 1, 0, x, v3, 1, NULL), ==, 0);
+    CHECK_INT(sched_board_moved(b, 0, 1, x, v2, 1, NULL), ==, 0);
+    CHECK(sched_board_test_state(b, 3, &owner) == SCHED_TEST_QUEUED && owner == 0);
+    CHECK_INT(sched_board_version(b, 3), ==, 3);
+    /* m0 hands it to m2 (4); m2 dies and the deal puts it back at m0 (5);
+     * m2's own report of version 4 comes after: no news. */
+    CHECK_INT(sched_board_moved(b, 0, 2, x, v4, 1, NULL), ==, 1);
+    CHECK(sched_board_member_lost(b, 2, 0.0) >= 1);
+    CHECK_INT(sched_board_version(b, 3), ==, 5);
+    CHECK(sched_board_test_state(b, 3, &owner) == SCHED_TEST_QUEUED);
+    size_t dealt_to = owner;
+    CHECK_INT(sched_board_moved(b, 0, 2, x, v4, 1, NULL), ==, 0);
+    CHECK(sched_board_test_state(b, 3, &owner) == SCHED_TEST_QUEUED && owner == dealt_to);
+    s_check_and_free(&b, &s);
+}
+
+void
+test_sched_board_adopt_queued_takes_what_a_member_holds(void)
+{
+    sched_suite_t *s = s_suite(8, 3, NULL, NULL);
+    sched_board_t *b = sched_board_new(s, SCHED_STRATEGY_LPT); /* a new leader: all pending */
+    size_t owner, n;
+    size_t held0[] = {3, 1, 2, 3};
+    CHECK_INT(sched_board_adopt_queued(b, 0, held0, NULL, 4, 0.0), ==, 3);
+    const size_t *q = sched_board_queue(b, 0, &n);
+    CHECK(n == 3 && q[0] == 1 && q[1] == 2 && q[2] == 3);
+    size_t held1[] = {2, 5};
+    uint32_t same[] = {0, 0}, newer[] = {1, 0};
+    CHECK_INT(sched_board_adopt_queued(b, 1, held1, same, 2, 0.0), ==, 1); /* t02 is m0's */
+    CHECK(sched_board_test_state(b, 2, &owner) == SCHED_TEST_QUEUED && owner == 0);
+    /* m1 took t02 from m0 after m0 had reported: its version says so. */
+    CHECK_INT(sched_board_adopt_queued(b, 1, held1, newer, 2, 0.0), ==, 1);
+    CHECK(sched_board_test_state(b, 2, &owner) == SCHED_TEST_QUEUED && owner == 1);
+    CHECK_INT(sched_board_adopt_queued(b, 0, held0, NULL, 1, 0.0), ==, 0); /* said twice */
+    CHECK(sched_board_adopt_running(b, 1, 7, 0.0) == 0);
+    size_t late[] = {7};
+    CHECK_INT(sched_board_adopt_queued(b, 2, late, NULL, 1, 0.0), ==, 0); /* runs at m1 */
+    CHECK(sched_board_check(b) == 0);
+    CHECK_INT(sched_board_deal(b), ==, 3); /* t00 t04 t06: nobody reported them */
+    CHECK(sched_board_member_lost(b, 2, 0.0) >= 0);
+    CHECK_INT(sched_board_adopt_queued(b, 2, late, NULL, 1, 0.0), ==, -1);
+    s_check_and_free(&b, &s);
+}
