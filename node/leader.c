@@ -275,31 +275,45 @@ shoal_leader_want(shoal_leader_t *self, const char *name, const shoal_item_t *ru
     return started;
 }
 
+/* The tests of items (valid, open, at their current attempt) into tests[]
+ * with their versions; returns how many. */
+static size_t
+s_reported(const shoal_leader_t *self, const shoal_item_t *items, size_t count, size_t *tests,
+           uint32_t *versions)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t t = s_test(self, items[i].id);
+        if (t != SIZE_MAX && !self->results[t].final &&
+            items[i].attempt == self->results[t].attempt) {
+            tests[n] = t;
+            versions[n++] = items[i].version;
+        }
+    }
+    return n;
+}
+
 size_t
 shoal_leader_held(shoal_leader_t *self, const char *name, const shoal_item_t *items, size_t count,
                   double now)
 {
     size_t m = s_member(self, name);
     size_t *tests = malloc((count ? count : 1) * sizeof(size_t));
-    if (m == SIZE_MAX || !tests || !sched_board_member_alive(self->board, m)) {
-        free(tests);
-        return 0;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < count; i++) {
-        size_t t = s_test(self, items[i].id);
-        if (t != SIZE_MAX && !self->results[t].final && items[i].attempt == self->results[t].attempt)
-            tests[n++] = t;
-    }
-    int adopted = sched_board_adopt_queued(self->board, m, tests, n, now);
-    for (size_t i = 0; i < n; i++) {
-        size_t owner = SIZE_MAX;
-        if (sched_board_test_state(self->board, tests[i], &owner) == SCHED_TEST_QUEUED &&
-            owner == m)
-            self->sent_to[tests[i]] = (uint32_t)(m + 1);
+    uint32_t *versions = malloc((count ? count : 1) * sizeof(uint32_t));
+    int adopted = -1;
+    if (m != SIZE_MAX && tests && versions && sched_board_member_alive(self->board, m)) {
+        size_t n = s_reported(self, items, count, tests, versions);
+        adopted = sched_board_adopt_queued(self->board, m, tests, versions, n, now);
+        for (size_t i = 0; i < n; i++) {
+            size_t owner = SIZE_MAX;
+            if (sched_board_test_state(self->board, tests[i], &owner) == SCHED_TEST_QUEUED &&
+                owner == m && sched_board_version(self->board, tests[i]) == versions[i])
+                self->sent_to[tests[i]] = (uint32_t)(m + 1); /* it holds it: no need to ship */
+        }
+        self->ship_due = true;
     }
     free(tests);
-    self->ship_due = true;
+    free(versions);
     return adopted > 0 ? (size_t)adopted : 0;
 }
 
@@ -307,41 +321,30 @@ size_t
 shoal_leader_moved(shoal_leader_t *self, const char *victim, const char *thief,
                    const shoal_item_t *items, size_t count, double now)
 {
+    (void)now;
     size_t v = s_member(self, victim), th = s_member(self, thief);
     size_t *tests = malloc((count ? count : 1) * sizeof(size_t));
-    if (v == SIZE_MAX || th == SIZE_MAX || v == th || !tests) {
-        free(tests);
-        return 0;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < count; i++) {
-        size_t t = s_test(self, items[i].id);
-        if (t != SIZE_MAX && !self->results[t].final && items[i].attempt == self->results[t].attempt)
-            tests[n++] = t;
-    }
-    int moved = sched_board_moved(self->board, v, th, tests, n);
-    /* A new leader that had not dealt them yet (the move raced the failover):
-     * the thief holds them. */
-    size_t pending = 0;
-    for (size_t i = 0; i < n; i++)
-        if (sched_board_test_state(self->board, tests[i], NULL) == SCHED_TEST_PENDING)
-            tests[pending++] = tests[i];
-    if (pending && sched_board_member_alive(self->board, th))
-        sched_board_adopt_queued(self->board, th, tests, pending, now);
-    for (size_t i = 0; i < n; i++) {
-        size_t t = s_test(self, items[i].id), owner = SIZE_MAX;
-        if (t == SIZE_MAX)
-            continue;
-        if (sched_board_test_state(self->board, t, &owner) == SCHED_TEST_QUEUED && owner == th) {
-            s_replace(&self->results[t].thief, thief);
-            /* Shipped again: a thief that dropped them (its leader's fresh
-             * shipment crossed the gift) takes them; one that has them
-             * ignores them. */
+    uint32_t *versions = malloc((count ? count : 1) * sizeof(uint32_t));
+    int moved = -1;
+    if (v != SIZE_MAX && th != SIZE_MAX && v != th && tests && versions) {
+        size_t n = s_reported(self, items, count, tests, versions);
+        moved = sched_board_moved(self->board, v, th, tests, versions, n, NULL);
+        for (size_t i = 0; i < n; i++) {
+            size_t t = tests[i], owner = SIZE_MAX;
+            if (sched_board_test_state(self->board, t, &owner) != SCHED_TEST_QUEUED)
+                continue;
+            if (owner == th)
+                s_replace(&self->results[t].thief, thief);
+            /* Shipped (again) to wherever it is now: a thief that has it at
+             * this version ignores it; one whose leader's fresh shipment
+             * crossed the gift takes it back; a member it was dealt to
+             * because the thief died learns of it. */
             self->sent_to[t] = 0;
         }
+        self->ship_due = true;
     }
     free(tests);
-    self->ship_due = true;
+    free(versions);
     return moved > 0 ? (size_t)moved : 0;
 }
 
@@ -369,6 +372,7 @@ shoal_leader_ship(shoal_leader_t *self, const char *name, bool *fresh, shoal_ite
         self->sent_to[t] = (uint32_t)(m + 1);
         items[n++] = (shoal_item_t){.id = self->tests.tests[t].id,
                                     .attempt = self->results[t].attempt,
+                                    .version = sched_board_version(self->board, t),
                                     .seconds = s_predicted(self, t)};
     }
     zhashx_delete(self->fresh, name);

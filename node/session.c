@@ -633,6 +633,7 @@ s_workers_ready(shoal_session_t *self)
 }
 
 static void s_send_held(shoal_session_t *self);
+static void s_ship(shoal_session_t *self, const char *to);
 static void s_send_gifts(shoal_session_t *self, uint64_t now);
 static void s_steal_tick(shoal_session_t *self, uint64_t now);
 
@@ -652,10 +653,11 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         s_collect_tick(self, slot->worker);
         if (slot->running && over)
             s_finish_batch(self, slot);
-        /* A held test is flushed once there is nothing more for us. */
+        /* A test a worker keeps back is flushed once there is nothing more
+         * for us (or nothing more may start: it ends as its framework says). */
         size_t held = shoal_hold_count(&self->hold);
-        bool flush = slot->held && self->dry && held == 0;
-        if (!slot->running && (held || flush) && !self->stopped &&
+        bool flush = slot->held && (self->dry || self->stopped) && held == 0;
+        if (!slot->running && ((held && !self->stopped) || flush) &&
             self->collect_state == S_COLLECTED && s_workers_ready(self))
             s_start_batch(self, s, now);
         /* Workers start early: the first collects this runner's suite;

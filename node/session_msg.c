@@ -175,7 +175,7 @@ s_array(s_codec_t *c, size_t *n, size_t min, size_t max, s_codec_t *child)
 /* What an item carries besides [batch,] id and attempt. */
 typedef struct {
     bool bare;    /* the id alone, not in an array */
-    bool batch;   /* first, the batch it was dealt in */
+    bool version; /* first, the placement it was dealt or given at */
     bool outcome; /* outcome, seconds */
     bool node;    /* where it ran */
     bool texts;   /* message, output */
@@ -185,8 +185,8 @@ typedef struct {
 } s_shape_t;
 
 static const s_shape_t s_ids = {.bare = true};
-static const s_shape_t s_dealt = {.batch = true, .predict = true};
-static const s_shape_t s_given = {.predict = true};
+static const s_shape_t s_dealt = {.version = true, .predict = true};
+static const s_shape_t s_placed = {.version = true};
 static const s_shape_t s_load = {.load = true};
 static const s_shape_t s_acked = {0};
 static const s_shape_t s_result = {.outcome = true, .texts = true};
@@ -198,7 +198,7 @@ s_shape_fields(const s_shape_t *shape)
 {
     if (shape->load)
         return 4;
-    return 2 + shape->batch + 2 * shape->outcome + shape->node + 2 * shape->texts +
+    return 2 + shape->version + 2 * shape->outcome + shape->node + 2 * shape->texts +
            2 * shape->flags + shape->predict;
 }
 
@@ -224,7 +224,7 @@ s_item(s_codec_t *c, const s_shape_t *shape, shoal_item_t *item)
         return s_array(c, &n, n, n, &f) && s_str(&f, &item->node, SHOAL_NODE_NAME_MAX, false) &&
                s_seconds(&f, &item->seconds) && s_seconds(&f, &item->running) &&
                s_u32(&f, &item->slots, 1, SHOAL_SLOTS_MAX) && s_end(&f);
-    return s_array(c, &n, n, n, &f) && (!shape->batch || s_u32(&f, &item->batch, 0, UINT32_MAX)) &&
+    return s_array(c, &n, n, n, &f) && (!shape->version || s_u32(&f, &item->version, 0, UINT32_MAX)) &&
            s_str(&f, &item->id, SHOAL_TEST_ID_MAX, false) &&
            s_u32(&f, &item->attempt, 0, SHOAL_ATTEMPT_MAX) &&
            (!shape->outcome || (s_outcome(&f, &item->outcome) && s_seconds(&f, &item->seconds))) &&
@@ -312,7 +312,7 @@ s_moved_fields(s_codec_t *c, shoal_msg_t *msg, uint32_t max)
 {
     (void)max;
     return s_str(c, &msg->victim, SHOAL_NODE_NAME_MAX, false) &&
-           s_str(c, &msg->thief, SHOAL_NODE_NAME_MAX, false);
+           s_str(c, &msg->thief, SHOAL_NODE_NAME_MAX, false) && s_bool(c, &msg->fresh);
 }
 
 static bool
@@ -421,12 +421,12 @@ static const s_type_t s_types[] = {
                          .number_max = SHOAL_FREE_SLOTS_MAX, .own = s_steal_fields},
     [SHOAL_MSG_GIVE] = {.name = "give", .sender = S_BY_MEMBER, .to = S_TO_ONE,
                         .fence = S_FENCE_ANY, .from = S_FROM_OTHERS,
-                        .fields = 5, .item = &s_given, .items_max = SHOAL_ITEMS_MAX},
+                        .fields = 5, .item = &s_dealt, .items_max = SHOAL_ITEMS_MAX},
     /* Member -> leader at the member's term (a new leader takes an older
      * term's: the move happened); the leader's echo is the victim's ack. */
     [SHOAL_MSG_MOVED] = {.name = "moved", .sender = S_BY_PARTICIPANT, .to = S_TO_ONE,
                          .fence = S_FENCE_ANY, .from = S_FROM_ANY,
-                         .fields = 7, .item = &s_acked, .items_max = SHOAL_ITEMS_MAX,
+                         .fields = 8, .item = &s_placed, .items_max = SHOAL_ITEMS_MAX,
                          .own = s_moved_fields},
     [SHOAL_MSG_LOADS] = {.name = "loads", .sender = S_BY_LEADER, .to = S_TO_ALL,
                          .fence = S_FENCE_NEWER, .from = S_FROM_LEADER,
@@ -434,7 +434,7 @@ static const s_type_t s_types[] = {
                          .own = s_work_fields},
     [SHOAL_MSG_HELD] = {.name = "held", .sender = S_BY_MEMBER, .to = S_TO_ONE,
                         .fence = S_FENCE_NEWER, .from = S_FROM_ANY,
-                        .fields = 5, .item = &s_acked, .items_max = SHOAL_ITEMS_MAX},
+                        .fields = 5, .item = &s_placed, .items_max = SHOAL_ITEMS_MAX},
 };
 // clang-format on
 _Static_assert(sizeof(s_types) / sizeof(s_types[0]) == SHOAL_MSG_TYPE_LAST + 1,

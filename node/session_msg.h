@@ -16,7 +16,7 @@
  *
  *   LEADER    [.., tests_total]                          "I lead this term"
  *   WANT      [.., free_slots, fresh, collection digest, [running ids]]
- *   WORK      [.., fresh, [[batch, id, attempt, predicted seconds]...]]
+ *   WORK      [.., fresh, [[version, id, attempt, predicted seconds]...]]
  *               the member's share, to hold; fresh: replaces what it holds
  *   RESULTS   [.., [[id, attempt, outcome, seconds, message, output]...]]
  *   ACK       [.., [[id, attempt]...]]
@@ -32,14 +32,16 @@
  *               member can name the differences
  * Peer-to-peer stealing (members hold their shares; see DESIGN.md):
  *   STEAL     [.., free_slots, running seconds]          thief -> victim: "give me work"
- *   GIVE      [.., [[id, attempt, predicted seconds]...]] victim -> thief; empty: no
- *   MOVED     [.., victim, thief, [[id, attempt]...]]    victim and thief -> leader
+ *   GIVE      [.., [[version, id, attempt, predicted seconds]...]] victim -> thief;
+ *               empty: no; each test's version one more than the victim's
+ *   MOVED     [.., victim, thief, echo, [[version, id, attempt]...]]  victim and thief
+ *               -> leader
  *               ("these went from victim to thief"; the victim's until the
  *               leader echoes it back), leader -> victim (the echo)
  *   LOADS     [.., stopped, [[member, queued seconds, running seconds, slots]...]]
  *               leader -> all: who holds how much work; stopped: start nothing
  *               more (maxfail, budget), drop what you hold
- *   HELD      [.., [[id, attempt]...]]                   member -> a new leader, before
+ *   HELD      [.., [[version, id, attempt]...]]          member -> a new leader, before
  *               its first WANT: the tests it holds, not started
  */
 #ifndef SHOAL_NODE_SESSION_MSG_H
@@ -140,7 +142,7 @@ typedef enum {
 typedef struct {
     char *id;
     uint32_t attempt;
-    uint32_t batch;
+    uint32_t version; /* WORK, GIVE, MOVED, HELD: the test's placement (sched_board_version) */
     uint8_t outcome; /* shoal_outcome_t */
     double seconds;
     char *node;
@@ -160,7 +162,8 @@ typedef struct {
     uint32_t free_slots;                /* WANT */
     bool fresh;                         /* WANT: first report to this term's leader;
                                            WORK: replaces what the member holds;
-                                           LOADS: stopped, start nothing more */
+                                           LOADS: stopped, start nothing more;
+                                           MOVED: the leader's echo to the victim */
     double seconds;                     /* STEAL: the thief's running work */
     char *victim, *thief;               /* MOVED */
     uint32_t counts[SHOAL_COUNT_KINDS]; /* PROGRESS */

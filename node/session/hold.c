@@ -1,11 +1,12 @@
 /* The work a member holds (see internal.h): its share of the session, head
- * first, each test with its predicted seconds. The member cuts its batches
- * off the head; a thief's share goes from the tail; the leader's shipments
- * are idempotent here: a test already held, running or run at that attempt,
- * or given away, is not taken twice.
- * Invariants: items[head..count) are held; `known` names every test held or
- * started here with its attempt + 1; a gift stays in `gifts` until the leader
- * echoes it, and while it does, a shipment does not bring its tests back.
+ * first, each test with its predicted seconds and its version (how many
+ * times it was placed: sched_board_moved). The member cuts its batches off
+ * the head; a thief's share goes from the tail, each test one version on.
+ * Shipments and gifts are idempotent here: a test comes in only at a version
+ * newer than the one it was held, started or given at.
+ * Invariants: items[head..count) are held; `known` maps every test held,
+ * started or given here to that version; a gift stays in `gifts` until the
+ * leader echoes it (it is told again until then).
  */
 #include "node/session/internal.h"
 
@@ -54,19 +55,12 @@ shoal_hold_work(const shoal_hold_t *self)
     return self->count > self->head && self->work > 0 ? self->work : 0.0;
 }
 
-/* Whether (id, attempt) was held, started or given here already. */
+/* Whether test id was held, started or given here at `version` or later. */
 static bool
-s_known(const shoal_hold_t *self, const char *id, uint32_t attempt)
+s_known(const shoal_hold_t *self, const char *id, uint32_t version)
 {
     uintptr_t seen = (uintptr_t)zhashx_lookup(self->known, id);
-    if (seen && seen >= (uintptr_t)attempt + 1)
-        return true;
-    for (size_t g = 0; g < self->gift_count; g++)
-        for (size_t i = 0; i < self->gifts[g].count; i++)
-            if (self->gifts[g].items[i].attempt == attempt &&
-                strcmp(self->gifts[g].items[i].id, id) == 0)
-                return true;
-    return false;
+    return seen && seen >= (uintptr_t)version;
 }
 
 static void
@@ -117,11 +111,13 @@ shoal_hold_take(shoal_hold_t *self, shoal_msg_t *msg, bool fresh)
     size_t taken = 0;
     for (size_t i = 0; i < msg->item_count; i++) {
         shoal_item_t *item = &msg->items[i];
-        if (s_known(self, item->id, item->attempt))
+        if (item->version == 0 || s_known(self, item->id, item->version))
             continue;
-        zhashx_update(self->known, item->id, (void *)(uintptr_t)(item->attempt + 1));
-        self->items[self->count++] = (shoal_item_t){
-            .id = item->id, .attempt = item->attempt, .seconds = item->seconds};
+        zhashx_update(self->known, item->id, (void *)(uintptr_t)item->version);
+        self->items[self->count++] = (shoal_item_t){.id = item->id,
+                                                    .attempt = item->attempt,
+                                                    .version = item->version,
+                                                    .seconds = item->seconds};
         self->work += item->seconds;
         item->id = NULL; /* moved */
         taken++;
@@ -205,7 +201,8 @@ shoal_hold_give(shoal_hold_t *self, const char *thief, const sched_steal_sides_t
         for (size_t i = 0; i < held; i++) {
             shoal_item_t *item = &self->items[self->head + i];
             if (k < n && take[k] == i) {
-                s_forget(self, item->id);
+                item->version++; /* a placement of its own: the thief's */
+                zhashx_update(self->known, item->id, (void *)(uintptr_t)item->version);
                 self->work -= item->seconds;
                 gift->items[gift->count++] = *item;
                 k++;
@@ -244,6 +241,7 @@ shoal_hold_list(const shoal_hold_t *self, shoal_item_t **out)
     *out = items;
     for (size_t i = 0; items && i < held; i++)
         items[i] = (shoal_item_t){.id = self->items[self->head + i].id,
-                                  .attempt = self->items[self->head + i].attempt};
+                                  .attempt = self->items[self->head + i].attempt,
+                                  .version = self->items[self->head + i].version};
     return items ? held : 0;
 }

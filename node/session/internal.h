@@ -150,7 +150,7 @@ typedef struct {
     shoal_item_t *items; /* items[head..count): held, head first; id owned, seconds predicted */
     size_t head, count, cap;
     double work;             /* the predicted seconds of what is held */
-    struct _zhashx_t *known; /* id -> attempt + 1: held or started here */
+    struct _zhashx_t *known; /* id -> version: held, started or given here */
     shoal_gift_t *gifts;
     size_t gift_count;
 } shoal_hold_t;
@@ -162,9 +162,9 @@ size_t shoal_hold_count(const shoal_hold_t *self);
 /* The predicted seconds held. */
 double shoal_hold_work(const shoal_hold_t *self);
 /* A shipment (WORK) or a gift (GIVE): msg's items move in at the tail, but
- * not one held or started here at that attempt, nor one given away and not
- * yet confirmed. `fresh` drops what is held first. Returns how many came in
- * (0 as well when out of memory: the leader ships again). */
+ * only at a version newer than the one they were held, started or given at
+ * here. `fresh` drops what is held first. Returns how many came in (0 as
+ * well when out of memory: the leader ships again). */
 size_t shoal_hold_take(shoal_hold_t *self, shoal_msg_t *msg, bool fresh);
 /* Drops everything held (the session stopped; a fresh shipment). Returns how
  * many. */
@@ -178,8 +178,8 @@ size_t shoal_hold_pop(shoal_hold_t *self, size_t n, shoal_item_t *out);
 /* A started test came back unrun: a shipment may bring it again. */
 void shoal_hold_forget(shoal_hold_t *self, const char *id);
 /* A thief asks: the victim's split of what it holds (sched_steal_split over
- * the tests can_run says the thief can run), removed and kept as a gift until
- * confirmed. Returns the gift (borrowed, valid until the next call), or NULL
+ * the tests can_run says the thief can run), removed, each one version on,
+ * and kept as a gift until confirmed. Returns the gift (borrowed, valid until the next call), or NULL
  * when nothing is worth giving. */
 const shoal_gift_t *shoal_hold_give(shoal_hold_t *self, const char *thief,
                                     const sched_steal_sides_t *sides,

@@ -1,6 +1,6 @@
-/* The leader's bookkeeping, driven directly with a fake clock: what a member
- * may prefetch, when a failover's rebuild window closes, and results handed
- * over on behalf of a dead leader.
+/* The leader's bookkeeping, driven directly with a fake clock: what each
+ * member is shipped to hold, moves between members, when a failover's
+ * rebuild window closes, and results handed over on behalf of a dead leader.
  */
 #include "harness.h"
 #include "node/leader.h"
@@ -40,90 +40,147 @@ s_leader(size_t n, const double *seconds, bool rebuild)
 {
     shoal_leader_config_t config = {.session = "s",
                                     .term = rebuild ? 2 : 1,
-                                    .batch_max = 1,
                                     .default_prediction = 0.5,
                                     .rebuild_seconds = 2.0,
                                     .rebuild = rebuild};
     return s_leader_with(n, seconds, &config);
 }
 
+/* A member's report of what it runs (none), then what it is shipped. */
 static size_t
-s_want(shoal_leader_t *leader, const char *name, unsigned free_slots, bool fresh, double now)
+s_report(shoal_leader_t *leader, const char *name, bool fresh, double now, shoal_item_t **items,
+         bool *was_fresh)
+{
+    shoal_leader_want(leader, name, NULL, 0, fresh, now);
+    bool f;
+    size_t n = shoal_leader_ship(leader, name, was_fresh ? was_fresh : &f, items);
+    return n;
+}
+
+static size_t
+s_shipped(shoal_leader_t *leader, const char *name, bool fresh, double now)
 {
     shoal_item_t *items = NULL;
-    size_t n = shoal_leader_want(leader, name, free_slots, NULL, 0, fresh, now, &items);
+    size_t n = s_report(leader, name, fresh, now, &items, NULL);
     free(items);
     return n;
 }
 
-void
-test_node_leader_prefetch_takes_only_quick_tests(void)
+static size_t
+s_index(const shoal_item_t *item)
 {
-    /* Two long tests and four quick ones, one member with one slot. */
-    double seconds[] = {5.0, 4.0, 0.01, 0.01, 0.01, 0.01};
+    return (size_t)strtoul(item->id + 1, NULL, 10);
+}
+
+void
+test_node_leader_ships_each_member_its_share_once(void)
+{
+    double seconds[] = {6, 5, 4, 3, 2, 1};
     shoal_leader_t *leader = s_leader(6, seconds, false);
     shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
-    /* An idle slot gets the longest test; the prefetch would hold the next
-     * long one where no one else could steal it, so it gets nothing. */
-    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.0), ==, 1);
-    CHECK_INT(s_want(leader, "a", SHOAL_PREFETCH, false, 0.1), ==, 0);
-    /* The idle slot takes the other long test; quick ones are prefetched
-     * behind it, several at once. */
-    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 5.0), ==, 5);
-    shoal_leader_destroy(&leader);
-}
-
-void
-test_node_leader_prefetch_never_steals(void)
-{
-    double seconds[] = {2, 2, 2, 2};
-    shoal_leader_t *leader = s_leader(4, seconds, false);
-    shoal_leader_member(leader, "b", 1, NULL, true, 0.0); /* all four are dealt to b */
-    CHECK_INT(s_want(leader, "b", 1 + SHOAL_PREFETCH, true, 0.0), ==, 1);
-    shoal_leader_member(leader, "a", 1, NULL, true, 0.0); /* a arrives, its queue empty */
-    /* a says its slot is busy: a prefetch must not take b's queued work,
-     * as a could not start it any sooner than b. */
-    CHECK_INT(s_want(leader, "a", SHOAL_PREFETCH, true, 0.1), ==, 0);
-    /* An idle slot steals; the leader remembers the thief, so the summary
-     * credits a with the steal. */
+    shoal_leader_member(leader, "b", 1, NULL, true, 0.0);
+    bool seen[6] = {false}, fresh;
     shoal_item_t *items = NULL;
-    size_t n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, 0.2, &items);
-    CHECK_INT(n, >=, 1);
-    size_t t = (size_t)(items[0].id[1] - '0');
-    CHECK_STR(shoal_leader_result(leader, t)->thief, "a");
-    free(items);
-    shoal_leader_destroy(&leader);
-}
-
-void
-test_node_leader_unknown_tests_learn_from_results(void)
-{
-    /* Nothing known: the default prediction (0.5 s) is too long to prefetch,
-     * until the session has seen enough quick results. */
-    double seconds[20];
-    for (size_t i = 0; i < 20; i++)
-        seconds[i] = -1;
-    shoal_leader_t *leader = s_leader(20, seconds, false);
-    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
-    shoal_item_t *items = NULL;
-    size_t n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items);
-    CHECK_INT(n, ==, 1);
-    CHECK_INT(s_want(leader, "a", SHOAL_PREFETCH, false, 0.0), ==, 0);
-    free(items);
-    double now = 0;
-    for (int k = 0; k < 10; k++) {
-        n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, now, &items);
-        CHECK_INT(n, >=, 1);
+    size_t total = 0;
+    const char *names[] = {"a", "b"};
+    for (int k = 0; k < 2; k++) {
+        size_t n = s_report(leader, names[k], true, 0.0, &items, &fresh);
+        CHECK(fresh); /* the first shipment of a term is all it holds */
+        CHECK_INT(n, >=, 2);
         for (size_t i = 0; i < n; i++) {
-            items[i].outcome = SHOAL_OUTCOME_PASSED;
-            items[i].seconds = 0.002;
+            CHECK(!seen[s_index(&items[i])]);
+            seen[s_index(&items[i])] = true;
+            CHECK_INT(items[i].version, >=, 1);
+            CHECK(items[i].seconds > 0);
         }
-        shoal_leader_results(leader, "a", items, n, now += 0.01);
+        total += n;
         free(items);
-        if (s_want(leader, "a", SHOAL_PREFETCH, false, now) > 0)
-            break;
-        CHECK(k < 9); /* learned within S_OBSERVED_MIN results */
     }
+    CHECK_INT(total, ==, 6); /* all of it, dealt once */
+    /* Nothing new: nothing is shipped again. */
+    CHECK_INT(s_shipped(leader, "a", false, 0.1), ==, 0);
+    CHECK(!shoal_leader_take_ship_due(leader) || s_shipped(leader, "b", false, 0.1) == 0);
+    /* The loads say who holds what. */
+    shoal_item_t *loads = NULL;
+    CHECK_INT(shoal_leader_loads(leader, 0.1, &loads), ==, 2);
+    CHECK(loads[0].seconds + loads[1].seconds > 20.9);
+    free(loads);
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_a_steal_moves_the_tests_to_the_thief(void)
+{
+    double seconds[] = {4, 3, 2, 1};
+    shoal_leader_t *leader = s_leader(4, seconds, false);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_leader_member(leader, "b", 1, NULL, true, 0.0);
+    shoal_item_t *items = NULL;
+    size_t n = s_report(leader, "a", true, 0.0, &items, NULL);
+    CHECK_INT(n, >=, 1);
+    shoal_item_t gift = items[n - 1]; /* a's tail */
+    size_t t = s_index(&gift);
+    free(items);
+    s_shipped(leader, "b", true, 0.0);
+    /* A report at a's own version is old news: nothing moves. */
+    CHECK_INT(shoal_leader_moved(leader, "a", "b", &gift, 1, 0.1), ==, 0);
+    /* a handed it on: one version more. Reported by both, it moves once. */
+    gift.version++;
+    CHECK_INT(shoal_leader_moved(leader, "a", "b", &gift, 1, 0.1), ==, 1);
+    CHECK_INT(shoal_leader_moved(leader, "b", "a", &gift, 1, 0.1), ==, 0);
+    CHECK_INT(shoal_leader_moved(leader, "a", "b", &gift, 1, 0.1), ==, 0);
+    CHECK_STR(shoal_leader_result(leader, t)->thief, "b");
+    /* b is shipped it (again: b ignores what it has at that version). */
+    n = s_report(leader, "b", false, 0.2, &items, NULL);
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        found |= s_index(&items[i]) == t && items[i].version == gift.version;
+    CHECK(found);
+    free(items);
+    /* b dies holding it: it is dealt to a again, a newer version. */
+    shoal_leader_member(leader, "b", 1, NULL, false, 0.3);
+    n = s_report(leader, "a", false, 0.3, &items, NULL);
+    found = false;
+    for (size_t i = 0; i < n; i++)
+        found |= s_index(&items[i]) == t && items[i].version > gift.version;
+    CHECK(found);
+    free(items);
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_rebuild_adopts_what_members_hold(void)
+{
+    double seconds[] = {1, 1, 1, 1};
+    shoal_leader_t *leader = s_leader(4, seconds, true);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_leader_member(leader, "b", 1, NULL, true, 0.0);
+    /* a holds t1 and t2 (versions from the old term), b runs t0. */
+    shoal_item_t held[2] = {{.id = "t1", .version = 3}, {.id = "t2", .version = 1}};
+    CHECK_INT(shoal_leader_held(leader, "a", held, 2, 0.1), ==, 2);
+    shoal_item_t running = {.id = "t0"};
+    shoal_leader_want(leader, "a", NULL, 0, true, 0.1);
+    shoal_leader_want(leader, "b", &running, 1, true, 0.2);
+    /* Everyone reported: t3, which nobody holds, is dealt; a's shipment is
+     * fresh and keeps what a holds, at its versions. */
+    bool fresh;
+    shoal_item_t *items = NULL;
+    size_t n = shoal_leader_ship(leader, "a", &fresh, &items);
+    CHECK(fresh);
+    size_t mine = 0;
+    for (size_t i = 0; i < n; i++) {
+        CHECK(strcmp(items[i].id, "t0") != 0);
+        if (strcmp(items[i].id, "t1") == 0) {
+            CHECK_INT(items[i].version, ==, 3);
+            mine++;
+        }
+        if (strcmp(items[i].id, "t2") == 0) {
+            CHECK_INT(items[i].version, ==, 1);
+            mine++;
+        }
+    }
+    CHECK_INT(mine, ==, 2);
+    free(items);
     shoal_leader_destroy(&leader);
 }
 
@@ -137,23 +194,23 @@ test_node_leader_rebuild_ends_once_everyone_reported(void)
     shoal_leader_member(leader, "dead", 1, NULL, false, 0.0);
     /* Within the window, a alone has reported: nothing is dealt yet, as b
      * may run or hold results of anything. */
-    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.1), ==, 0);
+    CHECK_INT(s_shipped(leader, "a", true, 0.1), ==, 0);
     /* b reports what it runs: everyone alive has, so dealing starts at once,
      * and b's running test is not dealt to anyone. */
     shoal_item_t running = {.id = "t0", .attempt = 0};
+    shoal_leader_want(leader, "b", &running, 1, true, 0.2);
     shoal_item_t *items = NULL;
-    size_t n = shoal_leader_want(leader, "b", SHOAL_PREFETCH, &running, 1, true, 0.2, &items);
-    free(items);
-    CHECK_INT(n, ==, 0);
     size_t dealt = 0;
-    for (int k = 0; k < 4; k++) {
-        n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, 0.3, &items);
+    const char *names[] = {"a", "b"};
+    for (int k = 0; k < 2; k++) {
+        bool fresh;
+        size_t n = shoal_leader_ship(leader, names[k], &fresh, &items);
         for (size_t i = 0; i < n; i++)
             CHECK(strcmp(items[i].id, "t0") != 0);
         dealt += n;
         free(items);
     }
-    CHECK_INT(dealt, >=, 1);
+    CHECK_INT(dealt, ==, 3);
     shoal_leader_destroy(&leader);
 }
 
@@ -171,8 +228,30 @@ test_node_leader_takes_results_of_a_dead_member(void)
     CHECK_STR(shoal_leader_result(leader, 1)->node, "old");
     /* Only t0 is left to deal, and a duplicate changes nothing. */
     CHECK_INT(shoal_leader_results(leader, "a", &done, 1, 0.0), ==, 0);
-    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, true, 0.1), ==, 1);
-    CHECK_INT(s_want(leader, "a", 1 + SHOAL_PREFETCH, false, 0.2), ==, 0);
+    CHECK_INT(s_shipped(leader, "a", true, 0.1), ==, 1);
+    CHECK_INT(s_shipped(leader, "a", false, 0.2), ==, 0);
+    shoal_leader_destroy(&leader);
+}
+
+void
+test_node_leader_a_returning_member_is_shipped_afresh(void)
+{
+    double seconds[] = {2, 2, 2, 2};
+    shoal_leader_t *leader = s_leader(4, seconds, false);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_leader_member(leader, "b", 1, NULL, true, 0.0);
+    size_t a = s_shipped(leader, "a", true, 0.0);
+    s_shipped(leader, "b", true, 0.0);
+    /* a is declared dead: b is shipped a's share. */
+    shoal_leader_member(leader, "a", 1, NULL, false, 1.0);
+    CHECK_INT(s_shipped(leader, "b", false, 1.0), ==, a);
+    /* a comes back: what it held is not its any more. */
+    shoal_leader_member(leader, "a", 1, NULL, true, 2.0);
+    bool fresh = false;
+    shoal_item_t *items = NULL;
+    shoal_leader_ship(leader, "a", &fresh, &items);
+    CHECK(fresh);
+    free(items);
     shoal_leader_destroy(&leader);
 }
 
@@ -184,15 +263,12 @@ test_node_leader_first_deal_spreads_over_every_member(void)
     const char *names[] = {"a", "b", "c"};
     for (size_t i = 0; i < 3; i++)
         shoal_leader_member(leader, names[i], 1, NULL, true, 0.0);
-    /* Each member's first test comes from its own share of the plan
-     * (longest first), not from stealing the first member's. */
+    /* Each member holds its own share of the plan, longest first. */
     for (size_t i = 0; i < 3; i++) {
         shoal_item_t *items = NULL;
-        CHECK_INT(
-            shoal_leader_want(leader, names[i], 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items), ==,
-            1);
-        size_t t = (size_t)(items[0].id[1] - '0');
-        CHECK(shoal_leader_result(leader, t)->thief == NULL);
+        CHECK_INT(s_report(leader, names[i], true, 0.0, &items, NULL), ==, 2);
+        CHECK(items[0].seconds >= items[1].seconds);
+        CHECK(shoal_leader_result(leader, s_index(&items[0]))->thief == NULL);
         free(items);
     }
     shoal_leader_destroy(&leader);
@@ -208,14 +284,15 @@ test_node_leader_failure_stands_when_its_retry_misses_the_budget(void)
                                     .term = 1,
                                     .retries = 1,
                                     .time_limit = 2.0,
-                                    .batch_max = 1,
                                     .default_prediction = 0.5};
     shoal_leader_t *leader = s_leader_with(2, seconds, &config);
     shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
     shoal_item_t *items = NULL;
-    CHECK_INT(shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items), ==,
-              1);
+    CHECK_INT(s_report(leader, "a", true, 0.0, &items, NULL), ==, 2);
     CHECK_STR(items[0].id, "t0");
+    shoal_leader_want(leader, "a", &items[0], 1, false, 0.0); /* t0 starts */
+    CHECK(!shoal_leader_stopped(leader, 1.9));
+    CHECK(shoal_leader_stopped(leader, 2.0));
     items[0].outcome = SHOAL_OUTCOME_FAILED;
     items[0].seconds = 3;
     items[0].message = "exit status 1";
@@ -241,53 +318,30 @@ test_node_leader_failure_stands_when_its_retry_misses_the_budget(void)
     shoal_leader_destroy(&leader);
 }
 
-/* With nothing known, four tests on one member of four slots go one to each
- * slot (the first run used to put all four in one batch on one slot). */
-void
-test_node_leader_first_run_uses_every_slot(void)
-{
-    double seconds[] = {-1, -1, -1, -1};
-    shoal_leader_config_t config = {.session = "s",
-                                    .term = 1,
-                                    .batch_max = 1000,
-                                    .batch_seconds = 2.0,
-                                    .default_prediction = 0.5};
-    shoal_leader_t *leader = s_leader_with(4, seconds, &config);
-    shoal_leader_member(leader, "a", 4, NULL, true, 0.0);
-    shoal_item_t *items = NULL;
-    size_t n = shoal_leader_want(leader, "a", 4 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items);
-    CHECK_INT(n, ==, 4);
-    for (size_t i = 1; i < n; i++)
-        CHECK(items[i].batch != items[i - 1].batch); /* four batches of one */
-    free(items);
-    shoal_leader_destroy(&leader);
-}
-
 /* pytest's -x / --maxfail across the session: once the failures reach it,
  * nothing more starts; what was running finishes and counts; the rest is
- * not run, saying why; a member that asks for work gets none. */
+ * not run, saying why. */
 void
 test_node_leader_maxfail_stops_the_session(void)
 {
     double seconds[] = {1, 1, 1, 1, 1, 1};
     shoal_leader_config_t config = {
-        .session = "s", .term = 1, .batch_max = 1, .maxfail = 1, .default_prediction = 0.5};
+        .session = "s", .term = 1, .maxfail = 1, .default_prediction = 0.5};
     shoal_leader_t *leader = s_leader_with(6, seconds, &config);
     shoal_leader_member(leader, "a", 2, NULL, true, 0.0);
     shoal_item_t *items = NULL;
-    CHECK_INT(shoal_leader_want(leader, "a", 2 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items), ==,
-              2);
-    shoal_item_t first = items[0], second = items[1];
+    CHECK_INT(s_report(leader, "a", true, 0.0, &items, NULL), ==, 6);
+    shoal_item_t running[2] = {items[0], items[1]};
+    shoal_leader_want(leader, "a", running, 2, false, 0.0);
     free(items);
-    first.outcome = SHOAL_OUTCOME_FAILED;
-    first.message = "assert 1 == 2";
-    CHECK_INT(shoal_leader_results(leader, "a", &first, 1, 1.0), ==, 1);
+    running[0].outcome = SHOAL_OUTCOME_FAILED;
+    running[0].message = "assert 1 == 2";
+    CHECK_INT(shoal_leader_results(leader, "a", &running[0], 1, 1.0), ==, 1);
+    CHECK(shoal_leader_stopped(leader, 1.0)); /* members drop what they hold */
     shoal_leader_tick(leader, 1.0);
     CHECK(!shoal_leader_finished(leader)); /* the second is still running */
-    CHECK_INT(shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, 1.0, &items), ==,
-              0);
-    second.outcome = SHOAL_OUTCOME_PASSED;
-    CHECK_INT(shoal_leader_results(leader, "a", &second, 1, 1.1), ==, 1);
+    running[1].outcome = SHOAL_OUTCOME_PASSED;
+    CHECK_INT(shoal_leader_results(leader, "a", &running[1], 1, 1.1), ==, 1);
     shoal_leader_tick(leader, 1.1);
     CHECK(shoal_leader_finished(leader));
     uint32_t counts[SHOAL_COUNT_KINDS];
@@ -303,44 +357,5 @@ test_node_leader_maxfail_stops_the_session(void)
         }
     }
     CHECK_INT(not_run, ==, 4);
-    shoal_leader_destroy(&leader);
-}
-
-/* Batches of tests nothing is known about are sized by what this session
- * has seen them take: after results of 10 ms each, a batch aims at 2 s of
- * them (about 200), not at 2 s of the default prediction (4). */
-void
-test_node_leader_batches_learn_from_results(void)
-{
-    double seconds[32];
-    for (size_t i = 0; i < 32; i++)
-        seconds[i] = -1;
-    shoal_leader_config_t config = {.session = "s",
-                                    .term = 1,
-                                    .batch_max = 1000,
-                                    .batch_seconds = 2.0,
-                                    .default_prediction = 0.5};
-    shoal_leader_t *leader = s_leader_with(32, seconds, &config);
-    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
-    shoal_item_t *items = NULL;
-    size_t n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, true, 0.0, &items);
-    CHECK_INT(n, ==, 4); /* 2 s of the default 0.5 s */
-    double now = 0.0;
-    for (int round = 0; round < 2; round++) {
-        for (size_t i = 0; i < n; i++) {
-            items[i].outcome = SHOAL_OUTCOME_PASSED;
-            items[i].seconds = 0.01;
-        }
-        shoal_leader_results(leader, "a", items, n, now += 0.05);
-        free(items);
-        n = shoal_leader_want(leader, "a", 1 + SHOAL_PREFETCH, NULL, 0, false, now, &items);
-    }
-    /* 8 results seen: the next batch is no longer 2 s of the default but
-     * half of what is left (24 x 10 ms), as the tail is cut by factoring. */
-    size_t first = 1;
-    while (first < n && items[first].batch == items[0].batch)
-        first++;
-    CHECK_INT(first, ==, 12);
-    free(items);
     shoal_leader_destroy(&leader);
 }

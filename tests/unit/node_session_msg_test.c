@@ -24,13 +24,15 @@ s_item(const char *id, uint32_t attempt)
 {
     return (shoal_item_t){.id = (char *)id,
                           .attempt = attempt,
-                          .batch = 7,
+                          .version = 7,
                           .outcome = 1,
                           .seconds = 1.25,
                           .node = (char *)"n1",
                           .message = (char *)"boom",
                           .output = (char *)"line\n",
-                          .flaky = true};
+                          .flaky = true,
+                          .running = 0.5,
+                          .slots = 2};
 }
 
 static void
@@ -47,6 +49,8 @@ s_roundtrip(shoal_msg_type_t type)
                        .chunks = 2,
                        .status = 1,
                        .text = (char *)"t",
+                       .victim = (char *)"v",
+                       .thief = (char *)"th",
                        .items = items,
                        .item_count = 3};
     snprintf(msg.session, sizeof(msg.session), "ci-42");
@@ -62,9 +66,19 @@ s_roundtrip(shoal_msg_type_t type)
     CHECK_STR(out.session, "ci-42");
     CHECK_INT(out.term, ==, s_term(type, 4));
     bool has_items = type != SHOAL_MSG_LEADER && type != SHOAL_MSG_DONE &&
-                     type != SHOAL_MSG_QUERY && type != SHOAL_MSG_NOLEADER;
+                     type != SHOAL_MSG_QUERY && type != SHOAL_MSG_NOLEADER &&
+                     type != SHOAL_MSG_STEAL;
     CHECK_INT(out.item_count, ==, has_items ? 3 : 0);
-    if (has_items) {
+    if (type == SHOAL_MSG_LOADS) { /* members, not tests */
+        CHECK_STR(out.items[1].node, "n1");
+        CHECK_INT(out.items[1].slots, ==, 2);
+        CHECK(out.items[1].running == 0.5);
+    } else if (type == SHOAL_MSG_MOVED) {
+        CHECK_STR(out.victim, "v");
+        CHECK_STR(out.thief, "th");
+        CHECK_INT(out.items[1].version, ==, 7);
+    }
+    if (has_items && type != SHOAL_MSG_LOADS) {
         CHECK_STR(out.items[1].id, "a.py::t2");
         bool ids_only = type == SHOAL_MSG_WANT || type == SHOAL_MSG_REFUSE;
         CHECK_INT(out.items[1].attempt, ==, ids_only ? 0 : 1);
@@ -89,7 +103,7 @@ s_roundtrip(shoal_msg_type_t type)
         CHECK_STR(out.text, "t");
     }
     if (type == SHOAL_MSG_WORK)
-        CHECK_INT(out.items[0].batch, ==, 7);
+        CHECK_INT(out.items[0].version, ==, 7);
     if (type == SHOAL_MSG_LEADER)
         CHECK_INT(out.tests_total, ==, 99);
     shoal_msg_clear(&out);
@@ -182,7 +196,11 @@ test_node_session_msg_peek_finds_the_session(void)
         for (int k = 0; k < 2; k++) {
             const char *id = k ? long_id : "ci-42";
             bool term0 = type == SHOAL_MSG_QUERY || type == SHOAL_MSG_NOLEADER;
-            shoal_msg_t msg = {.type = (shoal_msg_type_t)type, .term = term0 ? 0 : 3, .chunks = 1};
+            shoal_msg_t msg = {.type = (shoal_msg_type_t)type,
+                               .term = term0 ? 0 : 3,
+                               .chunks = 1,
+                               .victim = (char *)"v",
+                               .thief = (char *)"t"};
             snprintf(msg.session, sizeof(msg.session), "%s", id);
             size_t taken = 0;
             long len = shoal_msg_encode(&msg, 0, buf, sizeof(buf), &taken);
@@ -209,8 +227,11 @@ test_node_session_msg_every_type_has_a_row(void)
         CHECK(strcmp(name, "?") != 0);
         for (int other = 1; other < type; other++)
             CHECK(strcmp(name, shoal_msg_type_str((shoal_msg_type_t)other)) != 0);
-        shoal_msg_t msg = {
-            .type = (shoal_msg_type_t)type, .term = s_term((shoal_msg_type_t)type, 1), .chunks = 1};
+        shoal_msg_t msg = {.type = (shoal_msg_type_t)type,
+                           .term = s_term((shoal_msg_type_t)type, 1),
+                           .chunks = 1,
+                           .victim = (char *)"v",
+                           .thief = (char *)"t"};
         snprintf(msg.session, sizeof(msg.session), "s");
         uint8_t buf[256];
         size_t taken = 1;
@@ -291,7 +312,7 @@ s_through(const shoal_msg_t *msg, shoal_msg_t *out)
 static shoal_msg_t
 s_at(shoal_msg_type_t type, uint32_t term)
 {
-    shoal_msg_t msg = {.type = type, .term = term};
+    shoal_msg_t msg = {.type = type, .term = term, .victim = (char *)"v", .thief = (char *)"t"};
     snprintf(msg.session, sizeof(msg.session), "s");
     return msg;
 }
@@ -367,12 +388,14 @@ s_largest_item(void)
     memset(output, 'o', sizeof(output) - 1);
     return (shoal_item_t){.id = id,
                           .attempt = SHOAL_ATTEMPT_MAX,
-                          .batch = UINT32_MAX,
+                          .version = UINT32_MAX,
                           .outcome = SHOAL_OUTCOME_COUNT - 1,
                           .seconds = SHOAL_SECONDS_MAX,
                           .node = node,
                           .message = message,
                           .output = output,
+                          .slots = SHOAL_SLOTS_MAX,
+                          .running = SHOAL_SECONDS_MAX,
                           .flaky = true,
                           .stolen = true};
 }
@@ -391,6 +414,9 @@ s_largest(shoal_msg_type_t type, shoal_item_t *items, size_t count)
                        .chunks = SHOAL_SUMMARY_CHUNKS_MAX,
                        .status = SHOAL_STATUS_MAX,
                        .text = s_largest_item().message,
+                       .victim = s_largest_item().node,
+                       .thief = s_largest_item().node,
+                       .seconds = SHOAL_SECONDS_MAX,
                        .items = items,
                        .item_count = count};
     msg.counts[SHOAL_COUNT_SKIPPED] = SHOAL_SESSION_TESTS_MAX;
@@ -495,7 +521,7 @@ s_want_decode(uint32_t free_slots)
 void
 test_node_session_msg_free_slots_capped(void)
 {
-    CHECK_INT(s_want_decode(SHOAL_SLOTS_MAX + SHOAL_PREFETCH), ==, 0);
+    CHECK_INT(s_want_decode(SHOAL_SLOTS_MAX), ==, 0);
     CHECK_INT(s_want_decode(SHOAL_FREE_SLOTS_MAX + 1), ==, -1);
     shoal_msg_t msg = s_at(SHOAL_MSG_WANT, 1);
     s_check_encoder_cap(&msg, &msg.free_slots, SHOAL_FREE_SLOTS_MAX);
@@ -643,16 +669,22 @@ test_node_session_msg_encoder_makes_only_what_decoder_takes(void)
         CHECK_INT(s_through(&msg, &out), ==, 0);
         CHECK_INT(strlen(out.session), ==, SHOAL_SESSION_ID_MAX);
         bool itemless = type == SHOAL_MSG_LEADER || type == SHOAL_MSG_DONE ||
-                        type == SHOAL_MSG_QUERY || type == SHOAL_MSG_NOLEADER;
+                        type == SHOAL_MSG_QUERY || type == SHOAL_MSG_NOLEADER ||
+                        type == SHOAL_MSG_STEAL;
         CHECK_INT(out.item_count, ==, itemless ? 0 : 1);
-        if (!itemless)
+        if (type == SHOAL_MSG_LOADS)
+            CHECK_INT(strlen(out.items[0].node), ==, SHOAL_NODE_NAME_MAX);
+        else if (!itemless)
             CHECK_INT(strlen(out.items[0].id), ==, SHOAL_TEST_ID_MAX);
         shoal_msg_clear(&out);
         s_check_unchanged(&msg);
         msg.session[0] = '\0';
         CHECK_INT(s_through(&msg, &out), ==, -2);
         memset(msg.session, 's', SHOAL_SESSION_ID_MAX);
-        item.id = (char *)"";
+        if (type == SHOAL_MSG_LOADS)
+            item.node = (char *)""; /* a load names its member */
+        else
+            item.id = (char *)"";
         CHECK_INT(s_through(&msg, &out), ==, itemless ? 0 : -2);
         shoal_msg_clear(&out);
     }
