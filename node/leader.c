@@ -29,8 +29,9 @@ struct shoal_leader {
     uint32_t *sent_to; /* per test: the member (index + 1) it was last shipped to; 0: none */
     bool ship_due;     /* queues may hold what was not shipped */
     zhashx_t *fresh;   /* members whose next shipment replaces what they hold */
-    unsigned failed; /* final failures and errors, for --maxfail */
-    bool stopped;    /* --maxfail reached: nothing more starts */
+    zhashx_t *strikes; /* member -> reports in a row whose holdings differ from the board */
+    unsigned failed;   /* final failures and errors, for --maxfail */
+    bool stopped;      /* --maxfail reached: nothing more starts */
     double stopped_at;
     double observed_sum; /* durations reported this session */
     size_t observed_count;
@@ -101,9 +102,10 @@ shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
     self->index = zhashx_new();
     self->reported = zhashx_new();
     self->fresh = zhashx_new();
+    self->strikes = zhashx_new();
     self->suite = sched_suite_new();
     if (!self->results || !self->progress || !self->sent_to || !self->index || !self->reported ||
-        !self->fresh || !self->suite) {
+        !self->fresh || !self->strikes || !self->suite) {
         shoal_leader_destroy(&self);
         return NULL;
     }
@@ -166,6 +168,7 @@ shoal_leader_destroy(shoal_leader_t **self_p)
     zhashx_destroy(&self->index);
     zhashx_destroy(&self->reported);
     zhashx_destroy(&self->fresh);
+    zhashx_destroy(&self->strikes);
     shoal_collection_clear(&self->tests);
     free(self->results);
     free(self->progress);
@@ -252,7 +255,7 @@ s_predicted(const shoal_leader_t *self, size_t t)
 
 size_t
 shoal_leader_want(shoal_leader_t *self, const char *name, const shoal_item_t *running,
-                  size_t running_count, bool fresh, double now)
+                  size_t running_count, size_t held, bool fresh, double now)
 {
     size_t m = s_member(self, name);
     if (m == SIZE_MAX || !sched_board_member_alive(self->board, m))
@@ -272,6 +275,19 @@ shoal_leader_want(shoal_leader_t *self, const char *name, const shoal_item_t *ru
             started += sched_board_adopt_running(self->board, m, t, now) == 0;
     }
     s_deal(self, now);
+    size_t queued = 0;
+    if (self->dealt && !fresh) {
+        sched_board_queue(self->board, m, &queued);
+        /* A report and a shipment may cross: only a difference that lasts
+         * two reports says a shipment was lost. */
+        uintptr_t strikes = (uintptr_t)zhashx_lookup(self->strikes, name);
+        strikes = queued == held ? 0 : strikes + 1;
+        zhashx_update(self->strikes, name, (void *)strikes);
+        if (strikes >= 2) {
+            zhashx_insert(self->fresh, name, (void *)1);
+            zhashx_update(self->strikes, name, (void *)0);
+        }
+    }
     return started;
 }
 

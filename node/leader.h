@@ -65,11 +65,14 @@ void shoal_leader_destroy(shoal_leader_t **self_p);
  * work; a return gives it an empty queue). */
 void shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, const char *tags,
                          bool alive, double now);
-/* A member's report (WANT): the tests it runs. Those the board had queued
- * at it are started; with `fresh` (its first report to this term) the others
- * too (it ran them for an older term). Returns how many started. */
+/* A member's report (WANT): the tests it runs, and how many it holds. Those
+ * the board had queued at it are started; with `fresh` (its first report to
+ * this term) the others too (it ran them for an older term). When what it
+ * holds differs from what the board has queued there in two reports running
+ * (a shipment lost on the way), its next shipment is a fresh one. Returns
+ * how many started. */
 size_t shoal_leader_want(shoal_leader_t *self, const char *name, const shoal_item_t *running,
-                         size_t running_count, bool fresh, double now);
+                         size_t running_count, size_t held, bool fresh, double now);
 /* A member reporting to a new leader (HELD): the tests it holds, not started.
  * Each the board has not placed elsewhere is queued at it. Returns how many
  * were taken in. */

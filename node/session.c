@@ -45,6 +45,7 @@
 #define S_STEAL_WAIT_MS 500   /* a thief asks the next victim when no answer came by then */
 #define S_STEAL_LATENCY 0.005 /* seconds from asking to the stolen tests arriving */
 #define S_BATCH_MAX 1024      /* tests cut into one batch, at most */
+#define S_OBSERVED_MIN 8      /* results before they rescale the batch target */
 
 /* What this runner collected (the tests it may run, I3, and the leader's plan). */
 typedef enum { S_COLLECTING, S_COLLECTED, S_COLLECT_FAILED } s_collect_t;
@@ -108,10 +109,10 @@ struct shoal_session {
     char status_text[SHOAL_MESSAGE_MAX + 1];
     /* member role */
     s_slot_t *slots;
-    shoal_hold_t hold;       /* our share: dealt or stolen, not started */
-    bool held_due;           /* tell a new leader what we hold before our first WANT */
-    uint64_t next_gifts;     /* when unconfirmed gifts are told again */
-    shoal_item_t *loads;     /* the last LOADS: who holds how much (node, seconds owned) */
+    shoal_hold_t hold;   /* our share: dealt or stolen, not started */
+    bool held_due;       /* tell a new leader what we hold before our first WANT */
+    uint64_t next_gifts; /* when unconfirmed gifts are told again */
+    shoal_item_t *loads; /* the last LOADS: who holds how much (node, seconds owned) */
     size_t load_count, load_cap;
     bool stopped;                           /* the leader said: start nothing more */
     bool steal_pending;                     /* a STEAL is out... */
@@ -120,8 +121,10 @@ struct shoal_session {
     size_t asked[64];                       /* loads[] that said no since the last LOADS */
     size_t asked_count;
     sched_rng_t rng;
-    shoal_results_t results; /* ours, until the session ends */
-    bool fresh;              /* next WANT is the first to this term's leader */
+    double observed, predicted; /* seconds our finished batches took, and were predicted */
+    size_t observed_count;      /* ...tests in them */
+    shoal_results_t results;    /* ours, until the session ends */
+    bool fresh;                 /* next WANT is the first to this term's leader */
     uint64_t last_want, next_resend;
     bool want_now;
     shoal_summary_in_t summary; /* as received */
@@ -255,6 +258,7 @@ s_send_want(shoal_session_t *self, uint64_t now)
     shoal_msg_t msg = {.type = SHOAL_MSG_WANT,
                        .term = self->elect.term,
                        .free_slots = (uint32_t)free_slots,
+                       .held = (uint32_t)shoal_hold_count(&self->hold),
                        .fresh = self->fresh,
                        .text = self->collection_digest,
                        .items = running,
@@ -478,6 +482,16 @@ s_batch_target(const shoal_session_t *self)
         share = queued / (2.0 * slots);
     double target = self->config.batch_seconds;
     double floor = S_FLOOR_INVOCATIONS * shoal_adapter_invocation_seconds(self->adapter);
+    /* Predictions are in the leader's units; once our own results show how
+     * far off they run (tests nothing was known about are all predicted the
+     * default), a batch aims at --batch-seconds of real time: a suite of
+     * 10 ms tests goes out in batches of about 200, not 4. */
+    if (self->observed_count >= S_OBSERVED_MIN && self->observed > 0) {
+        double scale = self->predicted / self->observed;
+        scale = scale < 0.01 ? 0.01 : scale > 100 ? 100 : scale;
+        target *= scale;
+        floor *= scale;
+    }
     double batch = share < target ? share : target;
     return batch < floor ? floor : batch;
 }
@@ -585,6 +599,12 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
     if (slot->worker && self->config.process_per_batch)
         s_worker_retire(self, &slot->worker);
     if (rc == 0) {
+        double took = 0;
+        for (size_t i = 0; i < slot->count; i++)
+            took += results[i].held ? 0 : results[i].seconds;
+        self->observed += took;
+        self->predicted += slot->predicted;
+        self->observed_count += slot->count;
         for (size_t i = 0; i < slot->count; i++) {
             if (results[i].held) {
                 /* It runs first in the worker's next batch, or when flushed. */
@@ -1112,6 +1132,8 @@ s_ship(shoal_session_t *self, const char *to)
     shoal_item_t *work = NULL;
     size_t n = shoal_leader_ship(self->lead, to, &fresh, &work);
     if (n || fresh) {
+        shoal_log_debug("ship %zu tests to %s%s (%s...)", n, to, fresh ? " (fresh)" : "",
+                        n ? work[0].id : "");
         shoal_msg_t msg = {.type = SHOAL_MSG_WORK,
                            .term = self->elect.term,
                            .fresh = fresh,
@@ -1127,7 +1149,8 @@ s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint6
 {
     if (!self->lead || self->summary_ready || !s_admitted(self, from, msg, now))
         return;
-    shoal_leader_want(self->lead, from, msg->items, msg->item_count, msg->fresh, s_seconds(now));
+    shoal_leader_want(self->lead, from, msg->items, msg->item_count, msg->held, msg->fresh,
+                      s_seconds(now));
     s_ship(self, from);
 }
 
@@ -1135,8 +1158,10 @@ s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint6
 static void
 s_on_held(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
 {
-    if (self->lead && !self->summary_ready)
-        shoal_leader_held(self->lead, from, msg->items, msg->item_count, s_seconds(now));
+    if (self->lead && !self->summary_ready) {
+        size_t n = shoal_leader_held(self->lead, from, msg->items, msg->item_count, s_seconds(now));
+        shoal_log_debug("%s holds %zu tests: %zu taken in", from, msg->item_count, n);
+    }
 }
 
 /* A move: as the leader, put it on the board and echo the victim's report
@@ -1151,9 +1176,13 @@ s_on_moved(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t n
     }
     if (!self->lead)
         return; /* for the leader: the victim tells the next one again */
-    if (!self->summary_ready)
-        shoal_leader_moved(self->lead, msg->victim, msg->thief, msg->items, msg->item_count,
-                           s_seconds(now));
+    if (!self->summary_ready) {
+        size_t n = shoal_leader_moved(self->lead, msg->victim, msg->thief, msg->items,
+                                      msg->item_count, s_seconds(now));
+        shoal_log_debug("%s says %zu tests (%s...) went from %s to %s: %zu moved", from,
+                        msg->item_count, msg->item_count ? msg->items[0].id : "", msg->victim,
+                        msg->thief, n);
+    }
     if (strcmp(from, msg->victim) == 0) {
         msg->fresh = true;
         s_send(self, from, msg);
@@ -1343,7 +1372,11 @@ s_steal_tick(shoal_session_t *self, uint64_t now)
 static void
 s_on_work(shoal_session_t *self, shoal_msg_t *msg)
 {
-    if (shoal_hold_take(&self->hold, msg, msg->fresh))
+    size_t offered = msg->item_count;
+    size_t taken = shoal_hold_take(&self->hold, msg, msg->fresh);
+    shoal_log_debug("took %zu of %zu shipped%s; holding %zu", taken, offered,
+                    msg->fresh ? " (fresh)" : "", shoal_hold_count(&self->hold));
+    if (taken)
         self->dry = false;
 }
 
@@ -1679,8 +1712,7 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     shoal_roster_init(&self->roster, config->session, self->digest);
     snprintf(self->workdir, sizeof(self->workdir), "/tmp/shoal-run-XXXXXX");
     if (!self->slots || !self->fds || !self->watched || !self->self_queue || !self->buf ||
-        !self->hold.known ||
-        !mkdtemp(self->workdir)) {
+        !self->hold.known || !mkdtemp(self->workdir)) {
         shoal_session_destroy(&self);
         return NULL;
     }

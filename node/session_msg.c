@@ -224,7 +224,8 @@ s_item(s_codec_t *c, const s_shape_t *shape, shoal_item_t *item)
         return s_array(c, &n, n, n, &f) && s_str(&f, &item->node, SHOAL_NODE_NAME_MAX, false) &&
                s_seconds(&f, &item->seconds) && s_seconds(&f, &item->running) &&
                s_u32(&f, &item->slots, 1, SHOAL_SLOTS_MAX) && s_end(&f);
-    return s_array(c, &n, n, n, &f) && (!shape->version || s_u32(&f, &item->version, 0, UINT32_MAX)) &&
+    return s_array(c, &n, n, n, &f) &&
+           (!shape->version || s_u32(&f, &item->version, 0, UINT32_MAX)) &&
            s_str(&f, &item->id, SHOAL_TEST_ID_MAX, false) &&
            s_u32(&f, &item->attempt, 0, SHOAL_ATTEMPT_MAX) &&
            (!shape->outcome || (s_outcome(&f, &item->outcome) && s_seconds(&f, &item->seconds))) &&
@@ -257,7 +258,8 @@ static bool
 s_want_fields(s_codec_t *c, shoal_msg_t *msg, uint32_t max)
 {
     return s_u32(c, &msg->free_slots, 0, max) && s_bool(c, &msg->fresh) &&
-           s_str(c, &msg->text, SHOAL_DIGEST_MAX, true);
+           s_str(c, &msg->text, SHOAL_DIGEST_MAX, true) &&
+           s_u32(c, &msg->held, 0, SHOAL_SESSION_TESTS_MAX);
 }
 
 static bool
@@ -376,7 +378,7 @@ static const s_type_t s_types[] = {
                           .number_max = SHOAL_SESSION_TESTS_MAX, .own = s_leader_fields},
     [SHOAL_MSG_WANT] = {.name = "want", .sender = S_BY_MEMBER, .to = S_TO_ONE,
                         .fence = S_FENCE_NEWER, .from = S_FROM_ANY,
-                        .fields = 8, .item = &s_ids, .items_max = SHOAL_ITEMS_MAX,
+                        .fields = 9, .item = &s_ids, .items_max = SHOAL_ITEMS_MAX,
                         .number_max = SHOAL_FREE_SLOTS_MAX, .own = s_want_fields},
     [SHOAL_MSG_WORK] = {.name = "work", .sender = S_BY_LEADER, .to = S_TO_ONE,
                         .fence = S_FENCE_CURRENT, .from = S_FROM_LEADER,

@@ -15,7 +15,9 @@
  * Its fields:
  *
  *   LEADER    [.., tests_total]                          "I lead this term"
- *   WANT      [.., free_slots, fresh, collection digest, [running ids]]
+ *   WANT      [.., free_slots, fresh, collection digest, held, [running ids]]
+ *               held: tests the member holds, not started (the leader ships a
+ *               fresh share when it keeps differing from its board's)
  *   WORK      [.., fresh, [[version, id, attempt, predicted seconds]...]]
  *               the member's share, to hold; fresh: replaces what it holds
  *   RESULTS   [.., [[id, attempt, outcome, seconds, message, output]...]]
@@ -143,7 +145,7 @@ typedef struct {
     char *id;
     uint32_t attempt;
     uint32_t version; /* WORK, GIVE, MOVED, HELD: the test's placement (sched_board_version) */
-    uint8_t outcome; /* shoal_outcome_t */
+    uint8_t outcome;  /* shoal_outcome_t */
     double seconds;
     char *node;
     char *message;
@@ -160,6 +162,7 @@ typedef struct {
     uint32_t term;
     uint32_t tests_total;               /* LEADER, REFUSE */
     uint32_t free_slots;                /* WANT */
+    uint32_t held;                      /* WANT: tests held, not started */
     bool fresh;                         /* WANT: first report to this term's leader;
                                            WORK: replaces what the member holds;
                                            LOADS: stopped, start nothing more;

@@ -121,8 +121,9 @@ s_terms_satisfy(const sched__term_t *tags, size_t tag_count, const sched__term_t
     for (size_t i = 0; i < want_count; i++) {
         bool found = false;
         for (size_t j = 0; j < tag_count && !found; j++)
-            found = strcmp(tags[j].key, want[i].key) == 0 &&
-                    (!want[i].value || (tags[j].value && strcmp(tags[j].value, want[i].value) == 0));
+            found =
+                strcmp(tags[j].key, want[i].key) == 0 &&
+                (!want[i].value || (tags[j].value && strcmp(tags[j].value, want[i].value) == 0));
         if (!found)
             return false;
     }

@@ -75,6 +75,16 @@ shoal_hold_forget(shoal_hold_t *self, const char *id)
     s_forget(self, id);
 }
 
+/* The held item of test id, or NULL (a scan: only for a test seen before). */
+static shoal_item_t *
+s_held(shoal_hold_t *self, const char *id)
+{
+    for (size_t i = self->head; i < self->count; i++)
+        if (strcmp(self->items[i].id, id) == 0)
+            return &self->items[i];
+    return NULL;
+}
+
 size_t
 shoal_hold_drop(shoal_hold_t *self)
 {
@@ -113,7 +123,13 @@ shoal_hold_take(shoal_hold_t *self, shoal_msg_t *msg, bool fresh)
         shoal_item_t *item = &msg->items[i];
         if (item->version == 0 || s_known(self, item->id, item->version))
             continue;
+        bool seen = zhashx_lookup(self->known, item->id) != NULL;
         zhashx_update(self->known, item->id, (void *)(uintptr_t)item->version);
+        shoal_item_t *held = seen ? s_held(self, item->id) : NULL;
+        if (held) { /* placed here again: one copy, at the newer version */
+            held->version = item->version;
+            continue;
+        }
         self->items[self->count++] = (shoal_item_t){.id = item->id,
                                                     .attempt = item->attempt,
                                                     .version = item->version,

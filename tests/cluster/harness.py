@@ -394,7 +394,9 @@ class Cluster:
     def cleanup(self):
         """Kills every process this run started and removes the temp dir. Idempotent."""
         self.kill_all()
-        if self.tmpdir and os.path.isdir(self.tmpdir):
+        if os.environ.get("SHOAL_TEST_KEEP"):  # debugging a failure: keep the logs
+            print("kept %s" % self.tmpdir)
+        elif self.tmpdir and os.path.isdir(self.tmpdir):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
         self.tmpdir = None
 

@@ -46,6 +46,8 @@ class Participant:
                 "--bind", self.addr, "--name", self.name, "--control", self.control,
                 "--join", self.runs.seed, "--junit", self.junit, "--json", self.json,
                 "--history-db", self.db] + list(extra) + list(args)
+        if os.environ.get("SHOAL_TEST_VERBOSE"):  # debugging a failure: every decision logged
+            argv.insert(2, "-v")
         env = dict(os.environ, SHOAL_KEY=self.runs.cluster.key if key is None else key)
         if not env["SHOAL_KEY"]:
             del env["SHOAL_KEY"]

@@ -51,7 +51,7 @@ static size_t
 s_report(shoal_leader_t *leader, const char *name, bool fresh, double now, shoal_item_t **items,
          bool *was_fresh)
 {
-    shoal_leader_want(leader, name, NULL, 0, fresh, now);
+    shoal_leader_want(leader, name, NULL, 0, 0, fresh, now);
     bool f;
     size_t n = shoal_leader_ship(leader, name, was_fresh ? was_fresh : &f, items);
     return n;
@@ -159,8 +159,8 @@ test_node_leader_rebuild_adopts_what_members_hold(void)
     shoal_item_t held[2] = {{.id = "t1", .version = 3}, {.id = "t2", .version = 1}};
     CHECK_INT(shoal_leader_held(leader, "a", held, 2, 0.1), ==, 2);
     shoal_item_t running = {.id = "t0"};
-    shoal_leader_want(leader, "a", NULL, 0, true, 0.1);
-    shoal_leader_want(leader, "b", &running, 1, true, 0.2);
+    shoal_leader_want(leader, "a", NULL, 0, 0, true, 0.1);
+    shoal_leader_want(leader, "b", &running, 1, 0, true, 0.2);
     /* Everyone reported: t3, which nobody holds, is dealt; a's shipment is
      * fresh and keeps what a holds, at its versions. */
     bool fresh;
@@ -198,7 +198,7 @@ test_node_leader_rebuild_ends_once_everyone_reported(void)
     /* b reports what it runs: everyone alive has, so dealing starts at once,
      * and b's running test is not dealt to anyone. */
     shoal_item_t running = {.id = "t0", .attempt = 0};
-    shoal_leader_want(leader, "b", &running, 1, true, 0.2);
+    shoal_leader_want(leader, "b", &running, 1, 0, true, 0.2);
     shoal_item_t *items = NULL;
     size_t dealt = 0;
     const char *names[] = {"a", "b"};
@@ -280,17 +280,14 @@ test_node_leader_failure_stands_when_its_retry_misses_the_budget(void)
     /* --retries 1 --time-limit 2: t0 fails after the budget is spent, so its
      * retry cannot start; t1 never starts at all. */
     double seconds[] = {3, 1};
-    shoal_leader_config_t config = {.session = "s",
-                                    .term = 1,
-                                    .retries = 1,
-                                    .time_limit = 2.0,
-                                    .default_prediction = 0.5};
+    shoal_leader_config_t config = {
+        .session = "s", .term = 1, .retries = 1, .time_limit = 2.0, .default_prediction = 0.5};
     shoal_leader_t *leader = s_leader_with(2, seconds, &config);
     shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
     shoal_item_t *items = NULL;
     CHECK_INT(s_report(leader, "a", true, 0.0, &items, NULL), ==, 2);
     CHECK_STR(items[0].id, "t0");
-    shoal_leader_want(leader, "a", &items[0], 1, false, 0.0); /* t0 starts */
+    shoal_leader_want(leader, "a", &items[0], 1, 1, false, 0.0); /* t0 starts */
     CHECK(!shoal_leader_stopped(leader, 1.9));
     CHECK(shoal_leader_stopped(leader, 2.0));
     items[0].outcome = SHOAL_OUTCOME_FAILED;
@@ -332,7 +329,7 @@ test_node_leader_maxfail_stops_the_session(void)
     shoal_item_t *items = NULL;
     CHECK_INT(s_report(leader, "a", true, 0.0, &items, NULL), ==, 6);
     shoal_item_t running[2] = {items[0], items[1]};
-    shoal_leader_want(leader, "a", running, 2, false, 0.0);
+    shoal_leader_want(leader, "a", running, 2, 4, false, 0.0);
     free(items);
     running[0].outcome = SHOAL_OUTCOME_FAILED;
     running[0].message = "assert 1 == 2";
@@ -357,5 +354,29 @@ test_node_leader_maxfail_stops_the_session(void)
         }
     }
     CHECK_INT(not_run, ==, 4);
+    shoal_leader_destroy(&leader);
+}
+
+/* A shipment lost on the way: the member's reports say it holds less than
+ * the board has queued there; after two such reports its share goes out
+ * again, fresh. One report that crosses a shipment changes nothing. */
+void
+test_node_leader_a_lost_shipment_is_shipped_afresh(void)
+{
+    double seconds[] = {1, 1, 1, 1};
+    shoal_leader_t *leader = s_leader(4, seconds, false);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    CHECK_INT(s_shipped(leader, "a", true, 0.0), ==, 4); /* ...and lost */
+    bool fresh;
+    shoal_item_t *items = NULL;
+    shoal_leader_want(leader, "a", NULL, 0, 0, false, 0.1);
+    CHECK_INT(shoal_leader_ship(leader, "a", &fresh, &items), ==, 0);
+    shoal_leader_want(leader, "a", NULL, 0, 4, false, 0.2); /* it has them after all */
+    shoal_leader_want(leader, "a", NULL, 0, 0, false, 0.3);
+    CHECK_INT(shoal_leader_ship(leader, "a", &fresh, &items), ==, 0);
+    shoal_leader_want(leader, "a", NULL, 0, 0, false, 0.4);
+    CHECK_INT(shoal_leader_ship(leader, "a", &fresh, &items), ==, 4);
+    CHECK(fresh);
+    free(items);
     shoal_leader_destroy(&leader);
 }

@@ -510,10 +510,11 @@ static int
 s_want_decode(uint32_t free_slots)
 {
     s_frame_t f;
-    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_WANT, 1, 8);
+    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_WANT, 1, 9);
     msgpack_pack_uint32(pk, free_slots);
     msgpack_pack_true(pk);
     s_pack_text(pk, "digest");
+    msgpack_pack_uint32(pk, 0); /* held */
     msgpack_pack_array(pk, 0);
     return s_frame_decode(&f);
 }
@@ -624,10 +625,11 @@ static int
 s_ids_decode(size_t n)
 {
     s_frame_t f;
-    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_WANT, 1, 8);
+    msgpack_packer *pk = s_frame(&f, SHOAL_MSG_WANT, 1, 9);
     msgpack_pack_uint32(pk, 1);
     msgpack_pack_false(pk);
     s_pack_text(pk, "");
+    msgpack_pack_uint32(pk, 0); /* held */
     msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n; i++)
         s_pack_text(pk, "x");

@@ -489,3 +489,123 @@ test_node_session_roles_results_copied_to_the_deputy_once(void)
     shoal_results_clear(&results);
     fake_host_clear(&host);
 }
+
+/* ---------------------------------------------------------------- hold */
+
+/* A WORK or GIVE message of tests "t<i>" at versions[i], seconds[i]. */
+static shoal_msg_t
+s_work(size_t n, const uint32_t *versions, const double *seconds)
+{
+    shoal_msg_t msg = {.type = SHOAL_MSG_WORK, .items = calloc(n, sizeof(shoal_item_t))};
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "t%zu", i % 1000);
+        msg.items[i] = (shoal_item_t){
+            .id = strdup(id), .version = versions[i], .seconds = seconds ? seconds[i] : 1.0};
+    }
+    msg.item_count = n;
+    return msg;
+}
+
+static size_t
+s_take(shoal_hold_t *hold, size_t n, const uint32_t *versions, const double *seconds, bool fresh)
+{
+    shoal_msg_t msg = s_work(n, versions, seconds);
+    size_t taken = shoal_hold_take(hold, &msg, fresh);
+    shoal_msg_clear(&msg);
+    return taken;
+}
+
+void
+test_node_session_roles_hold_takes_a_test_once_per_version(void)
+{
+    shoal_hold_t hold;
+    CHECK_INT(shoal_hold_init(&hold), ==, 0);
+    uint32_t v1[] = {1, 1, 1}, v2[] = {2, 1, 1};
+    CHECK_INT(s_take(&hold, 3, v1, NULL, false), ==, 3);
+    CHECK_INT(s_take(&hold, 3, v1, NULL, false), ==, 0); /* shipped again: nothing new */
+    CHECK(shoal_hold_work(&hold) == 3.0);
+    /* t0 placed here again, newer: still one copy. */
+    CHECK_INT(s_take(&hold, 3, v2, NULL, false), ==, 0);
+    CHECK_INT(shoal_hold_count(&hold), ==, 3);
+    /* Started: a shipment at that version does not bring it back... */
+    shoal_item_t first[1];
+    CHECK_INT(shoal_hold_pop(&hold, 1, first), ==, 1);
+    CHECK_STR(first[0].id, "t0");
+    CHECK_INT(s_take(&hold, 1, v2, NULL, false), ==, 0);
+    /* ...unless it came back unrun. */
+    shoal_hold_forget(&hold, "t0");
+    CHECK_INT(s_take(&hold, 1, v2, NULL, false), ==, 1);
+    shoal_item_clear(&first[0]);
+    /* A fresh shipment replaces what is held. */
+    uint32_t v3[] = {3};
+    CHECK_INT(s_take(&hold, 1, v3, NULL, true), ==, 1);
+    CHECK_INT(shoal_hold_count(&hold), ==, 1);
+    shoal_hold_clear(&hold);
+}
+
+void
+test_node_session_roles_hold_cuts_batches_off_the_head(void)
+{
+    shoal_hold_t hold;
+    shoal_hold_init(&hold);
+    uint32_t v[] = {1, 1, 1, 1, 1, 1};
+    double seconds[] = {0.5, 0.5, 0.5, 0.5, 3.0, 0.5};
+    s_take(&hold, 6, v, seconds, false);
+    CHECK_INT(shoal_hold_batch(&hold, 2.0, 100), ==, 4); /* 2 s of 0.5 s tests */
+    CHECK_INT(shoal_hold_batch(&hold, 2.0, 3), ==, 3);   /* at most 3 */
+    shoal_item_t batch[4];
+    CHECK_INT(shoal_hold_pop(&hold, 4, batch), ==, 4);
+    CHECK_STR(batch[3].id, "t3");
+    for (int i = 0; i < 4; i++)
+        shoal_item_clear(&batch[i]);
+    CHECK(shoal_hold_work(&hold) == 3.5);
+    shoal_hold_clear(&hold);
+}
+
+static bool
+s_not_t2(void *ctx, const char *id)
+{
+    (void)ctx;
+    return strcmp(id, "t2") != 0;
+}
+
+void
+test_node_session_roles_hold_gives_about_half_from_the_tail(void)
+{
+    shoal_hold_t hold;
+    shoal_hold_init(&hold);
+    uint32_t v[] = {4, 4, 4, 4, 4, 4, 4, 4};
+    s_take(&hold, 8, v, NULL, false); /* 8 tests of 1 s */
+    sched_steal_sides_t sides = {.victim_slots = 1, .thief_slots = 1, .latency = 0.005};
+    const shoal_gift_t *gift = shoal_hold_give(&hold, "thief", &sides, s_not_t2, NULL);
+    CHECK(gift != NULL);
+    CHECK_INT(gift->count, >=, 3);
+    CHECK_INT(gift->count, <=, 4);
+    CHECK_STR(gift->thief, "thief");
+    for (size_t i = 0; i < gift->count; i++) {
+        CHECK_INT(gift->items[i].version, ==, 5); /* one placement on */
+        CHECK(strcmp(gift->items[i].id, "t2") != 0);
+        CHECK(strcmp(gift->items[i].id, "t0") != 0); /* from the tail */
+    }
+    size_t given = gift->count;
+    CHECK_INT(shoal_hold_count(&hold), ==, 8 - given);
+    CHECK(shoal_hold_work(&hold) == (double)(8 - given));
+    /* What was given does not come back at the version it left with... */
+    CHECK_INT(s_take(&hold, 8, v, NULL, false), ==, 0);
+    /* ...and the leader's echo settles the gift. */
+    shoal_item_t echoed[8];
+    memcpy(echoed, hold.gifts[0].items, given * sizeof(shoal_item_t));
+    shoal_msg_t moved = {
+        .type = SHOAL_MSG_MOVED, .thief = (char *)"thief", .items = echoed, .item_count = given};
+    shoal_hold_confirmed(&hold, &moved);
+    CHECK_INT(hold.gift_count, ==, 0);
+    /* A tiny remainder is nobody's gift. */
+    shoal_hold_t small;
+    shoal_hold_init(&small);
+    double tiny[] = {0.001};
+    s_take(&small, 1, v, tiny, false);
+    CHECK(shoal_hold_give(&small, "thief", &sides, s_not_t2, NULL) == NULL);
+    shoal_hold_clear(&small);
+    shoal_hold_clear(&hold);
+}
