@@ -53,6 +53,7 @@ struct shoal_node {
     shoal_loop_t *loop;
     long tick_timer, outbox_timer;
     zlist_t *outbox; /* s_event_t *, oldest first */
+    zhash_t *known;  /* names of the members we saw alive or suspect (values unused) */
     uint64_t outbox_dropped;
     shoal_node_app_t apps[SHOAL_NODE_APPS_MAX];
     size_t app_count;
@@ -95,9 +96,18 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     s_post(self, event);
     if (m->self)
         return;
-    if (m->state == old)
+    /* The same state twice is a first appearance, or new metadata (the
+     * sessions it takes part in) of a member we know. */
+    bool known = zhash_lookup(self->known, m->name) != NULL;
+    if (m->state == GOSSIP_STATE_DEAD || m->state == GOSSIP_STATE_LEFT)
+        zhash_delete(self->known, m->name);
+    else
+        zhash_update(self->known, m->name, self);
+    if (m->state == old && known)
+        shoal_log_debug("member %s (%s) advertises new metadata", m->name, m->addr);
+    else if (m->state == old)
         shoal_log_info("member %s (%s) joined", m->name, m->addr);
-    else if (m->state != old)
+    else
         shoal_log_info("member %s (%s) is %s (was %s)", m->name, m->addr,
                        gossip_state_str(m->state), gossip_state_str(old));
 }
@@ -234,10 +244,11 @@ shoal_node_new(shoal_config_t *config)
     self->frame = malloc(GOSSIP_FRAME_MAX);
     self->loop = shoal_loop_new();
     self->outbox = zlist_new();
+    self->known = zhash_new();
     gossip_keyring_t *keyring = self->config.keyring;
     self->sealed = keyring && gossip_keyring_size(keyring) > 0;
     self->config.keyring = NULL;
-    self->transport = self->frame && self->loop && self->outbox
+    self->transport = self->frame && self->loop && self->outbox && self->known
                           ? gossip_transport_new(config->bind, &keyring)
                           : NULL;
     gossip_keyring_destroy(&keyring);
@@ -305,6 +316,7 @@ shoal_node_destroy(shoal_node_t **self_p)
         free(event);
     }
     zlist_destroy(&self->outbox);
+    zhash_destroy(&self->known);
     shoal_loop_destroy(&self->loop);
     zactor_destroy(&self->beacon);
     zsock_destroy(&self->control);
