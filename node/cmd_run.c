@@ -9,6 +9,7 @@
 #include "node/node.h"
 #include "node/report.h"
 #include "node/session.h"
+#include "node/session_tag.h"
 
 #include <czmq.h>
 #include <signal.h>
@@ -309,15 +310,13 @@ shoal_cmd_run(int argc, char **argv)
     shoal_junit_suite_name(list[0] ? list : NULL, shoal_adapter_name(adapter), run.junit_suite,
                            sizeof(run.junit_suite));
     run.slots = mesh.meta.slots;
-    if (mesh.meta.tag_count + 2 > GOSSIP_TAGS_MAX) {
-        fprintf(stderr, "shoal run: --tag: at most %d tags with a session\n", GOSSIP_TAGS_MAX - 2);
+    if (mesh.meta.tag_count + 1 > GOSSIP_TAGS_MAX) {
+        fprintf(stderr, "shoal run: --tag: at most %d tags with a session\n", GOSSIP_TAGS_MAX - 1);
         shoal_adapter_destroy(&adapter);
         return SHOAL_EXIT_USAGE;
     }
-    shoal_session_tags(run.session, shoal_adapter_digest(adapter),
-                       mesh.meta.tags[mesh.meta.tag_count], mesh.meta.tags[mesh.meta.tag_count + 1],
-                       GOSSIP_TAG_MAX + 1);
-    mesh.meta.tag_count += 2;
+    shoal_session_tag(run.session, shoal_adapter_digest(adapter), run.slots,
+                      mesh.meta.tags[mesh.meta.tag_count++], GOSSIP_TAG_MAX + 1);
     if (shoal_config_finish(&mesh) != 0) {
         shoal_config_release(&mesh);
         shoal_adapter_destroy(&adapter);

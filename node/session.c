@@ -19,6 +19,7 @@
 #include "node/json.h"
 #include "node/log.h"
 #include "node/report.h"
+#include "node/session_tag.h"
 #include "node/worker.h"
 
 #include <czmq.h>
@@ -153,14 +154,6 @@ struct shoal_session {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-void
-shoal_session_tags(const char *session, const char *digest, char *session_tag, char *runner_tag,
-                   size_t tag_size)
-{
-    snprintf(session_tag, tag_size, "session=%s", session);
-    snprintf(runner_tag, tag_size, "runner=%.16s", digest);
-}
 
 /* The loop's turn time: the session never reads the clock itself. */
 static uint64_t
@@ -1376,34 +1369,32 @@ s_accepts(void *ctx, const uint8_t *payload, size_t len)
 
 /* ---------------------------------------------------------------- participants */
 
-/* A member takes part if it advertises this session and the same runner. */
+/* A member takes part if it advertises this session (session_tag.h) with
+ * the same runner; one that stops advertising it (its node ended or
+ * abandoned the session there) is gone, as if it had died. */
 static void
 s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
 {
     shoal_session_t *self = ctx;
     (void)old;
-    char want_session[GOSSIP_TAG_MAX + 1], want_runner[GOSSIP_TAG_MAX + 1];
-    shoal_session_tags(self->config.session, self->digest, want_session, want_runner,
-                       sizeof(want_session));
-    bool in_session = false, same_runner = false;
+    shoal_session_tag_t mine = {0};
+    bool in_session = false;
     char tags[sizeof(((s_participant_t *)0)->tags)] = "";
     for (int t = 0; t < m->meta.tag_count; t++) {
-        if (strcmp(m->meta.tags[t], want_session) == 0)
-            in_session = true;
-        else if (strcmp(m->meta.tags[t], want_runner) == 0)
-            same_runner = true;
-        else if (strncmp(m->meta.tags[t], "runner=", 7) != 0 &&
-                 strncmp(m->meta.tags[t], "session=", 8) != 0) {
+        shoal_session_tag_t tag;
+        if (shoal_session_tag_parse(m->meta.tags[t], &tag) != 0) {
             if (tags[0])
                 strcat(tags, ",");
             strcat(tags, m->meta.tags[t]);
+        } else if (strcmp(tag.session, self->config.session) == 0) {
+            in_session = true;
+            mine = tag;
         }
     }
-    if (!in_session)
-        return;
+    bool takes_part = in_session && shoal_session_tag_runner_is(&mine, self->digest);
     s_participant_t *p = s_participant(self, m->name);
-    if (!same_runner) {
-        if (!p && m->state == GOSSIP_STATE_ALIVE)
+    if (!p && !takes_part) {
+        if (in_session && m->state == GOSSIP_STATE_ALIVE)
             shoal_log_info("%s is in session %s with a different runner or test list: "
                            "ignoring it",
                            m->name, self->config.session);
@@ -1415,10 +1406,12 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
         p = &self->participants[self->participant_count++];
         snprintf(p->name, sizeof(p->name), "%s", m->name);
     }
-    p->slots = m->meta.slots;
-    snprintf(p->tags, sizeof(p->tags), "%s", tags);
+    if (takes_part) {
+        p->slots = mine.slots;
+        snprintf(p->tags, sizeof(p->tags), "%s", tags);
+    }
     bool was_alive = p->alive;
-    p->alive = m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT;
+    p->alive = takes_part && (m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT);
     uint64_t now = s_now(self);
     if (self->lead) {
         shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,

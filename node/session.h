@@ -60,15 +60,12 @@ typedef struct {
 
 typedef struct shoal_session shoal_session_t;
 
-/* Takes the adapter. The node must already be created with this session's
- * tags (shoal_session_tags). */
+/* Takes the adapter. The node must already advertise this session's tag
+ * (session_tag.h). */
 shoal_session_t *shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node,
                                    shoal_adapter_t **adapter_p);
 void shoal_session_destroy(shoal_session_t **self_p);
 /* Runs to the end (or until *stop). Returns the session's exit status. */
 int shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop);
-/* The tags a participant advertises: session=ID and runner=DIGEST. */
-void shoal_session_tags(const char *session, const char *digest, char *session_tag,
-                        char *runner_tag, size_t tag_size);
 
 #endif
