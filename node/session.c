@@ -484,7 +484,8 @@ static char **
 s_slot_env(shoal_session_t *self, unsigned slot_index, bool worker)
 {
     char **extra = worker ? shoal_adapter_worker_env(self->adapter, self->plugin_dir, slot_index,
-                                                     self->config.slots, self->config.session)
+                                                     self->config.slots, self->config.session,
+                                                     self->config.env)
                           : NULL;
     size_t n = 0;
     while (extra && extra[n])
@@ -524,7 +525,11 @@ s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *e
     s_slot_t *slot = &self->slots[slot_index];
     char **argv = shoal_adapter_worker_argv(self->adapter, self->plugin_dir, SHOAL_WORKER_MODULE);
     char **env = s_slot_env(self, slot_index, true);
-    shoal_exec_spec_t spec = {.argv = argv, .env_extra = env, .output_cap = S_OUTPUT_CAP};
+    shoal_exec_spec_t spec = {.argv = argv,
+                              .cwd = self->config.cwd,
+                              .env = self->config.env,
+                              .env_extra = env,
+                              .output_cap = S_OUTPUT_CAP};
     if (argv && env)
         slot->worker = shoal_worker_new(&spec, now, err, err_size);
     else
@@ -628,8 +633,12 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
     } else {
         char **argv = shoal_adapter_argv(self->adapter, slot->ids[0]);
         char **env = s_slot_env(self, slot_index, false);
-        shoal_exec_spec_t spec = {
-            .argv = argv, .env_extra = env, .timeout_ms = timeout_ms, .output_cap = S_OUTPUT_CAP};
+        shoal_exec_spec_t spec = {.argv = argv,
+                                  .cwd = self->config.cwd,
+                                  .env = self->config.env,
+                                  .env_extra = env,
+                                  .timeout_ms = timeout_ms,
+                                  .output_cap = S_OUTPUT_CAP};
         slot->exec = argv && env ? shoal_exec_start(&spec, now, err, sizeof(err)) : NULL;
         shoal_adapter_argv_free(&argv);
         shoal_adapter_argv_free(&env);

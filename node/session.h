@@ -56,6 +56,12 @@ typedef struct {
     bool no_history;
     unsigned slots;
     bool process_per_batch; /* pytest: a fresh process per batch instead of workers */
+    /* Where and with what environment every process of the session runs
+     * (collection, workers, batches): a node running a client's session
+     * gives the client's. NULL: this process' own. Borrowed: they outlive
+     * the session. */
+    const char *cwd;
+    char *const *env;
 } shoal_run_config_t;
 
 typedef struct shoal_session shoal_session_t;
