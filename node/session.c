@@ -11,10 +11,10 @@
  * leader's own member is served like any other, without recursion.
  */
 #include "node/session.h"
+#include "node/conclude.h"
 #include "node/exec.h"
 #include "node/files.h"
 #include "node/history.h"
-#include "node/junit.h"
 #include "node/leader.h"
 #include "node/json.h"
 #include "node/log.h"
@@ -97,7 +97,8 @@ struct shoal_session {
     uint64_t tell_gathering_at;
     shoal_history_entry_t *history; /* read before the session starts: the loop never waits */
     size_t history_count;
-    bool finished; /* the session is over here: s_on_timer is done */
+    bool finished;      /* the session is over here: s_on_timer is done... */
+    bool close_started; /* ...but for closing workers (shoal_session_close) */
     s_phase_t phase;
     uint64_t started, gather_until;
     uint64_t run_started; /* when we first followed a leader: the budget's origin */
@@ -123,7 +124,8 @@ struct shoal_session {
     int status;
     char status_text[SHOAL_MESSAGE_MAX + 1];
     /* member role */
-    s_slot_t *slots;
+    s_slot_t *slots;     /* config.slots of them... */
+    unsigned share;      /* ...of which the first `share` take batches (host: set_slots) */
     shoal_item_t *queue; /* dealt, not started; item.id owned */
     size_t queue_count, queue_cap;
     s_result_t *results;
@@ -364,7 +366,7 @@ s_send_want(shoal_session_t *self, uint64_t now)
         return;
     size_t busy = s_busy_slots(self);
     size_t queued = s_queued_batches(self);
-    size_t wanted = (size_t)self->config.slots + SHOAL_PREFETCH;
+    size_t wanted = (size_t)self->share + SHOAL_PREFETCH;
     size_t free_slots = wanted > busy + queued ? wanted - busy - queued : 0;
     shoal_item_t running[256];
     size_t n = 0;
@@ -483,10 +485,10 @@ s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
 static char **
 s_slot_env(shoal_session_t *self, unsigned slot_index, bool worker)
 {
-    char **extra = worker ? shoal_adapter_worker_env(self->adapter, self->plugin_dir, slot_index,
-                                                     self->config.slots, self->config.session,
-                                                     self->config.env)
-                          : NULL;
+    char **extra =
+        worker ? shoal_adapter_worker_env(self->adapter, self->plugin_dir, slot_index, self->share,
+                                          self->config.session, self->config.env)
+               : NULL;
     size_t n = 0;
     while (extra && extra[n])
         n++;
@@ -565,12 +567,14 @@ s_result_now(shoal_session_t *self, const char *id, uint32_t attempt, shoal_outc
     s_add_result(self, &item);
 }
 
+/* Starts the slot's next batch: the test its worker held back, then (if
+ * take_queue) the head of the queue. */
 static void
-s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
+s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint64_t now)
 {
     s_slot_t *slot = &self->slots[slot_index];
     size_t max = shoal_adapter_batch_max(self->adapter);
-    size_t n = self->queue_count ? 1 : 0; /* none: only flush the test held back */
+    size_t n = take_queue && self->queue_count ? 1 : 0; /* none: only flush the test held back */
     while (n < self->queue_count && n < max && self->queue[n].batch == self->queue[0].batch)
         n++;
     slot->ids = calloc(n + 1, sizeof(char *));
@@ -730,16 +734,21 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         s_collect_tick(self, slot->worker);
         if (slot->running && over)
             s_finish_batch(self, slot);
-        /* A held test is flushed once the leader has nothing more for us. */
-        bool flush = slot->held && self->dry && self->queue_count == 0;
-        if (!slot->running && (self->queue_count || flush) && self->collect_state == S_COLLECTED &&
-            s_workers_ready(self))
-            s_start_batch(self, s, now);
+        /* A held test is flushed once the leader has nothing more for us,
+         * or at once on a slot beyond our share, which takes no more work
+         * and lets its worker go when idle. */
+        bool shared = s < self->share;
+        bool flush = slot->held && ((self->dry && self->queue_count == 0) || !shared);
+        if (!slot->running && ((self->queue_count && shared) || flush) &&
+            self->collect_state == S_COLLECTED && s_workers_ready(self))
+            s_start_batch(self, s, shared, now);
+        if (!shared && !slot->running && !slot->held && slot->worker)
+            s_worker_retire(self, &slot->worker);
         /* Workers start early: the first collects this runner's suite;
          * hot ones each collect while the session gathers. A worker that
          * would only collect, for a dry run or a process per batch, runs
          * on the first slot alone. */
-        bool early = s == 0 || (!self->config.process_per_batch && !self->config.dry_run);
+        bool early = s == 0 || (shared && !self->config.process_per_batch && !self->config.dry_run);
         if (self->plugin_dir[0] && !slot->spawned && early) {
             char err[256];
             s_worker_start(self, s, now, err, sizeof(err));
@@ -770,7 +779,7 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
      * the prefetched batch covers it); otherwise ask now and then while
      * short of work, and say what we run at least once a heartbeat. */
     bool short_of_work =
-        s_busy_slots(self) + s_queued_batches(self) < (size_t)self->config.slots + SHOAL_PREFETCH;
+        s_busy_slots(self) + s_queued_batches(self) < (size_t)self->share + SHOAL_PREFETCH;
     if ((self->want_now && short_of_work) ||
         (short_of_work && now - self->last_want >= S_WANT_GAP_MS) ||
         now - self->last_want >= S_HEARTBEAT_MS)
@@ -1602,10 +1611,25 @@ s_watch(shoal_session_t *self, const int *fds, size_t count)
 
 /* The session's turn: what the roles have due at `now`. Returns when it is
  * due next (sooner when a descriptor it waits on becomes readable). */
+/* After the end, once closed (shoal_session_close): polls the workers
+ * finishing their framework's session until every one has exited. */
+static uint64_t
+s_close_tick(shoal_session_t *self, uint64_t now)
+{
+    shoal_exec_wakeup_drain();
+    s_closing_tick(self, now);
+    int fd = shoal_exec_wakeup_fd();
+    bool waiting = self->closing_count > 0;
+    s_watch(self, &fd, waiting && fd >= 0);
+    return waiting ? now + 20 : UINT64_MAX;
+}
+
 static uint64_t
 s_on_timer(void *ctx, uint64_t now)
 {
     shoal_session_t *self = ctx;
+    if (self->finished)
+        return self->close_started ? s_close_tick(self, now) : UINT64_MAX;
     if (self->tell_gathering_at && now >= self->tell_gathering_at) {
         s_tell_gathering(self, now);
         self->tell_gathering_at = 0;
@@ -1641,6 +1665,7 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     self->config = *config;
     if (self->config.slots == 0)
         self->config.slots = 1;
+    self->share = self->config.slots;
     self->node = node;
     self->adapter = *adapter_p;
     *adapter_p = NULL;
@@ -1762,92 +1787,35 @@ shoal_session_destroy(shoal_session_t **self_p)
     *self_p = NULL;
 }
 
-/* Prints the summary, writes the reports, records history. Returns the exit
- * status: the session's, or SHOAL_RUN_NO_REPORT when a report the user asked
- * for is missing, as a CI job that reads it would otherwise pass blind. */
-static int
-s_conclude(shoal_session_t *self, uint64_t now)
+/* ---------------------------------------------------------------- the end */
+
+bool
+shoal_session_over(const shoal_session_t *self)
 {
-    bool reports_written = true;
-    char text[sizeof(self->status_text) + 128];
-    snprintf(text, sizeof(text), "%s", self->status_text);
-    if (self->config.expect > 0 && self->participant_count < (size_t)self->config.expect)
-        snprintf(text + strlen(text), sizeof(text) - strlen(text),
-                 "%sthe session ran with fewer participants than expected (%zu of %d)",
-                 text[0] ? "\n" : "", self->participant_count, self->config.expect);
-    shoal_report_summary(&self->report, stdout, self->summary, self->summary_count, self->status,
-                         text, now);
-    fflush(stdout);
-    char err[512];
-    if (self->config.junit[0]) {
-        shoal_junit_case_t *cases =
-            calloc(self->summary_count ? self->summary_count : 1, sizeof(*cases));
-        char **files = calloc(self->summary_count ? self->summary_count : 1, sizeof(char *));
-        for (size_t i = 0; cases && files && i < self->summary_count; i++) {
-            const shoal_item_t *it = &self->summary[i];
-            /* pytest ids start with their file; list ids have none */
-            const char *sep = strstr(it->id, "::");
-            files[i] = sep ? strndup(it->id, (size_t)(sep - it->id)) : strdup("");
-            cases[i] = (shoal_junit_case_t){
-                .id = it->id,
-                .file = files[i],
-                .node = it->node,
-                .outcome = (shoal_outcome_t)it->outcome,
-                .seconds = it->seconds,
-                .message = it->message,
-                .output = it->output,
-                .flaky = it->flaky,
-                .attempts = it->attempt + 1,
-            };
-        }
-        /* Not the session id: CI keeps a test's history by its classname. */
-        const char *suite = self->config.junit_suite[0] ? self->config.junit_suite : "shoal";
-        if (shoal_junit_write(self->config.junit, suite, cases, self->summary_count, err,
-                              sizeof(err)) != 0) {
-            shoal_log_info("JUnit report not written: %s", err);
-            reports_written = false;
-        }
-        for (size_t i = 0; files && i < self->summary_count; i++)
-            free(files[i]);
-        free(files);
-        free(cases);
-    }
-    if (self->config.json[0] &&
-        shoal_report_json(self->config.json, self->summary, self->summary_count, self->status, err,
-                          sizeof(err)) != 0) {
-        shoal_log_info("JSON report not written: %s", err);
-        reports_written = false;
-    }
-    if (!self->config.no_history && self->summary_count && !self->config.dry_run) {
-        shoal_history_t *db = shoal_history_open(
-            self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
-        const char **ids = calloc(self->summary_count, sizeof(char *));
-        shoal_outcome_t *outcomes = calloc(self->summary_count, sizeof(*outcomes));
-        double *seconds = calloc(self->summary_count, sizeof(double));
-        for (size_t i = 0; ids && outcomes && seconds && i < self->summary_count; i++) {
-            ids[i] = self->summary[i].id;
-            outcomes[i] = (shoal_outcome_t)self->summary[i].outcome;
-            seconds[i] = self->summary[i].seconds;
-        }
-        if (!db || shoal_history_record(db, self->config.project, ids, outcomes, seconds,
-                                        self->summary_count, (uint64_t)time(NULL)) != 0)
-            shoal_log_info("history not recorded: %s", db ? shoal_history_error(db) : err);
-        shoal_history_close(&db);
-        free(ids);
-        free(outcomes);
-        free(seconds);
-    }
-    /* A missing report outranks the tests' outcome, not an incomplete session. */
-    if (!reports_written && self->status <= SHOAL_RUN_FAILED)
-        return SHOAL_RUN_NO_REPORT;
-    return self->status;
+    return self->finished;
 }
 
-/* Lets every worker finish its framework's session (session fixtures,
- * sessionfinish hooks, caches) as it would alone, then exits. */
-static void
-s_close_workers(shoal_session_t *self, volatile sig_atomic_t *stop)
+void
+shoal_session_outcome(const shoal_session_t *self, shoal_session_outcome_t *out)
 {
+    out->refused = self->refused;
+    out->status = self->refused ? SHOAL_RUN_INCOMPLETE : self->status;
+    out->items = self->summary;
+    out->count = self->summary_count;
+    snprintf(out->text, sizeof(out->text), "%s", self->status_text);
+    size_t len = strlen(out->text);
+    if (self->config.expect > 0 && self->participant_count < (size_t)self->config.expect)
+        snprintf(out->text + len, sizeof(out->text) - len,
+                 "%sthe session ran with fewer participants than expected (%zu of %d)",
+                 len ? "\n" : "", self->participant_count, self->config.expect);
+}
+
+void
+shoal_session_close(shoal_session_t *self)
+{
+    if (self->close_started)
+        return;
+    self->close_started = true;
     /* The session's outcomes, so pytest's cache (--lf) records them all. */
     const char **failed = calloc(self->summary_count + 1, sizeof(char *));
     const char **passed = calloc(self->summary_count + 1, sizeof(char *));
@@ -1871,28 +1839,51 @@ s_close_workers(shoal_session_t *self, volatile sig_atomic_t *stop)
     }
     free(failed);
     free(passed);
-    int fd = shoal_exec_wakeup_fd();
-    s_watch(self, &fd, fd >= 0);
-    while (self->closing_count && !*stop) {
-        uint64_t now = shoal_loop_turn(self->loop, s_now(self) + 20);
-        s_closing_tick(self, now);
-        shoal_exec_wakeup_drain();
-    }
-    s_watch(self, NULL, 0);
+    shoal_loop_set_timer(self->loop, self->timer, s_now(self)); /* s_close_tick */
 }
 
+bool
+shoal_session_closed(const shoal_session_t *self)
+{
+    return self->close_started && self->closing_count == 0;
+}
+
+shoal_report_t *
+shoal_session_report(shoal_session_t *self)
+{
+    return &self->report;
+}
+
+void
+shoal_session_set_slots(shoal_session_t *self, unsigned slots)
+{
+    self->share = slots < 1 ? 1 : slots > self->config.slots ? self->config.slots : slots;
+    self->want_now = true;
+    shoal_loop_set_timer(self->loop, self->timer, s_now(self));
+}
+
+/* Runs to the end; prints and writes what every participant does; lets every
+ * worker finish its framework's session (session fixtures, sessionfinish
+ * hooks, caches) as it would alone. */
 int
 shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
 {
     shoal_log_info("session %s: %s runner, %u slots", self->config.session,
-                   shoal_adapter_name(self->adapter), self->config.slots);
+                   shoal_adapter_name(self->adapter), self->share);
     while (!*stop && !self->finished)
         shoal_loop_turn(self->loop, UINT64_MAX);
     if (*stop) {
         shoal_log_info("interrupted: the session did not complete here");
         return SHOAL_RUN_INCOMPLETE;
     }
-    int status = self->refused ? SHOAL_RUN_INCOMPLETE : s_conclude(self, s_now(self));
-    s_close_workers(self, stop);
+    shoal_session_outcome_t outcome;
+    shoal_session_outcome(self, &outcome);
+    int status = outcome.refused
+                     ? outcome.status
+                     : shoal_conclude(&self->config, &self->report, outcome.items, outcome.count,
+                                      outcome.status, outcome.text, s_now(self));
+    shoal_session_close(self);
+    while (!*stop && !shoal_session_closed(self))
+        shoal_loop_turn(self->loop, UINT64_MAX);
     return status;
 }
