@@ -140,11 +140,13 @@ s_deliver(void *ctx, uint64_t now)
     while ((event = zlist_pop(self->outbox))) {
         for (size_t i = 0; i < self->app_count; i++) {
             shoal_node_app_t app = self->apps[i];
+            void *scope = shoal_log_scope(app.ctx);
             if (event->is_member && app.on_member)
                 app.on_member(app.ctx, &event->member, event->old);
             else if (!event->is_member && app.on_user &&
                      (!app.accepts || app.accepts(app.ctx, event->payload, event->len)))
                 app.on_user(app.ctx, event->from, event->payload, event->len);
+            shoal_log_scope(scope);
         }
         free(event->payload);
         free(event);
