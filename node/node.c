@@ -57,6 +57,8 @@ struct shoal_node {
     uint64_t outbox_dropped;
     shoal_node_app_t apps[SHOAL_NODE_APPS_MAX];
     size_t app_count;
+    shoal_node_control_fn *control_fn; /* requests of the applications' own */
+    void *control_ctx;
     /* Senders of frames we could not open, and why, already told on stderr. */
     struct {
         char from[GOSSIP_ADDR_MAX + 1];
@@ -421,7 +423,16 @@ s_on_beacon(shoal_node_t *self, uint64_t now)
 static void
 s_on_control(shoal_node_t *self, uint64_t now)
 {
-    char *request = zstr_recv(self->control);
+    zmsg_t *message = zmsg_recv(self->control);
+    zmsg_t *reply =
+        message && self->control_fn ? self->control_fn(self->control_ctx, &message, now) : NULL;
+    if (reply) {
+        zmsg_destroy(&message);
+        zmsg_send(&reply, self->control);
+        return;
+    }
+    char *request = message ? zmsg_popstr(message) : NULL;
+    zmsg_destroy(&message);
     if (!request)
         return;
     char *text = NULL;
@@ -578,6 +589,25 @@ gossip_mesh_t *
 shoal_node_mesh(shoal_node_t *self)
 {
     return self->mesh;
+}
+
+void
+shoal_node_set_control(shoal_node_t *self, shoal_node_control_fn *fn, void *ctx)
+{
+    self->control_fn = fn;
+    self->control_ctx = ctx;
+}
+
+const gossip_meta_t *
+shoal_node_meta(const shoal_node_t *self)
+{
+    return &self->config.meta;
+}
+
+const char *
+shoal_node_control(const shoal_node_t *self)
+{
+    return self->config.control;
 }
 
 void

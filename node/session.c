@@ -258,22 +258,25 @@ s_send_frame(shoal_session_t *self, const char *to, const uint8_t *buf, size_t l
         gossip_mesh_send_user(shoal_node_mesh(self->node), to, buf, len);
 }
 
+typedef struct {
+    shoal_session_t *self;
+    const char *to;
+} s_addressee_t;
+
+static void
+s_send_encoded(void *arg, const uint8_t *frame, size_t len)
+{
+    const s_addressee_t *a = arg;
+    s_send_frame(a->self, a->to, frame, len);
+}
+
 /* Sends msg (its items split over as many frames as needed). */
 static void
 s_send(shoal_session_t *self, const char *to, shoal_msg_t *msg)
 {
     snprintf(msg->session, sizeof(msg->session), "%s", self->config.session);
-    size_t first = 0;
-    do {
-        size_t taken = 0;
-        long len = shoal_msg_encode(msg, first, self->buf, GOSSIP_PAYLOAD_MAX, &taken);
-        if (len < 0)
-            return;
-        s_send_frame(self, to, self->buf, (size_t)len);
-        first += taken;
-        if (taken == 0)
-            break;
-    } while (first < msg->item_count);
+    s_addressee_t addressee = {self, to};
+    shoal_msg_encode_all(msg, self->buf, GOSSIP_PAYLOAD_MAX, s_send_encoded, &addressee);
 }
 
 static void

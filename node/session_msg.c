@@ -5,6 +5,7 @@
  * more than a small multiple of what it sent. */
 #include "node/session_msg.h"
 #include "node/adapter.h"
+#include "node/unpack.h"
 #include "gossip/gossip.h"
 
 #include <msgpack.h>
@@ -183,6 +184,23 @@ shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
     return len;
 }
 
+void
+shoal_msg_encode_all(const shoal_msg_t *msg, uint8_t *buf, size_t cap, shoal_msg_frame_fn *fn,
+                     void *arg)
+{
+    size_t first = 0;
+    do {
+        size_t taken = 0;
+        long len = shoal_msg_encode(msg, first, buf, cap, &taken);
+        if (len < 0)
+            return;
+        fn(arg, buf, (size_t)len);
+        first += taken;
+        if (taken == 0)
+            return;
+    } while (first < msg->item_count);
+}
+
 /* ---------------------------------------------------------------- decode */
 
 static char *
@@ -213,27 +231,6 @@ s_uint(const msgpack_object *o, uint64_t max, uint32_t *out)
 }
 
 static bool
-s_bool(const msgpack_object *o, bool *out)
-{
-    if (o->type != MSGPACK_OBJECT_BOOLEAN)
-        return false;
-    *out = o->via.boolean;
-    return true;
-}
-
-static bool
-s_double(const msgpack_object *o, double *out)
-{
-    if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)
-        *out = o->via.f64;
-    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        *out = (double)o->via.u64;
-    else
-        return false;
-    return *out >= 0 && *out < 1e9; /* also false for NaN */
-}
-
-static bool
 s_item(const msgpack_object *o, shoal_msg_type_t type, shoal_item_t *item)
 {
     if (type == SHOAL_MSG_WANT || type == SHOAL_MSG_REFUSE) {
@@ -253,7 +250,8 @@ s_item(const msgpack_object *o, shoal_msg_type_t type, shoal_item_t *item)
     if (type == SHOAL_MSG_WORK || type == SHOAL_MSG_ACK)
         return true;
     uint32_t outcome;
-    if (!s_uint(&f[i++], SHOAL_OUTCOME_COUNT - 1, &outcome) || !s_double(&f[i++], &item->seconds))
+    if (!s_uint(&f[i++], SHOAL_OUTCOME_COUNT - 1, &outcome) ||
+        !shoal_unpack_number(&f[i++], 1e9, &item->seconds))
         return false;
     item->outcome = (uint8_t)outcome;
     if (type == SHOAL_MSG_PROGRESS || type == SHOAL_MSG_SUMMARY)
@@ -265,7 +263,7 @@ s_item(const msgpack_object *o, shoal_msg_type_t type, shoal_item_t *item)
         !(item->output = s_copy_str(&f[i++], SHOAL_OUTPUT_MAX, true)))
         return false;
     return type != SHOAL_MSG_SUMMARY ||
-           (s_bool(&f[i], &item->flaky) && s_bool(&f[i + 1], &item->stolen));
+           (shoal_unpack_bool(&f[i], &item->flaky) && shoal_unpack_bool(&f[i + 1], &item->stolen));
 }
 
 static bool
@@ -277,7 +275,8 @@ s_fields(const msgpack_object *root, shoal_msg_t *msg)
         case SHOAL_MSG_LEADER:
             return n == 5 && s_uint(&f[i], UINT32_MAX, &msg->tests_total);
         case SHOAL_MSG_WANT:
-            return n == 8 && s_uint(&f[4], 4096, &msg->free_slots) && s_bool(&f[5], &msg->fresh) &&
+            return n == 8 && s_uint(&f[4], 4096, &msg->free_slots) &&
+                   shoal_unpack_bool(&f[5], &msg->fresh) &&
                    (msg->text = s_copy_str(&f[6], SHOAL_DIGEST_MAX, true)) != NULL;
         case SHOAL_MSG_REFUSE:
             return n == 7 && s_uint(&f[4], UINT32_MAX, &msg->tests_total) &&
@@ -312,8 +311,9 @@ s_fields(const msgpack_object *root, shoal_msg_t *msg)
 }
 
 static int
-s_decode(const msgpack_object *root, shoal_msg_t *msg)
+s_decode(const msgpack_object *root, void *arg)
 {
+    shoal_msg_t *msg = arg;
     if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 4)
         return -1;
     const msgpack_object *f = root->via.array.ptr;
@@ -349,18 +349,7 @@ int
 shoal_msg_decode(const uint8_t *buf, size_t len, shoal_msg_t *msg)
 {
     memset(msg, 0, sizeof(*msg));
-    long size = gossip_wire_check(buf, len, S_DEPTH);
-    if (size < 0 || (size_t)size != len)
-        return -1;
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 2048);
-    msgpack_object root;
-    size_t off = 0;
-    int rc = -1;
-    if (msgpack_unpack((const char *)buf, len, &off, &zone, &root) == MSGPACK_UNPACK_SUCCESS &&
-        off == len)
-        rc = s_decode(&root, msg);
-    msgpack_zone_destroy(&zone);
+    int rc = shoal_unpack(buf, len, S_DEPTH, s_decode, msg);
     if (rc != 0)
         shoal_msg_clear(msg);
     return rc;

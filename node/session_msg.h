@@ -100,6 +100,11 @@ typedef struct {
  * -1 if not even the header fits. */
 long shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
                       size_t *taken);
+/* Encodes msg into buf[0..cap) frame after frame, as many as its items
+ * need, handing each to fn(arg, frame, len). */
+typedef void(shoal_msg_frame_fn)(void *arg, const uint8_t *frame, size_t len);
+void shoal_msg_encode_all(const shoal_msg_t *msg, uint8_t *buf, size_t cap, shoal_msg_frame_fn *fn,
+                          void *arg);
 /* Decodes; 0, or -1 for anything malformed (msg is then cleared). */
 int shoal_msg_decode(const uint8_t *buf, size_t len, shoal_msg_t *msg);
 /* Frees what decode allocated. */
