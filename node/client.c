@@ -40,7 +40,7 @@ bool
 shoal_client_node_listens(const char *endpoint)
 {
     if (strncmp(endpoint, "ipc://", 6) != 0)
-        return true;
+        return false; /* nodes take hand-offs on ipc:// alone (serve.h) */
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     struct stat st;
     const char *path = endpoint + 6;
@@ -197,7 +197,10 @@ s_hand_over(s_client_t *self, const shoal_handoff_t *handoff)
         fprintf(stderr,
                 "shoal run: the node at %s does not take the session (%s): running on "
                 "its own\n",
-                self->endpoint, first ? first : "no reason given");
+                self->endpoint,
+                verb && strcmp(verb, "refused") == 0 && first ? first
+                : verb                                        ? verb
+                                                              : "?");
     else {
         snprintf(self->token, sizeof(self->token), "%s", first);
         shoal_log_set_name(name); /* our lines read as the node's about this session */

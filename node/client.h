@@ -19,9 +19,9 @@
 #include <signal.h>
 #include <stdbool.h>
 
-/* Whether a node listens at endpoint: for ipc://, a socket someone accepts
- * on (a stale file left by a dead node is none); other endpoints are
- * assumed to. Answers at once, without ZeroMQ. */
+/* Whether a node may take a hand-off at endpoint: an ipc:// socket someone
+ * accepts on (a stale file left by a dead node is none; nodes take
+ * hand-offs on no other endpoint). Answers at once, without ZeroMQ. */
 bool shoal_client_node_listens(const char *endpoint);
 /* Hands the session to the node at endpoint and follows it to the end
  * (config: the reports and history to write here). Returns the exit

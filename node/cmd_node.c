@@ -87,11 +87,7 @@ shoal_cmd_node(int argc, char **argv)
     shoal_config_release(&config);
     if (!node)
         return SHOAL_EXIT_FAILURE;
-    shoal_serve_t *serve = shoal_serve_new(node);
-    if (!serve) {
-        shoal_node_destroy(&node);
-        return SHOAL_EXIT_FAILURE;
-    }
+    shoal_serve_t *serve = shoal_serve_new(node); /* NULL: a mesh member only */
     shoal_node_run(node, &s_stop);
     shoal_serve_destroy(&serve);
     shoal_node_destroy(&node);

@@ -45,7 +45,6 @@ struct shoal_serve {
     shoal_loop_t *loop;
     long timer;
     zlist_t *hosted; /* s_hosted_t *, oldest first */
-    bool check_pids; /* the control socket is on this machine: clients' pids mean ours */
     gossip_meta_t advertised;
     uint8_t *buf; /* S_FRAME_MAX, to encode into */
 };
@@ -260,10 +259,9 @@ s_check_over(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
 
 /* A client is gone when its process is (on this machine), or silent. */
 static bool
-s_client_gone(const shoal_serve_t *self, const s_hosted_t *h, uint64_t now)
+s_client_gone(const s_hosted_t *h, uint64_t now)
 {
-    if (self->check_pids && h->handoff.pid > 0 && kill((pid_t)h->handoff.pid, 0) != 0 &&
-        errno == ESRCH)
+    if (h->handoff.pid > 0 && kill((pid_t)h->handoff.pid, 0) != 0 && errno == ESRCH)
         return true;
     return now - h->last_poll > S_CLIENT_SILENT_MS;
 }
@@ -279,7 +277,7 @@ s_tick(void *ctx, uint64_t now)
         if (h->released && shoal_session_closed(h->session)) {
             zlist_remove(self->hosted, h);
             s_hosted_free(h);
-        } else if (!h->released && s_client_gone(self, h, now)) {
+        } else if (!h->released && s_client_gone(h, now)) {
             if (h->ended)
                 h->released = true; /* its workers may still finish their session */
             else
@@ -431,6 +429,11 @@ s_on_control(void *ctx, zmsg_t **request_p, uint64_t now)
 shoal_serve_t *
 shoal_serve_new(shoal_node_t *node)
 {
+    if (strncmp(shoal_node_control(node), "ipc://", 6) != 0) {
+        shoal_log_info("--control %s is not ipc://: this node takes no session from shoal run",
+                       shoal_node_control(node));
+        return NULL;
+    }
     shoal_serve_t *self = calloc(1, sizeof(*self));
     if (!self)
         return NULL;
@@ -438,7 +441,6 @@ shoal_serve_new(shoal_node_t *node)
     self->loop = shoal_node_loop(node);
     self->hosted = zlist_new();
     self->buf = malloc(S_FRAME_MAX);
-    self->check_pids = strncmp(shoal_node_control(node), "ipc://", 6) == 0;
     self->advertised = *shoal_node_meta(node);
     self->timer =
         shoal_loop_add_timer(self->loop, shoal_loop_now(self->loop) + S_TICK_MS, s_tick, self);

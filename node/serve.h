@@ -16,9 +16,12 @@
  *              +--> abandoned: killed,      RELEASED --workers closed--> freed
  *                   tag dropped, freed
  * s_on_serve, s_check_over, s_abandon and s_tick perform the transitions. A
- * client is gone when its process no longer exists (checked when the
- * control socket is ipc://, on this machine) or it has not polled for
+ * client is gone when its process no longer exists or it has not polled for
  * S_CLIENT_SILENT_MS: a client killed by SIGKILL leaves no session running.
+ *
+ * A hand-off carries a command to run as the node's user: the node takes
+ * them only on an ipc:// control socket (the default one is in a 0700
+ * directory), never on TCP, where anyone reaching the port could.
  */
 #ifndef SHOAL_NODE_SERVE_H
 #define SHOAL_NODE_SERVE_H
@@ -30,7 +33,8 @@
 typedef struct shoal_serve shoal_serve_t;
 
 /* Answers hand-offs on the node's control socket from now on. One per
- * process (it taps the log). NULL out of memory. */
+ * process (it taps the log). NULL when the control socket is not ipc://
+ * (said so), or out of memory. */
 shoal_serve_t *shoal_serve_new(shoal_node_t *node);
 /* Abandons every session it runs (their tests are killed). */
 void shoal_serve_destroy(shoal_serve_t **self_p);
