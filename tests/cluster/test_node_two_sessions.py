@@ -1,11 +1,12 @@
 """Two machines, each a `shoal node`, and on each two `shoal run` clients of
-two different sessions, all started together.
+two different sessions (a list of commands, and pytest in hot workers), all
+started together.
 
 Proves the hand-off: each machine is one mesh member whatever the number of
 runs (`shoal members` lists the two nodes, and answers during the runs,
 each node advertising both sessions with half its slots); `shoal status
 --json` on a node lists both sessions while they run; every test runs in its
-client's directory and environment (a test passes only there, one is a
+client's directory and environment (tests pass only there, and one is a
 command found only on the client's PATH); both sessions complete with both
 machines taking part, and the two clients of a session write identical
 reports.
@@ -18,7 +19,7 @@ import harness
 from harness import TestFailure, phase
 from runs import Client, marked_suite, run_test, same_reports, PYTHON
 
-SESSIONS = ("alpha", "beta")
+SESSIONS = ("alpha", "beta")  # a list of commands; pytest
 CHECK = ("import os, sys; sys.exit(0 if os.path.exists('client.marker') and "
          "os.environ.get('SHOAL_CLIENT_ONLY') == 'yes' else 1)")
 
@@ -34,6 +35,29 @@ def client_dir(cluster, name):
         f.write("#!/bin/sh\nexit 0\n")
     os.chmod(probe, stat.S_IRWXU)
     return root
+
+
+PYTEST_FILES = {
+    "pytest.ini": "[pytest]\n",
+    "test_here.py": (
+        "import os, shutil, time\n"
+        "import pytest\n\n"
+        "@pytest.mark.parametrize('n', range(12))\n"
+        "def test_sleep(n):\n"
+        "    time.sleep(0.2)\n\n"
+        "def test_in_client_cwd_and_env():\n"
+        "    assert os.path.exists('client.marker')\n"
+        "    assert os.environ.get('SHOAL_CLIENT_ONLY') == 'yes'\n"
+        "    assert shutil.which('shoal-client-probe')\n"),
+}
+
+
+def pytest_suite(root):
+    """The pytest suite, in a client's own directory: 13 tests."""
+    for name, text in PYTEST_FILES.items():
+        with open(os.path.join(root, name), "w") as f:
+            f.write(text)
+    return ["--", PYTHON, "-m", "pytest"], 13
 
 
 def suite(cluster, session):
@@ -54,17 +78,23 @@ def main(cluster):
     nodes = cluster.start(2, extra=["--slots", "2"])
     cluster.wait_converged(nodes)
     phase("two nodes of 2 slots see each other")
-    suites = {s: suite(cluster, s) for s in SESSIONS}
-    clients = []
+    listed, listed_count = suite(cluster, "alpha")
+    counts = {"alpha": listed_count}
+    clients, args = [], {}
     for node in nodes:
         for session in SESSIONS:
             name = "%s-on-%s" % (session, node.name)
             root = client_dir(cluster, name)
             env = {"SHOAL_CLIENT_ONLY": "yes",
                    "PATH": os.path.join(root, "bin") + ":" + os.environ.get("PATH", "")}
-            clients.append(Client(cluster, name, node, session, cwd=root, env=env))
+            c = Client(cluster, name, node, session, cwd=root, env=env)
+            if session == "alpha":
+                args[c] = ["--list", listed]
+            else:
+                args[c], counts["beta"] = pytest_suite(root)
+            clients.append(c)
     for c in clients:
-        c.start(["--expect", "2", "--list", suites[c.session][0]])
+        c.start(["--expect", "2"] + args[c])
 
     def both_listed():
         found = status(nodes[0])
@@ -96,9 +126,9 @@ def main(cluster):
     for session in SESSIONS:
         pair = [c for c in clients if c.session == session]
         cases = same_reports(pair)
-        if len(cases) != suites[session][1]:
+        if len(cases) != counts[session]:
             raise TestFailure("%s: %d testcases, want %d" % (session, len(cases),
-                                                              suites[session][1]))
+                                                              counts[session]))
         hosts = sorted({host for (_, host, _) in cases.values()})
         if hosts != sorted(n.name for n in nodes):
             raise TestFailure("%s ran on %s, want both machines" % (session, hosts))
