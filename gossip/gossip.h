@@ -138,8 +138,8 @@ typedef struct {
  * network, -1 when the peer cannot be reached right now (the mesh then treats
  * a probe as failed without waiting for its timeout). */
 typedef int(gossip_send_fn)(void *ctx, const char *addr, const uint8_t *frame, size_t len);
-/* Called when a member's state changes, and once when it first appears (then
- * old equals member->state). */
+/* Called when a member's state or metadata changes, and once when it first
+ * appears (then old equals member->state, as for a change of metadata). */
 typedef void(gossip_member_fn)(void *ctx, const gossip_member_t *member, gossip_state_t old);
 
 /* Called for each payload of the layer above that a member sent us. */
@@ -176,6 +176,11 @@ void gossip_mesh_leave(gossip_mesh_t *self, uint64_t now);
 /* After gossip_mesh_leave: whether a gossip round has carried the leave to up
  * to fanout members (or there is no one to tell). Those spread it on. */
 bool gossip_mesh_leave_sent(const gossip_mesh_t *self);
+/* Replaces what this node advertises (the tags of the sessions it takes
+ * part in change at runtime): bumps our incarnation and spreads the new
+ * metadata like any alive update; our own member callback sees it too. -1
+ * once leaving (nothing changes). */
+int gossip_mesh_set_meta(gossip_mesh_t *self, const gossip_meta_t *meta, uint64_t now);
 /* Sends an opaque payload (at most GOSSIP_PAYLOAD_MAX bytes) to the member
  * named, directly, sealed like all traffic. Returns 0 when handed to the
  * network; -1 if the member is unknown, not alive or suspect, unreachable now,

@@ -945,6 +945,24 @@ gossip_mesh_leave_sent(const gossip_mesh_t *self)
 }
 
 int
+gossip_mesh_set_meta(gossip_mesh_t *self, const gossip_meta_t *meta, uint64_t now)
+{
+    s_member_t *me = s_self(self);
+    if (self->leaving)
+        return -1;
+    /* A newer incarnation carries the new metadata as any alive update does
+     * (memberlist's UpdateNode): everyone replaces what it held, and a sync
+     * repairs whoever the gossip missed. */
+    me->pub.incarnation++;
+    me->pub.meta = *meta;
+    s_announce(self, me, me->pub.name);
+    self->next_gossip_at = now;
+    if (self->config.on_member)
+        self->config.on_member(self->config.member_ctx, &me->pub, me->pub.state);
+    return 0;
+}
+
+int
 gossip_mesh_send_user(gossip_mesh_t *self, const char *name, const uint8_t *payload, size_t len)
 {
     s_member_t *m = s_find(self, name);

@@ -482,10 +482,10 @@ shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *plugin_dir, c
 
 char **
 shoal_adapter_worker_env(const shoal_adapter_t *self, const char *plugin_dir, unsigned slot,
-                         unsigned slots, const char *run_id)
+                         unsigned slots, const char *run_id, char *const *env)
 {
     return self->ops->worker_env
-               ? self->ops->worker_env(self->state, plugin_dir, slot, slots, run_id)
+               ? self->ops->worker_env(self->state, plugin_dir, slot, slots, run_id, env)
                : NULL;
 }
 

@@ -136,7 +136,8 @@ const char *shoal_adapter_digest(const shoal_adapter_t *self);
  * memory). Free with shoal_adapter_argv_free. */
 char **shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *plugin_dir,
                                  const char *module);
-/* What a hot worker's environment adds, NULL-terminated "KEY=VALUE" strings
+/* What a hot worker's environment adds to env (the worker's base environment,
+ * as for shoal_exec_spec_t: NULL is this process'), NULL-terminated "KEY=VALUE" strings
  * (free with shoal_adapter_argv_free; NULL without a worker or out of
  * memory): what loads the plugin from plugin_dir, and what the framework's
  * own parallel runs set for slot `slot` of `slots` of the run `run_id` (for
@@ -144,7 +145,7 @@ char **shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *plugin
  * and PYTEST_XDIST_TESTRUNUID), so suites that adapt to running in parallel
  * (thread limits, per-worker databases) do so under shoal too. */
 char **shoal_adapter_worker_env(const shoal_adapter_t *self, const char *plugin_dir, unsigned slot,
-                                unsigned slots, const char *run_id);
+                                unsigned slots, const char *run_id, char *const *env);
 /* True if tests run in hot workers, whose collection is the session's. */
 bool shoal_adapter_has_worker(const shoal_adapter_t *self);
 

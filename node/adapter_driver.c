@@ -60,8 +60,9 @@ shoal_adapter_driver_worker_argv(const void *state, const char *plugin_dir, cons
 
 char **
 shoal_adapter_driver_worker_env(const void *state, const char *plugin_dir, unsigned slot,
-                                unsigned slots, const char *run_id)
+                                unsigned slots, const char *run_id, char *const *env)
 {
+    (void)env;
     (void)state;
     (void)plugin_dir;
     (void)slot;

@@ -26,7 +26,7 @@ typedef struct {
     char **(*worker_argv)(const void *state, const char *plugin_dir, const char *module);
     /* The hot worker's added environment (see shoal_adapter_worker_env). */
     char **(*worker_env)(const void *state, const char *plugin_dir, unsigned slot, unsigned slots,
-                         const char *run_id);
+                         const char *run_id, char *const *env);
     /* A process per test: its argv; NULL when the framework has workers. */
     char **(*argv)(const void *state, const char *id);
     size_t batch_max;
@@ -62,7 +62,7 @@ int shoal_adapter_driver_init(const void *ops, void **state, int argc, char *con
 char **shoal_adapter_driver_worker_argv(const void *state, const char *plugin_dir,
                                         const char *module);
 char **shoal_adapter_driver_worker_env(const void *state, const char *plugin_dir, unsigned slot,
-                                       unsigned slots, const char *run_id);
+                                       unsigned slots, const char *run_id, char *const *env);
 
 /* A growing NULL-terminated argv; after a failed push the vector is freed and
  * further pushes do nothing, so callers check `failed` once at the end. */

@@ -141,8 +141,9 @@ s_worker_argv(const void *state, const char *plugin_dir, const char *module)
  * ports, databases and temp dirs apart, so shoal's workers say it too. */
 static char **
 s_worker_env(const void *state, const char *plugin_dir, unsigned slot, unsigned slots,
-             const char *run_id)
+             const char *run_id, char *const *env)
 {
+    (void)env;
     (void)state;
     (void)plugin_dir;
     (void)slots;

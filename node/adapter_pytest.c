@@ -80,10 +80,10 @@ s_worker_argv(const void *state, const char *plugin_dir, const char *module)
  * keep resources apart per worker. */
 static char **
 s_worker_env(const void *state, const char *plugin_dir, unsigned slot, unsigned slots,
-             const char *run_id)
+             const char *run_id, char *const *env)
 {
     (void)state;
-    const char *path = getenv("PYTHONPATH");
+    const char *path = shoal_exec_getenv(env, "PYTHONPATH");
     char line[128];
     shoal_argv_t a = {0};
     /* sized to fit: a cut PYTHONPATH would be a wrong one */

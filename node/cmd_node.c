@@ -1,8 +1,11 @@
-/* `shoal node`: run a mesh member until SIGINT or SIGTERM, then leave. */
+/* `shoal node`: run a mesh member until SIGINT or SIGTERM, then leave; it
+ * takes part in the sessions the `shoal run`s of its machine hand it
+ * (serve.h). */
 #include "node/commands.h"
 #include "node/config.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/serve.h"
 
 #include <czmq.h>
 #include <signal.h>
@@ -22,7 +25,9 @@ s_usage(FILE *out)
 {
     fprintf(out,
             "usage: shoal node [OPTIONS]\n\n"
-            "Runs a mesh member until SIGINT or SIGTERM, then leaves gracefully.\n\n"
+            "Runs a mesh member until SIGINT or SIGTERM, then leaves gracefully. It takes\n"
+            "part in the sessions that `shoal run` on this machine hands it, each with a\n"
+            "share of its --slots.\n\n"
             "options:\n%s  -h, --help             this text\n",
             shoal_config_usage);
 }
@@ -82,7 +87,9 @@ shoal_cmd_node(int argc, char **argv)
     shoal_config_release(&config);
     if (!node)
         return SHOAL_EXIT_FAILURE;
+    shoal_serve_t *serve = shoal_serve_new(node); /* NULL: a mesh member only */
     shoal_node_run(node, &s_stop);
+    shoal_serve_destroy(&serve);
     shoal_node_destroy(&node);
     return SHOAL_EXIT_OK;
 }

@@ -1,14 +1,20 @@
 /* `shoal run`: take part in a test session — as its only participant, or with
  * every other runner that starts the same session (same --session, same
- * runner) anywhere on the mesh. */
+ * runner) anywhere on the mesh. Where a `shoal node` runs on the machine, it
+ * hands the session to it and follows it as its client (client.h); with
+ * --standalone, or options only a member of its own can honour, it is its
+ * own member. */
 #include "node/adapter.h"
+#include "node/client.h"
 #include "node/commands.h"
 #include "node/config.h"
+#include "node/history.h"
 #include "node/junit.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/report.h"
 #include "node/session.h"
+#include "node/session_tag.h"
 
 #include <czmq.h>
 #include <signal.h>
@@ -46,6 +52,7 @@ enum {
     S_OPT_BATCH_SECONDS,
     S_OPT_PROCESS_PER_BATCH,
     S_OPT_ADAPTER,
+    S_OPT_STANDALONE,
 };
 
 static const struct option s_run_options[] = {
@@ -66,6 +73,7 @@ static const struct option s_run_options[] = {
     {"batch-seconds", required_argument, NULL, S_OPT_BATCH_SECONDS},
     {"process-per-batch", no_argument, NULL, S_OPT_PROCESS_PER_BATCH},
     {"adapter", required_argument, NULL, S_OPT_ADAPTER},
+    {"standalone", no_argument, NULL, S_OPT_STANDALONE},
 };
 
 static void
@@ -98,6 +106,10 @@ s_usage(FILE *out)
         "  --batch-seconds S      target predicted seconds per runner invocation (default 2)\n"
         "  --process-per-batch    pytest, Mocha: a fresh framework process per batch, not one\n"
         "                         worker per slot that loads once and runs batch after batch\n"
+        "  --standalone           take part as a mesh member of its own, even where a\n"
+        "                         `shoal node` runs on this machine (without it, the node\n"
+        "                         at --control, or the default one, runs the session and\n"
+        "                         this process follows it; --slots then caps its share)\n"
         "\nmesh options (as for shoal node; --bind defaults to 127.0.0.1:0):\n%s"
         "\nexit status: 0 all passed, 1 test failures, 2 usage error, 3 the session could "
         "not complete\n(or this participant was not admitted, or the test runner could not "
@@ -208,6 +220,49 @@ s_reports_ready(const shoal_run_config_t *run)
     return 0;
 }
 
+/* Mesh options that only a member of its own honours: with one of them,
+ * `shoal run` does not hand its session to the local node. */
+static bool
+s_own_member_option(const char *name)
+{
+    return strcmp(name, "control") != 0 && strcmp(name, "verbose") != 0 &&
+           strcmp(name, "slots") != 0;
+}
+
+extern char **environ;
+
+/* Hands the session to the node at endpoint if one listens there (see
+ * client.h): everything it needs to run it as this shell would. The exit
+ * status, or -1 when the session stays here. */
+static int
+s_hand_off(const char *endpoint, const shoal_run_config_t *run, const char *adapter_name,
+           const char *list, int argc, char **argv, unsigned slots, volatile sig_atomic_t *stop)
+{
+    char cwd[PATH_MAX];
+    if (!shoal_client_node_listens(endpoint) || !getcwd(cwd, sizeof(cwd)))
+        return -1;
+    shoal_handoff_t handoff = {
+        .run = *run, .argv = argv, .argc = argc, .cwd = cwd, .env = environ, .slots = slots};
+    handoff.pid = getpid();
+    snprintf(handoff.adapter, sizeof(handoff.adapter), "%s", adapter_name ? adapter_name : "");
+    if (list[0] && !realpath(list, handoff.list))
+        return -1;
+    /* Paths are this shell's: the node gets them absolute. */
+    char *db = handoff.run.history_db, err[256];
+    if (!run->no_history && !db[0] &&
+        shoal_history_default_path(db, sizeof(handoff.run.history_db), err, sizeof(err)) != 0)
+        db[0] = '\0';
+    else if (db[0] && db[0] != '/') {
+        size_t dir = strlen(cwd), name = strlen(run->history_db);
+        if (dir + 1 + name >= sizeof(handoff.run.history_db))
+            return -1; /* too long to say absolute: the session stays here */
+        memcpy(db, cwd, dir);
+        db[dir] = '/';
+        memcpy(db + dir + 1, run->history_db, name + 1);
+    }
+    return shoal_client_run(endpoint, &handoff, run, stop);
+}
+
 static void
 s_defaults(shoal_run_config_t *run, bool seeds_given, bool wait_given)
 {
@@ -241,7 +296,7 @@ shoal_cmd_run(int argc, char **argv)
     shoal_run_config_t run = {.strategy = SCHED_STRATEGY_LPT};
     char list[PATH_MAX] = "";
     const char *adapter_name = NULL;
-    bool wait_given = false;
+    bool wait_given = false, standalone = false, own_member = false, slots_given = false;
 
     struct option options[64];
     size_t n = 0;
@@ -252,10 +307,10 @@ shoal_cmd_run(int argc, char **argv)
     options[n++] = (struct option){"help", no_argument, NULL, 'h'};
     options[n] = (struct option){NULL, 0, NULL, 0};
 
-    int opt;
+    int opt, index = -1;
     optind = 1;
     /* "+": stop at the first non-option, so the command after -- keeps its flags */
-    while ((opt = getopt_long(argc, argv, "+" SHOAL_CONFIG_SHORTOPTS "h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+" SHOAL_CONFIG_SHORTOPTS "h", options, &index)) != -1) {
         if (opt == 'h') {
             s_usage(stdout);
             return SHOAL_EXIT_OK;
@@ -269,11 +324,19 @@ shoal_cmd_run(int argc, char **argv)
             adapter_name = optarg;
             continue;
         }
+        standalone |= opt == S_OPT_STANDALONE;
+        if (opt == S_OPT_STANDALONE)
+            continue;
         int rc = shoal_config_option(&mesh, opt, optarg);
+        if (rc == 0 && opt != 'v' && index >= 0) {
+            own_member |= s_own_member_option(options[index].name);
+            slots_given |= strcmp(options[index].name, "slots") == 0;
+        }
         if (rc == 1)
             rc = s_run_option(&run, list, sizeof(list), opt, optarg);
         if (rc != 0)
             return SHOAL_EXIT_USAGE;
+        index = -1;
     }
     int cmd_argc = argc - optind;
     char **cmd_argv = argv + optind;
@@ -284,6 +347,12 @@ shoal_cmd_run(int argc, char **argv)
     }
     if (s_reports_ready(&run) != 0)
         return SHOAL_EXIT_USAGE;
+    /* The local node's control socket, where a hand-off goes. */
+    char node_control[sizeof(mesh.control)];
+    if (mesh.control[0])
+        snprintf(node_control, sizeof(node_control), "%s", mesh.control);
+    else
+        shoal_config_default_control(node_control, sizeof(node_control));
     bool seeds_given = mesh.join_count > 0;
     if (mesh.join_count == 0 && shoal_config_is_loopback(mesh.bind)) {
         /* join a local daemon's mesh if one runs; harmless if none does */
@@ -309,15 +378,13 @@ shoal_cmd_run(int argc, char **argv)
     shoal_junit_suite_name(list[0] ? list : NULL, shoal_adapter_name(adapter), run.junit_suite,
                            sizeof(run.junit_suite));
     run.slots = mesh.meta.slots;
-    if (mesh.meta.tag_count + 2 > GOSSIP_TAGS_MAX) {
-        fprintf(stderr, "shoal run: --tag: at most %d tags with a session\n", GOSSIP_TAGS_MAX - 2);
+    if (mesh.meta.tag_count + 1 > GOSSIP_TAGS_MAX) {
+        fprintf(stderr, "shoal run: --tag: at most %d tags with a session\n", GOSSIP_TAGS_MAX - 1);
         shoal_adapter_destroy(&adapter);
         return SHOAL_EXIT_USAGE;
     }
-    shoal_session_tags(run.session, shoal_adapter_digest(adapter),
-                       mesh.meta.tags[mesh.meta.tag_count], mesh.meta.tags[mesh.meta.tag_count + 1],
-                       GOSSIP_TAG_MAX + 1);
-    mesh.meta.tag_count += 2;
+    shoal_session_tag(run.session, shoal_adapter_digest(adapter), run.slots,
+                      mesh.meta.tags[mesh.meta.tag_count++], GOSSIP_TAG_MAX + 1);
     if (shoal_config_finish(&mesh) != 0) {
         shoal_config_release(&mesh);
         shoal_adapter_destroy(&adapter);
@@ -330,6 +397,15 @@ shoal_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
     shoal_log_set_verbose(mesh.verbose);
+    if (!standalone && !own_member && !run.dry_run) {
+        int status = s_hand_off(node_control, &run, adapter_name, list, cmd_argc, cmd_argv,
+                                slots_given ? mesh.meta.slots : 0, &s_stop);
+        if (status >= 0) {
+            shoal_config_release(&mesh);
+            shoal_adapter_destroy(&adapter);
+            return status;
+        }
+    }
     shoal_node_t *node = shoal_node_new(&mesh);
     shoal_config_release(&mesh);
     if (!node) {

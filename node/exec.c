@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,12 +109,14 @@ s_env_overridden(const char *entry, char *const *extra)
     return false;
 }
 
-/* The child's environment, built before fork (no malloc after it). */
+/* The child's environment, built before fork (no malloc after it): base
+ * (this process' environ when NULL) with extra's variables replaced or added. */
 static char **
-s_env_build(char *const *extra)
+s_env_build(char *const *base, char *const *extra)
 {
+    char *const *from = base ? base : environ;
     size_t n = 0, m = 0;
-    while (environ && environ[n])
+    while (from && from[n])
         n++;
     while (extra && extra[m])
         m++;
@@ -122,11 +125,51 @@ s_env_build(char *const *extra)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!s_env_overridden(environ[i], extra))
-            envp[k++] = environ[i];
+        if (!s_env_overridden(from[i], extra))
+            envp[k++] = from[i];
     for (size_t i = 0; i < m; i++)
         envp[k++] = extra[i];
     return envp;
+}
+
+const char *
+shoal_exec_getenv(char *const *env, const char *key)
+{
+    if (!env)
+        return getenv(key);
+    size_t len = strlen(key);
+    for (size_t i = 0; env[i]; i++)
+        if (strncmp(env[i], key, len) == 0 && env[i][len] == '=')
+            return env[i] + len + 1;
+    return NULL;
+}
+
+/* A command without a '/' looked up as execvp would, but in the PATH of the
+ * child's own environment (execvpe searches the caller's) and relative to
+ * its directory: the program a shell with that environment, in that
+ * directory, would run. The caller frees it; NULL if none is found or out
+ * of memory (the child's exec of the bare name then fails as not found). */
+static char *
+s_lookup(const char *command, char *const *env, const char *cwd)
+{
+    const char *path = shoal_exec_getenv(env, "PATH");
+    if (!path)
+        path = "/bin:/usr/bin"; /* execvp's default */
+    char candidate[PATH_MAX];
+    while (true) {
+        size_t len = strcspn(path, ":");
+        const char *dir = len ? path : ".";
+        int n =
+            snprintf(candidate, sizeof(candidate), "%s%s%.*s/%s", cwd && dir[0] != '/' ? cwd : "",
+                     cwd && dir[0] != '/' ? "/" : "", len ? (int)len : 1, dir, command);
+        struct stat st;
+        if (n > 0 && (size_t)n < sizeof(candidate) && stat(candidate, &st) == 0 &&
+            S_ISREG(st.st_mode) && access(candidate, X_OK) == 0)
+            return strdup(candidate);
+        if (!path[len])
+            return NULL;
+        path += len + 1;
+    }
 }
 
 static void __attribute__((noreturn)) s_child_report(int fd, int stage, int err)
@@ -142,8 +185,8 @@ static void __attribute__((noreturn)) s_child_report(int fd, int stage, int err)
  * reads. Signals arrive blocked (see shoal_exec_start); every disposition
  * goes back to the default before they are unblocked, so no handler of the
  * parent's ever runs here, and nothing ignored carries over into the test. */
-static void __attribute__((noreturn))
-s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_w, int chan)
+static void __attribute__((noreturn)) s_child(const shoal_exec_spec_t *spec, const char *program,
+                                              char *const *envp, int out_w, int report_w, int chan)
 {
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
@@ -186,17 +229,20 @@ s_child(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_
             if (fd != report_w)
                 fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
-    execvpe(spec->argv[0], spec->argv, envp);
+    if (program)
+        execve(program, spec->argv, envp);
+    else
+        execvpe(spec->argv[0], spec->argv, envp);
     s_child_report(report_w, S_STAGE_EXEC, errno);
 }
 
 /* vfork in a frame of its own, so nothing of the caller's lives across it. */
-static pid_t __attribute__((noinline))
-s_spawn(const shoal_exec_spec_t *spec, char *const *envp, int out_w, int report_w, int chan)
+static pid_t __attribute__((noinline)) s_spawn(const shoal_exec_spec_t *spec, const char *program,
+                                               char *const *envp, int out_w, int report_w, int chan)
 {
     pid_t pid = vfork();
     if (pid == 0)
-        s_child(spec, envp, out_w, report_w, chan);
+        s_child(spec, program, envp, out_w, report_w, chan);
     return pid;
 }
 
@@ -429,7 +475,18 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
         s_spawn_failed(self, "cannot run an empty command");
         return self;
     }
-    char **envp = s_env_build(spec->env_extra);
+    char **envp = s_env_build(spec->env, spec->env_extra);
+    /* Another environment's PATH: the program is looked up here, before
+     * vfork, and the child runs exactly that file. */
+    char *program = NULL;
+    if (envp && spec->env && !strchr(spec->argv[0], '/') &&
+        !(program = s_lookup(spec->argv[0], envp, spec->cwd))) {
+        char message[PATH_MAX + 128];
+        snprintf(message, sizeof(message), "cannot run '%s': %s", spec->argv[0], strerror(ENOENT));
+        free(envp);
+        s_spawn_failed(self, message);
+        return self;
+    }
     int out[2] = {-1, -1}, report[2] = {-1, -1}, chan[2] = {-1, -1};
     if (!envp || s_pipe(out) != 0 || s_pipe(report) != 0 ||
         (spec->channel && s_socketpair(chan) != 0)) {
@@ -442,7 +499,7 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = s_spawn(spec, envp, out[1], report[1], chan[1]);
+    pid_t pid = s_spawn(spec, program, envp, out[1], report[1], chan[1]);
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
@@ -451,6 +508,8 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
     }
     free(envp);
     envp = NULL;
+    free(program);
+    program = NULL;
     if (!spec->share_group)
         setpgid(pid, pid); /* also in the parent: no window where a kill misses it */
     close(out[1]);
@@ -488,6 +547,7 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
 
 failed:
     free(envp);
+    free(program);
     for (int i = 0; i < 2; i++) {
         if (out[i] >= 0)
             close(out[i]);

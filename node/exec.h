@@ -21,6 +21,8 @@
 typedef struct {
     char *const *argv;      /* argv[0] looked up in PATH */
     const char *cwd;        /* NULL: inherit */
+    char *const *env;       /* the environment ("KEY=VALUE", NULL-terminated) env_extra
+                               adds to, whose PATH finds argv[0]; NULL: this process' */
     char *const *env_extra; /* "KEY=VALUE" added to the environment (NULL-terminated) */
     uint64_t timeout_ms;    /* 0: none; on timeout the whole process group gets SIGKILL */
     size_t output_cap;      /* bytes of stdout+stderr (merged) kept; beyond it the first
@@ -80,6 +82,10 @@ int shoal_exec_channel_send(shoal_exec_t *self, const void *data, size_t len, in
 void shoal_exec_kill(shoal_exec_t *self);
 /* Kills the group if still running, reaps, frees. Idempotent. */
 void shoal_exec_destroy(shoal_exec_t **self_p);
+
+/* The value of key in env ("KEY=VALUE" strings, NULL-terminated), or in
+ * this process' environment when env is NULL; NULL if it has none. */
+const char *shoal_exec_getenv(char *const *env, const char *key);
 
 /* Addition: starts the child and blocks until it finished, reading the
  * monotonic clock itself. NULL as shoal_exec_start. For one-off runs (test

@@ -77,8 +77,8 @@ s_make_parents(const char *path, char *err, size_t err_size)
     return 0;
 }
 
-static int
-s_default_path(char *out, size_t size, char *err, size_t err_size)
+int
+shoal_history_default_path(char *out, size_t size, char *err, size_t err_size)
 {
     const char *data = getenv("XDG_DATA_HOME");
     int n;
@@ -119,7 +119,7 @@ shoal_history_open(const char *path, char *err, size_t err_size)
             goto failed;
         }
         snprintf(self->path, sizeof(self->path), "%s", path);
-    } else if (s_default_path(self->path, sizeof(self->path), err, err_size) != 0) {
+    } else if (shoal_history_default_path(self->path, sizeof(self->path), err, err_size) != 0) {
         goto failed;
     }
     if (s_make_parents(self->path, err, err_size) != 0)

@@ -24,6 +24,9 @@ typedef struct shoal_history shoal_history_t;
  * is NULL. NULL with the reason in err. */
 shoal_history_t *shoal_history_open(const char *path, char *err, size_t err_size);
 void shoal_history_close(shoal_history_t **self_p);
+/* The default database's path, from this process' environment. 0, or -1
+ * with the reason in err. */
+int shoal_history_default_path(char *out, size_t size, char *err, size_t err_size);
 
 typedef struct {
     char *id;

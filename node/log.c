@@ -6,6 +6,22 @@
 
 static char s_name[80] = "shoal";
 static int s_verbose;
+static shoal_log_tap_fn *s_tap;
+static void *s_scope;
+
+void
+shoal_log_set_tap(shoal_log_tap_fn *tap)
+{
+    s_tap = tap;
+}
+
+void *
+shoal_log_scope(void *scope)
+{
+    void *previous = s_scope;
+    s_scope = scope;
+    return previous;
+}
 
 void
 shoal_log_set_name(const char *name)
@@ -30,9 +46,12 @@ static void s_vlog(const char *format, va_list args) __attribute__((format(print
 static void
 s_vlog(const char *format, va_list args)
 {
-    char line[1024];
-    vsnprintf(line, sizeof(line), format, args);
-    fprintf(stderr, "%s: %s\n", s_name, line);
+    char text[1024], line[1200];
+    vsnprintf(text, sizeof(text), format, args);
+    snprintf(line, sizeof(line), "%s: %s", s_name, text);
+    fprintf(stderr, "%s\n", line);
+    if (s_tap && s_scope)
+        s_tap(s_scope, line);
 }
 
 void

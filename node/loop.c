@@ -5,6 +5,7 @@
  * remove anything, itself included, while the loop walks the arrays.
  */
 #include "node/loop.h"
+#include "node/log.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -163,7 +164,9 @@ shoal_loop_turn(shoal_loop_t *self, uint64_t deadline)
         s_read_t *r = &self->reads[i];
         if (r->ready && !r->dead) {
             r->ready = false;
+            void *scope = shoal_log_scope(r->ctx);
             r->fn(r->ctx, now);
+            shoal_log_scope(scope);
         }
     }
     size_t timers = self->timer_count;
@@ -171,7 +174,9 @@ shoal_loop_turn(shoal_loop_t *self, uint64_t deadline)
         s_timer_t *t = &self->timers[i];
         if (t->dead || t->when > now)
             continue;
+        void *scope = shoal_log_scope(t->ctx);
         uint64_t next = t->fn(t->ctx, now);
+        shoal_log_scope(scope);
         t = &self->timers[i]; /* callbacks add timers; the array does not move */
         if (next == 0)
             t->dead = true;

@@ -10,7 +10,8 @@
  * again, not even later in the same turn.
  *
  * Nothing registered may block: a callback that waits stalls every session
- * and the mesh of the host.
+ * and the mesh of the host. What a callback logs is scoped to its context
+ * (log.h), so a host can tell which application said it.
  */
 #ifndef SHOAL_NODE_LOOP_H
 #define SHOAL_NODE_LOOP_H

@@ -53,9 +53,12 @@ struct shoal_node {
     shoal_loop_t *loop;
     long tick_timer, outbox_timer;
     zlist_t *outbox; /* s_event_t *, oldest first */
+    zhash_t *known;  /* names of the members we saw alive or suspect (values unused) */
     uint64_t outbox_dropped;
     shoal_node_app_t apps[SHOAL_NODE_APPS_MAX];
     size_t app_count;
+    shoal_node_control_fn *control_fn; /* requests of the applications' own */
+    void *control_ctx;
     /* Senders of frames we could not open, and why, already told on stderr. */
     struct {
         char from[GOSSIP_ADDR_MAX + 1];
@@ -95,9 +98,18 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     s_post(self, event);
     if (m->self)
         return;
-    if (m->state == old)
+    /* The same state twice is a first appearance, or new metadata (the
+     * sessions it takes part in) of a member we know. */
+    bool known = zhash_lookup(self->known, m->name) != NULL;
+    if (m->state == GOSSIP_STATE_DEAD || m->state == GOSSIP_STATE_LEFT)
+        zhash_delete(self->known, m->name);
+    else
+        zhash_update(self->known, m->name, self);
+    if (m->state == old && known)
+        shoal_log_debug("member %s (%s) advertises new metadata", m->name, m->addr);
+    else if (m->state == old)
         shoal_log_info("member %s (%s) joined", m->name, m->addr);
-    else if (m->state != old)
+    else
         shoal_log_info("member %s (%s) is %s (was %s)", m->name, m->addr,
                        gossip_state_str(m->state), gossip_state_str(old));
 }
@@ -130,11 +142,13 @@ s_deliver(void *ctx, uint64_t now)
     while ((event = zlist_pop(self->outbox))) {
         for (size_t i = 0; i < self->app_count; i++) {
             shoal_node_app_t app = self->apps[i];
+            void *scope = shoal_log_scope(app.ctx);
             if (event->is_member && app.on_member)
                 app.on_member(app.ctx, &event->member, event->old);
             else if (!event->is_member && app.on_user &&
                      (!app.accepts || app.accepts(app.ctx, event->payload, event->len)))
                 app.on_user(app.ctx, event->from, event->payload, event->len);
+            shoal_log_scope(scope);
         }
         free(event->payload);
         free(event);
@@ -234,10 +248,11 @@ shoal_node_new(shoal_config_t *config)
     self->frame = malloc(GOSSIP_FRAME_MAX);
     self->loop = shoal_loop_new();
     self->outbox = zlist_new();
+    self->known = zhash_new();
     gossip_keyring_t *keyring = self->config.keyring;
     self->sealed = keyring && gossip_keyring_size(keyring) > 0;
     self->config.keyring = NULL;
-    self->transport = self->frame && self->loop && self->outbox
+    self->transport = self->frame && self->loop && self->outbox && self->known
                           ? gossip_transport_new(config->bind, &keyring)
                           : NULL;
     gossip_keyring_destroy(&keyring);
@@ -305,6 +320,7 @@ shoal_node_destroy(shoal_node_t **self_p)
         free(event);
     }
     zlist_destroy(&self->outbox);
+    zhash_destroy(&self->known);
     shoal_loop_destroy(&self->loop);
     zactor_destroy(&self->beacon);
     zsock_destroy(&self->control);
@@ -407,7 +423,16 @@ s_on_beacon(shoal_node_t *self, uint64_t now)
 static void
 s_on_control(shoal_node_t *self, uint64_t now)
 {
-    char *request = zstr_recv(self->control);
+    zmsg_t *message = zmsg_recv(self->control);
+    zmsg_t *reply =
+        message && self->control_fn ? self->control_fn(self->control_ctx, &message, now) : NULL;
+    if (reply) {
+        zmsg_destroy(&message);
+        zmsg_send(&reply, self->control);
+        return;
+    }
+    char *request = message ? zmsg_popstr(message) : NULL;
+    zmsg_destroy(&message);
     if (!request)
         return;
     char *text = NULL;
@@ -564,6 +589,25 @@ gossip_mesh_t *
 shoal_node_mesh(shoal_node_t *self)
 {
     return self->mesh;
+}
+
+void
+shoal_node_set_control(shoal_node_t *self, shoal_node_control_fn *fn, void *ctx)
+{
+    self->control_fn = fn;
+    self->control_ctx = ctx;
+}
+
+const gossip_meta_t *
+shoal_node_meta(const shoal_node_t *self)
+{
+    return &self->config.meta;
+}
+
+const char *
+shoal_node_control(const shoal_node_t *self)
+{
+    return self->config.control;
 }
 
 void

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 typedef struct shoal_node shoal_node_t;
+typedef struct _zmsg_t zmsg_t; /* czmq's */
 
 /* Binds and sets up everything; takes the keyring out of config. NULL (after
  * saying why) if the address cannot be bound or the control socket is taken. */
@@ -52,6 +53,16 @@ void shoal_node_detach(shoal_node_t *self, void *ctx);
 /* The node's loop (borrowed), where applications register their descriptors
  * and timers; its turns run the node as well. */
 shoal_loop_t *shoal_node_loop(shoal_node_t *self);
+/* Requests on the control socket that the node does not answer itself go
+ * to fn (a node serving clients, serve.h): it takes the request and returns
+ * the reply, or NULL when the verb is not one of its own. */
+typedef zmsg_t *(shoal_node_control_fn)(void *ctx, zmsg_t **request_p, uint64_t now);
+void shoal_node_set_control(shoal_node_t *self, shoal_node_control_fn *fn, void *ctx);
+/* What the node was started to advertise (its --slots and --tag), without
+ * the sessions it takes part in. */
+const gossip_meta_t *shoal_node_meta(const shoal_node_t *self);
+/* Its control endpoint, as bound. */
+const char *shoal_node_control(const shoal_node_t *self);
 /* Announces a graceful leave and keeps serving for ms so it spreads. */
 void shoal_node_leave(shoal_node_t *self, uint64_t ms);
 gossip_mesh_t *shoal_node_mesh(shoal_node_t *self);

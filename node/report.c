@@ -50,6 +50,10 @@ void
 shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COUNT_KINDS],
                       const shoal_item_t *finished, size_t count, uint64_t now_ms)
 {
+    if (self->forward) {
+        self->forward(self->forward_arg, counts, finished, count);
+        return;
+    }
     uint32_t done = counts[SHOAL_COUNT_PASSED] + counts[SHOAL_COUNT_FAILED] +
                     counts[SHOAL_COUNT_ERROR] + counts[SHOAL_COUNT_SKIPPED];
     uint32_t total = done + counts[SHOAL_COUNT_RUNNING] + counts[SHOAL_COUNT_PENDING];

@@ -19,6 +19,11 @@ typedef struct {
     size_t shown;         /* finished-test lines printed */
     int verbosity;        /* < 0: quieter (-q), > 0: every test (-v) */
     char reportchars[16]; /* the short summary's outcomes, as pytest's -r ("fE") */
+    /* A host that runs the session for a client (serve.h) forwards the
+     * progress there instead of printing it; NULL prints. */
+    void (*forward)(void *arg, const uint32_t counts[SHOAL_COUNT_KINDS],
+                    const shoal_item_t *finished, size_t count);
+    void *forward_arg;
 } shoal_report_t;
 
 /* Verbosity 0, short summary of failures and errors ("fE"). */
@@ -29,7 +34,7 @@ void shoal_report_init(shoal_report_t *self, size_t total, uint64_t now_ms);
  * outcomes of the short summary (f failed, E error, s skipped, x xfailed,
  * X xpassed, p/P passed). */
 void shoal_report_options(shoal_report_t *self, int verbosity, const char *reportchars);
-/* Live progress from a PROGRESS message. */
+/* Live progress from a PROGRESS message (to the forward hook when set). */
 void shoal_report_progress(shoal_report_t *self, const uint32_t counts[SHOAL_COUNT_KINDS],
                            const shoal_item_t *finished, size_t count, uint64_t now_ms);
 /* The final summary: counts, failures with their output tail and node, the ten

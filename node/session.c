@@ -15,14 +15,15 @@
  */
 #include "node/session.h"
 #include "node/session/internal.h"
+#include "node/conclude.h"
 #include "node/exec.h"
 #include "node/files.h"
 #include "node/history.h"
-#include "node/junit.h"
 #include "node/leader.h"
 #include "node/json.h"
 #include "node/log.h"
 #include "node/report.h"
+#include "node/session_tag.h"
 #include "node/worker.h"
 
 #include <czmq.h>
@@ -87,7 +88,8 @@ struct shoal_session {
     uint64_t tell_gathering_at;
     shoal_history_entry_t *history; /* read before the session starts: the loop never waits */
     size_t history_count;
-    bool finished; /* the session is over here: s_on_timer is done */
+    bool finished;      /* the session is over here: s_on_timer is done... */
+    bool close_started; /* ...but for closing workers (shoal_session_close) */
     s_phase_t phase;
     uint64_t started;
     uint64_t run_started;      /* when we first followed a leader: the budget's origin */
@@ -108,7 +110,8 @@ struct shoal_session {
     int status;
     char status_text[SHOAL_MESSAGE_MAX + 1];
     /* member role */
-    s_slot_t *slots;
+    s_slot_t *slots;     /* config.slots of them... */
+    unsigned share;      /* ...of which the first `share` take batches (host: set_slots) */
     shoal_hold_t hold;   /* our share: dealt or stolen, not started */
     bool held_due;       /* tell a new leader what we hold before our first WANT */
     uint64_t next_gifts; /* when unconfirmed gifts are told again */
@@ -144,14 +147,6 @@ struct shoal_session {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-void
-shoal_session_tags(const char *session, const char *digest, char *session_tag, char *runner_tag,
-                   size_t tag_size)
-{
-    snprintf(session_tag, tag_size, "session=%s", session);
-    snprintf(runner_tag, tag_size, "runner=%.16s", digest);
-}
 
 /* The loop's turn time: the session never reads the clock itself. */
 static uint64_t
@@ -245,7 +240,8 @@ s_send_want(shoal_session_t *self, uint64_t now)
 {
     if (!self->elect.leader[0])
         return;
-    size_t free_slots = (size_t)self->config.slots - s_busy_slots(self);
+    size_t busy = s_busy_slots(self);
+    size_t free_slots = self->share > busy ? self->share - busy : 0;
     shoal_item_t running[256];
     size_t n = 0;
     for (unsigned s = 0; s < self->config.slots; s++) {
@@ -382,9 +378,10 @@ s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
 static char **
 s_slot_env(shoal_session_t *self, unsigned slot_index, bool worker)
 {
-    char **extra = worker ? shoal_adapter_worker_env(self->adapter, self->plugin_dir, slot_index,
-                                                     self->config.slots, self->config.session)
-                          : NULL;
+    char **extra =
+        worker ? shoal_adapter_worker_env(self->adapter, self->plugin_dir, slot_index, self->share,
+                                          self->config.session, self->config.env)
+               : NULL;
     size_t n = 0;
     while (extra && extra[n])
         n++;
@@ -423,7 +420,11 @@ s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *e
     s_slot_t *slot = &self->slots[slot_index];
     char **argv = shoal_adapter_worker_argv(self->adapter, self->plugin_dir, SHOAL_WORKER_MODULE);
     char **env = s_slot_env(self, slot_index, true);
-    shoal_exec_spec_t spec = {.argv = argv, .env_extra = env, .output_cap = S_OUTPUT_CAP};
+    shoal_exec_spec_t spec = {.argv = argv,
+                              .cwd = self->config.cwd,
+                              .env = self->config.env,
+                              .env_extra = env,
+                              .output_cap = S_OUTPUT_CAP};
     if (argv && env)
         slot->worker = shoal_worker_new(&spec, now, err, err_size);
     else
@@ -470,9 +471,9 @@ static double
 s_batch_target(const shoal_session_t *self)
 {
     double mine = shoal_hold_work(&self->hold);
-    double share = mine / (double)self->config.slots;
+    double share = mine / (double)self->share;
     double queued = mine;
-    unsigned slots = self->config.slots;
+    unsigned slots = self->share;
     for (size_t i = 0; i < self->load_count; i++)
         if (strcmp(self->loads[i].node, self->name) != 0) {
             queued += self->loads[i].seconds;
@@ -496,14 +497,16 @@ s_batch_target(const shoal_session_t *self)
     return batch < floor ? floor : batch;
 }
 
+/* Starts the slot's next batch: the test its worker held back, then (if
+ * take_queue) the head of the queue. */
 static void
-s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
+s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint64_t now)
 {
     s_slot_t *slot = &self->slots[slot_index];
     size_t max = shoal_adapter_batch_max(self->adapter);
     if (max == 0 || max > S_BATCH_MAX)
         max = S_BATCH_MAX;
-    size_t n = shoal_hold_batch(&self->hold, s_batch_target(self), max);
+    size_t n = take_queue ? shoal_hold_batch(&self->hold, s_batch_target(self), max) : 0;
     shoal_item_t *batch = calloc(n + 1, sizeof(*batch));
     n = batch ? shoal_hold_pop(&self->hold, n, batch) : 0;
     slot->ids = calloc(n + 1, sizeof(char *));
@@ -569,8 +572,12 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, uint64_t now)
     } else {
         char **argv = shoal_adapter_argv(self->adapter, slot->ids[0]);
         char **env = s_slot_env(self, slot_index, false);
-        shoal_exec_spec_t spec = {
-            .argv = argv, .env_extra = env, .timeout_ms = timeout_ms, .output_cap = S_OUTPUT_CAP};
+        shoal_exec_spec_t spec = {.argv = argv,
+                                  .cwd = self->config.cwd,
+                                  .env = self->config.env,
+                                  .env_extra = env,
+                                  .timeout_ms = timeout_ms,
+                                  .output_cap = S_OUTPUT_CAP};
         slot->exec = argv && env ? shoal_exec_start(&spec, now, err, sizeof(err)) : NULL;
         shoal_adapter_argv_free(&argv);
         shoal_adapter_argv_free(&env);
@@ -674,17 +681,23 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         if (slot->running && over)
             s_finish_batch(self, slot);
         /* A test a worker keeps back is flushed once there is nothing more
-         * for us (or nothing more may start: it ends as its framework says). */
+         * for us (or nothing more may start: it ends as its framework says),
+         * or at once on a slot beyond our share, which takes no more work
+         * and lets its worker go when idle. */
+        bool shared = s < self->share;
         size_t held = shoal_hold_count(&self->hold);
-        bool flush = slot->held && (self->dry || self->stopped) && held == 0;
-        if (!slot->running && ((held && !self->stopped) || flush) &&
-            self->collect_state == S_COLLECTED && s_workers_ready(self))
-            s_start_batch(self, s, now);
+        bool flush = slot->held && (((self->dry || self->stopped) && held == 0) || !shared);
+        bool take = shared && !self->stopped;
+        if (!slot->running && ((held && take) || flush) && self->collect_state == S_COLLECTED &&
+            s_workers_ready(self))
+            s_start_batch(self, s, take, now);
+        if (!shared && !slot->running && !slot->held && slot->worker)
+            s_worker_retire(self, &slot->worker);
         /* Workers start early: the first collects this runner's suite;
          * hot ones each collect while the session gathers. A worker that
          * would only collect, for a dry run or a process per batch, runs
          * on the first slot alone. */
-        bool early = s == 0 || (!self->config.process_per_batch && !self->config.dry_run);
+        bool early = s == 0 || (shared && !self->config.process_per_batch && !self->config.dry_run);
         if (self->plugin_dir[0] && !slot->spawned && early) {
             char err[256];
             s_worker_start(self, s, now, err, sizeof(err));
@@ -1237,7 +1250,7 @@ s_on_steal(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint
     shoal_participant_t *p = s_participant(self, from);
     const shoal_gift_t *gift = NULL;
     if (p && !self->stopped) {
-        sched_steal_sides_t sides = {.victim_slots = self->config.slots,
+        sched_steal_sides_t sides = {.victim_slots = self->share,
                                      .victim_running = s_running_work(self, now),
                                      .thief_slots = p->slots,
                                      .thief_running = msg->seconds,
@@ -1322,7 +1335,7 @@ static void
 s_steal_tick(shoal_session_t *self, uint64_t now)
 {
     if (self->stopped || self->collect_state != S_COLLECTED || self->phase == S_DONE ||
-        shoal_hold_count(&self->hold) || s_busy_slots(self) == self->config.slots)
+        shoal_hold_count(&self->hold) || s_busy_slots(self) >= self->share)
         return;
     if (self->steal_pending) {
         if (now < self->steal_until)
@@ -1350,7 +1363,7 @@ s_steal_tick(shoal_session_t *self, uint64_t now)
     }
     if (me == SIZE_MAX) {
         me = count;
-        peers[count++] = (sched_peer_load_t){.slots = self->config.slots, .alive = true};
+        peers[count++] = (sched_peer_load_t){.slots = self->share, .alive = true};
     }
     int picked = sched_steal_pick(peers, count, me, s_running_work(self, now), S_STEAL_LATENCY,
                                   self->asked, self->asked_count, &self->rng, &victim);
@@ -1362,7 +1375,7 @@ s_steal_tick(shoal_session_t *self, uint64_t now)
     snprintf(self->steal_victim, sizeof(self->steal_victim), "%s", self->loads[victim].node);
     shoal_msg_t msg = {.type = SHOAL_MSG_STEAL,
                        .term = self->elect.term ? self->elect.term : 1,
-                       .free_slots = (uint32_t)(self->config.slots - s_busy_slots(self)),
+                       .free_slots = (uint32_t)(self->share - s_busy_slots(self)),
                        .seconds = s_running_work(self, now)};
     s_send(self, self->steal_victim, &msg);
     self->steal_pending = true;
@@ -1535,7 +1548,9 @@ s_accepts(void *ctx, const uint8_t *payload, size_t len)
 
 /* ---------------------------------------------------------------- participants */
 
-/* A member takes part if it advertises this session and the same runner. */
+/* A member takes part if it advertises this session (session_tag.h) with
+ * the same runner; one that stops advertising it (its node ended or
+ * abandoned the session there) is gone, as if it had died. */
 static void
 s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
 {
@@ -1656,10 +1671,25 @@ s_watch(shoal_session_t *self, const int *fds, size_t count)
 
 /* The session's turn: what the roles have due at `now`. Returns when it is
  * due next (sooner when a descriptor it waits on becomes readable). */
+/* After the end, once closed (shoal_session_close): polls the workers
+ * finishing their framework's session until every one has exited. */
+static uint64_t
+s_close_tick(shoal_session_t *self, uint64_t now)
+{
+    shoal_exec_wakeup_drain();
+    s_closing_tick(self, now);
+    int fd = shoal_exec_wakeup_fd();
+    bool waiting = self->closing_count > 0;
+    s_watch(self, &fd, waiting && fd >= 0);
+    return waiting ? now + 20 : UINT64_MAX;
+}
+
 static uint64_t
 s_on_timer(void *ctx, uint64_t now)
 {
     shoal_session_t *self = ctx;
+    if (self->finished)
+        return self->close_started ? s_close_tick(self, now) : UINT64_MAX;
     if (self->tell_gathering_at && now >= self->tell_gathering_at) {
         s_tell_gathering(self, now);
         self->tell_gathering_at = 0;
@@ -1695,6 +1725,7 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     self->config = *config;
     if (self->config.slots == 0)
         self->config.slots = 1;
+    self->share = self->config.slots;
     self->node = node;
     self->adapter = *adapter_p;
     *adapter_p = NULL;
@@ -1815,92 +1846,35 @@ shoal_session_destroy(shoal_session_t **self_p)
     *self_p = NULL;
 }
 
-/* Prints the summary, writes the reports, records history. Returns the exit
- * status: the session's, or SHOAL_RUN_NO_REPORT when a report the user asked
- * for is missing, as a CI job that reads it would otherwise pass blind. */
-static int
-s_conclude(shoal_session_t *self, uint64_t now)
+/* ---------------------------------------------------------------- the end */
+
+bool
+shoal_session_over(const shoal_session_t *self)
 {
-    bool reports_written = true;
-    char text[sizeof(self->status_text) + 128];
-    snprintf(text, sizeof(text), "%s", self->status_text);
-    if (self->config.expect > 0 && self->roster.count < (size_t)self->config.expect)
-        snprintf(text + strlen(text), sizeof(text) - strlen(text),
-                 "%sthe session ran with fewer participants than expected (%zu of %d)",
-                 text[0] ? "\n" : "", self->roster.count, self->config.expect);
-    shoal_report_summary(&self->report, stdout, self->summary.items, self->summary.count,
-                         self->status, text, now);
-    fflush(stdout);
-    char err[512];
-    if (self->config.junit[0]) {
-        shoal_junit_case_t *cases =
-            calloc(self->summary.count ? self->summary.count : 1, sizeof(*cases));
-        char **files = calloc(self->summary.count ? self->summary.count : 1, sizeof(char *));
-        for (size_t i = 0; cases && files && i < self->summary.count; i++) {
-            const shoal_item_t *it = &self->summary.items[i];
-            /* pytest ids start with their file; list ids have none */
-            const char *sep = strstr(it->id, "::");
-            files[i] = sep ? strndup(it->id, (size_t)(sep - it->id)) : strdup("");
-            cases[i] = (shoal_junit_case_t){
-                .id = it->id,
-                .file = files[i],
-                .node = it->node,
-                .outcome = (shoal_outcome_t)it->outcome,
-                .seconds = it->seconds,
-                .message = it->message,
-                .output = it->output,
-                .flaky = it->flaky,
-                .attempts = it->attempt + 1,
-            };
-        }
-        /* Not the session id: CI keeps a test's history by its classname. */
-        const char *suite = self->config.junit_suite[0] ? self->config.junit_suite : "shoal";
-        if (shoal_junit_write(self->config.junit, suite, cases, self->summary.count, err,
-                              sizeof(err)) != 0) {
-            shoal_log_info("JUnit report not written: %s", err);
-            reports_written = false;
-        }
-        for (size_t i = 0; files && i < self->summary.count; i++)
-            free(files[i]);
-        free(files);
-        free(cases);
-    }
-    if (self->config.json[0] &&
-        shoal_report_json(self->config.json, self->summary.items, self->summary.count, self->status,
-                          err, sizeof(err)) != 0) {
-        shoal_log_info("JSON report not written: %s", err);
-        reports_written = false;
-    }
-    if (!self->config.no_history && self->summary.count && !self->config.dry_run) {
-        shoal_history_t *db = shoal_history_open(
-            self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
-        const char **ids = calloc(self->summary.count, sizeof(char *));
-        shoal_outcome_t *outcomes = calloc(self->summary.count, sizeof(*outcomes));
-        double *seconds = calloc(self->summary.count, sizeof(double));
-        for (size_t i = 0; ids && outcomes && seconds && i < self->summary.count; i++) {
-            ids[i] = self->summary.items[i].id;
-            outcomes[i] = (shoal_outcome_t)self->summary.items[i].outcome;
-            seconds[i] = self->summary.items[i].seconds;
-        }
-        if (!db || shoal_history_record(db, self->config.project, ids, outcomes, seconds,
-                                        self->summary.count, (uint64_t)time(NULL)) != 0)
-            shoal_log_info("history not recorded: %s", db ? shoal_history_error(db) : err);
-        shoal_history_close(&db);
-        free(ids);
-        free(outcomes);
-        free(seconds);
-    }
-    /* A missing report outranks the tests' outcome, not an incomplete session. */
-    if (!reports_written && self->status <= SHOAL_RUN_FAILED)
-        return SHOAL_RUN_NO_REPORT;
-    return self->status;
+    return self->finished;
 }
 
-/* Lets every worker finish its framework's session (session fixtures,
- * sessionfinish hooks, caches) as it would alone, then exits. */
-static void
-s_close_workers(shoal_session_t *self, volatile sig_atomic_t *stop)
+void
+shoal_session_outcome(const shoal_session_t *self, shoal_session_outcome_t *out)
 {
+    out->refused = self->refused;
+    out->status = self->refused ? SHOAL_RUN_INCOMPLETE : self->status;
+    out->items = self->summary.items;
+    out->count = self->summary.count;
+    snprintf(out->text, sizeof(out->text), "%s", self->status_text);
+    size_t len = strlen(out->text);
+    if (self->config.expect > 0 && self->roster.count < (size_t)self->config.expect)
+        snprintf(out->text + len, sizeof(out->text) - len,
+                 "%sthe session ran with fewer participants than expected (%zu of %d)",
+                 len ? "\n" : "", self->roster.count, self->config.expect);
+}
+
+void
+shoal_session_close(shoal_session_t *self)
+{
+    if (self->close_started)
+        return;
+    self->close_started = true;
     /* The session's outcomes, so pytest's cache (--lf) records them all. */
     const char **failed = calloc(self->summary.count + 1, sizeof(char *));
     const char **passed = calloc(self->summary.count + 1, sizeof(char *));
@@ -1924,28 +1898,51 @@ s_close_workers(shoal_session_t *self, volatile sig_atomic_t *stop)
     }
     free(failed);
     free(passed);
-    int fd = shoal_exec_wakeup_fd();
-    s_watch(self, &fd, fd >= 0);
-    while (self->closing_count && !*stop) {
-        uint64_t now = shoal_loop_turn(self->loop, s_now(self) + 20);
-        s_closing_tick(self, now);
-        shoal_exec_wakeup_drain();
-    }
-    s_watch(self, NULL, 0);
+    shoal_loop_set_timer(self->loop, self->timer, s_now(self)); /* s_close_tick */
 }
 
+bool
+shoal_session_closed(const shoal_session_t *self)
+{
+    return self->close_started && self->closing_count == 0;
+}
+
+shoal_report_t *
+shoal_session_report(shoal_session_t *self)
+{
+    return &self->report;
+}
+
+void
+shoal_session_set_slots(shoal_session_t *self, unsigned slots)
+{
+    self->share = slots < 1 ? 1 : slots > self->config.slots ? self->config.slots : slots;
+    self->want_now = true;
+    shoal_loop_set_timer(self->loop, self->timer, s_now(self));
+}
+
+/* Runs to the end; prints and writes what every participant does; lets every
+ * worker finish its framework's session (session fixtures, sessionfinish
+ * hooks, caches) as it would alone. */
 int
 shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
 {
     shoal_log_info("session %s: %s runner, %u slots", self->config.session,
-                   shoal_adapter_name(self->adapter), self->config.slots);
+                   shoal_adapter_name(self->adapter), self->share);
     while (!*stop && !self->finished)
         shoal_loop_turn(self->loop, UINT64_MAX);
     if (*stop) {
         shoal_log_info("interrupted: the session did not complete here");
         return SHOAL_RUN_INCOMPLETE;
     }
-    int status = self->refused ? SHOAL_RUN_INCOMPLETE : s_conclude(self, s_now(self));
-    s_close_workers(self, stop);
+    shoal_session_outcome_t outcome;
+    shoal_session_outcome(self, &outcome);
+    int status = outcome.refused
+                     ? outcome.status
+                     : shoal_conclude(&self->config, &self->report, outcome.items, outcome.count,
+                                      outcome.status, outcome.text, s_now(self));
+    shoal_session_close(self);
+    while (!*stop && !shoal_session_closed(self))
+        shoal_loop_turn(self->loop, UINT64_MAX);
     return status;
 }

@@ -23,6 +23,7 @@
 
 #include "node/adapter.h"
 #include "node/node.h"
+#include "node/report.h"
 #include "node/session_msg.h"
 #include "sched/sched.h"
 
@@ -56,19 +57,52 @@ typedef struct {
     bool no_history;
     unsigned slots;
     bool process_per_batch; /* pytest: a fresh process per batch instead of workers */
+    /* Where and with what environment every process of the session runs
+     * (collection, workers, batches): a node running a client's session
+     * gives the client's. NULL: this process' own. Borrowed: they outlive
+     * the session. */
+    const char *cwd;
+    char *const *env;
 } shoal_run_config_t;
 
 typedef struct shoal_session shoal_session_t;
 
-/* Takes the adapter. The node must already be created with this session's
- * tags (shoal_session_tags). */
+/* Takes the adapter. The node must already advertise this session's tag
+ * (session_tag.h). */
 shoal_session_t *shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node,
                                    shoal_adapter_t **adapter_p);
 void shoal_session_destroy(shoal_session_t **self_p);
-/* Runs to the end (or until *stop). Returns the session's exit status. */
+/* Runs to the end (or until *stop) on the node's loop, concludes
+ * (conclude.h) and closes. Returns the session's exit status. */
 int shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop);
-/* The tags a participant advertises: session=ID and runner=DIGEST. */
-void shoal_session_tags(const char *session, const char *digest, char *session_tag,
-                        char *runner_tag, size_t tag_size);
+
+/* ---- a session a host runs on its loop (a node serving a client, serve.h):
+ * the host turns the loop, forwards what the report would print, and takes
+ * the outcome once the session is over. */
+
+/* The live progress printer (report.h): a host sets its forward hook. */
+shoal_report_t *shoal_session_report(shoal_session_t *self);
+/* The session runs tests on `slots` of the slots it was created with (at
+ * least one): a node shares its slots between its sessions. A slot beyond
+ * the new share finishes its batch, takes no more and lets its worker go. */
+void shoal_session_set_slots(shoal_session_t *self, unsigned slots);
+/* The summary is in (or this participant was not admitted). */
+bool shoal_session_over(const shoal_session_t *self);
+
+typedef struct {
+    int status;                /* the session's exit status */
+    bool refused;              /* not admitted: nothing to print or write (the log said why) */
+    const shoal_item_t *items; /* the summary, borrowed until destroy */
+    size_t count;
+    char text[SHOAL_MESSAGE_MAX + 160]; /* printed under the summary */
+} shoal_session_outcome_t;
+
+/* Once over: what every participant prints and writes (shoal_conclude). */
+void shoal_session_outcome(const shoal_session_t *self, shoal_session_outcome_t *out);
+/* Once over: hands the session's outcomes to the workers (for the
+ * framework's own cache) and lets them finish their session on the loop;
+ * closed once they all exited. */
+void shoal_session_close(shoal_session_t *self);
+bool shoal_session_closed(const shoal_session_t *self);
 
 #endif

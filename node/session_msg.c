@@ -9,6 +9,7 @@
  * us allocate more than a small multiple of what it sent. */
 #include "node/session_msg.h"
 #include "node/adapter.h"
+#include "node/unpack.h"
 #include "gossip/gossip.h"
 
 #include <assert.h>
@@ -537,9 +538,27 @@ shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
     return len;
 }
 
-static int
-s_decode(const msgpack_object *root, shoal_msg_t *msg)
+void
+shoal_msg_encode_all(const shoal_msg_t *msg, uint8_t *buf, size_t cap, shoal_msg_frame_fn *fn,
+                     void *arg)
 {
+    size_t first = 0;
+    do {
+        size_t taken = 0;
+        long len = shoal_msg_encode(msg, first, buf, cap, &taken);
+        if (len < 0)
+            return;
+        fn(arg, buf, (size_t)len);
+        first += taken;
+        if (taken == 0)
+            return;
+    } while (first < msg->item_count);
+}
+
+static int
+s_decode(const msgpack_object *root, void *arg)
+{
+    shoal_msg_t *msg = arg;
     if (root->type != MSGPACK_OBJECT_ARRAY)
         return -1;
     s_codec_t c = {.next = root->via.array.ptr, .end = root->via.array.ptr + root->via.array.size};
@@ -555,18 +574,7 @@ int
 shoal_msg_decode(const uint8_t *buf, size_t len, shoal_msg_t *msg)
 {
     memset(msg, 0, sizeof(*msg));
-    long size = gossip_wire_check(buf, len, S_DEPTH);
-    if (size < 0 || (size_t)size != len)
-        return -1;
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 2048);
-    msgpack_object root;
-    size_t off = 0;
-    int rc = -1;
-    if (msgpack_unpack((const char *)buf, len, &off, &zone, &root) == MSGPACK_UNPACK_SUCCESS &&
-        off == len)
-        rc = s_decode(&root, msg);
-    msgpack_zone_destroy(&zone);
+    int rc = shoal_unpack(buf, len, S_DEPTH, s_decode, msg);
     if (rc != 0)
         shoal_msg_clear(msg);
     return rc;

@@ -4,22 +4,26 @@
 
 #include <stdio.h>
 
+typedef struct {
+    const shoal_session_host_t *host;
+    const char *to;
+    size_t frames;
+} s_addressee_t;
+
+static void
+s_send_encoded(void *arg, const uint8_t *frame, size_t len)
+{
+    s_addressee_t *a = arg;
+    a->host->send_frame(a->host->ctx, a->to, frame, len);
+    a->frames++;
+}
+
 size_t
 shoal_session_send(const shoal_session_host_t *host, const char *session, const char *to,
                    shoal_msg_t *msg)
 {
     snprintf(msg->session, sizeof(msg->session), "%s", session);
-    size_t first = 0, frames = 0;
-    do {
-        size_t taken = 0;
-        long len = shoal_msg_encode(msg, first, host->buf, GOSSIP_PAYLOAD_MAX, &taken);
-        if (len < 0)
-            return frames;
-        host->send_frame(host->ctx, to, host->buf, (size_t)len);
-        frames++;
-        first += taken;
-        if (taken == 0)
-            break;
-    } while (first < msg->item_count);
-    return frames;
+    s_addressee_t addressee = {.host = host, .to = to};
+    shoal_msg_encode_all(msg, host->buf, GOSSIP_PAYLOAD_MAX, s_send_encoded, &addressee);
+    return addressee.frames;
 }

@@ -58,8 +58,7 @@ typedef struct {
 
 typedef struct {
     char session[SHOAL_SESSION_ID_MAX + 1];
-    char session_tag[GOSSIP_TAG_MAX + 1]; /* session=ID */
-    char runner_tag[GOSSIP_TAG_MAX + 1];  /* runner=DIGEST (16 hex) */
+    char digest[65]; /* the runner's: a participant's session tag names its first hex digits */
     shoal_participant_t items[SHOAL_PARTICIPANTS_MAX];
     size_t count;
 } shoal_roster_t;
@@ -77,9 +76,11 @@ typedef enum {
 /* An empty roster of session (borrowed, copied) whose runner digest is
  * `digest`. */
 void shoal_roster_init(shoal_roster_t *self, const char *session, const char *digest);
-/* Takes a member change from the mesh. *out (may be NULL) is set to the
- * participant for ARRIVED, LOST and SAME, else NULL; it stays valid for the
- * roster's life (participants are never removed). */
+/* Takes a member change from the mesh. A member takes part when it carries
+ * this session's tag with our runner (session_tag.h); one that drops the tag
+ * is LOST as if dead. *out (may be NULL) is set to the participant for
+ * ARRIVED, LOST and SAME, else NULL; it stays valid for the roster's life
+ * (participants are never removed). */
 shoal_roster_change_t shoal_roster_update(shoal_roster_t *self, const gossip_member_t *member,
                                           shoal_participant_t **out);
 /* The participant called name, or NULL. */

@@ -1,11 +1,13 @@
 /* The session's participants (see internal.h): the members of the mesh that
- * advertise this session and the same runner, with their slots, tags and
- * whether they live. A participant is never removed, so pointers to it and
- * its index stay valid; one that dies is marked and may come back.
+ * advertise this session with the same runner (a session tag, session_tag.h),
+ * with the slots they give it, their other tags and whether they live. A
+ * participant is never removed, so pointers to it and its index stay valid;
+ * one that dies, or stops advertising the session, is marked and may come
+ * back.
  */
 #include "node/session/internal.h"
 #include "node/log.h"
-#include "node/session.h"
+#include "node/session_tag.h"
 #include "sched/sched.h"
 
 #include <string.h>
@@ -15,8 +17,7 @@ shoal_roster_init(shoal_roster_t *self, const char *session, const char *digest)
 {
     memset(self, 0, sizeof(*self));
     snprintf(self->session, sizeof(self->session), "%s", session);
-    shoal_session_tags(session, digest, self->session_tag, self->runner_tag,
-                       sizeof(self->session_tag));
+    snprintf(self->digest, sizeof(self->digest), "%s", digest);
 }
 
 shoal_participant_t *
@@ -33,29 +34,28 @@ shoal_roster_update(shoal_roster_t *self, const gossip_member_t *m, shoal_partic
 {
     if (out)
         *out = NULL;
-    bool in_session = false, same_runner = false;
+    shoal_session_tag_t mine = {0};
+    bool in_session = false;
     char tags[sizeof(((shoal_participant_t *)0)->tags)] = "";
     for (int t = 0; t < m->meta.tag_count; t++) {
-        if (strcmp(m->meta.tags[t], self->session_tag) == 0)
-            in_session = true;
-        else if (strcmp(m->meta.tags[t], self->runner_tag) == 0)
-            same_runner = true;
-        else if (strncmp(m->meta.tags[t], "runner=", 7) != 0 &&
-                 strncmp(m->meta.tags[t], "session=", 8) != 0) {
+        shoal_session_tag_t tag;
+        if (shoal_session_tag_parse(m->meta.tags[t], &tag) != 0) {
             if (tags[0])
                 strcat(tags, ",");
             strcat(tags, m->meta.tags[t]);
+        } else if (strcmp(tag.session, self->session) == 0) {
+            in_session = true;
+            mine = tag;
         }
     }
-    if (!in_session)
-        return SHOAL_ROSTER_NOT_OURS;
+    bool takes_part = in_session && shoal_session_tag_runner_is(&mine, self->digest);
     shoal_participant_t *p = shoal_roster_find(self, m->name);
-    if (!same_runner) {
-        if (!p && m->state == GOSSIP_STATE_ALIVE)
+    if (!p && !takes_part) {
+        if (in_session && m->state == GOSSIP_STATE_ALIVE)
             shoal_log_info("%s is in session %s with a different runner or test list: "
                            "ignoring it",
                            m->name, self->session);
-        return SHOAL_ROSTER_OTHER_RUNNER;
+        return in_session ? SHOAL_ROSTER_OTHER_RUNNER : SHOAL_ROSTER_NOT_OURS;
     }
     if (!p) {
         if (self->count == SHOAL_PARTICIPANTS_MAX)
@@ -63,10 +63,13 @@ shoal_roster_update(shoal_roster_t *self, const gossip_member_t *m, shoal_partic
         p = &self->items[self->count++];
         snprintf(p->name, sizeof(p->name), "%s", m->name);
     }
-    p->slots = m->meta.slots;
-    snprintf(p->tags, sizeof(p->tags), "%s", tags);
+    if (takes_part) {
+        p->slots = mine.slots;
+        snprintf(p->tags, sizeof(p->tags), "%s", tags);
+    }
     bool was_alive = p->alive;
-    p->alive = m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT;
+    /* A member that stops advertising the session has left it, as if dead. */
+    p->alive = takes_part && (m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT);
     if (out)
         *out = p;
     if (p->alive && !was_alive)

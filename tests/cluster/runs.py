@@ -155,16 +155,79 @@ class Runs:
 
     def wait_progress(self, participant, done, timeout=60):
         """Polls until participant has printed at least `done` finished tests."""
-        def check():
-            lines = [l for l in participant.stdout().splitlines()
-                     if l.split(" ", 1)[0] in ("PASS", "FAIL", "ERROR", "SKIP")]
-            return len(lines) >= done, lines[-3:]
-        harness.wait_for(check, timeout, "%d finished tests on %s" % (done, participant.name))
+        wait_finished(participant, done, timeout)
 
     def dump(self):
         for p in self.participants:
             print("---- %s (exit %s) stderr:\n%s" % (p.name, p.code, p.stderr()[-3000:]))
             print("---- %s stdout (tail):\n%s" % (p.name, p.stdout()[-1500:]))
+
+
+class Client:
+    """A `shoal run` that hands its session to the node whose control socket
+    it names (a client: no --bind, no --join), in its own directory, with
+    extra environment variables of its own. Has what a Participant has for
+    reading its output and reports."""
+
+    def __init__(self, cluster, name, node, session, cwd=None, env=None):
+        self.cluster = cluster
+        self.name = name
+        self.node = node
+        self.session = session
+        self.cwd = cwd or os.path.join(cluster.tmpdir, name)
+        os.makedirs(self.cwd, exist_ok=True)
+        self.env = env or {}
+        base = os.path.join(cluster.tmpdir, name)
+        self.out_path = base + ".out"
+        self.err_path = base + ".err"
+        self.junit = base + ".xml"
+        self.json = base + ".json"
+        self.db = base + ".db"
+        self.proc = None
+        self.code = None
+
+    def start(self, args):
+        argv = [self.cluster.shoal, "run", "--session", self.session, "--control",
+                self.node.control, "--junit", self.junit, "--json", self.json,
+                "--history-db", self.db] + list(args)
+        env = dict(os.environ, **self.env)
+        env.pop("SHOAL_KEY", None)  # the node holds the key; a client needs none
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         cwd=self.cwd, env=env, preexec_fn=harness.pdeathsig)
+        self.cluster.started.append(self.proc)
+        return self
+
+    wait = Participant.wait
+    kill = Participant.kill
+    stdout = Participant.stdout
+    stderr = Participant.stderr
+    junit_cases = Participant.junit_cases
+
+    def signal(self, signum):
+        self.proc.send_signal(signum)
+
+    def dump(self):
+        print("---- %s (exit %s) stderr:\n%s" % (self.name, self.code, self.stderr()[-3000:]))
+        print("---- %s stdout (tail):\n%s" % (self.name, self.stdout()[-1500:]))
+
+    @property
+    def runs(self):
+        return self  # Participant.wait dumps self.runs on a timeout
+
+
+def finished_lines(p):
+    """The finished-test lines p printed (PASS, FAIL, ERROR, SKIP)."""
+    return [l for l in p.stdout().splitlines()
+            if l.split(" ", 1)[0] in ("PASS", "FAIL", "ERROR", "SKIP")]
+
+
+def wait_finished(p, done, timeout=60):
+    """Polls until p has printed at least `done` finished tests."""
+    def check():
+        lines = finished_lines(p)
+        return len(lines) >= done, lines[-3:]
+    harness.wait_for(check, timeout, "%d finished tests on %s" % (done, p.name))
 
 
 def same_reports(participants):
@@ -223,13 +286,15 @@ def list_file(path, lines):
     return path
 
 
-def marked_suite(cluster, count, seconds):
+def marked_suite(cluster, count, seconds, name="suite"):
     """A list suite of `count` tests of `seconds` each, run through mark.py so
-    every run is recorded. Returns (suite path, run log path, test names)."""
-    log = os.path.join(cluster.tmpdir, "marks.log")
+    every run is recorded (in NAME.marks; the list is NAME.list). Returns
+    (suite path, run log path, test names)."""
+    log = os.path.join(cluster.tmpdir, "marks.log" if name == "suite" else name + ".marks")
     tests = [("t%02d" % i, "%s %s %s t%02d %s" % (PYTHON, MARK, log, i, seconds))
              for i in range(count)]
-    return list_file(os.path.join(cluster.tmpdir, "suite.list"), tests), log, [t[0] for t in tests]
+    return (list_file(os.path.join(cluster.tmpdir, name + ".list"), tests), log,
+            [t[0] for t in tests])
 
 
 def kill_mid_session(cluster, session, choose, after):

@@ -32,6 +32,9 @@ struct fake_net {
     uint64_t when[S_MAX_NODES][S_MAX_NODES][4];
     s_frame_t *frames;
     size_t frame_count, frame_cap;
+    /* the last tag of subject's metadata as observer's member callback last
+     * reported it ("" for none) */
+    char last_tag[S_MAX_NODES][S_MAX_NODES][GOSSIP_TAG_MAX + 1];
     unsigned user_count[S_MAX_NODES];
     char user_last[S_MAX_NODES][128];
     uint64_t now, order, rng;
@@ -90,6 +93,8 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
         return;
     c->net->transitions[c->index][subject][m->state]++;
     c->net->when[c->index][subject][m->state] = c->net->now;
+    snprintf(c->net->last_tag[c->index][subject], GOSSIP_TAG_MAX + 1, "%s",
+             m->meta.tag_count ? m->meta.tags[m->meta.tag_count - 1] : "");
 }
 
 static void
@@ -325,4 +330,10 @@ const char *
 fake_net_user_last(const fake_net_t *self, size_t i)
 {
     return self->user_last[i];
+}
+
+const char *
+fake_net_last_tag(const fake_net_t *self, size_t observer, size_t subject)
+{
+    return self->last_tag[observer][subject];
 }

@@ -40,6 +40,9 @@ unsigned fake_net_transitions(const fake_net_t *self, size_t observer, size_t su
 uint64_t fake_net_when(const fake_net_t *self, size_t observer, size_t subject,
                        gossip_state_t state);
 size_t fake_net_size(const fake_net_t *self);
+/* The last tag of subject's metadata as observer's member callback last
+ * reported it; "" if it had none (or was never reported). */
+const char *fake_net_last_tag(const fake_net_t *self, size_t observer, size_t subject);
 /* Payloads of the layer above that node i received, and the last one as
  * "from:payload". */
 unsigned fake_net_user_count(const fake_net_t *self, size_t i);

@@ -28,28 +28,51 @@ s_converged(fake_net_t *net)
     return true;
 }
 
+/* Runs the network in 10 ms steps until done(net, arg) holds; the fake ms
+ * it took, or UINT64_MAX if it did not within ms. */
 static uint64_t
-s_run_until_all_see(fake_net_t *net, size_t subject, gossip_state_t state, uint64_t ms)
+s_run_until(fake_net_t *net, bool (*done)(fake_net_t *, const void *), const void *arg, uint64_t ms)
 {
     uint64_t start = fake_net_now(net);
     while (fake_net_now(net) - start <= ms) {
-        if (s_all_see(net, subject, state, subject))
+        if (done(net, arg))
             return fake_net_now(net) - start;
         fake_net_run(net, 10);
     }
     return UINT64_MAX;
 }
 
+typedef struct {
+    size_t subject;
+    gossip_state_t state;
+    const char *tag;
+} s_about_t;
+
+static bool
+s_all_see_state(fake_net_t *net, const void *arg)
+{
+    const s_about_t *about = arg;
+    return s_all_see(net, about->subject, about->state, about->subject);
+}
+
+static uint64_t
+s_run_until_all_see(fake_net_t *net, size_t subject, gossip_state_t state, uint64_t ms)
+{
+    s_about_t about = {.subject = subject, .state = state};
+    return s_run_until(net, s_all_see_state, &about, ms);
+}
+
+static bool
+s_is_converged(fake_net_t *net, const void *arg)
+{
+    (void)arg;
+    return s_converged(net);
+}
+
 static uint64_t
 s_run_until_converged(fake_net_t *net, uint64_t ms)
 {
-    uint64_t start = fake_net_now(net);
-    while (fake_net_now(net) - start <= ms) {
-        if (s_converged(net))
-            return fake_net_now(net) - start;
-        fake_net_run(net, 10);
-    }
-    return UINT64_MAX;
+    return s_run_until(net, s_is_converged, NULL, ms);
 }
 
 void
@@ -407,5 +430,117 @@ test_gossip_mesh_full_table_with_long_tags_still_syncs(void)
     CHECK(s_all_see(net, 0, GOSSIP_STATE_ALIVE, 0));
     size_t known = gossip_mesh_members(fake_net_mesh(net, 1), NULL, 0);
     CHECK_INT(known, >, 100);
+    fake_net_destroy(&net);
+}
+
+/* The tags observer holds for subject, its last one; "" if none. */
+static const char *
+s_seen_tag(fake_net_t *net, size_t observer, size_t subject, uint32_t *incarnation)
+{
+    static gossip_member_t members[64];
+    static char tag[GOSSIP_TAG_MAX + 1];
+    char name[16];
+    snprintf(name, sizeof(name), "n%zu", subject);
+    size_t count = gossip_mesh_members(fake_net_mesh(net, observer), members, 64);
+    tag[0] = '\0';
+    for (size_t i = 0; i < count && i < 64; i++)
+        if (strcmp(members[i].name, name) == 0) {
+            const gossip_meta_t *meta = &members[i].meta;
+            snprintf(tag, sizeof(tag), "%s",
+                     meta->tag_count ? meta->tags[meta->tag_count - 1] : "");
+            if (incarnation)
+                *incarnation = members[i].incarnation;
+        }
+    return tag;
+}
+
+static void
+s_set_tag(fake_net_t *net, size_t i, const char *tag)
+{
+    gossip_meta_t meta = {.slots = 2, .version = "test", .tag_count = 1};
+    snprintf(meta.tags[0], sizeof(meta.tags[0]), "%s", tag);
+    CHECK_INT(gossip_mesh_set_meta(fake_net_mesh(net, i), &meta, fake_net_now(net)), ==, 0);
+}
+
+/* Every member holds subject's tag, and its callback said so. */
+static bool
+s_all_tagged(fake_net_t *net, const void *arg)
+{
+    const s_about_t *about = arg;
+    for (size_t i = 0; i < fake_net_size(net); i++)
+        if (strcmp(s_seen_tag(net, i, about->subject, NULL), about->tag) != 0 ||
+            strcmp(fake_net_last_tag(net, i, about->subject), about->tag) != 0)
+            return false;
+    return true;
+}
+
+static uint64_t
+s_run_until_all_tagged(fake_net_t *net, size_t subject, const char *tag, uint64_t ms)
+{
+    s_about_t about = {.subject = subject, .tag = tag};
+    return s_run_until(net, s_all_tagged, &about, ms);
+}
+
+void
+test_gossip_mesh_set_meta_spreads_to_every_member(void)
+{
+    fake_net_t *net = fake_net_new(8, "lan", 17);
+    fake_net_join_all(net, 0);
+    CHECK(s_run_until_converged(net, 5000) != UINT64_MAX);
+    uint32_t before = 0, after = 0;
+    s_seen_tag(net, 0, 3, &before);
+    s_set_tag(net, 3, "@s1=0123abcd:2");
+    /* our own callback hears it at once; the others within a few gossip rounds */
+    CHECK_STR(fake_net_last_tag(net, 3, 3), "@s1=0123abcd:2");
+    CHECK_INT(s_run_until_all_tagged(net, 3, "@s1=0123abcd:2", 5000), <=, 1000);
+    s_seen_tag(net, 5, 3, &after);
+    CHECK_INT(after, ==, before + 1);
+    /* a change of metadata is no change of state */
+    CHECK(s_converged(net));
+    fake_net_destroy(&net);
+}
+
+void
+test_gossip_mesh_set_meta_latest_wins(void)
+{
+    fake_net_t *net = fake_net_new(6, "lan", 18);
+    fake_net_join_all(net, 0);
+    CHECK(s_run_until_converged(net, 5000) != UINT64_MAX);
+    s_set_tag(net, 2, "@a=1:1");
+    fake_net_run(net, 1);
+    s_set_tag(net, 2, "@b=2:1");
+    CHECK(s_run_until_all_tagged(net, 2, "@b=2:1", 5000) != UINT64_MAX);
+    /* and it stays: nothing older comes back with a later gossip or sync */
+    fake_net_run(net, 20000);
+    for (size_t i = 0; i < 6; i++)
+        CHECK_STR(s_seen_tag(net, i, 2, NULL), "@b=2:1");
+    fake_net_destroy(&net);
+}
+
+void
+test_gossip_mesh_set_meta_survives_loss(void)
+{
+    /* Gossip that is lost is repaired by the retransmissions and, at the
+     * latest, by a push-pull sync. */
+    fake_net_t *net = fake_net_new(6, "lan", 19);
+    fake_net_join_all(net, 0);
+    CHECK(s_run_until_converged(net, 5000) != UINT64_MAX);
+    fake_net_set_loss(net, 0.3);
+    s_set_tag(net, 1, "@lossy=9:3");
+    CHECK(s_run_until_all_tagged(net, 1, "@lossy=9:3", 40000) != UINT64_MAX);
+    fake_net_destroy(&net);
+}
+
+void
+test_gossip_mesh_set_meta_refused_while_leaving(void)
+{
+    fake_net_t *net = fake_net_new(3, "lan", 20);
+    fake_net_join_all(net, 0);
+    CHECK(s_run_until_converged(net, 5000) != UINT64_MAX);
+    gossip_mesh_leave(fake_net_mesh(net, 1), fake_net_now(net));
+    gossip_meta_t meta = {.slots = 2, .version = "test", .tag_count = 1};
+    snprintf(meta.tags[0], sizeof(meta.tags[0]), "late=1");
+    CHECK_INT(gossip_mesh_set_meta(fake_net_mesh(net, 1), &meta, fake_net_now(net)), ==, -1);
+    CHECK_STR(s_seen_tag(net, 1, 1, NULL), "");
     fake_net_destroy(&net);
 }

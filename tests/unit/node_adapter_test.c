@@ -375,7 +375,7 @@ test_node_adapter_worker_env_is_xdist_like(void)
     shoal_adapter_t *py = shoal_adapter_new(1, cmd, NULL, err, sizeof(err));
     CHECK(py != NULL);
     setenv("PYTHONPATH", "/user/lib", 1);
-    char **env = shoal_adapter_worker_env(py, "/tmp/plugin", 1, 4, "ci-42");
+    char **env = shoal_adapter_worker_env(py, "/tmp/plugin", 1, 4, "ci-42", NULL);
     CHECK(env != NULL);
     const char *want[] = {"PYTHONPATH=/tmp/plugin:/user/lib", "PYTEST_XDIST_WORKER=gw1",
                           "PYTEST_XDIST_WORKER_COUNT=4", "PYTEST_XDIST_TESTRUNUID=ci-42"};
@@ -384,14 +384,19 @@ test_node_adapter_worker_env_is_xdist_like(void)
     CHECK(env[4] == NULL);
     shoal_adapter_argv_free(&env);
     unsetenv("PYTHONPATH");
-    env = shoal_adapter_worker_env(py, "/tmp/plugin", 0, 1, "s");
+    env = shoal_adapter_worker_env(py, "/tmp/plugin", 0, 1, "s", NULL);
     CHECK_STR(env[0], "PYTHONPATH=/tmp/plugin");
+    shoal_adapter_argv_free(&env);
+    /* a client's session: its environment's PYTHONPATH, not this process' */
+    char *client[] = {"PYTHONPATH=/client/lib", NULL};
+    env = shoal_adapter_worker_env(py, "/tmp/plugin", 0, 1, "s", client);
+    CHECK_STR(env[0], "PYTHONPATH=/tmp/plugin:/client/lib");
     shoal_adapter_argv_free(&env);
     shoal_adapter_destroy(&py);
 
     char *dir = s_tmpdir();
     shoal_adapter_t *list = s_list_adapter(dir, "a\ttrue\n", err, sizeof(err));
-    CHECK(shoal_adapter_worker_env(list, "/tmp/plugin", 0, 1, "s") == NULL);
+    CHECK(shoal_adapter_worker_env(list, "/tmp/plugin", 0, 1, "s", NULL) == NULL);
     shoal_adapter_destroy(&list);
     scratch_remove_tree(dir);
 }
@@ -432,7 +437,7 @@ test_node_adapter_mocha_worker_runs_the_users_mocha(void)
             CHECK_STR(argv[n], cases[k].want[n]);
         CHECK(argv[n] == NULL);
         shoal_adapter_argv_free(&argv);
-        char **env = shoal_adapter_worker_env(a, "/p", 3, 4, "s");
+        char **env = shoal_adapter_worker_env(a, "/p", 3, 4, "s", NULL);
         CHECK_STR(env[0], "MOCHA_WORKER_ID=3");
         CHECK(env[1] == NULL);
         shoal_adapter_argv_free(&env);

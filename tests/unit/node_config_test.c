@@ -91,6 +91,7 @@ test_node_config_rejects_bad_values(void)
     CHECK_INT(s_option(&config, "name", "node-1"), ==, 0);
     CHECK_INT(s_option(&config, "tag", "novalue"), ==, -1);
     CHECK_INT(s_option(&config, "tag", "=x"), ==, -1);
+    CHECK_INT(s_option(&config, "tag", "@s1=0123abcd:2"), ==, -1); /* the sessions' own */
     CHECK_INT(s_option(&config, "tag", "gpu=a100"), ==, 0);
     CHECK_INT(config.meta.tag_count, ==, 1);
     CHECK_INT(s_option(&config, "profile", "wan"), ==, -1);

@@ -6,12 +6,14 @@
  */
 #include "harness.h"
 #include "node/exec.h"
+#include "scratch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TEST(g, n) void test_##g##_##n(void);
@@ -33,16 +35,22 @@ s_nap(void)
 }
 
 static shoal_exec_t *
-s_run(char *const *argv, const char *cwd, char *const *env, size_t cap)
+s_run_spec(const shoal_exec_spec_t *spec)
 {
-    shoal_exec_spec_t spec = {.argv = argv, .cwd = cwd, .env_extra = env, .output_cap = cap};
     char err[256] = "";
-    shoal_exec_t *exec = shoal_exec_run(&spec, err, sizeof(err));
+    shoal_exec_t *exec = shoal_exec_run(spec, err, sizeof(err));
     if (!exec)
         fprintf(stderr, "shoal_exec_run: %s\n", err);
     CHECK(exec != NULL);
     CHECK(shoal_exec_result(exec) != NULL);
     return exec;
+}
+
+static shoal_exec_t *
+s_run(char *const *argv, const char *cwd, char *const *env, size_t cap)
+{
+    shoal_exec_spec_t spec = {.argv = argv, .cwd = cwd, .env_extra = env, .output_cap = cap};
+    return s_run_spec(&spec);
 }
 
 /* A process that is gone or a zombie no longer runs. */
@@ -186,6 +194,51 @@ test_node_exec_passes_environment(void)
     shoal_exec_t *exec = s_run(argv, NULL, env, 0);
     CHECK_STR(shoal_exec_result(exec)->output, "n1/3/s9/kept\n");
     shoal_exec_destroy(&exec);
+}
+
+void
+test_node_exec_env_replaces_this_process_environment(void)
+{
+    /* A node runs a client's session with the client's environment: ours
+     * does not leak in, and the session's additions still apply. */
+    setenv("SHOAL_EXEC_TEST_KEEP", "ours", 1);
+    char *base[] = {"PATH=/usr/bin:/bin", "WHERE=client", "SHOAL_SLOT=0", NULL};
+    char *extra[] = {"SHOAL_SLOT=2", NULL};
+    char *argv[] = {"sh", "-c", "echo $WHERE/$SHOAL_SLOT/${SHOAL_EXEC_TEST_KEEP:-unset}", NULL};
+    shoal_exec_spec_t spec = {.argv = argv, .env = base, .env_extra = extra};
+    shoal_exec_t *exec = s_run_spec(&spec);
+    CHECK_STR(shoal_exec_result(exec)->output, "client/2/unset\n");
+    shoal_exec_destroy(&exec);
+}
+
+void
+test_node_exec_env_path_finds_the_program(void)
+{
+    char dir[] = "/tmp/shoal-exec-path-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    scratch_write(dir, "bin/shoal-exec-probe", "#!/bin/sh\necho found in bin \"$1\"\n");
+    char path[sizeof(dir) + 64];
+    snprintf(path, sizeof(path), "%s/bin/shoal-exec-probe", dir);
+    CHECK_INT(chmod(path, 0755), ==, 0);
+    /* the environment's PATH, a relative entry read from the child's cwd */
+    char *base[] = {"PATH=/nonexistent:bin", NULL};
+    char *argv[] = {"shoal-exec-probe", "x", NULL};
+    shoal_exec_spec_t spec = {.argv = argv, .cwd = dir, .env = base};
+    shoal_exec_t *exec = s_run_spec(&spec);
+    CHECK_STR(shoal_exec_result(exec)->output, "found in bin x\n");
+    shoal_exec_destroy(&exec);
+    /* not on that PATH: not run, even when it is on ours */
+    char ours[sizeof(dir) + 16];
+    snprintf(ours, sizeof(ours), "%s/bin", dir);
+    setenv("PATH", ours, 1);
+    char *elsewhere[] = {"PATH=/usr/bin:/bin", NULL};
+    spec.env = elsewhere;
+    exec = s_run_spec(&spec);
+    CHECK(shoal_exec_result(exec)->spawn_failed);
+    CHECK_STR(shoal_exec_result(exec)->output,
+              "cannot run 'shoal-exec-probe': No such file or directory");
+    shoal_exec_destroy(&exec);
+    scratch_remove_tree(dir);
 }
 
 void

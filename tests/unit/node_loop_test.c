@@ -1,6 +1,7 @@
 /* node/loop.c: the host's loop. Real pipes, the real clock; nothing waits
  * longer than a turn whose deadline has passed. */
 #include "harness.h"
+#include "node/log.h"
 #include "node/loop.h"
 
 #include <unistd.h>
@@ -145,4 +146,66 @@ test_node_loop_refuses_a_watch_twice_and_past_its_cap(void)
         CHECK(shoal_loop_add_timer(loop, UINT64_MAX, s_timer, &p) > 0);
     CHECK_INT(shoal_loop_add_timer(loop, UINT64_MAX, s_timer, &p), ==, -1);
     shoal_loop_destroy(&loop);
+}
+
+static void *s_tapped_scope[4];
+static char s_tapped[4][128];
+static int s_taps;
+
+static void
+s_tap(void *scope, const char *line)
+{
+    if (s_taps < 4) {
+        s_tapped_scope[s_taps] = scope;
+        snprintf(s_tapped[s_taps], sizeof(s_tapped[0]), "%s", line);
+    }
+    s_taps++;
+}
+
+static uint64_t
+s_logging_timer(void *ctx, uint64_t now)
+{
+    (void)now;
+    shoal_log_info("timer %s", (const char *)ctx);
+    return UINT64_MAX;
+}
+
+static void
+s_logging_read(void *ctx, uint64_t now)
+{
+    (void)now;
+    s_probe_t *p = ctx;
+    char c;
+    CHECK(read(p->fd, &c, 1) == 1);
+    shoal_log_info("read");
+}
+
+/* A node hands a client what its session logs: each line reaches the tap
+ * with the context of the callback that logged it, and none outside one. */
+void test_node_loop_what_a_callback_logs_is_scoped_to_it(void);
+void
+test_node_loop_what_a_callback_logs_is_scoped_to_it(void)
+{
+    shoal_log_set_name("n1");
+    shoal_log_set_tap(s_tap);
+    shoal_loop_t *loop = shoal_loop_new();
+    int pipe_fds[2];
+    CHECK(pipe(pipe_fds) == 0);
+    s_probe_t reader = {.loop = loop, .fd = pipe_fds[0]};
+    char name[] = "a";
+    CHECK_INT(shoal_loop_add_read(loop, pipe_fds[0], NULL, s_logging_read, &reader), ==, 0);
+    CHECK(write(pipe_fds[1], "x", 1) == 1);
+    uint64_t first = shoal_loop_turn(loop, 0);
+    CHECK(shoal_loop_add_timer(loop, first, s_logging_timer, name) > 0);
+    shoal_loop_turn(loop, 0);
+    shoal_log_info("outside");
+    CHECK_INT(s_taps, ==, 2);
+    CHECK(s_tapped_scope[0] == &reader);
+    CHECK_STR(s_tapped[0], "shoal[n1]: read");
+    CHECK(s_tapped_scope[1] == name);
+    CHECK_STR(s_tapped[1], "shoal[n1]: timer a");
+    shoal_log_set_tap(NULL);
+    shoal_loop_destroy(&loop);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
 }

@@ -3,6 +3,7 @@
  * a clock that is an argument. */
 #include "fake_host.h"
 #include "harness.h"
+#include "node/session_tag.h"
 #include "sched/sched.h"
 
 #include <json-c/json.h>
@@ -13,16 +14,16 @@
 
 #define SESSION "ci-7"
 #define DIGEST "0123456789abcdef0123"
+#define OTHER_DIGEST "ffffffffffffffff0123"
 
 static gossip_member_t
 s_member(const char *name, gossip_state_t state, const char *session, const char *digest)
 {
-    gossip_member_t m = {.state = state, .meta = {.slots = 2}};
+    gossip_member_t m = {.state = state, .meta = {.slots = 4}};
     snprintf(m.name, sizeof(m.name), "%s", name);
     int t = 0;
     snprintf(m.meta.tags[t++], sizeof(m.meta.tags[0]), "gpu=1");
-    snprintf(m.meta.tags[t++], sizeof(m.meta.tags[0]), "session=%s", session);
-    snprintf(m.meta.tags[t++], sizeof(m.meta.tags[0]), "runner=%.16s", digest);
+    shoal_session_tag(session, digest, 2, m.meta.tags[t++], sizeof(m.meta.tags[0]));
     m.meta.tag_count = (uint8_t)t;
     return m;
 }
@@ -70,7 +71,7 @@ test_node_session_roles_roster_takes_its_session_and_runner_only(void)
     static shoal_roster_t roster;
     shoal_roster_init(&roster, SESSION, DIGEST);
     gossip_member_t other_session = s_member("a", GOSSIP_STATE_ALIVE, "ci-8", DIGEST);
-    gossip_member_t other_runner = s_member("b", GOSSIP_STATE_ALIVE, SESSION, "ffff");
+    gossip_member_t other_runner = s_member("b", GOSSIP_STATE_ALIVE, SESSION, OTHER_DIGEST);
     gossip_member_t ours = s_member("c", GOSSIP_STATE_ALIVE, SESSION, DIGEST);
     shoal_participant_t *p = (shoal_participant_t *)1;
     CHECK_INT(shoal_roster_update(&roster, &other_session, &p), ==, SHOAL_ROSTER_NOT_OURS);
@@ -79,8 +80,8 @@ test_node_session_roles_roster_takes_its_session_and_runner_only(void)
     CHECK_INT(shoal_roster_update(&roster, &ours, &p), ==, SHOAL_ROSTER_ARRIVED);
     CHECK_INT(roster.count, ==, 1);
     CHECK_STR(p->name, "c");
-    CHECK_INT(p->slots, ==, 2);
-    CHECK_STR(p->tags, "gpu=1"); /* its own tags, not session= or runner= */
+    CHECK_INT(p->slots, ==, 2);  /* what it gives this session, not its --slots */
+    CHECK_STR(p->tags, "gpu=1"); /* its own tags, not the session's */
     CHECK(shoal_roster_find(&roster, "b") == NULL);
 }
 
@@ -102,6 +103,11 @@ test_node_session_roles_roster_tells_loss_and_return(void)
     CHECK_INT(shoal_roster_update(&roster, &m, &p), ==, SHOAL_ROSTER_ARRIVED);
     CHECK(p == first); /* the same participant, never removed */
     CHECK_INT(roster.count, ==, 1);
+    /* Alive, but no longer in the session (its node dropped the tag): gone. */
+    gossip_member_t left = m;
+    left.meta.tag_count = 1; /* gpu=1 only */
+    CHECK_INT(shoal_roster_update(&roster, &left, &p), ==, SHOAL_ROSTER_LOST);
+    CHECK(p == first && !p->alive);
 }
 
 void

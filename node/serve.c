@@ -1,0 +1,481 @@
+/* The node side of the hand-off (see serve.h for the life of a session here
+ * and handoff.h for the requests). Every session it runs is a
+ * shoal_session_t on the node's loop whose report forwards its progress
+ * here and whose log lines are tapped: both become events the client polls
+ * for, numbered, so a reply lost on the way is sent again. */
+#include "node/serve.h"
+#include "node/handoff.h"
+#include "node/log.h"
+#include "node/session.h"
+#include "node/session_tag.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <string.h>
+
+#define S_TICK_MS 100
+#define S_CLIENT_SILENT_MS 10000 /* a client that has not polled this long is gone */
+#define S_EVENTS_PER_REPLY 512   /* events in one poll reply, at most */
+#define S_EVENTS_MAX 100000      /* events waiting for a client; beyond, lines are dropped */
+#define S_FRAME_MAX (256 * 1024) /* one encoded session message */
+
+typedef struct {
+    uint64_t seq;
+    zframe_t *frame; /* kind byte + body */
+} s_event_t;
+
+typedef struct {
+    char token[33];
+    char digest[33];         /* the runner's: its tag says it */
+    shoal_handoff_t handoff; /* owns the config, command, cwd and environment */
+    shoal_session_t *session;
+    unsigned share;
+    uint64_t last_poll;
+    zlist_t *events;   /* s_event_t *, by seq */
+    uint64_t next_seq; /* of the next event; the first is 1 */
+    uint64_t dropped;
+    bool ended;    /* over: the end is queued, the tag dropped, the workers close */
+    bool released; /* the client has the end, or is gone: freed once closed */
+} s_hosted_t;
+
+struct shoal_serve {
+    shoal_node_t *node;
+    shoal_loop_t *loop;
+    long timer;
+    zlist_t *hosted; /* s_hosted_t *, oldest first */
+    gossip_meta_t advertised;
+    uint8_t *buf; /* S_FRAME_MAX, to encode into */
+};
+
+static shoal_serve_t *s_serve; /* the one of the process, for the log tap */
+
+/* ---------------------------------------------------------------- events */
+
+static void
+s_queue(s_hosted_t *h, char kind, const void *body, size_t len)
+{
+    if (zlist_size(h->events) >= S_EVENTS_MAX && kind != SHOAL_HANDOFF_SUMMARY &&
+        kind != SHOAL_HANDOFF_END) {
+        h->dropped++; /* the client is that far behind: it loses lines, never the end */
+        return;
+    }
+    s_event_t *event = calloc(1, sizeof(*event));
+    zframe_t *frame = event ? zframe_new(NULL, len + 1) : NULL;
+    if (!frame) {
+        free(event);
+        return;
+    }
+    zframe_data(frame)[0] = (byte)kind;
+    memcpy(zframe_data(frame) + 1, body, len);
+    event->seq = h->next_seq++;
+    event->frame = frame;
+    zlist_append(h->events, event);
+}
+
+static void
+s_queue_progress(void *arg, const uint8_t *frame, size_t len)
+{
+    s_queue(arg, SHOAL_HANDOFF_PROGRESS, frame, len);
+}
+
+static void
+s_queue_summary(void *arg, const uint8_t *frame, size_t len)
+{
+    s_queue(arg, SHOAL_HANDOFF_SUMMARY, frame, len);
+}
+
+static void
+s_events_drop(s_hosted_t *h, uint64_t acked)
+{
+    s_event_t *event;
+    while ((event = zlist_first(h->events)) && event->seq <= acked) {
+        zlist_pop(h->events);
+        zframe_destroy(&event->frame);
+        free(event);
+    }
+}
+
+/* The report's forward hook: what the client's report prints. */
+static void
+s_on_progress(void *arg, const uint32_t counts[SHOAL_COUNT_KINDS], const shoal_item_t *finished,
+              size_t count)
+{
+    s_hosted_t *h = arg;
+    shoal_msg_t msg = {
+        .type = SHOAL_MSG_PROGRESS, .items = (shoal_item_t *)finished, .item_count = count};
+    snprintf(msg.session, sizeof(msg.session), "%s", h->handoff.run.session);
+    memcpy(msg.counts, counts, sizeof(msg.counts));
+    shoal_msg_encode_all(&msg, s_serve->buf, S_FRAME_MAX, s_queue_progress, h);
+}
+
+/* The log tap: a line a client's session (or its hand-off) said. */
+static void
+s_on_log(void *scope, const char *line)
+{
+    s_hosted_t *h;
+    for (h = s_serve ? zlist_first(s_serve->hosted) : NULL; h; h = zlist_next(s_serve->hosted))
+        if ((void *)h == scope || (h->session && (void *)h->session == scope)) {
+            s_queue(h, SHOAL_HANDOFF_LOG, line, strlen(line));
+            return;
+        }
+}
+
+/* ---------------------------------------------------------------- shares and tags */
+
+static bool
+s_counts(const s_hosted_t *h)
+{
+    return !h->ended;
+}
+
+void
+shoal_serve_shares(unsigned slots, const unsigned *wanted, size_t count, unsigned *shares)
+{
+    unsigned remaining = slots ? slots : 1;
+    size_t open = count;
+    for (size_t i = 0; i < count; i++)
+        shares[i] = 0;
+    while (open > 0) {
+        unsigned fair = remaining / (unsigned)open ? remaining / (unsigned)open : 1;
+        bool capped = false;
+        for (size_t i = 0; i < count; i++)
+            if (!shares[i] && wanted[i] && wanted[i] <= fair) {
+                shares[i] = wanted[i];
+                remaining = remaining > shares[i] ? remaining - shares[i] : 0;
+                open--;
+                capped = true;
+            }
+        if (capped)
+            continue; /* what they left is shared by the others */
+        unsigned extra = remaining > fair * (unsigned)open ? remaining - fair * (unsigned)open : 0;
+        for (size_t i = 0; i < count; i++)
+            if (!shares[i]) {
+                shares[i] = fair + (extra ? 1 : 0);
+                extra -= extra ? 1 : 0;
+            }
+        open = 0;
+    }
+}
+
+/* Each session running here gets its share (shoal_serve_shares). */
+static void
+s_split(shoal_serve_t *self)
+{
+    unsigned wanted[SHOAL_NODE_APPS_MAX], shares[SHOAL_NODE_APPS_MAX];
+    size_t count = 0;
+    s_hosted_t *h;
+    for (h = zlist_first(self->hosted); h; h = zlist_next(self->hosted))
+        if (s_counts(h) && count < SHOAL_NODE_APPS_MAX)
+            wanted[count++] = h->handoff.slots;
+    shoal_serve_shares(shoal_node_meta(self->node)->slots, wanted, count, shares);
+    count = 0;
+    for (h = zlist_first(self->hosted); h; h = zlist_next(self->hosted))
+        if (s_counts(h) && count < SHOAL_NODE_APPS_MAX)
+            h->share = shares[count++];
+}
+
+/* Gives every session its share and advertises what the node takes part
+ * in: its own tags, then one per session running here. */
+static void
+s_apply(shoal_serve_t *self, uint64_t now)
+{
+    s_split(self);
+    gossip_meta_t meta = *shoal_node_meta(self->node);
+    s_hosted_t *h;
+    for (h = zlist_first(self->hosted); h; h = zlist_next(self->hosted)) {
+        if (!s_counts(h) || meta.tag_count == GOSSIP_TAGS_MAX)
+            continue;
+        shoal_session_tag(h->handoff.run.session, h->digest, h->share, meta.tags[meta.tag_count++],
+                          GOSSIP_TAG_MAX + 1);
+        if (h->session)
+            shoal_session_set_slots(h->session, h->share);
+    }
+    if (memcmp(&meta, &self->advertised, sizeof(meta)) != 0 &&
+        gossip_mesh_set_meta(shoal_node_mesh(self->node), &meta, now) == 0)
+        self->advertised = meta;
+}
+
+/* ---------------------------------------------------------------- life of a session here */
+
+static void
+s_hosted_free(s_hosted_t *h)
+{
+    shoal_session_destroy(&h->session);
+    s_events_drop(h, UINT64_MAX);
+    zlist_destroy(&h->events);
+    shoal_handoff_clear(&h->handoff);
+    free(h);
+}
+
+static s_hosted_t *
+s_find(shoal_serve_t *self, const char *token)
+{
+    s_hosted_t *h;
+    for (h = zlist_first(self->hosted); h; h = zlist_next(self->hosted))
+        if (token && strcmp(h->token, token) == 0)
+            return h;
+    return NULL;
+}
+
+/* Kills the session's tests and forgets it; the others get its slots. */
+static void
+s_abandon(shoal_serve_t *self, s_hosted_t *h, const char *why, uint64_t now)
+{
+    shoal_log_info("session %s: %s: abandoning it here", h->handoff.run.session, why);
+    zlist_remove(self->hosted, h);
+    s_hosted_free(h);
+    s_apply(self, now);
+}
+
+/* Once the session is over here: the summary and the end go to the
+ * client, the workers close, and the others get its slots. */
+static void
+s_check_over(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
+{
+    if (h->ended || !shoal_session_over(h->session))
+        return;
+    shoal_session_outcome_t outcome;
+    shoal_session_outcome(h->session, &outcome);
+    if (outcome.count) {
+        shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY,
+                           .chunks = 1,
+                           .status = outcome.status,
+                           .text = "",
+                           .items = (shoal_item_t *)outcome.items,
+                           .item_count = outcome.count};
+        snprintf(msg.session, sizeof(msg.session), "%s", h->handoff.run.session);
+        shoal_msg_encode_all(&msg, self->buf, S_FRAME_MAX, s_queue_summary, h);
+    }
+    char end[sizeof(outcome.text) + 32];
+    int len = snprintf(end, sizeof(end), "%d %d\n%s", outcome.status, outcome.refused ? 1 : 0,
+                       outcome.text);
+    s_queue(h, SHOAL_HANDOFF_END, end, (size_t)len < sizeof(end) ? (size_t)len : sizeof(end) - 1);
+    h->ended = true;
+    shoal_session_close(h->session);
+    s_apply(self, now);
+}
+
+/* A client is gone when its process is (on this machine), or silent. */
+static bool
+s_client_gone(const s_hosted_t *h, uint64_t now)
+{
+    if (h->handoff.pid > 0 && kill((pid_t)h->handoff.pid, 0) != 0 && errno == ESRCH)
+        return true;
+    return now - h->last_poll > S_CLIENT_SILENT_MS;
+}
+
+static uint64_t
+s_tick(void *ctx, uint64_t now)
+{
+    shoal_serve_t *self = ctx;
+    /* A copy to walk: what we call walks (and changes) the list itself. */
+    zlist_t *walk = zlist_dup(self->hosted);
+    for (s_hosted_t *h = walk ? zlist_first(walk) : NULL; h; h = zlist_next(walk)) {
+        s_check_over(self, h, now);
+        if (h->released && shoal_session_closed(h->session)) {
+            zlist_remove(self->hosted, h);
+            s_hosted_free(h);
+        } else if (!h->released && s_client_gone(h, now)) {
+            if (h->ended)
+                h->released = true; /* its workers may still finish their session */
+            else
+                s_abandon(self, h, "its client is gone", now);
+        }
+    }
+    zlist_destroy(&walk);
+    return now + S_TICK_MS;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+/* Why the node cannot take the session, or NULL. */
+static const char *
+s_cannot_take(shoal_serve_t *self, const shoal_handoff_t *handoff, char *why, size_t size)
+{
+    size_t running = 0;
+    s_hosted_t *h;
+    for (h = zlist_first(self->hosted); h; h = zlist_next(self->hosted)) {
+        if (!s_counts(h))
+            continue;
+        running++;
+        if (strcmp(h->handoff.run.session, handoff->run.session) == 0) {
+            snprintf(why, size, "it takes part in session %s already", handoff->run.session);
+            return why;
+        }
+    }
+    size_t room = GOSSIP_TAGS_MAX - (size_t)shoal_node_meta(self->node)->tag_count;
+    if (running >= room) {
+        snprintf(why, size, "it takes part in %zu sessions, as many as its tags can say", running);
+        return why;
+    }
+    return NULL;
+}
+
+static zmsg_t *
+s_on_serve(shoal_serve_t *self, zmsg_t *request, uint64_t now)
+{
+    zframe_t *body = zmsg_next(request);
+    s_hosted_t *h = calloc(1, sizeof(*h));
+    if (!h || !(h->events = zlist_new()) || !body ||
+        shoal_handoff_decode(zframe_data(body), zframe_size(body), &h->handoff) != 0) {
+        if (h)
+            s_hosted_free(h);
+        return shoal_handoff_strings("refused",
+                                     "a hand-off it cannot read (another version of shoal?)", NULL);
+    }
+    char why[1024];
+    shoal_handoff_t *handoff = &h->handoff;
+    shoal_adapter_t *adapter = NULL;
+    if (!s_cannot_take(self, handoff, why, sizeof(why)))
+        adapter = shoal_adapter_new_named(
+            handoff->adapter[0] ? handoff->adapter : NULL, handoff->argc, handoff->argv,
+            handoff->list[0] ? handoff->list : NULL, why, sizeof(why));
+    if (!adapter) {
+        s_hosted_free(h);
+        return shoal_handoff_strings("refused", why, NULL);
+    }
+    uint8_t random[16];
+    randombytes_buf(random, sizeof(random));
+    sodium_bin2hex(h->token, sizeof(h->token), random, sizeof(random));
+    snprintf(h->digest, sizeof(h->digest), "%s", shoal_adapter_digest(adapter));
+    h->next_seq = 1;
+    h->last_poll = now;
+    handoff->run.slots = shoal_node_meta(self->node)->slots;
+    zlist_append(self->hosted, h);
+    s_apply(self, now); /* our tag first: the session sees itself take part */
+    const char *runner = shoal_adapter_name(adapter); /* static: outlives the adapter */
+    void *scope = shoal_log_scope(h);
+    h->session = shoal_session_new(&handoff->run, self->node, &adapter);
+    if (h->session)
+        shoal_log_info("session %s: %s runner, %u of this node's slots, for pid %lld in %s",
+                       handoff->run.session, runner, h->share, (long long)handoff->pid,
+                       handoff->cwd);
+    shoal_log_scope(scope);
+    shoal_adapter_destroy(&adapter);
+    if (!h->session) {
+        zlist_remove(self->hosted, h);
+        s_hosted_free(h);
+        s_apply(self, now);
+        return shoal_handoff_strings("refused", "it cannot start the session (its log says why)",
+                                     NULL);
+    }
+    shoal_report_t *report = shoal_session_report(h->session);
+    report->forward = s_on_progress;
+    report->forward_arg = h;
+    shoal_session_set_slots(h->session, h->share);
+    return shoal_handoff_strings("ok", h->token, shoal_node_name(self->node));
+}
+
+static zmsg_t *
+s_on_poll(shoal_serve_t *self, zmsg_t *request, uint64_t now)
+{
+    char *token = zmsg_popstr(request), *acked = zmsg_popstr(request);
+    s_hosted_t *h = s_find(self, token);
+    zmsg_t *reply = NULL;
+    if (!h || h->released) {
+        reply = shoal_handoff_strings("unknown", NULL, NULL);
+        goto done;
+    }
+    h->last_poll = now;
+    s_events_drop(h, acked ? strtoull(acked, NULL, 10) : 0);
+    s_check_over(self, h, now);
+    shoal_report_t *report = shoal_session_report(h->session);
+    s_event_t *event = zlist_first(h->events);
+    char header[64];
+    snprintf(header, sizeof(header), "%llu %d %d %s",
+             (unsigned long long)(event ? event->seq : h->next_seq),
+             zlist_size(h->events) > S_EVENTS_PER_REPLY, report->verbosity,
+             report->reportchars[0] ? report->reportchars : "-");
+    reply = shoal_handoff_strings(h->ended ? "over" : "running", header, NULL);
+    for (size_t n = 0; event && n < S_EVENTS_PER_REPLY; n++, event = zlist_next(h->events)) {
+        zframe_t *copy = zframe_dup(event->frame);
+        zmsg_append(reply, &copy);
+    }
+done:
+    zstr_free(&token);
+    zstr_free(&acked);
+    return reply;
+}
+
+static zmsg_t *
+s_on_control(void *ctx, zmsg_t **request_p, uint64_t now)
+{
+    shoal_serve_t *self = ctx;
+    zframe_t *verb = zmsg_first(*request_p);
+    if (!verb)
+        return NULL;
+    if (zframe_streq(verb, "serve"))
+        return s_on_serve(self, *request_p, now);
+    if (!zframe_streq(verb, "poll") && !zframe_streq(verb, "cancel") && !zframe_streq(verb, "bye"))
+        return NULL; /* the node's own (members, stats, status) */
+    bool poll = zframe_streq(verb, "poll"), cancel = zframe_streq(verb, "cancel");
+    free(zmsg_popstr(*request_p));
+    if (poll)
+        return s_on_poll(self, *request_p, now);
+    char *token = zmsg_popstr(*request_p);
+    s_hosted_t *h = s_find(self, token);
+    zstr_free(&token);
+    if (h && cancel && !h->ended)
+        s_abandon(self, h, "its client stopped", now);
+    else if (h)
+        h->released = true; /* bye, or a cancel after the end: its workers close */
+    return shoal_handoff_strings("ok", NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+shoal_serve_t *
+shoal_serve_new(shoal_node_t *node)
+{
+    if (strncmp(shoal_node_control(node), "ipc://", 6) != 0) {
+        shoal_log_info("--control %s is not ipc://: this node takes no session from shoal run",
+                       shoal_node_control(node));
+        return NULL;
+    }
+    shoal_serve_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->node = node;
+    self->loop = shoal_node_loop(node);
+    self->hosted = zlist_new();
+    self->buf = malloc(S_FRAME_MAX);
+    self->advertised = *shoal_node_meta(node);
+    self->timer =
+        shoal_loop_add_timer(self->loop, shoal_loop_now(self->loop) + S_TICK_MS, s_tick, self);
+    if (!self->hosted || !self->buf || self->timer < 0) {
+        shoal_serve_destroy(&self);
+        return NULL;
+    }
+    s_serve = self;
+    shoal_log_set_tap(s_on_log);
+    shoal_node_set_control(node, s_on_control, self);
+    return self;
+}
+
+void
+shoal_serve_destroy(shoal_serve_t **self_p)
+{
+    shoal_serve_t *self = *self_p;
+    if (!self)
+        return;
+    if (s_serve == self) {
+        shoal_log_set_tap(NULL);
+        shoal_node_set_control(self->node, NULL, NULL);
+        s_serve = NULL;
+    }
+    s_hosted_t *h;
+    while (self->hosted && (h = zlist_pop(self->hosted))) {
+        if (!h->ended)
+            shoal_log_info("session %s: the node stops: abandoning it here",
+                           h->handoff.run.session);
+        s_hosted_free(h);
+    }
+    zlist_destroy(&self->hosted);
+    if (self->timer > 0)
+        shoal_loop_remove_timer(self->loop, self->timer);
+    free(self->buf);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,47 @@
+/* node/serve.h: a `shoal node` that runs sessions for the `shoal run`
+ * clients of its machine (handoff.h), one mesh member for all of them.
+ *
+ * Each session it takes gets a share of the node's --slots: the slots are
+ * split evenly between the sessions running here (a client's --slots caps
+ * its share; what a capped session leaves goes to the others; with more
+ * sessions than slots each still gets one), and when one ends its slots go
+ * to the others at once. The share is advertised in the session's tag
+ * (session_tag.h), so the node carries at most GOSSIP_TAGS_MAX minus its
+ * --tag count sessions.
+ *
+ * A session's life here:
+ *   serve -> RUNNING --over (summary in)--> ENDED: tag dropped, workers close
+ *              |                               |  bye, or the client is gone
+ *              | cancel, or the client is gone v
+ *              +--> abandoned: killed,      RELEASED --workers closed--> freed
+ *                   tag dropped, freed
+ * s_on_serve, s_check_over, s_abandon and s_tick perform the transitions. A
+ * client is gone when its process no longer exists or it has not polled for
+ * S_CLIENT_SILENT_MS: a client killed by SIGKILL leaves no session running.
+ *
+ * A hand-off carries a command to run as the node's user: the node takes
+ * them only on an ipc:// control socket (the default one is in a 0700
+ * directory), never on TCP, where anyone reaching the port could.
+ */
+#ifndef SHOAL_NODE_SERVE_H
+#define SHOAL_NODE_SERVE_H
+
+#include "node/node.h"
+
+#include <stddef.h>
+
+typedef struct shoal_serve shoal_serve_t;
+
+/* Answers hand-offs on the node's control socket from now on. One per
+ * process (it taps the log). NULL when the control socket is not ipc://
+ * (said so), or out of memory. */
+shoal_serve_t *shoal_serve_new(shoal_node_t *node);
+/* Abandons every session it runs (their tests are killed). */
+void shoal_serve_destroy(shoal_serve_t **self_p);
+/* The split: `slots` shared by `count` sessions, the oldest first, session
+ * i asking for at most wanted[i] (0: any): evenly, a capped session's
+ * leftover going to the others, the remainder one each to the oldest, at
+ * least one each. Writes shares[0..count). */
+void shoal_serve_shares(unsigned slots, const unsigned *wanted, size_t count, unsigned *shares);
+
+#endif

@@ -1,0 +1,24 @@
+/* node/unpack.h: reading a msgpack body that came from outside the process
+ * (a peer's session message, a client's hand-off) without trusting it. */
+#ifndef SHOAL_NODE_UNPACK_H
+#define SHOAL_NODE_UNPACK_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Checks every length and count of buf[0..len) and its nesting (at most
+ * depth) with gossip_wire_check before msgpack-c reads a byte, unpacks it
+ * into a zone, and calls decode with the root (decode copies what it keeps:
+ * the zone is freed on return). decode's result, or -1 for a body that is
+ * not exactly one well-formed value. */
+int shoal_unpack(const uint8_t *buf, size_t len, int depth,
+                 int (*decode)(const msgpack_object *root, void *arg), void *arg);
+/* Readers of one value: true with *out set, false for another type or a
+ * value out of range. A number is an integer or a float from 0 to max (NaN
+ * is out of range). */
+bool shoal_unpack_bool(const msgpack_object *o, bool *out);
+bool shoal_unpack_number(const msgpack_object *o, double max, double *out);
+
+#endif
