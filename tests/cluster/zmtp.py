@@ -267,8 +267,8 @@ def seal(key_b64, plain):
 
 
 def pack(value):
-    """A minimal msgpack encoder (nil, bool, unsigned int, str, bytes, list):
-    enough to forge frames the way a key holder could."""
+    """A minimal msgpack encoder (nil, bool, unsigned int, float, str, bytes,
+    list): enough to forge frames the way a key holder could."""
     if value is None:
         return b"\xc0"
     if value is True or value is False:
@@ -280,6 +280,8 @@ def pack(value):
             if value < 1 << (8 * size):
                 return tag + value.to_bytes(size, "big")
         raise ValueError("integer too large")
+    if isinstance(value, float):
+        return b"\xcb" + struct.pack(">d", value)
     if isinstance(value, str):
         raw = value.encode()
         if len(raw) < 32:
