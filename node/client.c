@@ -108,10 +108,17 @@ s_on_end(s_client_t *self, const char *body, size_t len)
     char text[sizeof(self->text) + 32];
     snprintf(text, sizeof(text), "%.*s", (int)len, body);
     int status = SHOAL_RUN_INCOMPLETE, refused = 0, used = 0;
-    if (sscanf(text, "%d %d%n", &status, &refused, &used) < 2)
+    size_t count = 0;
+    if (sscanf(text, "%d %d %zu%n", &status, &refused, &count, &used) < 3)
         status = SHOAL_RUN_INCOMPLETE;
     const char *rest = used ? text + used : "";
     snprintf(self->text, sizeof(self->text), "%s", *rest == '\n' ? rest + 1 : rest);
+    if (count != self->summary_count && status != SHOAL_RUN_INCOMPLETE) {
+        /* Results lost on the way: reporting the rest would be a false pass. */
+        status = SHOAL_RUN_INCOMPLETE;
+        snprintf(self->text, sizeof(self->text),
+                 "the node's summary came in part: %zu of %zu results", self->summary_count, count);
+    }
     self->status = status;
     self->refused = refused != 0;
     self->ended = true;

@@ -370,7 +370,10 @@ shoal_leader_ship(shoal_leader_t *self, const char *name, bool *fresh, shoal_ite
     *out = NULL;
     *fresh = false;
     size_t m = s_member(self, name);
-    if (m == SIZE_MAX || !self->dealt || !sched_board_member_alive(self->board, m))
+    /* Only to a member that reported to this term: it has collected, so it
+     * can check every id it is sent, and it was admitted. */
+    if (m == SIZE_MAX || !self->dealt || !sched_board_member_alive(self->board, m) ||
+        !zhashx_lookup(self->reported, name))
         return 0;
     *fresh = zhashx_lookup(self->fresh, name) != NULL;
     size_t count;

@@ -336,6 +336,13 @@ shoal_node_name(const shoal_node_t *self)
     return self->name;
 }
 
+uint64_t
+shoal_node_stall_ms(const shoal_node_t *self)
+{
+    const gossip_profile_t *p = self->config.profile;
+    return 2 * ((uint64_t)p->probe_interval_ms + p->probe_timeout_ms + p->suspicion_min_ms);
+}
+
 const char *
 shoal_node_addr(const shoal_node_t *self)
 {

@@ -68,5 +68,10 @@ void shoal_node_leave(shoal_node_t *self, uint64_t ms);
 gossip_mesh_t *shoal_node_mesh(shoal_node_t *self);
 const char *shoal_node_name(const shoal_node_t *self);
 const char *shoal_node_addr(const shoal_node_t *self);
+/* Milliseconds without a turn after which the mesh has likely declared this
+ * node dead (twice the least time its profile takes to: a probe, its timeout
+ * and the shortest suspicion): a session that was stalled that long gives up
+ * what others have re-dealt by now. */
+uint64_t shoal_node_stall_ms(const shoal_node_t *self);
 
 #endif

@@ -103,8 +103,10 @@ s_on_progress(void *arg, const uint32_t counts[SHOAL_COUNT_KINDS], const shoal_i
               size_t count)
 {
     s_hosted_t *h = arg;
-    shoal_msg_t msg = {
-        .type = SHOAL_MSG_PROGRESS, .items = (shoal_item_t *)finished, .item_count = count};
+    shoal_msg_t msg = {.type = SHOAL_MSG_PROGRESS,
+                       .term = 1, /* the hand-off has no terms; the codec wants one */
+                       .items = (shoal_item_t *)finished,
+                       .item_count = count};
     snprintf(msg.session, sizeof(msg.session), "%s", h->handoff.run.session);
     memcpy(msg.counts, counts, sizeof(msg.counts));
     shoal_msg_encode_all(&msg, s_serve->buf, S_FRAME_MAX, s_queue_progress, h);
@@ -238,19 +240,26 @@ s_check_over(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
         return;
     shoal_session_outcome_t outcome;
     shoal_session_outcome(h->session, &outcome);
+    long sent = 0;
     if (outcome.count) {
         shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY,
+                           .term = 1, /* the hand-off has no terms; the codec wants one */
                            .chunks = 1,
                            .status = outcome.status,
                            .text = "",
                            .items = (shoal_item_t *)outcome.items,
                            .item_count = outcome.count};
         snprintf(msg.session, sizeof(msg.session), "%s", h->handoff.run.session);
-        shoal_msg_encode_all(&msg, self->buf, S_FRAME_MAX, s_queue_summary, h);
+        sent = shoal_msg_encode_all(&msg, self->buf, S_FRAME_MAX, s_queue_summary, h);
     }
-    char end[sizeof(outcome.text) + 32];
-    int len = snprintf(end, sizeof(end), "%d %d\n%s", outcome.status, outcome.refused ? 1 : 0,
-                       outcome.text);
+    /* The end says how many results the client must have had: one that
+     * came in part is an incomplete session there, never a pass. */
+    char end[sizeof(outcome.text) + 64];
+    int len = snprintf(end, sizeof(end), "%d %d %zu\n%s", outcome.status, outcome.refused ? 1 : 0,
+                       outcome.count, outcome.text);
+    if (sent != (long)outcome.count)
+        len = snprintf(end, sizeof(end), "%d %d %zu\nthe node could not hand over its summary",
+                       SHOAL_RUN_INCOMPLETE, outcome.refused ? 1 : 0, outcome.count);
     s_queue(h, SHOAL_HANDOFF_END, end, (size_t)len < sizeof(end) ? (size_t)len : sizeof(end) - 1);
     h->ended = true;
     shoal_session_close(h->session);

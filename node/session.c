@@ -124,6 +124,9 @@ struct shoal_session {
     size_t asked[64];                       /* loads[] that said no since the last LOADS */
     size_t asked_count;
     sched_rng_t rng;
+    uint64_t last_turn;         /* when s_on_timer last ran (ms) */
+    uint64_t stalled_until;     /* after a stall: until then, losing every peer ends it here */
+    uint64_t stalled_ms;        /* ...and how long it was */
     double observed, predicted; /* seconds our finished batches took, and were predicted */
     size_t observed_count;      /* ...tests in them */
     shoal_results_t results;    /* ours, until the session ends */
@@ -660,6 +663,8 @@ s_workers_ready(shoal_session_t *self)
 }
 
 static void s_send_held(shoal_session_t *self);
+static void s_abandon_if_alone(shoal_session_t *self, uint64_t now);
+static void s_keep_runnable(shoal_session_t *self, const char *from, shoal_msg_t *msg);
 static void s_ship(shoal_session_t *self, const char *to);
 static void s_send_gifts(shoal_session_t *self, uint64_t now);
 static void s_steal_tick(shoal_session_t *self, uint64_t now);
@@ -968,8 +973,9 @@ s_send_loads(shoal_session_t *self, uint64_t now)
                        .fresh = shoal_leader_stopped(self->lead, s_seconds(now)),
                        .items = loads,
                        .item_count = n};
-    if (loads)
-        s_send_all(self, &msg);
+    for (size_t i = 0; loads && i < self->roster.count; i++)
+        if (self->roster.items[i].alive && !self->roster.items[i].refused)
+            s_send(self, self->roster.items[i].name, &msg);
     free(loads);
 }
 
@@ -1282,8 +1288,9 @@ s_on_give(shoal_session_t *self, const char *from, shoal_msg_t *msg)
                 self->asked[self->asked_count++] = i;
         return;
     }
+    s_keep_runnable(self, from, msg);
     /* The thief's report of the move: the victim's may be lost with it. */
-    if (self->elect.leader[0]) {
+    if (self->elect.leader[0] && msg->item_count) {
         shoal_msg_t moved = {.type = SHOAL_MSG_MOVED,
                              .term = self->elect.term,
                              .victim = (char *)from,
@@ -1334,8 +1341,8 @@ s_send_gifts(shoal_session_t *self, uint64_t now)
 static void
 s_steal_tick(shoal_session_t *self, uint64_t now)
 {
-    if (self->stopped || self->collect_state != S_COLLECTED || self->phase == S_DONE ||
-        shoal_hold_count(&self->hold) || s_busy_slots(self) >= self->share)
+    if (self->stopped || self->refused || self->refused_at || self->collect_state != S_COLLECTED ||
+        self->phase == S_DONE || shoal_hold_count(&self->hold) || s_busy_slots(self) >= self->share)
         return;
     if (self->steal_pending) {
         if (now < self->steal_until)
@@ -1382,9 +1389,32 @@ s_steal_tick(shoal_session_t *self, uint64_t now)
     self->steal_until = now + S_STEAL_WAIT_MS;
 }
 
+/* I3: the network names tests, never commands; each id a leader or a peer
+ * hands us must be a runnable test of what this runner collected. The rest
+ * are rejected at once, each with its reason as its result, and never held. */
 static void
-s_on_work(shoal_session_t *self, shoal_msg_t *msg)
+s_keep_runnable(shoal_session_t *self, const char *from, shoal_msg_t *msg)
 {
+    size_t kept = 0;
+    for (size_t i = 0; i < msg->item_count; i++) {
+        shoal_item_t *item = &msg->items[i];
+        size_t t = shoal_collection_find(&self->local, item->id);
+        if (t == SIZE_MAX || self->local.tests[t].preset) {
+            shoal_log_info("rejected test id from %s: '%.80s'", from, item->id);
+            s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_ERROR,
+                         "rejected: not a valid test id of this runner's collection");
+            shoal_item_clear(item);
+            continue;
+        }
+        msg->items[kept++] = *item;
+    }
+    msg->item_count = kept;
+}
+
+static void
+s_on_work(shoal_session_t *self, const char *from, shoal_msg_t *msg)
+{
+    s_keep_runnable(self, from, msg);
     size_t offered = msg->item_count;
     size_t taken = shoal_hold_take(&self->hold, msg, msg->fresh);
     shoal_log_debug("took %zu of %zu shipped%s; holding %zu", taken, offered,
@@ -1401,7 +1431,10 @@ s_on_results(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t
             shoal_replicas_keep(&self->replicas, from, msg);
         return;
     }
-    if (!self->summary_ready)
+    /* A participant not admitted ran another collection: its results are
+     * not this session's (acknowledged all the same, so it stops sending). */
+    shoal_participant_t *p = s_participant(self, from);
+    if (!self->summary_ready && p && !p->refused)
         shoal_leader_results(self->lead, from, msg->items, msg->item_count, s_seconds(now));
     /* Acknowledge everything: what was not recorded was a duplicate. */
     shoal_msg_t ack = {.type = SHOAL_MSG_ACK,
@@ -1481,7 +1514,7 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
             s_on_want(self, from, &msg, now);
             break;
         case SHOAL_MSG_WORK:
-            s_on_work(self, &msg);
+            s_on_work(self, from, &msg);
             break;
         case SHOAL_MSG_RESULTS:
             s_on_results(self, from, &msg, now);
@@ -1570,6 +1603,8 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     if (change == SHOAL_ROSTER_LOST && strcmp(p->name, self->elect.leader) == 0 &&
         self->phase != S_DONE)
         s_elect(self, now);
+    if (change == SHOAL_ROSTER_LOST)
+        s_abandon_if_alone(self, now);
     shoal_loop_set_timer(self->loop, self->timer, now);
 }
 
@@ -1684,10 +1719,51 @@ s_close_tick(shoal_session_t *self, uint64_t now)
     return waiting ? now + 20 : UINT64_MAX;
 }
 
+/* Every other participant is gone while we were stalled and after: the
+ * session may well have ended without us, with a summary we never had. */
+static void
+s_abandon_if_alone(shoal_session_t *self, uint64_t now)
+{
+    if (now >= self->stalled_until || self->phase == S_DONE || self->roster.count < 2 ||
+        shoal_roster_alive(&self->roster) > 1)
+        return;
+    shoal_log_info("this participant was stalled for %.1f s and every other one is gone since: "
+                   "the session went on without it; its outcome is not known here",
+                   s_seconds(self->stalled_ms));
+    shoal_leader_destroy(&self->lead);
+    self->summary_ready = false;
+    self->status = SHOAL_RUN_INCOMPLETE;
+    snprintf(self->status_text, sizeof(self->status_text),
+             "this participant was stalled for %.1f s (frozen or starved) while the others "
+             "carried on; they are gone, and the session's outcome is not known here",
+             s_seconds(self->stalled_ms));
+    shoal_summary_in_clear(&self->summary);
+    self->phase = S_DONE;
+}
+
+/* No turn for longer than the mesh takes to declare a node dead (SIGSTOP, a
+ * starved machine): the others have likely re-dealt what we held and may
+ * have a new leader. What we hold is dropped (a leader that still counts on
+ * us ships it again), and we follow whoever leads now. */
+static void
+s_stalled(shoal_session_t *self, uint64_t gap, uint64_t now)
+{
+    shoal_log_info("no turn for %.1f s (frozen or starved): dropping the %zu tests held here",
+                   s_seconds(gap), shoal_hold_count(&self->hold));
+    shoal_hold_drop(&self->hold);
+    self->stalled_ms = gap;
+    self->stalled_until = now + 30000;
+    s_abandon_if_alone(self, now);
+}
+
 static uint64_t
 s_on_timer(void *ctx, uint64_t now)
 {
     shoal_session_t *self = ctx;
+    if (self->last_turn && now - self->last_turn > shoal_node_stall_ms(self->node) &&
+        self->phase == S_FOLLOW)
+        s_stalled(self, now - self->last_turn, now);
+    self->last_turn = now;
     if (self->finished)
         return self->close_started ? s_close_tick(self, now) : UINT64_MAX;
     if (self->tell_gathering_at && now >= self->tell_gathering_at) {

@@ -538,7 +538,7 @@ shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
     return len;
 }
 
-void
+long
 shoal_msg_encode_all(const shoal_msg_t *msg, uint8_t *buf, size_t cap, shoal_msg_frame_fn *fn,
                      void *arg)
 {
@@ -547,12 +547,13 @@ shoal_msg_encode_all(const shoal_msg_t *msg, uint8_t *buf, size_t cap, shoal_msg
         size_t taken = 0;
         long len = shoal_msg_encode(msg, first, buf, cap, &taken);
         if (len < 0)
-            return;
+            return -1;
         fn(arg, buf, (size_t)len);
         first += taken;
         if (taken == 0)
-            return;
+            break;
     } while (first < msg->item_count);
+    return (long)first;
 }
 
 static int

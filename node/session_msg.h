@@ -215,9 +215,11 @@ typedef struct {
 long shoal_msg_encode(const shoal_msg_t *msg, size_t first, uint8_t *buf, size_t cap,
                       size_t *taken);
 /* Encodes msg into buf[0..cap) frame after frame, as many as its items
- * need, handing each to fn(arg, frame, len). */
+ * need, handing each to fn(arg, frame, len). Returns the number of items
+ * sent, or -1 when a frame could not be encoded (a value over a cap):
+ * nothing more was sent then. */
 typedef void(shoal_msg_frame_fn)(void *arg, const uint8_t *frame, size_t len);
-void shoal_msg_encode_all(const shoal_msg_t *msg, uint8_t *buf, size_t cap, shoal_msg_frame_fn *fn,
+long shoal_msg_encode_all(const shoal_msg_t *msg, uint8_t *buf, size_t cap, shoal_msg_frame_fn *fn,
                           void *arg);
 /* Decodes len bytes of buf into *msg (overwritten). Returns 0: msg's text
  * and items are then the caller's, to free with shoal_msg_clear. Returns -1

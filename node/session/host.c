@@ -24,6 +24,7 @@ shoal_session_send(const shoal_session_host_t *host, const char *session, const 
 {
     snprintf(msg->session, sizeof(msg->session), "%s", session);
     s_addressee_t addressee = {.host = host, .to = to};
-    shoal_msg_encode_all(msg, host->buf, GOSSIP_PAYLOAD_MAX, s_send_encoded, &addressee);
+    if (shoal_msg_encode_all(msg, host->buf, GOSSIP_PAYLOAD_MAX, s_send_encoded, &addressee) < 0)
+        return 0;
     return addressee.frames;
 }

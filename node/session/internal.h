@@ -36,8 +36,8 @@ typedef struct {
 } shoal_session_host_t;
 
 /* Encodes msg for `session` and sends it to `to` over as many frames as its
- * items need. Returns the frames sent; 0 when not even the header fits (a
- * programming error: headers are small). */
+ * items need. Returns the frames sent; 0 when a frame could not be encoded
+ * (a value over the protocol's caps: a fault of ours), the rest unsent. */
 size_t shoal_session_send(const shoal_session_host_t *host, const char *session, const char *to,
                           shoal_msg_t *msg);
 
