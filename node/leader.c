@@ -137,6 +137,9 @@ shoal_leader_new(const shoal_leader_config_t *config, shoal_collection_t *tests,
         shoal_leader_destroy(&self);
         return NULL;
     }
+    /* This term's placements are news to members that hold a test at any
+     * version an earlier term gave it (2^20 placements of one test a term). */
+    sched_board_set_version_floor(self->board, config->term << 20);
     /* Tests decided at collection (a module that failed to import, a
      * module-level skip) are final before anything is dealt. */
     for (size_t t = 0; t < n; t++) {
@@ -389,9 +392,13 @@ shoal_leader_ship(shoal_leader_t *self, const char *name, bool *fresh, shoal_ite
         if (!*fresh && self->sent_to[t] == m + 1)
             continue;
         self->sent_to[t] = (uint32_t)(m + 1);
+        /* A retry avoids the member its failed attempt ran on: a thief
+         * there is not given it. */
+        const shoal_leader_result_t *r = &self->results[t];
         items[n++] = (shoal_item_t){.id = self->tests.tests[t].id,
-                                    .attempt = self->results[t].attempt,
+                                    .attempt = r->attempt,
                                     .version = sched_board_version(self->board, t),
+                                    .node = r->attempt && r->node ? r->node : "",
                                     .seconds = s_predicted(self, t)};
     }
     zhashx_delete(self->fresh, name);

@@ -527,6 +527,8 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint6
     for (size_t i = 0; i < n; i++) {
         shoal_item_t *item = &batch[i];
         slot->predicted += item->seconds;
+        free(item->node); /* whom a retry avoids: it is here now */
+        item->node = NULL;
         if (over_budget) {
             /* nothing starts after the budget: hand it back unrun */
             s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_NOT_RUN,
@@ -1228,10 +1230,10 @@ typedef struct {
 } s_thief_t;
 
 static bool
-s_thief_can_run(void *ctx, const char *id)
+s_thief_can_run(void *ctx, const shoal_item_t *item)
 {
     s_thief_t *thief = ctx;
-    size_t t = shoal_collection_find(&thief->self->local, id);
+    size_t t = shoal_collection_find(&thief->self->local, item->id);
     return t != SIZE_MAX && sched_tags_satisfy(thief->tags, thief->self->local.tests[t].requires);
 }
 

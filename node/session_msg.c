@@ -186,7 +186,7 @@ typedef struct {
 } s_shape_t;
 
 static const s_shape_t s_ids = {.bare = true};
-static const s_shape_t s_dealt = {.version = true, .predict = true};
+static const s_shape_t s_dealt = {.version = true, .node = true, .predict = true};
 static const s_shape_t s_placed = {.version = true};
 static const s_shape_t s_load = {.load = true};
 static const s_shape_t s_acked = {0};

@@ -18,7 +18,8 @@
  *   WANT      [.., free_slots, fresh, collection digest, held, [running ids]]
  *               held: tests the member holds, not started (the leader ships a
  *               fresh share when it keeps differing from its board's)
- *   WORK      [.., fresh, [[version, id, attempt, predicted seconds]...]]
+ *   WORK      [.., fresh, [[version, id, attempt, avoid, predicted seconds]...]]
+ *               avoid: for a retry, the member its last attempt failed on ("")
  *               the member's share, to hold; fresh: replaces what it holds
  *   RESULTS   [.., [[id, attempt, outcome, seconds, message, output]...]]
  *   ACK       [.., [[id, attempt]...]]
@@ -34,7 +35,7 @@
  *               member can name the differences
  * Peer-to-peer stealing (members hold their shares; see DESIGN.md):
  *   STEAL     [.., free_slots, running seconds]          thief -> victim: "give me work"
- *   GIVE      [.., [[version, id, attempt, predicted seconds]...]] victim -> thief;
+ *   GIVE      [.., [[version, id, attempt, avoid, predicted seconds]...]] victim -> thief;
  *               empty: no; each test's version one more than the victim's
  *   MOVED     [.., victim, thief, echo, [[version, id, attempt]...]]  victim and thief
  *               -> leader
@@ -147,7 +148,7 @@ typedef struct {
     uint32_t version; /* WORK, GIVE, MOVED, HELD: the test's placement (sched_board_version) */
     uint8_t outcome;  /* shoal_outcome_t */
     double seconds;
-    char *node;
+    char *node; /* where it ran; WORK, GIVE: the member a retry must avoid ("": none) */
     char *message;
     char *output;
     bool flaky;

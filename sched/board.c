@@ -48,11 +48,12 @@ struct sched_board {
     unsigned char *state;
     uint32_t *owner;
     double *started;
-    uint32_t *avoid;       /* per test: member a retry should avoid, or S_NOBODY */
-    uint32_t *version;     /* per test: placements (deals, moves) the board knows of */
-    unsigned char *listed; /* per test: 1 while it has an entry in `pending` */
-    s_member_t *members;   /* member_count of them, room for members_cap */
-    bool *alive;           /* room for alive_cap */
+    uint32_t *avoid;        /* per test: member a retry should avoid, or S_NOBODY */
+    uint32_t *version;      /* per test: placements (deals, moves) the board knows of */
+    uint32_t version_floor; /* a placement made here is at least this (see set_version_floor) */
+    unsigned char *listed;  /* per test: 1 while it has an entry in `pending` */
+    s_member_t *members;    /* member_count of them, room for members_cap */
+    bool *alive;            /* room for alive_cap */
     size_t members_cap, alive_cap;
     sched__heap_t victims; /* key: queued work per slot, -1 when dead */
     size_t counts[SCHED_TEST_STATE_COUNT];
@@ -276,6 +277,14 @@ s_enqueue(sched_board_t *self, size_t m, const size_t *tests, size_t count)
     return 0;
 }
 
+/* A placement by this board: one version on, and at least its floor. */
+static void
+s_placed(sched_board_t *self, size_t test)
+{
+    uint32_t v = self->version[test] + 1;
+    self->version[test] = v < self->version_floor ? self->version_floor : v;
+}
+
 /* Member m's predicted remaining running work at now (never negative). */
 static double
 s_running_left(const sched_board_t *self, size_t m, double now)
@@ -308,7 +317,7 @@ s_deal_tests(sched_board_t *self, const size_t *tests, size_t count, const bool 
         if (n == 0 || s_enqueue(self, m, queue, n) != 0)
             continue;
         for (size_t i = 0; i < n; i++)
-            self->version[queue[i]]++; /* a new placement */
+            s_placed(self, queue[i]); /* a new placement */
         dealt += n;
     }
     const size_t *nobody = sched_plan_unschedulable(plan, &n);
@@ -728,7 +737,7 @@ sched_board_steal_apply(sched_board_t *self, const sched_steal_t *steal)
     if (s_move(self, v, t, steal->tests, n) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
-        self->version[steal->tests[i]]++;
+        s_placed(self, steal->tests[i]);
     return 0;
 }
 
@@ -866,6 +875,12 @@ sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *tests
     if (!s_know(self, member) || !self->alive[member])
         return -1;
     return s_take_in(self, member, tests, versions, count, NULL);
+}
+
+void
+sched_board_set_version_floor(sched_board_t *self, uint32_t floor)
+{
+    self->version_floor = floor;
 }
 
 uint32_t

@@ -265,6 +265,12 @@ int sched_board_adopt_queued(sched_board_t *self, size_t member, const size_t *t
 /* The version of test's latest placement the board knows of (see
  * sched_board_moved); 0 for a test never dealt or out of range. */
 uint32_t sched_board_version(const sched_board_t *self, size_t test);
+/* Every placement this board makes (deals, central steals) gets a version
+ * of at least floor. A board rebuilt by a new leader sets a floor above any
+ * version an older board could have given (e.g. term << 20), so its deals
+ * are news to every member, while versions reported from older terms keep
+ * their order among themselves. */
+void sched_board_set_version_floor(sched_board_t *self, uint32_t floor);
 
 /* Member died: its queued and running tests go back to pending and are dealt to
  * the survivors with the board's strategy; done results stay. Returns the

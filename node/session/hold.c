@@ -133,9 +133,10 @@ shoal_hold_take(shoal_hold_t *self, shoal_msg_t *msg, bool fresh)
         self->items[self->count++] = (shoal_item_t){.id = item->id,
                                                     .attempt = item->attempt,
                                                     .version = item->version,
+                                                    .node = item->node,
                                                     .seconds = item->seconds};
         self->work += item->seconds;
-        item->id = NULL; /* moved */
+        item->id = item->node = NULL; /* moved */
         taken++;
     }
     return taken;
@@ -185,7 +186,7 @@ shoal_hold_pop(shoal_hold_t *self, size_t n, shoal_item_t *out)
 
 const shoal_gift_t *
 shoal_hold_give(shoal_hold_t *self, const char *thief, const sched_steal_sides_t *sides,
-                bool (*can_run)(void *ctx, const char *id), void *ctx)
+                bool (*can_run)(void *ctx, const shoal_item_t *item), void *ctx)
 {
     size_t held = shoal_hold_count(self);
     if (held == 0)
@@ -200,7 +201,9 @@ shoal_hold_give(shoal_hold_t *self, const char *thief, const sched_steal_sides_t
     if (predicted && runnable && take && grown) {
         for (size_t i = 0; i < held; i++) {
             predicted[i] = self->items[self->head + i].seconds;
-            runnable[i] = can_run(ctx, self->items[self->head + i].id);
+            const shoal_item_t *item = &self->items[self->head + i];
+            /* a retry never goes back to the member it failed on */
+            runnable[i] = !(item->node && strcmp(item->node, thief) == 0) && can_run(ctx, item);
         }
         n = sched_steal_split(predicted, runnable, held, sides, take, NULL);
     }

@@ -179,12 +179,14 @@ size_t shoal_hold_pop(shoal_hold_t *self, size_t n, shoal_item_t *out);
 /* A started test came back unrun: a shipment may bring it again. */
 void shoal_hold_forget(shoal_hold_t *self, const char *id);
 /* A thief asks: the victim's split of what it holds (sched_steal_split over
- * the tests can_run says the thief can run), removed, each one version on,
- * and kept as a gift until confirmed. Returns the gift (borrowed, valid until the next call), or
+ * the tests can_run says the thief can run, a retry never to the member it
+ * failed on: item.node), removed, each one version on, and kept as a gift
+ * until confirmed. Returns the gift (borrowed, valid until the next call), or
  * NULL when nothing is worth giving. */
 const shoal_gift_t *shoal_hold_give(shoal_hold_t *self, const char *thief,
                                     const sched_steal_sides_t *sides,
-                                    bool (*can_run)(void *ctx, const char *id), void *ctx);
+                                    bool (*can_run)(void *ctx, const shoal_item_t *item),
+                                    void *ctx);
 /* The leader echoed a move (MOVED of ours): that gift is settled. */
 void shoal_hold_confirmed(shoal_hold_t *self, const shoal_msg_t *moved);
 /* What is held, as items with borrowed ids and attempts (HELD), in *out (the

@@ -24,9 +24,9 @@ def main(cluster):
     forged = ["-x", "--collect-only", "../../bin/sh", "t00; touch %s" % canary,
               "$(touch %s)" % canary, "not-in-the-list"]
     # WORK (session protocol 2): [version, type, session, term, fresh,
-    # [[placement, id, attempt, predicted seconds]...]]
+    # [[placement, id, attempt, avoid, predicted seconds]...]]
     work = zmtp.pack([2, 3, runs.session, 1, False,
-                      [[900 + i, f, 0, 0.1] for i, f in enumerate(forged)]])
+                      [[900 + i, f, 0, "", 0.1] for i, f in enumerate(forged)]])
     frame = zmtp.seal(cluster.key, zmtp.user_frame(leader.name, leader.addr, work))
     with zmtp.Connection(member.addr, "DEALER") as c:
         c.send(frame)

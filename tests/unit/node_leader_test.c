@@ -380,3 +380,29 @@ test_node_leader_a_lost_shipment_is_shipped_afresh(void)
     free(items);
     shoal_leader_destroy(&leader);
 }
+
+/* A new term's board starts afresh, but a member may know a test at any
+ * version an older term reached (it gave the test away, its thief died):
+ * what the new term deals must be news to it, or the test is never taken. */
+void
+test_node_leader_a_new_term_deals_past_every_older_version(void)
+{
+    double seconds[] = {1, 1};
+    shoal_leader_t *leader = s_leader(2, seconds, true); /* term 2 */
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_item_t held = {.id = "t0", .version = 7}; /* from term 1 */
+    shoal_leader_held(leader, "a", &held, 1, 0.0);
+    shoal_leader_want(leader, "a", NULL, 0, 1, true, 0.0);
+    bool fresh;
+    shoal_item_t *items = NULL;
+    size_t n = shoal_leader_ship(leader, "a", &fresh, &items);
+    CHECK_INT(n, ==, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i].id, "t0") == 0)
+            CHECK_INT(items[i].version, ==, 7); /* what it holds, as it holds it */
+        else
+            CHECK_INT(items[i].version, >, 1000); /* past anything term 1 made */
+    }
+    free(items);
+    shoal_leader_destroy(&leader);
+}

@@ -570,10 +570,10 @@ test_node_session_roles_hold_cuts_batches_off_the_head(void)
 }
 
 static bool
-s_not_t2(void *ctx, const char *id)
+s_not_t2(void *ctx, const shoal_item_t *item)
 {
     (void)ctx;
-    return strcmp(id, "t2") != 0;
+    return strcmp(item->id, "t2") != 0;
 }
 
 void
@@ -582,7 +582,10 @@ test_node_session_roles_hold_gives_about_half_from_the_tail(void)
     shoal_hold_t hold;
     shoal_hold_init(&hold);
     uint32_t v[] = {4, 4, 4, 4, 4, 4, 4, 4};
-    s_take(&hold, 8, v, NULL, false); /* 8 tests of 1 s */
+    shoal_msg_t work = s_work(8, v, NULL); /* 8 tests of 1 s */
+    work.items[7].node = strdup("thief");  /* a retry of a failure there */
+    CHECK_INT(shoal_hold_take(&hold, &work, false), ==, 8);
+    shoal_msg_clear(&work);
     sched_steal_sides_t sides = {.victim_slots = 1, .thief_slots = 1, .latency = 0.005};
     const shoal_gift_t *gift = shoal_hold_give(&hold, "thief", &sides, s_not_t2, NULL);
     CHECK(gift != NULL);
@@ -592,6 +595,7 @@ test_node_session_roles_hold_gives_about_half_from_the_tail(void)
     for (size_t i = 0; i < gift->count; i++) {
         CHECK_INT(gift->items[i].version, ==, 5); /* one placement on */
         CHECK(strcmp(gift->items[i].id, "t2") != 0);
+        CHECK(strcmp(gift->items[i].id, "t7") != 0); /* never back where it failed */
         CHECK(strcmp(gift->items[i].id, "t0") != 0); /* from the tail */
     }
     size_t given = gift->count;
