@@ -1702,7 +1702,8 @@ s_watch(shoal_session_t *self, const int *fds, size_t count)
         if (!known && shoal_loop_add_read(self->loop, fds[k], NULL, s_on_readable, self) != 0)
             shoal_log_debug("cannot watch fd %d: the loop is full", fds[k]);
     }
-    memcpy(self->watched, fds, count * sizeof(int));
+    if (count)
+        memcpy(self->watched, fds, count * sizeof(int));
     self->watched_count = count;
 }
 
