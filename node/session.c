@@ -1378,7 +1378,14 @@ s_steal_tick(shoal_session_t *self, uint64_t now)
                                   self->asked, self->asked_count, &self->rng, &victim);
     free(peers);
     if (picked != 0) {
-        self->dry = true; /* nobody has work worth taking: flush what a worker holds */
+        /* What a worker holds back is flushed only once no member holds
+         * anything more (it ends the framework's session there: its session
+         * fixtures are torn down), not while another is merely not worth
+         * stealing from: a gift could still come. */
+        bool left = false;
+        for (size_t i = 0; i < self->load_count; i++)
+            left |= self->loads[i].seconds > 0 && strcmp(self->loads[i].node, self->name) != 0;
+        self->dry = !left;
         return;
     }
     snprintf(self->steal_victim, sizeof(self->steal_victim), "%s", self->loads[victim].node);
