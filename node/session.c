@@ -36,6 +36,7 @@
 #define S_RESULTS_MS 20         /* results of quick tests are sent together within this */
 #define S_PROGRESS_MS 50        /* leader's progress broadcasts, when a test finished */
 #define S_PROGRESS_IDLE_MS 1000 /* ...and at least this often */
+#define S_LOADS_MS 200          /* leader's LOADS, when work moved; at least once a heartbeat */
 #define S_DONE_WAIT_MS 10000    /* leader waits this long for everyone's DONE */
 /* A batch's work is at least this many of its framework's invocation costs:
  * at most a fifth of a slot's time goes to starting the framework. */
@@ -102,6 +103,8 @@ struct shoal_session {
      * term it starts. */
     shoal_replicas_t replicas; /* as the deputy */
     uint64_t next_heartbeat, next_progress, summary_sent_at, summary_started;
+    uint64_t next_loads;    /* leader: LOADS go out then, if loads_due */
+    bool loads_due;         /* leader: work moved or finished since the last LOADS */
     bool summary_ready;     /* leader: finished and summary built */
     bool summary_too_large; /* leader: said once that it cannot be sent */
     bool said_unsendable;   /* said once that a message could not be encoded */
@@ -991,18 +994,28 @@ s_leader_tick(shoal_session_t *self, uint64_t now)
         bool finished = shoal_leader_finished(self->lead);
         /* Results show as they arrive: a test that finished goes out within
          * S_PROGRESS_MS; with nothing new, the counts now and then. */
-        bool shipped = false;
         if (shoal_leader_take_ship_due(self->lead)) {
             for (size_t i = 0; i < self->roster.count; i++)
                 if (self->roster.items[i].alive && !self->roster.items[i].refused)
                     s_ship(self, self->roster.items[i].name);
-            shipped = true;
+            self->loads_due = true;
         }
         if ((now >= self->next_progress && shoal_leader_progress_pending(self->lead)) ||
-            now >= self->next_progress + S_PROGRESS_IDLE_MS - S_PROGRESS_MS || finished ||
-            shipped) {
-            self->next_progress = now + S_PROGRESS_MS;
+            now >= self->next_progress + S_PROGRESS_IDLE_MS - S_PROGRESS_MS || finished) {
+            /* Progress goes to every participant: with many, less often, so
+             * the leader's frames per test stay about the same. */
+            size_t many = (shoal_roster_alive(&self->roster) + 7) / 8;
+            self->next_progress = now + S_PROGRESS_MS * (many ? many : 1);
+            self->loads_due |= shoal_leader_progress_pending(self->lead);
             s_send_progress(self);
+        }
+        /* Thieves choose by these figures: a period old at most, sent to
+         * everyone, so not at every move (at 64 participants that was half
+         * the leader's frames). */
+        if ((self->loads_due && now >= self->next_loads) ||
+            now >= self->next_loads + S_HEARTBEAT_MS || finished) {
+            self->next_loads = now + S_LOADS_MS;
+            self->loads_due = false;
             s_send_loads(self, now);
         }
         if (finished)
