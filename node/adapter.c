@@ -66,10 +66,15 @@ shoal_collection_clear(shoal_collection_t *c)
 static shoal_test_t *
 s_collection_grow(shoal_collection_t *c)
 {
-    shoal_test_t *grown = realloc(c->tests, (c->count + 1) * sizeof(*grown));
-    if (!grown)
-        return NULL;
-    c->tests = grown;
+    if (c->count >= c->cap) {
+        /* geometric: a million tests are a million appends */
+        size_t cap = c->count ? c->count * 2 : 64;
+        shoal_test_t *grown = realloc(c->tests, cap * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        c->tests = grown;
+        c->cap = cap;
+    }
     free(c->sorted); /* the index no longer covers every test */
     c->sorted = NULL;
     return &c->tests[c->count];

@@ -56,6 +56,7 @@ typedef struct {
 typedef struct {
     shoal_test_t *tests;
     size_t count;
+    size_t cap;           /* tests allocated (count or more; 0 for an array made elsewhere) */
     unsigned maxfail;     /* the framework's "stop after N failures" (-x is 1); 0: none */
     char *interrupted;    /* the framework would run nothing (e.g. errors during
                              collection): why, as it says it; NULL otherwise */

@@ -301,7 +301,7 @@ typedef struct {
     s_unit_t *units;
     size_t unit_count;
     s_test_t *tests; /* per collection index */
-    size_t test_count;
+    size_t test_count, test_cap;
 } s_cargo_t;
 
 static void
@@ -488,9 +488,15 @@ s_test_add(s_cargo_t *self, shoal_collection_t *out, size_t unit, const char *na
     const s_unit_t *u = &self->units[unit];
     size_t size = strlen(u->package) + strlen(u->kind) + strlen(u->target) + strlen(name) + 8;
     char *id = malloc(size);
-    s_test_t *grown = realloc(self->tests, (self->test_count + 1) * sizeof(*grown));
-    if (grown)
-        self->tests = grown;
+    s_test_t *grown = self->tests;
+    if (self->test_count == self->test_cap) {
+        size_t cap = self->test_cap ? self->test_cap * 2 : 64; /* a suite's worth of appends */
+        grown = realloc(self->tests, cap * sizeof(*grown));
+        if (grown) {
+            self->tests = grown;
+            self->test_cap = cap;
+        }
+    }
     char *copy = strdup(name);
     if (!id || !grown || !copy) {
         free(id);
