@@ -238,7 +238,8 @@ s_follow(s_client_t *self, volatile sig_atomic_t *stop)
         snprintf(acked, sizeof(acked), "%llu", (unsigned long long)self->acked);
         zmsg_t *request = shoal_handoff_strings("poll", self->token, acked);
         zmsg_t *reply = s_ask(self, &request, S_ANSWER_MS);
-        int more = reply ? s_on_reply(self, reply) : 0;
+        bool got = reply != NULL; /* before the destroy below nulls it */
+        int more = got ? s_on_reply(self, reply) : 0;
         zmsg_destroy(&reply);
         uint64_t now = shoal_clock_ms();
         if (more < 0) {
@@ -246,7 +247,7 @@ s_follow(s_client_t *self, volatile sig_atomic_t *stop)
                            self->session);
             return SHOAL_RUN_INCOMPLETE;
         }
-        if (reply || more)
+        if (got)
             answered = now;
         if (now - answered > S_NODE_SILENT_MS) {
             fprintf(stderr,

@@ -406,6 +406,17 @@ shoal_cmd_run(int argc, char **argv)
             return status;
         }
     }
+    if (shoal_client_node_listens(mesh.control)) {
+        /* A node that did not take the session answers there: binding an
+         * ipc:// path takes it over, and the node would be deaf for good. */
+        char taken[sizeof(mesh.control)];
+        snprintf(taken, sizeof(taken), "%s", mesh.control);
+        char *slash = strrchr(taken, '/');
+        snprintf(mesh.control, sizeof(mesh.control), "%.*s/run-%d.ctl",
+                 slash ? (int)(slash - taken) : 0, taken, (int)getpid());
+        fprintf(stderr, "shoal run: a node answers at %s: this run answers at %s\n", taken,
+                mesh.control);
+    }
     shoal_node_t *node = shoal_node_new(&mesh);
     shoal_config_release(&mesh);
     if (!node) {

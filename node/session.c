@@ -127,9 +127,11 @@ struct shoal_session {
     size_t asked[64];                       /* loads[] that said no since the last LOADS */
     size_t asked_count;
     sched_rng_t rng;
-    uint64_t last_turn;         /* when s_on_timer last ran (ms) */
-    uint64_t stalled_until;     /* after a stall: until then, losing every peer ends it here */
-    uint64_t stalled_ms;        /* ...and how long it was */
+    uint64_t last_turn;     /* when s_on_timer last ran (ms) */
+    uint64_t stalled_until; /* after a stall: until then, losing every peer ends it here */
+    uint64_t stalled_ms;    /* ...and how long it was */
+    bool abandoned;         /* ...and every peer went: no outcome here */
+    char other_runner[GOSSIP_NAME_MAX + 1]; /* a member of this session with another runner */
     double observed, predicted; /* seconds our finished batches took, and were predicted */
     size_t observed_count;      /* ...tests in them */
     shoal_results_t results;    /* ours, until the session ends */
@@ -1439,8 +1441,9 @@ s_on_work(shoal_session_t *self, const char *from, shoal_msg_t *msg)
     s_keep_runnable(self, from, msg);
     size_t offered = msg->item_count;
     size_t taken = shoal_hold_take(&self->hold, msg, msg->fresh);
-    shoal_log_debug("took %zu of %zu shipped%s; holding %zu", taken, offered,
-                    msg->fresh ? " (fresh)" : "", shoal_hold_count(&self->hold));
+    shoal_log_debug("took %zu of %zu shipped%s (v%u); holding %zu", taken, offered,
+                    msg->fresh ? " (fresh)" : "", offered ? msg->items[0].version : 0,
+                    shoal_hold_count(&self->hold));
     if (taken)
         self->dry = false;
 }
@@ -1613,6 +1616,8 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     (void)old;
     shoal_participant_t *p;
     shoal_roster_change_t change = shoal_roster_update(&self->roster, m, &p);
+    if (change == SHOAL_ROSTER_OTHER_RUNNER && !self->other_runner[0])
+        snprintf(self->other_runner, sizeof(self->other_runner), "%s", m->name);
     if (!p)
         return;
     uint64_t now = s_now(self);
@@ -1761,6 +1766,7 @@ s_abandon_if_alone(shoal_session_t *self, uint64_t now)
              "carried on; they are gone, and the session's outcome is not known here",
              s_seconds(self->stalled_ms));
     shoal_summary_in_clear(&self->summary);
+    self->abandoned = true;
     self->phase = S_DONE;
 }
 
@@ -1956,12 +1962,27 @@ shoal_session_over(const shoal_session_t *self)
 void
 shoal_session_outcome(const shoal_session_t *self, shoal_session_outcome_t *out)
 {
-    out->refused = self->refused;
+    /* Abandoned after a stall: like a refusal, no report at all (an empty
+     * one would read as a clean suite). */
+    out->refused = self->refused || self->abandoned;
     out->status = self->refused ? SHOAL_RUN_INCOMPLETE : self->status;
     out->items = self->summary.items;
     out->count = self->summary.count;
     snprintf(out->text, sizeof(out->text), "%s", self->status_text);
     size_t len = strlen(out->text);
+    if (self->other_runner[0] && out->status <= SHOAL_RUN_FAILED && self->config.expect > 0 &&
+        self->roster.count < (size_t)self->config.expect) {
+        /* Short of the participants expected, and one of them runs another
+         * command or test list: each job ran its own alone, and neither
+         * report is the session's. (An outsider to a full session is only
+         * ignored.) */
+        out->status = SHOAL_RUN_INCOMPLETE;
+        snprintf(out->text + len, sizeof(out->text) - len,
+                 "%s%s took part in session %s with another command or test list: each ran "
+                 "its own tests alone, so this report is not the whole session's",
+                 len ? "\n" : "", self->other_runner, self->config.session);
+        len = strlen(out->text);
+    }
     if (self->config.expect > 0 && self->roster.count < (size_t)self->config.expect)
         snprintf(out->text + len, sizeof(out->text) - len,
                  "%sthe session ran with fewer participants than expected (%zu of %d)",

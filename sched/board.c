@@ -498,7 +498,9 @@ sched_board_adopt_done(sched_board_t *self, size_t test, double now)
     return sched_board_finish(self, test, now);
 }
 
-/* RUNNING or DONE -> PENDING, remembering which member the next deal avoids. */
+/* RUNNING, DONE or QUEUED -> PENDING, remembering which member the next deal
+ * avoids. QUEUED: a member that holds its share reports a result (a failure
+ * to retry, a test it could not run) before the board heard it started. */
 static int
 s_requeue(sched_board_t *self, size_t test, uint32_t avoid)
 {
@@ -506,6 +508,8 @@ s_requeue(sched_board_t *self, size_t test, uint32_t avoid)
         return -1;
     if (self->state[test] == SCHED_TEST_RUNNING)
         s_stop_running(self, test);
+    else if (self->state[test] == SCHED_TEST_QUEUED)
+        s_unqueue(self, self->owner[test], test);
     else if (self->state[test] != SCHED_TEST_DONE)
         return -1;
     s_set(self, test, SCHED_TEST_PENDING, S_NOBODY);

@@ -207,6 +207,8 @@ int sched_board_requeue(sched_board_t *self, size_t test, double now);
  * back to `member` only when nobody else can. Steals never move the test to
  * `member` (it stays where it was dealt). -1 also if member is out of range. */
 int sched_board_requeue_avoiding(sched_board_t *self, size_t test, size_t member, double now);
+/* (Both requeues also take a test the board still has queued: a member that
+ * holds its share may report a result before the board heard it started.) */
 
 /* Failover: the new leader rebuilds its board from members' reports. */
 /* Member reports it runs test: pending, queued (at any member), unschedulable or

@@ -5,9 +5,12 @@ once it has printed 3 finished tests; the other two take over, finish, agree
 and leave. Then the leader gets SIGCONT. It must not run the rest alone and
 write a report of its own with exit 0 (it used to: a second, different
 report for one session): it notices it was stalled, finds every other
-participant gone, and exits 3 saying why. No test ran twice at once on live
+participant gone, and exits 3 saying why, writing no report (an empty one
+would read as a clean suite). No test ran twice at once on live
 participants (I2), and the survivors' reports are identical (I1).
 """
+import os
+
 import marks
 from runs import marked_suite, Runs, run_test, same_reports, phase, TestFailure
 
@@ -35,6 +38,8 @@ def main(cluster):
     if code != 3 or "stalled" not in leader.stderr():
         runs.dump()
         raise TestFailure("the thawed leader exited %s, want 3 saying it was stalled" % code)
+    if os.path.exists(leader.junit):
+        raise TestFailure("the thawed leader wrote a report (an empty one reads as a clean suite)")
     marks.check(log, ids, dead={leader.name})
     phase("the thawed leader exited 3: the session's outcome is not known there")
 

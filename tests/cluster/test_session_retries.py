@@ -2,7 +2,9 @@
 
 Proves: a test that fails once then passes is reported passed and flaky
 (JUnit flakyFailure), and ran on two different members; a test that always
-fails is reported failed after 1 + retries attempts; exit status 1.
+fails is reported failed after 1 + retries attempts; exit status 1. Alone,
+a failure is retried and the session ends (it used to hang: the retry was
+never dealt again).
 """
 import os
 
@@ -41,6 +43,15 @@ def main(cluster):
     phase("flaky passed on retry elsewhere (flakyFailure); broken failed after 3 attempts")
     if "flaky" not in ps[0].stdout():
         raise TestFailure("the summary does not mention the flaky test")
+    # Alone, the retry runs where it failed, as soon as the failure is in:
+    # the leader must deal it again although it never heard the test start.
+    alone_log = os.path.join(cluster.tmpdir, "alone.log")
+    alone = list_file(os.path.join(cluster.tmpdir, "alone.list"),
+                      [("broken", "%s %s %s broken 0.05 fail" % (PYTHON, MARK, alone_log))])
+    solo = Runs(cluster, "retries-alone").start(1, ["--retries", "1", "--list", alone])[0]
+    if solo.wait(60) != 1 or len(marks.runs_of(alone_log)["broken"]) != 2:
+        raise TestFailure("alone: exit %s, want 1 after 2 attempts" % solo.code)
+    phase("alone, a failed test was retried once and the session ended")
 
 
 run_test(main)

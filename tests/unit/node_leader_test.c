@@ -406,3 +406,33 @@ test_node_leader_a_new_term_deals_past_every_older_version(void)
     free(items);
     shoal_leader_destroy(&leader);
 }
+
+/* A member reports a failure before the leader heard the test start (it
+ * holds its share and starts on its own): the retry is dealt again, one
+ * version on, so the member takes it; the session does not hang. */
+void
+test_node_leader_a_retry_of_an_unreported_start_is_dealt_again(void)
+{
+    double seconds[] = {1};
+    shoal_leader_config_t config = {
+        .session = "s", .term = 1, .retries = 1, .default_prediction = 0.5};
+    shoal_leader_t *leader = s_leader_with(1, seconds, &config);
+    shoal_leader_member(leader, "a", 1, NULL, true, 0.0);
+    shoal_item_t *items = NULL;
+    CHECK_INT(s_report(leader, "a", true, 0.0, &items, NULL), ==, 1);
+    uint32_t first = items[0].version;
+    items[0].outcome = SHOAL_OUTCOME_FAILED; /* no WANT said it started */
+    CHECK_INT(shoal_leader_results(leader, "a", items, 1, 0.5), ==, 1);
+    free(items);
+    bool fresh;
+    CHECK_INT(shoal_leader_ship(leader, "a", &fresh, &items), ==, 1);
+    CHECK_INT(items[0].attempt, ==, 1);
+    CHECK_INT(items[0].version, >, first);
+    CHECK_STR(items[0].node, "a"); /* it failed there: a thief there does not get it */
+    items[0].outcome = SHOAL_OUTCOME_PASSED;
+    CHECK_INT(shoal_leader_results(leader, "a", items, 1, 1.0), ==, 1);
+    free(items);
+    CHECK(shoal_leader_finished(leader));
+    CHECK(shoal_leader_result(leader, 0)->flaky);
+    shoal_leader_destroy(&leader);
+}

@@ -563,11 +563,15 @@ test_sched_board_requeue_sends_running_or_done_back_to_pending(void)
     CHECK(sched_board_test_state(b, 0, NULL) == SCHED_TEST_PENDING);
     CHECK_INT(sched_board_running(b, 0), ==, 0);
     CHECK(sched_board_requeue(b, 0, 0.5) == -1); /* already pending */
-    CHECK(sched_board_requeue(b, 2, 0.5) == -1); /* queued */
     CHECK(sched_board_requeue(b, 4, 0.5) == -1); /* no such test */
+    /* Queued at m0, its start unreported: the member's result comes first. */
+    CHECK(sched_board_test_state(b, 2, NULL) == SCHED_TEST_QUEUED);
+    CHECK(sched_board_requeue(b, 2, 0.5) == 0);
+    CHECK(sched_board_test_state(b, 2, NULL) == SCHED_TEST_PENDING);
     CHECK(sched_board_check(b) == 0);
-    /* m0 owns 1 s, m1 2 s: the next deal puts it back at m0's head. */
-    s_deals_one_to(b, 0, 0);
+    /* m0 owns nothing, m1 2 s: the next deal puts both back at m0. */
+    CHECK_INT(sched_board_deal(b), ==, 2);
+    CHECK(sched_board_test_state(b, 0, &t) == SCHED_TEST_QUEUED && t == 0);
     CHECK(sched_board_next(b, 0, 0.5, &t) == 0 && t == 0);
     /* A failed result gets an explicit retry. */
     CHECK(sched_board_finish(b, 0, 1.5) == 0);
