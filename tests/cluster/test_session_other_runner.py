@@ -11,7 +11,9 @@ from runs import Runs, run_test, same_reports, phase, list_file, TestFailure
 
 
 def main(cluster):
-    honest = [("a%d" % i, "true") for i in range(10)]
+    # Long enough (about 1 s) that the intruder, started just after, is
+    # seen while the session runs: with `true` it could end first.
+    honest = [("a%d" % i, "sleep 0.2") for i in range(10)]
     suite = list_file(os.path.join(cluster.tmpdir, "suite.list"), honest)
     canary = os.path.join(cluster.tmpdir, "canary")
     evil = list_file(os.path.join(cluster.tmpdir, "evil.list"),
