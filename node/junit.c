@@ -1,8 +1,8 @@
 /* node/junit.c: the JUnit writer and reader (see junit.h). The writer emits
  * only what the cases say, in id order, so equal inputs give equal bytes; it
- * writes path.tmp and renames, so a reader never sees half a report. The reader
- * streams through expat and keeps at most SHOAL_JUNIT_TEXT_CAP bytes of text
- * per testcase, so a huge report costs bounded memory per case.
+ * writes a temporary beside the target and renames it (report.h), so a reader never sees half a
+ * report. The reader streams through expat and keeps at most SHOAL_JUNIT_TEXT_CAP bytes of text per
+ * testcase, so a huge report costs bounded memory per case.
  */
 #include "node/junit.h"
 #include "node/report.h"
@@ -390,14 +390,12 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
 {
     int rc = -1;
     FILE *out = NULL;
-    char *tmp = s_join3(path, "", ".tmp");
+    shoal_report_file_t file = {0};
     const shoal_junit_case_t **sorted = calloc(count ? count : 1, sizeof(*sorted));
-    if (!tmp || !sorted) {
+    if (!sorted) {
         snprintf(err, err_size, "%s: out of memory", path);
         goto cleanup;
     }
-    if (shoal_report_path_ready(path, err, err_size) != 0)
-        goto cleanup;
     /* n[0]: all tests; n[outcome]: per outcome (index 0 is PASSED, unused). */
     size_t n[SHOAL_OUTCOME_COUNT] = {0};
     double seconds = 0;
@@ -410,11 +408,9 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
         seconds += sorted[i]->seconds;
     }
     n[0] = count;
-    out = fopen(tmp, "w");
-    if (!out) {
-        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
+    if (shoal_report_file_open(&file, path, err, err_size) != 0)
         goto cleanup;
-    }
+    out = file.out;
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", out);
     s_write_totals(out, suite, n, seconds);
     fputs(">\n  <testsuite", out);
@@ -426,23 +422,11 @@ shoal_junit_write(const char *path, const char *suite, const shoal_junit_case_t 
             goto cleanup;
         }
     fputs("  </testsuite>\n</testsuites>\n", out);
-    if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0) {
-        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
-        goto cleanup;
-    }
-    int closed = fclose(out);
-    out = NULL;
-    if (closed != 0 || rename(tmp, path) != 0) {
-        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
-        goto cleanup;
-    }
-    rc = 0;
+    out = NULL; /* the commit closes it */
+    rc = shoal_report_file_commit(&file, path, err, err_size);
 cleanup:
     if (out)
-        fclose(out);
-    if (rc != 0 && tmp)
-        unlink(tmp);
-    free(tmp);
+        shoal_report_file_abort(&file);
     free(sorted);
     return rc;
 }

@@ -286,18 +286,72 @@ shoal_report_path_ready(const char *path, char *err, size_t err_size)
 }
 
 int
-shoal_report_json(const char *path, const shoal_item_t *items, size_t count, int status, char *err,
-                  size_t err_size)
+shoal_report_file_open(shoal_report_file_t *self, const char *path, char *err, size_t err_size)
 {
+    memset(self, 0, sizeof(*self));
     if (shoal_report_path_ready(path, err, err_size) != 0)
         return -1;
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
+    struct stat st;
+    bool exists = stat(path, &st) == 0;
+    self->in_place = exists && !S_ISREG(st.st_mode);
+    if (self->in_place)
+        self->out = fopen(path, "w");
+    else {
+        if (!exists || !realpath(path, self->target))
+            snprintf(self->target, sizeof(self->target), "%s", path);
+        snprintf(self->tmp, sizeof(self->tmp), "%s.tmp", self->target);
+        self->out = fopen(self->tmp, "w");
+    }
+    if (!self->out) {
         snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int
+shoal_report_file_commit(shoal_report_file_t *self, const char *path, char *err, size_t err_size)
+{
+    FILE *out = self->out;
+    self->out = NULL;
+    errno = 0;
+    bool written = fflush(out) == 0 && !ferror(out) && (self->in_place || fsync(fileno(out)) == 0);
+    int saved = errno ? errno : EIO;
+    if (fclose(out) != 0 && written) {
+        written = false;
+        saved = errno;
+    }
+    if (written && !self->in_place && rename(self->tmp, self->target) != 0) {
+        written = false;
+        saved = errno;
+    }
+    if (!written) {
+        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(saved));
+        if (!self->in_place)
+            unlink(self->tmp);
+        return -1;
+    }
+    return 0;
+}
+
+void
+shoal_report_file_abort(shoal_report_file_t *self)
+{
+    if (self->out)
+        fclose(self->out);
+    self->out = NULL;
+    if (!self->in_place && self->tmp[0])
+        unlink(self->tmp);
+}
+
+int
+shoal_report_json(const char *path, const shoal_item_t *items, size_t count, int status, char *err,
+                  size_t err_size)
+{
+    shoal_report_file_t file;
+    if (shoal_report_file_open(&file, path, err, err_size) != 0)
+        return -1;
+    FILE *out = file.out;
     fprintf(out, "{\"status\":%d,\"tests\":[", status);
     for (size_t i = 0; i < count; i++) {
         const shoal_item_t *it = &items[i];
@@ -312,10 +366,5 @@ shoal_report_json(const char *path, const shoal_item_t *items, size_t count, int
         fputc('}', out);
     }
     fprintf(out, "]}\n");
-    if (fclose(out) != 0 || rename(tmp, path) != 0) {
-        snprintf(err, err_size, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return shoal_report_file_commit(&file, path, err, err_size);
 }

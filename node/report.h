@@ -10,6 +10,8 @@
 #include "node/session_msg.h"
 
 #include <stdbool.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 typedef struct {
@@ -50,5 +52,28 @@ int shoal_report_json(const char *path, const shoal_item_t *items, size_t count,
  * directories above it (mkdir -p) and checks it is not a directory and its
  * directory is writable. 0, or -1 with "cannot write 'PATH': cause" in err. */
 int shoal_report_path_ready(const char *path, char *err, size_t err_size);
+
+/* A report being written to path: as TARGET.tmp beside its target, renamed
+ * over it once complete (a reader never sees half a report), where TARGET is
+ * path or, for a symlink, the file it names (the link stays). A path that
+ * exists and is not a regular file (/dev/stdout, a FIFO, /dev/full) is
+ * written in place: renaming over it would replace it. */
+typedef struct {
+    char target[PATH_MAX];
+    char tmp[PATH_MAX + 8];
+    bool in_place;
+    FILE *out; /* write the report here */
+} shoal_report_file_t;
+
+/* Gets path ready (shoal_report_path_ready) and opens the file to write.
+ * 0, or -1 with "cannot write 'PATH': cause" in err. */
+int shoal_report_file_open(shoal_report_file_t *self, const char *path, char *err, size_t err_size);
+/* Completes the report: every byte written and synced, then renamed into
+ * place. 0, or -1 with "cannot write 'PATH': cause" in err (a full disk, a
+ * write error: nothing replaced the old report then). Closes in both cases. */
+int shoal_report_file_commit(shoal_report_file_t *self, const char *path, char *err,
+                             size_t err_size);
+/* Gives up a report not committed: closes and removes the temporary. */
+void shoal_report_file_abort(shoal_report_file_t *self);
 
 #endif

@@ -137,3 +137,35 @@ test_node_report_short_summary_follows_reportchars(void)
     CHECK(strstr(text, "slowest:") == NULL); /* -q */
     free(text);
 }
+
+/* A report is written to what the path names: through a symlink to its
+ * target (the link stays a link), in place for a device (renaming a file
+ * over /dev/null would replace the device), and a full disk is an error
+ * naming the path and the cause, never a report written. */
+void
+test_node_report_writes_through_links_and_devices(void)
+{
+    char dir[64], target[160], link[160], err[512];
+    s_scratch(dir, sizeof(dir));
+    snprintf(target, sizeof(target), "%s/real.json", dir);
+    snprintf(link, sizeof(link), "%s/link.json", dir);
+    scratch_write(dir, "real.json", "old");
+    CHECK(symlink("real.json", link) == 0);
+    shoal_item_t item = {.id = (char *)"t", .outcome = SHOAL_OUTCOME_PASSED, .node = (char *)"n"};
+    CHECK_INT(shoal_report_json(link, &item, 1, 0, err, sizeof(err)), ==, 0);
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    FILE *in = fopen(target, "r");
+    char text[64] = "";
+    CHECK(in && fgets(text, sizeof(text), in));
+    fclose(in);
+    CHECK(strncmp(text, "{\"status\":0", 11) == 0);
+    CHECK_INT(shoal_report_json("/dev/null", &item, 1, 0, err, sizeof(err)), ==, 0);
+    CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+    if (access("/dev/full", W_OK) == 0) {
+        CHECK_INT(shoal_report_json("/dev/full", &item, 1, 0, err, sizeof(err)), ==, -1);
+        CHECK(strstr(err, "/dev/full") && strstr(err, "No space left"));
+        CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode));
+    }
+    scratch_remove_tree(dir);
+}
