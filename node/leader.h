@@ -30,10 +30,6 @@ typedef struct {
     unsigned retries;          /* extra attempts for a failed test */
     unsigned maxfail;          /* stop after this many failures (pytest's -x is 1); 0: never */
     double time_limit;         /* seconds from start; 0 for none */
-    double batch_seconds;      /* target predicted seconds per batch */
-    size_t batch_max;          /* tests per batch at most */
-    double batch_floor;        /* seconds of work a batch keeps at least (a framework's
-                                  start per batch is not paid per test); 0: none */
     double default_prediction; /* seconds, for tests nothing is known about */
     double rebuild_seconds;    /* after a failover: wait this long for members' reports */
     bool rebuild;              /* this term takes over from a dead leader */

@@ -821,9 +821,6 @@ s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
         .retries = self->config.retries,
         .maxfail = self->local.maxfail,
         .time_limit = self->config.time_limit,
-        .batch_seconds = self->config.batch_seconds,
-        .batch_max = shoal_adapter_batch_max(self->adapter),
-        .batch_floor = S_FLOOR_INVOCATIONS * shoal_adapter_invocation_seconds(self->adapter),
         .default_prediction = 0.5,
         .rebuild_seconds = 2.0,
         .rebuild = rebuild,
@@ -1292,6 +1289,15 @@ s_on_steal(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint
     }
 }
 
+/* Peer `name` said no (or nothing): not asked again until the next LOADS. */
+static void
+s_said_no(shoal_session_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->load_count && self->asked_count < 64; i++)
+        if (strcmp(self->loads[i].node, name) == 0)
+            self->asked[self->asked_count++] = i;
+}
+
 /* The victim's answer: its gift, or no. A gift that comes after we gave
  * up on it is taken all the same: the victim no longer holds it. */
 static void
@@ -1300,9 +1306,7 @@ s_on_give(shoal_session_t *self, const char *from, shoal_msg_t *msg)
     if (self->steal_pending && strcmp(from, self->steal_victim) == 0)
         self->steal_pending = false;
     if (msg->item_count == 0) {
-        for (size_t i = 0; i < self->load_count && self->asked_count < 64; i++)
-            if (strcmp(self->loads[i].node, from) == 0)
-                self->asked[self->asked_count++] = i;
+        s_said_no(self, from);
         return;
     }
     s_keep_runnable(self, from, msg);
@@ -1365,9 +1369,7 @@ s_steal_tick(shoal_session_t *self, uint64_t now)
         if (now < self->steal_until)
             return;
         self->steal_pending = false; /* no answer: ask another */
-        for (size_t i = 0; i < self->load_count && self->asked_count < 64; i++)
-            if (strcmp(self->loads[i].node, self->steal_victim) == 0)
-                self->asked[self->asked_count++] = i;
+        s_said_no(self, self->steal_victim);
     }
     size_t count = self->load_count, me = SIZE_MAX, victim;
     sched_peer_load_t *peers = calloc(count + 1, sizeof(*peers));
