@@ -19,6 +19,7 @@
 #include "node/exec.h"
 #include "node/files.h"
 #include "node/history.h"
+#include "node/job.h"
 #include "node/leader.h"
 #include "node/json.h"
 #include "node/log.h"
@@ -51,6 +52,21 @@
 
 /* What this runner collected (the tests it may run, I3, and the leader's plan). */
 typedef enum { S_COLLECTING, S_COLLECTED, S_COLLECT_FAILED } s_collect_t;
+
+/* What a session reads before it can lead, off the loop (job.h): a go or
+ * cargo collection compiles, and the loop also carries the mesh's probes. */
+typedef struct {
+    shoal_adapter_t *adapter; /* the session's, to collect with; NULL: its workers collect */
+    bool history;             /* read the project's history */
+    char project[128];
+    char history_db[PATH_MAX];
+    shoal_collection_t local; /* what the adapter collected, indexed */
+    int collect_rc;
+    char collect_err[2048];
+    shoal_history_entry_t *entries;
+    size_t entry_count;
+    char history_err[600]; /* "": read, or not asked for */
+} s_prepare_t;
 
 typedef enum { S_GATHER, S_FOLLOW, S_DONE } s_phase_t;
 
@@ -87,7 +103,9 @@ struct shoal_session {
     int *fds, *watched;   /* to wait on: the exec wake-up and up to 2 per slot */
     size_t watched_count; /* ...as registered with the loop */
     uint64_t tell_gathering_at;
-    shoal_history_entry_t *history; /* read before the session starts: the loop never waits */
+    shoal_job_t *prepare_job;       /* collecting and reading history, beside the loop */
+    s_prepare_t *prepare;           /* ...into this, ours again once the job is done */
+    shoal_history_entry_t *history; /* the project's, from the job */
     size_t history_count;
     bool finished;      /* the session is over here: s_on_timer is done... */
     bool close_started; /* ...but for closing workers (shoal_session_close) */
@@ -337,6 +355,97 @@ s_collection_too_large(shoal_session_t *self)
     self->collect_state = S_COLLECT_FAILED;
     shoal_log_info("cannot run the tests: %s", self->collect_err);
     return true;
+}
+
+/* The job's step: nothing here touches the session or the loop. */
+static void
+s_prepare_step(void *arg)
+{
+    s_prepare_t *p = arg;
+    if (p->adapter) {
+        p->collect_rc =
+            shoal_adapter_collect(p->adapter, &p->local, p->collect_err, sizeof(p->collect_err));
+        if (p->collect_rc == 0 && shoal_collection_index(&p->local) != 0) {
+            snprintf(p->collect_err, sizeof(p->collect_err), "out of memory");
+            p->collect_rc = -1;
+        }
+    }
+    if (p->history) {
+        char err[512];
+        shoal_history_t *db =
+            shoal_history_open(p->history_db[0] ? p->history_db : NULL, err, sizeof(err));
+        if (!db || shoal_history_load(db, p->project, &p->entries, &p->entry_count) != 0)
+            snprintf(p->history_err, sizeof(p->history_err), "%s", db ? "cannot read it" : err);
+        shoal_history_close(&db);
+    }
+}
+
+/* Frees what the step made (not the adapter: the session's). */
+static void
+s_prepare_free(s_prepare_t *p)
+{
+    if (!p)
+        return;
+    shoal_collection_clear(&p->local);
+    shoal_history_entries_free(&p->entries, p->entry_count);
+    free(p);
+}
+
+/* The session let go before the step ended: the adapter is the job's too. */
+static void
+s_prepare_discard(void *arg)
+{
+    s_prepare_t *p = arg;
+    shoal_adapter_destroy(&p->adapter);
+    s_prepare_free(p);
+}
+
+/* 0, or -1 (errno set) when the job cannot start. */
+static int
+s_prepare_start(shoal_session_t *self, bool collect)
+{
+    s_prepare_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -1;
+    p->adapter = collect ? self->adapter : NULL;
+    p->history = !self->config.no_history;
+    snprintf(p->project, sizeof(p->project), "%s", self->config.project);
+    snprintf(p->history_db, sizeof(p->history_db), "%s", self->config.history_db);
+    self->prepare_job = shoal_job_start(s_prepare_step, s_prepare_discard, p);
+    if (!self->prepare_job) {
+        free(p);
+        return -1;
+    }
+    self->prepare = p;
+    return 0;
+}
+
+/* Takes what the job read, once it is done. */
+static void
+s_prepare_tick(shoal_session_t *self)
+{
+    if (!self->prepare_job || !shoal_job_done(self->prepare_job))
+        return;
+    shoal_job_release(&self->prepare_job);
+    s_prepare_t *p = self->prepare;
+    self->prepare = NULL;
+    if (p->adapter) {
+        self->local = p->local;
+        memset(&p->local, 0, sizeof(p->local));
+        if (p->collect_rc != 0) {
+            snprintf(self->collect_err, sizeof(self->collect_err), "%s", p->collect_err);
+            self->collect_state = S_COLLECT_FAILED;
+        } else if (!s_collection_too_large(self)) {
+            shoal_collection_digest(&self->local, self->collection_digest);
+            self->collect_state = S_COLLECTED;
+        }
+    }
+    if (p->history_err[0])
+        shoal_log_info("history unavailable (%s): ordering without it", p->history_err);
+    self->history = p->entries;
+    self->history_count = p->entry_count;
+    p->entries = NULL;
+    s_prepare_free(p);
 }
 
 static void
@@ -1684,7 +1793,8 @@ s_gather_tick(shoal_session_t *self, uint64_t now)
         return;
     bool said_short;
     switch (shoal_election_gather(&self->elect, &self->roster, self->name,
-                                  self->collect_state != S_COLLECTING, now, &said_short)) {
+                                  self->collect_state != S_COLLECTING && !self->prepare_job, now,
+                                  &said_short)) {
         case SHOAL_ELECT_ASK:
             if (said_short)
                 shoal_log_info("join window closed with %zu of %d expected participants: "
@@ -1797,6 +1907,7 @@ s_on_timer(void *ctx, uint64_t now)
     self->last_turn = now;
     if (self->finished)
         return self->close_started ? s_close_tick(self, now) : UINT64_MAX;
+    s_prepare_tick(self);
     if (self->tell_gathering_at && now >= self->tell_gathering_at) {
         s_tell_gathering(self, now);
         self->tell_gathering_at = 0;
@@ -1855,8 +1966,9 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
         return NULL;
     }
     /* The collection: the first worker's (it starts on the first turn), or
-     * the adapter's own, at once. */
-    if (shoal_adapter_has_worker(self->adapter)) {
+     * the adapter's own, beside the loop with the history (s_prepare). */
+    bool has_worker = shoal_adapter_has_worker(self->adapter);
+    if (has_worker) {
         snprintf(self->plugin_dir, sizeof(self->plugin_dir), "%s/py", self->workdir);
         if (mkdir(self->plugin_dir, 0700) != 0 ||
             shoal_worker_install(self->plugin_dir, self->collect_err, sizeof(self->collect_err)) !=
@@ -1864,23 +1976,11 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
             self->collect_state = S_COLLECT_FAILED;
             shoal_log_info("cannot start workers: %s", self->collect_err);
         }
-    } else if (shoal_adapter_collect(self->adapter, &self->local, self->collect_err,
-                                     sizeof(self->collect_err)) != 0 ||
-               shoal_collection_index(&self->local) != 0) {
-        self->collect_state = S_COLLECT_FAILED;
-    } else if (!s_collection_too_large(self)) {
-        shoal_collection_digest(&self->local, self->collection_digest);
-        self->collect_state = S_COLLECTED;
     }
-    if (!self->config.no_history) {
-        char err[512];
-        shoal_history_t *db = shoal_history_open(
-            self->config.history_db[0] ? self->config.history_db : NULL, err, sizeof(err));
-        if (!db ||
-            shoal_history_load(db, self->config.project, &self->history, &self->history_count) != 0)
-            shoal_log_info("history unavailable (%s): ordering without it",
-                           db ? "cannot read it" : err);
-        shoal_history_close(&db);
+    if (s_prepare_start(self, !has_worker) != 0) {
+        shoal_log_info("cannot start collecting: %s", strerror(errno));
+        shoal_session_destroy(&self);
+        return NULL;
     }
     self->started = s_now(self);
     shoal_election_init(&self->elect, config->expect,
@@ -1941,6 +2041,14 @@ shoal_session_destroy(shoal_session_t **self_p)
     free(self->summary_out);
     shoal_leader_destroy(&self->lead);
     shoal_history_entries_free(&self->history, self->history_count);
+    if (self->prepare_job && !shoal_job_release(&self->prepare_job)) {
+        /* Still running: the job frees what it reads into, and the adapter
+         * it collects with, once it ends. */
+        if (self->prepare->adapter)
+            self->adapter = NULL;
+    } else {
+        s_prepare_free(self->prepare);
+    }
     zframe_t *frame;
     while (self->self_queue && (frame = zlist_pop(self->self_queue)))
         zframe_destroy(&frame);
