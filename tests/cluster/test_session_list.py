@@ -3,11 +3,13 @@
 Proves: every collected test is reported exactly once with the right outcome
 (I1), tests that require a tag run only on the member that has it, every
 participant writes the same JUnit file and exits with the same status (1:
-the suite has failing tests), and the closing line counts match.
+the suite has failing tests), and the closing line counts match. A list
+with no tests (only comments) is an empty session: exit 5 on every
+participant, as for any runner that collects nothing.
 """
 import os
 
-from runs import Runs, run_test, same_reports, phase, SAMPLES, TestFailure
+from runs import Runs, run_test, same_reports, phase, list_file, SAMPLES, TestFailure
 
 
 def main(cluster):
@@ -40,6 +42,16 @@ def main(cluster):
         if last != "28 passed, 2 failed, 0 skipped":
             raise TestFailure("%s closing line %r" % (p.name, last))
     phase("every participant prints the same closing line")
+
+    empty = os.path.join(cluster.tmpdir, "empty.list")
+    list_file(empty, [("# nothing yet",), ("",)])
+    runs = Runs(cluster, "empty")
+    runs.start(2, ["--expect", "2", "--list", empty])
+    codes = runs.wait_all(60)
+    if codes != [5, 5]:
+        runs.dump()
+        raise TestFailure("an empty list: exit statuses %s, want [5, 5]" % codes)
+    phase("a list of no tests exits 5 on both participants")
 
 
 run_test(main)
