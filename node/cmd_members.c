@@ -7,33 +7,74 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-/* Every `shoal run` of this user keeps a control socket run-PID.ctl beside the
- * default one: ask each whose process is still there. */
+/* Adds one answer to `status json` or `status table`: JSON arrays become
+ * one array's elements. */
+static void
+s_status_add(FILE *out, const char *answer, bool json, size_t *elements)
+{
+    if (!json) {
+        fputs(answer, out);
+        return;
+    }
+    const char *open = strchr(answer, '['), *close = strrchr(answer, ']');
+    if (!open || !close || close <= open + 1)
+        return; /* an empty array */
+    fprintf(out, "%s%.*s", (*elements)++ ? "," : "", (int)(close - open - 1), open + 1);
+}
+
+/* This user's `shoal node` (the default control socket) and every `shoal
+ * run` of its own (run-PID.ctl beside it, its process still there): all
+ * the sessions on this machine, in one answer. */
 static int
 s_status_all(const char *request)
 {
+    bool json = strstr(request, "json") != NULL;
     char control[PATH_MAX + 16];
     shoal_config_default_control(control, sizeof(control));
+    char *out_text = NULL;
+    size_t out_size = 0, elements = 0;
+    FILE *out = open_memstream(&out_text, &out_size);
+    if (!out) {
+        fprintf(stderr, "shoal status: out of memory\n");
+        return SHOAL_EXIT_FAILURE;
+    }
+    struct stat st;
+    const char *path = control + strlen("ipc://");
+    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        char *answer = shoal_control_request(control, request);
+        if (answer && (json || !strstr(answer, "no session in progress")))
+            s_status_add(out, answer, json, &elements);
+        free(answer);
+    }
     char *dir = control + strlen("ipc://");
     char *slash = strrchr(dir, '/');
     *slash = '\0';
     DIR *d = opendir(dir);
-    int asked = 0;
     for (struct dirent *e = d ? readdir(d) : NULL; e; e = readdir(d)) {
         int pid;
         if (sscanf(e->d_name, "run-%d.ctl", &pid) != 1 || kill(pid, 0) != 0)
             continue;
         char endpoint[PATH_MAX + 300];
         snprintf(endpoint, sizeof(endpoint), "ipc://%s/%s", dir, e->d_name);
-        if (shoal_control_ask(endpoint, request) == SHOAL_EXIT_OK)
-            asked++;
+        char *answer = shoal_control_request(endpoint, request);
+        if (answer)
+            s_status_add(out, answer, json, &elements);
+        free(answer);
     }
     if (d)
         closedir(d);
-    if (!asked)
-        printf(strstr(request, "json") ? "[]\n" : "no session in progress\n");
+    fclose(out);
+    if (json)
+        printf("[%s]\n", out_text ? out_text : "");
+    else if (out_size)
+        fputs(out_text, stdout);
+    else
+        printf("no session in progress\n");
+    free(out_text);
     return SHOAL_EXIT_OK;
 }
 

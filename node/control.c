@@ -121,29 +121,44 @@ shoal_control_stats(FILE *out, const char *name, const gossip_stats_t *mesh,
         fprintf(out, "  %-18s %" PRIu64 "\n", rows[i].key, rows[i].value);
 }
 
-int
-shoal_control_ask(const char *endpoint, const char *request)
+char *
+shoal_control_request(const char *endpoint, const char *request)
 {
     zsock_t *req = zsock_new(ZMQ_REQ);
-    if (!req)
-        return SHOAL_EXIT_FAILURE;
+    if (!req) {
+        fprintf(stderr, "shoal: cannot make a socket to ask %s\n", endpoint);
+        return NULL;
+    }
     zsock_set_linger(req, 0);
     zsock_set_rcvtimeo(req, 3000);
     zsock_set_sndtimeo(req, 3000);
-    int rc = SHOAL_EXIT_FAILURE;
     char *answer = NULL;
     if (zsock_connect(req, "%s", endpoint) != 0)
         fprintf(stderr, "shoal: --control: cannot use endpoint '%s'\n", endpoint);
     else if (zstr_send(req, request) != 0 || !(answer = zstr_recv(req)))
         fprintf(stderr, "shoal: no node answers at %s (is 'shoal node' running there?)\n",
                 endpoint);
-    else if (strncmp(answer, "error:", 6) == 0)
+    else if (strncmp(answer, "error:", 6) == 0) {
         fprintf(stderr, "shoal: the node answered: %s\n", answer);
-    else {
-        fputs(answer, stdout);
-        rc = SHOAL_EXIT_OK;
+        zstr_free(&answer);
     }
-    zstr_free(&answer);
     zsock_destroy(&req);
-    return rc;
+    if (!answer)
+        return NULL;
+    char *copy = strdup(answer); /* the caller's free(), not zstr_free */
+    zstr_free(&answer);
+    if (!copy)
+        fprintf(stderr, "shoal: out of memory\n");
+    return copy;
+}
+
+int
+shoal_control_ask(const char *endpoint, const char *request)
+{
+    char *answer = shoal_control_request(endpoint, request);
+    if (!answer)
+        return SHOAL_EXIT_FAILURE;
+    fputs(answer, stdout);
+    free(answer);
+    return SHOAL_EXIT_OK;
 }

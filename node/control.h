@@ -18,8 +18,13 @@ void shoal_control_members(FILE *out, const gossip_member_t *members, size_t cou
 /* Writes the counters as one JSON object or as text. */
 void shoal_control_stats(FILE *out, const char *name, const gossip_stats_t *mesh,
                          const gossip_transport_stats_t *transport, bool json);
-/* Client side: sends request to endpoint, prints the answer on stdout. Returns
- * an exit status (0 ok, 1 no answer or an error answer). */
+/* Client side: sends request to endpoint and waits up to 3 s for the answer.
+ * Returns it (the caller frees it), or NULL when the endpoint is unusable, no
+ * node answers, the node answers "error: ..." or out of memory; each is said
+ * on stderr. */
+char *shoal_control_request(const char *endpoint, const char *request);
+/* As shoal_control_request, printing the answer on stdout. Returns an exit
+ * status (0 ok, 1 no answer or an error answer). */
 int shoal_control_ask(const char *endpoint, const char *request);
 
 #endif

@@ -5,7 +5,8 @@ started together.
 Proves the hand-off: each machine is one mesh member whatever the number of
 runs (`shoal members` lists the two nodes, and answers during the runs,
 each node advertising both sessions with half its slots); `shoal status
---json` on a node lists both sessions while they run; every test runs in its
+--json` on a node lists both sessions while they run, and so does a plain
+`shoal status --json` (no --control: the machine's node and runs); every test runs in its
 client's directory and environment (tests pass only there, and one is a
 command found only on the client's PATH); both sessions complete with both
 machines taking part, and the two clients of a session write identical
@@ -14,6 +15,7 @@ reports.
 import json
 import os
 import stat
+import subprocess
 
 import harness
 from harness import TestFailure, phase
@@ -103,6 +105,23 @@ def main(cluster):
     harness.wait_for(both_listed, 30, "node %s to list both sessions" % nodes[0].name,
                      cluster=cluster)
     phase("shoal status --json on %s lists both sessions" % nodes[0].name)
+
+    # Without --control, status asks the machine's node at the default
+    # socket ($XDG_RUNTIME_DIR/shoal/control): here, a link to node 0's.
+    xdg = os.path.join(cluster.tmpdir, "xdg")
+    os.makedirs(os.path.join(xdg, "shoal"), mode=0o700)
+    os.symlink(nodes[0].ctl_path, os.path.join(xdg, "shoal", "control"))
+    plain = subprocess.run([cluster.shoal, "status", "--json"], capture_output=True, text=True,
+                           env=dict(os.environ, XDG_RUNTIME_DIR=xdg), timeout=30)
+    try:
+        found = sorted(s["session"] for s in json.loads(plain.stdout))
+    except ValueError:
+        raise TestFailure("shoal status --json printed no JSON: %r %r"
+                          % (plain.stdout, plain.stderr))
+    if found != sorted(SESSIONS):
+        raise TestFailure("plain shoal status --json lists %s, want %s: %r"
+                          % (found, sorted(SESSIONS), plain.stderr))
+    phase("plain shoal status --json (the default socket) lists both sessions too")
 
     def advertised():
         table = nodes[0].members()
