@@ -4,12 +4,14 @@
 #include "node/control.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Adds one answer to `status json` or `status table`: JSON arrays become
  * one array's elements. */
@@ -56,10 +58,15 @@ s_status_all(const char *request)
     DIR *d = opendir(dir);
     for (struct dirent *e = d ? readdir(d) : NULL; e; e = readdir(d)) {
         int pid;
-        if (sscanf(e->d_name, "run-%d.ctl", &pid) != 1 || kill(pid, 0) != 0)
+        if (sscanf(e->d_name, "run-%d.ctl", &pid) != 1)
             continue;
         char endpoint[PATH_MAX + 300];
         snprintf(endpoint, sizeof(endpoint), "ipc://%s/%s", dir, e->d_name);
+        if (kill(pid, 0) != 0) {
+            if (errno == ESRCH) /* a run killed before it could remove its socket */
+                unlink(endpoint + strlen("ipc://"));
+            continue;
+        }
         char *answer = shoal_control_request(endpoint, request);
         if (answer)
             s_status_add(out, answer, json, &elements);

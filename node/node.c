@@ -16,6 +16,7 @@
 #include "node/loop.h"
 
 #include <czmq.h>
+#include <sys/stat.h>
 #include <netdb.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +45,7 @@ struct shoal_node {
     gossip_transport_t *transport;
     gossip_mesh_t *mesh;
     zsock_t *control;
+    struct stat control_file; /* the ipc:// socket file we bound (st_ino 0: none) */
     zactor_t *beacon;
     char name[GOSSIP_NAME_MAX + 1];
     char addr[GOSSIP_ADDR_MAX + 1];
@@ -271,6 +273,9 @@ shoal_node_new(shoal_config_t *config)
         return NULL;
     }
     zsock_set_linger(self->control, 0);
+    if (strncmp(config->control, "ipc://", 6) == 0 &&
+        stat(config->control + 6, &self->control_file) != 0)
+        self->control_file.st_ino = 0;
     if (config->discover && s_start_beacon(self) != 0) {
         shoal_node_destroy(&self);
         return NULL;
@@ -307,6 +312,18 @@ shoal_node_new(shoal_config_t *config)
     return self;
 }
 
+/* ZeroMQ leaves an ipc:// socket file behind: it goes with us, unless
+ * another process has bound the path since (another inode). */
+static void
+s_remove_control_file(const shoal_node_t *self)
+{
+    struct stat now;
+    const char *path = self->config.control + 6;
+    if (self->control_file.st_ino && stat(path, &now) == 0 && S_ISSOCK(now.st_mode) &&
+        now.st_ino == self->control_file.st_ino && now.st_dev == self->control_file.st_dev)
+        unlink(path);
+}
+
 void
 shoal_node_destroy(shoal_node_t **self_p)
 {
@@ -324,6 +341,7 @@ shoal_node_destroy(shoal_node_t **self_p)
     shoal_loop_destroy(&self->loop);
     zactor_destroy(&self->beacon);
     zsock_destroy(&self->control);
+    s_remove_control_file(self);
     gossip_transport_destroy(&self->transport);
     free(self->frame);
     free(self);

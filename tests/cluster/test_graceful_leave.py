@@ -5,6 +5,7 @@ Proves the leave is announced and spread before the process exits (exit code
 0), so the others record a departure rather than a failure: at no observation
 during the leave, nor for a window longer than the suspicion timeouts after
 it, does any node report the leaver dead (or suspect), and the rest stay alive.
+The leaver removes its control socket file.
 """
 import os
 import sys
@@ -52,6 +53,10 @@ def test(cluster):
         raise harness.TestFailure("%s exited with %d after SIGTERM, expected 0"
                                   % (leaver.name, code))
     harness.phase("%s exited with code 0" % leaver.name)
+    if os.path.exists(leaver.ctl_path):
+        raise harness.TestFailure("%s left its control socket %s behind"
+                                  % (leaver.name, leaver.ctl_path))
+    harness.phase("%s removed its control socket" % leaver.name)
 
     # Long enough for probes, suspicion timeouts and a few gossip rounds to
     # have turned a missed leave into a death.
