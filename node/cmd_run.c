@@ -417,7 +417,13 @@ shoal_cmd_run(int argc, char **argv)
         fprintf(stderr, "shoal run: a node answers at %s: this run answers at %s\n", taken,
                 mesh.control);
     }
+    bool control_given = strcmp(node_control, mesh.control) == 0;
     shoal_node_t *node = shoal_node_new(&mesh);
+    if (!node && control_given && strncmp(mesh.control, "ipc://", 6) != 0)
+        fprintf(stderr,
+                "shoal run: a node takes hand-offs on its ipc:// control socket alone; "
+                "with --control %s this run is a member of its own and answers there\n",
+                mesh.control);
     shoal_config_release(&mesh);
     if (!node) {
         shoal_adapter_destroy(&adapter);
