@@ -93,6 +93,8 @@ typedef struct {
     char *output;  /* captured output for failures (may be ""), capped */
     bool held;     /* a worker keeps the test back, to run it first in its next
                       batch (or when flushed): no outcome yet */
+    bool reported; /* handed out while the batch ran (shoal_worker_take_finished):
+                      nothing more to report */
 } shoal_test_result_t;
 
 void shoal_test_result_clear(shoal_test_result_t *r);

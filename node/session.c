@@ -81,6 +81,7 @@ typedef struct {
     uint32_t *attempts;
     size_t count;
     double predicted; /* the batch's predicted seconds */
+    double took;      /* seconds of its tests reported while it ran */
     uint64_t started; /* when it started (ms) */
 } s_slot_t;
 
@@ -123,6 +124,7 @@ struct shoal_session {
     uint64_t next_heartbeat, next_progress, summary_sent_at, summary_started;
     uint64_t next_loads;    /* leader: LOADS go out then, if loads_due */
     bool loads_due;         /* leader: work moved or finished since the last LOADS */
+    bool told_stop;         /* leader: a LOADS said nothing more starts */
     bool summary_ready;     /* leader: finished and summary built */
     bool summary_too_large; /* leader: said once that it cannot be sent */
     bool said_unsendable;   /* said once that a message could not be encoded */
@@ -303,6 +305,7 @@ s_slot_clear(s_slot_t *slot)
     slot->ids = NULL;
     slot->attempts = NULL;
     slot->count = 0;
+    slot->took = 0;
     slot->running = false;
 }
 
@@ -712,6 +715,41 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint6
     }
 }
 
+/* A test of the slot's batch ended: its result goes to the leader within
+ * S_RESULTS_MS, one message for many quick tests instead of one each. */
+static void
+s_report_result(shoal_session_t *self, s_slot_t *slot, const shoal_test_result_t *r)
+{
+    size_t i = r->index;
+    shoal_item_t item = {.id = strdup(slot->ids[i]),
+                         .attempt = slot->attempts[i],
+                         .outcome = (uint8_t)r->outcome,
+                         .seconds = r->seconds,
+                         .node = strdup(self->name),
+                         .message = strdup(r->message ? r->message : ""),
+                         .output = strdup(r->output ? r->output : "")};
+    s_add_result(self, &item);
+    if (!self->results_due)
+        self->results_due = s_now(self) + S_RESULTS_MS;
+}
+
+/* Results of the worker's batch in progress go out as each test ends: the
+ * progress shows them, and a --maxfail stop reaches the other slots before
+ * their batches run on. */
+static void
+s_stream_results(shoal_session_t *self, s_slot_t *slot)
+{
+    shoal_test_result_t done[16];
+    size_t n;
+    while (slot->running && slot->worker &&
+           (n = shoal_worker_take_finished(slot->worker, done, 16)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            slot->took += done[i].seconds;
+            s_report_result(self, slot, &done[i]);
+            shoal_test_result_clear(&done[i]);
+        }
+}
+
 static void
 s_finish_batch(shoal_session_t *self, s_slot_t *slot)
 {
@@ -725,9 +763,9 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
     if (slot->worker && self->config.process_per_batch)
         s_worker_retire(self, &slot->worker);
     if (rc == 0) {
-        double took = 0;
+        double took = slot->took;
         for (size_t i = 0; i < slot->count; i++)
-            took += results[i].held ? 0 : results[i].seconds;
+            took += results[i].held || results[i].reported ? 0 : results[i].seconds;
         self->observed += took;
         self->predicted += slot->predicted;
         self->observed_count += slot->count;
@@ -739,22 +777,14 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
                 slot->ids[i] = NULL;
                 continue;
             }
-            shoal_item_t item = {.id = strdup(slot->ids[i]),
-                                 .attempt = slot->attempts[i],
-                                 .outcome = (uint8_t)results[i].outcome,
-                                 .seconds = results[i].seconds,
-                                 .node = strdup(self->name),
-                                 .message = strdup(results[i].message ? results[i].message : ""),
-                                 .output = strdup(results[i].output ? results[i].output : "")};
-            s_add_result(self, &item);
+            if (!results[i].reported)
+                s_report_result(self, slot, &results[i]);
         }
     }
     for (size_t i = 0; results && i < slot->count; i++)
         shoal_test_result_clear(&results[i]);
     free(results);
     s_slot_clear(slot);
-    /* Results go out together within S_RESULTS_MS: one message for many quick
-     * tests instead of one each. */
     if (!self->results_due)
         self->results_due = s_now(self) + S_RESULTS_MS;
     self->want_now = true;
@@ -799,6 +829,7 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         bool over = slot->worker ? shoal_worker_poll(slot->worker, now)
                                  : slot->exec && shoal_exec_poll(slot->exec, now);
         s_collect_tick(self, slot->worker);
+        s_stream_results(self, slot);
         if (slot->running && over)
             s_finish_batch(self, slot);
         /* A test a worker keeps back is flushed once there is nothing more
@@ -1120,8 +1151,12 @@ s_leader_tick(shoal_session_t *self, uint64_t now)
         /* Thieves choose by these figures: a period old at most, sent to
          * everyone, so not at every move (at 64 participants that was half
          * the leader's frames). */
+        /* A stop (--maxfail) goes out at once: every batch that runs on
+         * meanwhile starts tests pytest alone would not. */
+        bool stop_news = !self->told_stop && shoal_leader_stopped(self->lead, s_seconds(now));
+        self->told_stop |= stop_news;
         if ((self->loads_due && now >= self->next_loads) ||
-            now >= self->next_loads + S_HEARTBEAT_MS || finished) {
+            now >= self->next_loads + S_HEARTBEAT_MS || finished || stop_news) {
             self->next_loads = now + S_LOADS_MS;
             self->loads_due = false;
             s_send_loads(self, now);
@@ -1341,6 +1376,11 @@ s_on_loads(shoal_session_t *self, shoal_msg_t *msg)
     if (msg->fresh && !self->stopped) {
         self->stopped = true; /* --maxfail or the budget: the leader reports the rest */
         shoal_hold_drop(&self->hold);
+        /* As pytest alone, whose loop stops between tests: batches in
+         * progress stop after their current test (workers that can). */
+        for (unsigned s = 0; s < self->config.slots; s++)
+            if (self->slots[s].worker && self->slots[s].running)
+                (void)shoal_worker_tell_stop(self->slots[s].worker, "the session stopped");
     }
 }
 

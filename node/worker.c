@@ -37,6 +37,7 @@ struct shoal_worker {
     size_t count;
     shoal_test_result_t *results;
     bool *have;
+    bool *handed; /* have[i] handed out by shoal_worker_take_finished */
     size_t begun; /* index of the test it began last; count if none */
     uint64_t test_timeout, deadline, kill_at;
     uint64_t begun_at, died_at; /* when the test begun last started; when the worker died */
@@ -101,9 +102,11 @@ s_batch_clear(shoal_worker_t *self)
     free(self->ids);
     free(self->results);
     free(self->have);
+    free(self->handed);
     self->ids = NULL;
     self->results = NULL;
     self->have = NULL;
+    self->handed = NULL;
     self->count = 0;
     self->busy = self->over = false;
 }
@@ -169,7 +172,8 @@ shoal_worker_run(shoal_worker_t *self, const char *const *ids, size_t count, boo
     self->ids = calloc(held + count, sizeof(char *));
     self->results = calloc(held + count, sizeof(shoal_test_result_t));
     self->have = calloc(held + count, sizeof(bool));
-    bool oom = !line || !self->ids || !self->results || !self->have;
+    self->handed = calloc(held + count, sizeof(bool));
+    bool oom = !line || !self->ids || !self->results || !self->have || !self->handed;
     char *p = line;
     if (!oom) {
         p += sprintf(line, "run\t%d\t%u", hold && count > 0 ? 1 : 0, workers); /* none: a flush */
@@ -221,6 +225,21 @@ shoal_worker_tell_final(shoal_worker_t *self, bool failed, const char *const *id
         *p++ = '\t';
         p = shoal_worker_escape(p, ids[i]);
     }
+    *p++ = '\n';
+    int rc = shoal_exec_channel_send(self->exec, line, (size_t)(p - line), S_SEND_TIMEOUT_MS);
+    free(line);
+    return rc;
+}
+
+int
+shoal_worker_tell_stop(shoal_worker_t *self, const char *why)
+{
+    if (self->dead || self->closing)
+        return -1;
+    char *line = malloc(strlen("stop\t\n") + 2 * strlen(why) + 1);
+    if (!line)
+        return -1;
+    char *p = shoal_worker_escape(line + sprintf(line, "stop\t"), why);
     *p++ = '\n';
     int rc = shoal_exec_channel_send(self->exec, line, (size_t)(p - line), S_SEND_TIMEOUT_MS);
     free(line);
@@ -455,6 +474,7 @@ shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
         results[i] = self->results[i];
         memset(&self->results[i], 0, sizeof(self->results[i]));
         results[i].index = i;
+        results[i].reported = self->handed[i];
         if (self->have[i])
             continue;
         if (i == self->held_at && !exec) {
@@ -479,6 +499,21 @@ shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results)
     }
     s_batch_clear(self);
     return rc ? -1 : 0;
+}
+
+size_t
+shoal_worker_take_finished(shoal_worker_t *self, shoal_test_result_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->count && n < max; i++) {
+        if (!self->have[i] || self->handed[i])
+            continue;
+        out[n] = self->results[i];
+        out[n++].index = i;
+        memset(&self->results[i], 0, sizeof(self->results[i]));
+        self->handed[i] = true;
+    }
+    return n;
 }
 
 bool

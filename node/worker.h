@@ -83,14 +83,26 @@ const char *shoal_worker_held(const shoal_worker_t *self);
 /* Non-blocking: reads events, notices death and the batch's timeout. True
  * once the batch sent last is over; its results are then ready. */
 bool shoal_worker_poll(shoal_worker_t *self, uint64_t now);
+/* While the batch runs: moves the results that came since the last call
+ * into out[0..max) (index set; the caller clears them), so they are
+ * reported as each test ends rather than with the batch. Returns how many. */
+size_t shoal_worker_take_finished(shoal_worker_t *self, shoal_test_result_t *out, size_t max);
 /* The results of the batch that is over, one per test in order (the held
  * test of the last batch first; the caller clears them). A test kept back is
- * marked held, with no outcome. 0, or -1 out of memory. */
+ * marked held, with no outcome; one handed out by
+ * shoal_worker_take_finished is marked reported, with nothing else. 0, or -1
+ * out of memory. */
 int shoal_worker_results(shoal_worker_t *self, shoal_test_result_t *results);
 /* False once the process has exited or was killed: destroy it. */
 bool shoal_worker_alive(const shoal_worker_t *self);
 /* How the process ended, once it is dead (output included); NULL before. */
 const shoal_exec_result_t *shoal_worker_exit(const shoal_worker_t *self);
+/* Tells the worker that the session starts no more tests (--maxfail reached
+ * somewhere): a worker that can (pytest's) reports the rest of its batch
+ * not-run after the test in progress; others finish the batch. why (one
+ * line, escaped here) is what it reports them with. 0, or -1 if the worker
+ * cannot take it (dead, closing, or its channel full for 1 s). */
+int shoal_worker_tell_stop(shoal_worker_t *self, const char *why);
 /* Tells the worker the session's final outcomes (tests that failed or
  * errored, and tests that passed or were skipped), so the framework's cache
  * of failures (pytest's --lf) records the whole session, not this worker's

@@ -11,6 +11,7 @@ line per event, tab-separated fields, every field escaped, every field
 capped with a marker where it is cut.
 """
 import os
+import select
 import socket
 import sys
 
@@ -122,19 +123,47 @@ def pytest_runtest_logreport(report):
         r["message"] = "XPASS " + xfail if xfail else "XPASS"
 
 
+_pending = b""  # read from the channel, not yet a whole line
+_lines = []  # whole lines read early (while a batch ran), not yet handled
+_stop = ""  # shoal said the session starts no more tests: why
+
+
+def _take(chunk):
+    """Splits what came into _lines; a `stop` is kept aside at once."""
+    global _pending, _stop
+    _pending += chunk
+    while b"\n" in _pending:
+        line, _pending = _pending.split(b"\n", 1)
+        fields = [_unescape(f) for f in line.decode("utf-8", "replace").split("\t")]
+        if fields[0] == "stop":
+            _stop = (fields[1] if len(fields) > 1 else "") or "the session stopped"
+        else:
+            _lines.append(fields)
+
+
+def _read():
+    """One read of the channel into _lines; False once it is closed."""
+    try:
+        chunk = _channel.recv(65536)
+    except OSError:
+        return False
+    if chunk:
+        _take(chunk)
+    return bool(chunk)
+
+
 def _events():
-    pending = b""
     while True:
-        try:
-            chunk = _channel.recv(65536)
-        except OSError:
+        while _lines:
+            yield _lines.pop(0)
+        if not _read():
             return
-        if not chunk:
-            return
-        pending += chunk
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            yield [_unescape(f) for f in line.decode("utf-8", "replace").split("\t")]
+
+
+def _poll():
+    """Takes what shoal sent while a batch runs, without waiting."""
+    while select.select([_channel], [], [], 0)[0] and _read():
+        pass
 
 
 def _reportchars(config):
@@ -200,12 +229,29 @@ def _run(items, hold, ids):
             _send("begin", nodeid)
             _send("result", nodeid, "error", 0, "not collected by this runner", "")
             continue
+        stop = _stopping(item.session)
+        if stop:
+            _send("result", nodeid, "not-run", 0, stop, "")
+            continue
         following = next((x[1] for x in todo[k + 1:] if x[1] is not None),
                          _held[1] if _held else None)
         _run_one(item, nodeid, following)
+    if _held and _stopping(_held[1].session):
+        _send("result", _held[0], "not-run", 0, _stopping(_held[1].session), "")
+        _held = None
     if _held:
         _send("held", _held[0])
     _send("done")
+
+
+def _stopping(session):
+    """Why no more tests start here (-x or --maxfail reached in this worker,
+    a hook's stop, or the session's stop from shoal), or "". pytest's own
+    loop checks this between tests; ours must too, or a batch runs on past
+    the stop."""
+    _poll()
+    why = session.shouldfail or session.shouldstop or _stop
+    return why if isinstance(why, str) and why else ("stopping" if why else "")
 
 
 def _final(session, failed, ids):

@@ -126,6 +126,18 @@ s_collected(shoal_worker_t *w, shoal_collection_t *c)
     CHECK_INT(shoal_worker_take_collection(w, c), ==, 0);
 }
 
+/* A worker on test_w.py that has collected, as the session starts batches
+ * only then. */
+static shoal_worker_t *
+s_ready_worker(s_fixture_t *fx)
+{
+    shoal_worker_t *w = s_worker(fx);
+    shoal_collection_t c;
+    s_collected(w, &c);
+    shoal_collection_clear(&c);
+    return w;
+}
+
 /* A worker on a suite of one file (name, text), pytest given args (may be
  * NULL); what it collected in *c. */
 static shoal_worker_t *
@@ -267,7 +279,9 @@ test_node_worker_timeout_kills_the_worker(void)
 {
     s_fixture_t fx;
     s_setup(&fx, true);
-    shoal_worker_t *w = s_worker(&fx);
+    /* As the session does: no batch before the worker has collected, or on
+     * a loaded machine its collection eats the test's 1.5 s. */
+    shoal_worker_t *w = s_ready_worker(&fx);
     shoal_test_result_t r[2];
     const char *names[] = {"test_slow", "test_pass"};
     s_batch(w, names, 2, 1500, r);
@@ -275,6 +289,45 @@ test_node_worker_timeout_kills_the_worker(void)
     CHECK(strncmp(r[0].message, "timed out after", 15) == 0);
     CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_NOT_RUN);
     CHECK(!shoal_worker_alive(w));
+    s_clear(r, 2);
+    shoal_worker_destroy(&w);
+    s_teardown(&fx);
+}
+
+/* A result is handed out as its test ends, while the batch goes on; the
+ * batch's results then say it was reported, and nothing else of it. */
+void
+test_node_worker_results_stream_while_the_batch_runs(void)
+{
+    s_fixture_t fx;
+    s_setup(&fx, true);
+    shoal_worker_t *w = s_ready_worker(&fx);
+    const char *ids[] = {"test_w.py::test_fail", "test_w.py::test_slow"};
+    CHECK(shoal_worker_run(w, ids, 2, false, 0, 3000, s_ms()) == 0);
+    shoal_test_result_t early[2];
+    size_t n = 0;
+    uint64_t deadline = s_ms() + 30000;
+    bool over = false;
+    while (n == 0 && !over && s_ms() < deadline) {
+        over = shoal_worker_poll(w, s_ms());
+        n = shoal_worker_take_finished(w, early, 2);
+        usleep(2000);
+    }
+    CHECK(!over); /* test_slow runs on for 60 s, until its 3 s timeout */
+    CHECK_INT(n, ==, 1);
+    CHECK_INT(early[0].index, ==, 0);
+    CHECK_INT(early[0].outcome, ==, SHOAL_OUTCOME_FAILED);
+    CHECK(strstr(early[0].message, "one is not two") != NULL);
+    CHECK_INT(shoal_worker_take_finished(w, early + 1, 1), ==, 0); /* once only */
+    while (!shoal_worker_poll(w, s_ms()))
+        usleep(2000);
+    shoal_test_result_t r[2];
+    CHECK(shoal_worker_results(w, r) == 0);
+    CHECK(r[0].reported);
+    CHECK(r[0].message == NULL);
+    CHECK(!r[1].reported);
+    CHECK_INT(r[1].outcome, ==, SHOAL_OUTCOME_ERROR);
+    s_clear(early, 1);
     s_clear(r, 2);
     shoal_worker_destroy(&w);
     s_teardown(&fx);
