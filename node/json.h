@@ -6,7 +6,9 @@
 #include <stdio.h>
 
 /* Writes s as a quoted JSON string, escaping quotes, backslashes and control
- * characters; bytes >= 0x80 pass through (names and tags are ASCII). */
+ * characters; valid UTF-8 passes through, and each byte that is not
+ * (framework output and test names are bytes) becomes U+FFFD, so the
+ * document stays JSON. */
 void shoal_json_string(FILE *out, const char *s);
 
 #endif

@@ -5,8 +5,11 @@ Proves: every collected test is reported exactly once with the right outcome
 participant writes the same JUnit file and exits with the same status (1:
 the suite has failing tests), and the closing line counts match. A list
 with no tests (only comments) is an empty session: exit 5 on every
-participant, as for any runner that collects nothing.
+participant, as for any runner that collects nothing. Test names that are
+not UTF-8 (a list is bytes) leave both reports readable: JSON with U+FFFD,
+JUnit with #xNN as pytest writes what XML cannot carry.
 """
+import json
 import os
 
 from runs import Runs, run_test, same_reports, phase, list_file, SAMPLES, TestFailure
@@ -52,6 +55,24 @@ def main(cluster):
         runs.dump()
         raise TestFailure("an empty list: exit statuses %s, want [5, 5]" % codes)
     phase("a list of no tests exits 5 on both participants")
+
+    odd = os.path.join(cluster.tmpdir, "odd.list")
+    with open(odd, "wb") as f:
+        f.write(b"caf\xc3\xa9-\xff\ttrue\nplain\ttrue\n")
+    runs = Runs(cluster, "odd")
+    ps = runs.start(2, ["--expect", "2", "--list", odd])
+    codes = runs.wait_all(60)
+    if codes != [0, 0]:
+        runs.dump()
+        raise TestFailure("names not UTF-8: exit statuses %s, want [0, 0]" % codes)
+    with open(ps[0].json, "rb") as f:
+        ids = sorted(t["id"] for t in json.loads(f.read().decode("utf-8"))["tests"])
+    if ids != ["caf\u00e9-\ufffd", "plain"]:
+        raise TestFailure("JSON report ids %r" % ids)
+    names = sorted(name for (_, name) in same_reports(ps))
+    if names != ["caf\u00e9-#xFF", "plain"]:
+        raise TestFailure("JUnit names %r" % names)
+    phase("a name that is not UTF-8: JSON and JUnit both read back, same on both")
 
 
 run_test(main)
