@@ -107,7 +107,6 @@ struct shoal_session {
     bool loads_due;         /* leader: work moved or finished since the last LOADS */
     bool summary_ready;     /* leader: finished and summary built */
     bool summary_too_large; /* leader: said once that it cannot be sent */
-    bool said_unsendable;   /* said once that a message could not be encoded */
     shoal_item_t *summary_out;
     size_t summary_out_count;
     int status;
@@ -191,21 +190,13 @@ s_send_frame(void *ctx, const char *to, const uint8_t *buf, size_t len)
 static void
 s_send(shoal_session_t *self, const char *to, shoal_msg_t *msg)
 {
-    if (shoal_session_send(&self->host, self->config.session, to, msg) == 0 &&
-        !self->said_unsendable) {
-        /* A value over the protocol's caps: a fault of ours, said once. */
-        self->said_unsendable = true;
-        shoal_log_info("cannot encode a %s message: a value is over the protocol's caps",
-                       shoal_msg_type_str(msg->type));
-    }
+    shoal_session_tell(&self->host, self->config.session, to, msg);
 }
 
 static void
 s_send_all(shoal_session_t *self, shoal_msg_t *msg)
 {
-    for (size_t i = 0; i < self->roster.count; i++)
-        if (self->roster.items[i].alive)
-            s_send(self, self->roster.items[i].name, msg);
+    shoal_session_tell_all(&self->host, &self->roster, msg, false);
 }
 
 /* ---------------------------------------------------------------- member role */
@@ -977,9 +968,8 @@ s_send_loads(shoal_session_t *self, uint64_t now)
                        .fresh = shoal_leader_stopped(self->lead, s_seconds(now)),
                        .items = loads,
                        .item_count = n};
-    for (size_t i = 0; loads && i < self->roster.count; i++)
-        if (self->roster.items[i].alive && !self->roster.items[i].refused)
-            s_send(self, self->roster.items[i].name, &msg);
+    if (loads)
+        shoal_session_tell_all(&self->host, &self->roster, &msg, true);
     free(loads);
 }
 

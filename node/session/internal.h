@@ -27,12 +27,15 @@
 
 /* ---------------------------------------------------------------- host */
 
+struct shoal_roster;
+
 /* Where a role's frames go: the mesh (or the session's own queue for
  * itself). send_frame borrows buf. */
 typedef struct {
     void (*send_frame)(void *ctx, const char *to, const uint8_t *buf, size_t len);
     void *ctx;
-    uint8_t *buf; /* GOSSIP_PAYLOAD_MAX bytes to encode into, owned by the host */
+    uint8_t *buf;         /* GOSSIP_PAYLOAD_MAX bytes to encode into, owned by the host */
+    bool said_unsendable; /* shoal_session_tell said once that a message could not be encoded */
 } shoal_session_host_t;
 
 /* Encodes msg for `session` and sends it to `to` over as many frames as its
@@ -40,6 +43,14 @@ typedef struct {
  * (a value over the protocol's caps: a fault of ours), the rest unsent. */
 size_t shoal_session_send(const shoal_session_host_t *host, const char *session, const char *to,
                           shoal_msg_t *msg);
+/* As shoal_session_send, for a role that does not look at the outcome: a
+ * message that cannot be encoded is logged, once per host. */
+void shoal_session_tell(shoal_session_host_t *host, const char *session, const char *to,
+                        shoal_msg_t *msg);
+/* shoal_session_tell to every alive participant of roster; with `admitted`,
+ * only to those the leader has not refused. */
+void shoal_session_tell_all(shoal_session_host_t *host, const struct shoal_roster *roster,
+                            shoal_msg_t *msg, bool admitted);
 
 /* ---------------------------------------------------------------- roster */
 
@@ -56,7 +67,7 @@ typedef struct {
     unsigned finished; /* tests it finished, as progress reports tell */
 } shoal_participant_t;
 
-typedef struct {
+typedef struct shoal_roster {
     char session[SHOAL_SESSION_ID_MAX + 1];
     char digest[65]; /* the runner's: a participant's session tag names its first hex digits */
     shoal_participant_t items[SHOAL_PARTICIPANTS_MAX];
