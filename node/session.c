@@ -1,17 +1,15 @@
-/* A participant's session runtime (see session.h for the state diagram).
+/* A participant's session runtime (see session.h for the state diagram):
+ * the glue between the mesh, the loop, the local processes and the roles.
  *
- * Member role: keeps the batches the leader dealt it, runs them on `slots`
- * local processes (for pytest, one long-lived worker per slot, see worker.h;
- * otherwise a process per batch), reports every result until the leader
- * acknowledges it,
- * asks for work when a slot is free and says what it runs (a heartbeat).
- * Leader role: a shoal_leader_t fed with members' reports; it answers WANT
- * with WORK, RESULTS with ACK, and broadcasts PROGRESS, LEADER heartbeats and
- * finally the SUMMARY. Messages to ourselves go through a local queue, so the
- * leader's own member is served like any other, without recursion.
- * The roles that decide without running anything are files of their own in
- * node/session/ (roster, election, summary, status; see internal.h): this
- * file carries out what they return.
+ * The roles decide, in node/session/ (see internal.h): who takes part
+ * (roster), who leads (election), the member's side of the work (member:
+ * batches, WANT / HELD, stealing) and the leader's (lead: the board, its
+ * cadence, answers, the end), results, summary and status. This file
+ * carries out what they return: it runs each slot's batches (for pytest,
+ * one long-lived worker per slot, see worker.h; otherwise a process per
+ * batch), parses their results, dispatches messages to the roles, and
+ * prints and reports. Messages to ourselves go through a local queue, so
+ * the leader's own member is served like any other, without recursion.
  */
 #include "node/session.h"
 #include "node/session/internal.h"
@@ -32,23 +30,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_HEARTBEAT_MS 1000     /* LEADER and WANT heartbeats, result resends */
-#define S_WANT_GAP_MS 100       /* a member short of work asks again after this */
-#define S_RESULTS_MS 20         /* results of quick tests are sent together within this */
-#define S_PROGRESS_MS 50        /* leader's progress broadcasts, when a test finished */
-#define S_PROGRESS_IDLE_MS 1000 /* ...and at least this often */
-#define S_LOADS_MS 200          /* leader's LOADS, when work moved; at least once a heartbeat */
-#define S_DONE_WAIT_MS 10000    /* leader waits this long for everyone's DONE */
-/* A batch's work is at least this many of its framework's invocation costs:
- * at most a fifth of a slot's time goes to starting the framework. */
-#define S_FLOOR_INVOCATIONS 4.0
+#define S_RESULTS_MS 20 /* results of quick tests are sent together within this */
 #define S_OUTPUT_CAP (64 * 1024)
 #define S_CLOSE_MS 30000      /* a closing worker may finish its session this long */
 #define S_REFUSE_WAIT_MS 2000 /* a refused member waits this long for the leader's ids */
-#define S_STEAL_WAIT_MS 500   /* a thief asks the next victim when no answer came by then */
-#define S_STEAL_LATENCY 0.005 /* seconds from asking to the stolen tests arriving */
-#define S_BATCH_MAX 1024      /* tests cut into one batch, at most */
-#define S_OBSERVED_MIN 8      /* results before they rescale the batch target */
 
 /* What this runner collected (the tests it may run, I3, and the leader's plan). */
 typedef enum { S_COLLECTING, S_COLLECTED, S_COLLECT_FAILED } s_collect_t;
@@ -116,49 +101,24 @@ struct shoal_session {
     shoal_session_host_t host; /* what the roles send through */
     shoal_roster_t roster;
     shoal_election_t elect;
-    shoal_leader_t *lead; /* set while we lead */
+    shoal_lead_t lead;     /* the leader's side: its board is set while we lead */
+    shoal_member_t member; /* our side of the work: what we hold, stealing */
     /* The leader's own results would die with it: it copies them to its
      * deputy, the participant that would take over, which feeds them to the
      * term it starts. */
     shoal_replicas_t replicas; /* as the deputy */
-    uint64_t next_heartbeat, next_progress, summary_sent_at, summary_started;
-    uint64_t next_loads;    /* leader: LOADS go out then, if loads_due */
-    bool loads_due;         /* leader: work moved or finished since the last LOADS */
-    bool told_stop;         /* leader: a LOADS said nothing more starts */
-    bool summary_ready;     /* leader: finished and summary built */
-    bool summary_too_large; /* leader: said once that it cannot be sent */
-    bool said_unsendable;   /* said once that a message could not be encoded */
-    shoal_item_t *summary_out;
-    size_t summary_out_count;
     int status;
     char status_text[SHOAL_MESSAGE_MAX + 1];
     /* member role */
-    s_slot_t *slots;     /* config.slots of them... */
-    unsigned share;      /* ...of which the first `share` take batches (host: set_slots) */
-    shoal_hold_t hold;   /* our share: dealt or stolen, not started */
-    bool held_due;       /* tell a new leader what we hold before our first WANT */
-    uint64_t next_gifts; /* when unconfirmed gifts are told again */
-    shoal_item_t *loads; /* the last LOADS: who holds how much (node, seconds owned) */
-    size_t load_count, load_cap;
-    bool stopped;                           /* the leader said: start nothing more */
-    bool steal_pending;                     /* a STEAL is out... */
-    char steal_victim[GOSSIP_NAME_MAX + 1]; /* ...to it */
-    uint64_t steal_until;                   /* ...answered by then, or we ask another */
-    size_t asked[64];                       /* loads[] that said no since the last LOADS */
-    size_t asked_count;
-    sched_rng_t rng;
+    s_slot_t *slots;        /* config.slots of them; the first member.share take batches */
     uint64_t last_turn;     /* when s_on_timer last ran (ms) */
     uint64_t stalled_until; /* after a stall: until then, losing every peer ends it here */
     uint64_t stalled_ms;    /* ...and how long it was */
     bool abandoned;         /* ...and every peer went: no outcome here */
     char other_runner[GOSSIP_NAME_MAX + 1]; /* a member of this session with another runner */
-    double observed, predicted; /* seconds our finished batches took, and were predicted */
-    size_t observed_count;      /* ...tests in them */
-    shoal_results_t results;    /* ours, until the session ends */
-    bool fresh;                 /* next WANT is the first to this term's leader */
-    uint64_t last_want, next_resend;
-    bool want_now;
-    shoal_summary_in_t summary; /* as received */
+    shoal_results_t results;                /* ours, until the session ends */
+    uint64_t next_resend;                   /* when unacknowledged results are sent again */
+    shoal_summary_in_t summary;             /* as received */
     /* local delivery */
     zlist_t *self_queue; /* zframe_t * */
     shoal_report_t report;
@@ -168,7 +128,6 @@ struct shoal_session {
     uint64_t refused_at;                /* when its first REFUSE came, 0: none */
     shoal_item_t *theirs;               /* the leader's ids, from its REFUSE */
     size_t theirs_count, theirs_cap, theirs_total;
-    bool dry;             /* nothing held, and no peer worth stealing from */
     bool all_ready;       /* the first workers have all collected */
     uint64_t results_due; /* when unsent results go out */
     uint8_t *buf;
@@ -211,21 +170,7 @@ s_send_frame(void *ctx, const char *to, const uint8_t *buf, size_t len)
 static void
 s_send(shoal_session_t *self, const char *to, shoal_msg_t *msg)
 {
-    if (shoal_session_send(&self->host, self->config.session, to, msg) == 0 &&
-        !self->said_unsendable) {
-        /* A value over the protocol's caps: a fault of ours, said once. */
-        self->said_unsendable = true;
-        shoal_log_info("cannot encode a %s message: a value is over the protocol's caps",
-                       shoal_msg_type_str(msg->type));
-    }
-}
-
-static void
-s_send_all(shoal_session_t *self, shoal_msg_t *msg)
-{
-    for (size_t i = 0; i < self->roster.count; i++)
-        if (self->roster.items[i].alive)
-            s_send(self, self->roster.items[i].name, msg);
+    shoal_session_tell(&self->host, self->config.session, to, msg);
 }
 
 /* ---------------------------------------------------------------- member role */
@@ -239,15 +184,36 @@ s_busy_slots(const shoal_session_t *self)
     return busy;
 }
 
-static void
-s_add_result(shoal_session_t *self, shoal_item_t *item)
+/* Seconds our started batches still need, as predicted. */
+static double
+s_running_work(const shoal_session_t *self, uint64_t now)
 {
-    if (item->outcome == SHOAL_OUTCOME_NOT_RUN)
-        shoal_hold_forget(&self->hold, item->id); /* the leader may ship it to us again */
-    if (shoal_results_add(&self->results, item) != 0) {
-        shoal_log_info("out of memory: the result of %s is lost here", item->id);
-        shoal_item_clear(item);
+    double left = 0;
+    for (unsigned s = 0; s < self->config.slots; s++) {
+        const s_slot_t *slot = &self->slots[s];
+        double rest = slot->predicted - (double)(now - slot->started) / 1000.0;
+        if (slot->running && rest > 0)
+            left += rest;
     }
+    return left;
+}
+
+#define S_WANT_RUNNING_MAX 256 /* tests a WANT names as started, at most */
+
+/* The tests our slots run (and keep back: started, as far as the leader
+ * knows) into running[0..S_WANT_RUNNING_MAX), ids borrowed. Returns the count. */
+static size_t
+s_running(const shoal_session_t *self, shoal_item_t *running)
+{
+    size_t n = 0;
+    for (unsigned s = 0; s < self->config.slots; s++) {
+        const s_slot_t *slot = &self->slots[s];
+        for (size_t i = 0; slot->running && i < slot->count && n < S_WANT_RUNNING_MAX; i++)
+            running[n++] = (shoal_item_t){.id = slot->ids[i], .attempt = slot->attempts[i]};
+        if (slot->held && n < S_WANT_RUNNING_MAX)
+            running[n++] = (shoal_item_t){.id = slot->held, .attempt = slot->held_attempt};
+    }
+    return n;
 }
 
 /* Sends every result the leader has not acknowledged; while we lead, also
@@ -258,39 +224,10 @@ s_send_results(shoal_session_t *self)
 {
     if (!self->elect.leader[0])
         return;
-    const char *deputy = self->lead ? shoal_roster_ranked_first(&self->roster, self->name) : NULL;
+    const char *deputy =
+        self->lead.board ? shoal_roster_ranked_first(&self->roster, self->name) : NULL;
     shoal_results_send(&self->results, &self->host, self->config.session, self->elect.term,
                        self->elect.leader, deputy);
-}
-
-static void
-s_send_want(shoal_session_t *self, uint64_t now)
-{
-    if (!self->elect.leader[0])
-        return;
-    size_t busy = s_busy_slots(self);
-    size_t free_slots = self->share > busy ? self->share - busy : 0;
-    shoal_item_t running[256];
-    size_t n = 0;
-    for (unsigned s = 0; s < self->config.slots; s++) {
-        const s_slot_t *slot = &self->slots[s];
-        for (size_t i = 0; slot->running && i < slot->count && n < 256; i++)
-            running[n++] = (shoal_item_t){.id = slot->ids[i], .attempt = slot->attempts[i]};
-        if (slot->held && n < 256) /* started, as far as the leader knows */
-            running[n++] = (shoal_item_t){.id = slot->held, .attempt = slot->held_attempt};
-    }
-    shoal_msg_t msg = {.type = SHOAL_MSG_WANT,
-                       .term = self->elect.term,
-                       .free_slots = (uint32_t)free_slots,
-                       .held = (uint32_t)shoal_hold_count(&self->hold),
-                       .fresh = self->fresh,
-                       .text = self->collection_digest,
-                       .items = running,
-                       .item_count = n};
-    s_send(self, self->elect.leader, &msg);
-    self->fresh = false;
-    self->last_want = now;
-    self->want_now = false;
 }
 
 /* Ends the slot's batch; its worker stays for the next one. */
@@ -498,10 +435,10 @@ s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
 static char **
 s_slot_env(shoal_session_t *self, unsigned slot_index, bool worker)
 {
-    char **extra =
-        worker ? shoal_adapter_worker_env(self->adapter, self->plugin_dir, slot_index, self->share,
-                                          self->config.session, self->config.env)
-               : NULL;
+    char **extra = worker ? shoal_adapter_worker_env(self->adapter, self->plugin_dir, slot_index,
+                                                     self->member.share, self->config.session,
+                                                     self->config.env)
+                          : NULL;
     size_t n = 0;
     while (extra && extra[n])
         n++;
@@ -566,69 +503,16 @@ s_session_slots(const shoal_session_t *self)
     return slots;
 }
 
-/* A result for a test that never reached a runner (rejected id, no start). */
-static void
-s_result_now(shoal_session_t *self, const char *id, uint32_t attempt, shoal_outcome_t outcome,
-             const char *message)
-{
-    shoal_item_t item = {.id = strdup(id),
-                         .attempt = attempt,
-                         .outcome = (uint8_t)outcome,
-                         .node = strdup(self->name),
-                         .message = strdup(message),
-                         .output = strdup("")};
-    s_add_result(self, &item);
-}
-
-/* A batch's target: --batch-seconds, but never more than a slot's share of
- * what we hold, nor half a slot's share of what the whole session holds
- * (guided self-scheduling, by factoring, as the last LOADS tells it): the
- * first run of four 1 s tests on four slots puts one on each; the tail is
- * cut finer, so no slot is left running a long batch that nobody can steal
- * from while others idle. Never below the framework's start-up floor:
- * cutting finer would cost more starts than it saves. */
-static double
-s_batch_target(const shoal_session_t *self)
-{
-    double mine = shoal_hold_work(&self->hold);
-    double share = mine / (double)self->share;
-    double queued = mine;
-    unsigned slots = self->share;
-    for (size_t i = 0; i < self->load_count; i++)
-        if (strcmp(self->loads[i].node, self->name) != 0) {
-            queued += self->loads[i].seconds;
-            slots += self->loads[i].slots;
-        }
-    if (queued / (2.0 * slots) < share)
-        share = queued / (2.0 * slots);
-    double target = self->config.batch_seconds;
-    double floor = S_FLOOR_INVOCATIONS * shoal_adapter_invocation_seconds(self->adapter);
-    /* Predictions are in the leader's units; once our own results show how
-     * far off they run (tests nothing was known about are all predicted the
-     * default), a batch aims at --batch-seconds of real time: a suite of
-     * 10 ms tests goes out in batches of about 200, not 4. */
-    if (self->observed_count >= S_OBSERVED_MIN && self->observed > 0) {
-        double scale = self->predicted / self->observed;
-        scale = scale < 0.01 ? 0.01 : scale > 100 ? 100 : scale;
-        target *= scale;
-        floor *= scale;
-    }
-    double batch = share < target ? share : target;
-    return batch < floor ? floor : batch;
-}
-
 /* Starts the slot's next batch: the test its worker held back, then (if
  * take_queue) the head of the queue. */
 static void
 s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint64_t now)
 {
     s_slot_t *slot = &self->slots[slot_index];
-    size_t max = shoal_adapter_batch_max(self->adapter);
-    if (max == 0 || max > S_BATCH_MAX)
-        max = S_BATCH_MAX;
-    size_t n = take_queue ? shoal_hold_batch(&self->hold, s_batch_target(self), max) : 0;
-    shoal_item_t *batch = calloc(n + 1, sizeof(*batch));
-    n = batch ? shoal_hold_pop(&self->hold, n, batch) : 0;
+    shoal_item_t *batch = NULL;
+    size_t n = take_queue
+                   ? shoal_member_cut(&self->member, shoal_adapter_batch_max(self->adapter), &batch)
+                   : 0;
     slot->ids = calloc(n + 1, sizeof(char *));
     slot->attempts = calloc(n + 1, sizeof(uint32_t));
     slot->predicted = 0;
@@ -648,18 +532,12 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint6
         item->node = NULL;
         if (over_budget) {
             /* nothing starts after the budget: hand it back unrun */
-            s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_NOT_RUN,
-                         "time limit: not started within the budget");
+            shoal_member_result_now(&self->member, item->id, item->attempt, SHOAL_OUTCOME_NOT_RUN,
+                                    "time limit: not started within the budget");
             free(item->id);
             continue;
         }
-        /* I3: the network names tests, never commands; each id must be a
-         * runnable test of what this runner collected. */
-        size_t t = shoal_collection_find(&self->local, item->id);
-        if (t == SIZE_MAX || self->local.tests[t].preset) {
-            shoal_log_info("rejected test id from %s: '%.80s'", self->elect.leader, item->id);
-            s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_ERROR,
-                         "rejected: not a valid test id of this runner's collection");
+        if (shoal_member_rejects(&self->member, self->elect.leader, item)) { /* I3 */
             free(item->id);
             continue;
         }
@@ -667,7 +545,7 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint6
         slot->attempts[slot->count++] = item->attempt;
     }
     free(batch);
-    self->want_now = true; /* the leader learns what started */
+    self->member.want_now = true; /* the leader learns what started */
     if (slot->count == 0) {
         s_slot_clear(slot);
         return;
@@ -708,8 +586,8 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint6
     slot->running = started;
     if (!started) {
         for (size_t i = 0; i < slot->count; i++)
-            s_result_now(self, slot->ids[i], slot->attempts[i], SHOAL_OUTCOME_ERROR,
-                         err[0] ? err : "cannot start the runner");
+            shoal_member_result_now(&self->member, slot->ids[i], slot->attempts[i],
+                                    SHOAL_OUTCOME_ERROR, err[0] ? err : "cannot start the runner");
         s_slot_clear(slot);
         s_send_results(self);
     }
@@ -728,7 +606,7 @@ s_report_result(shoal_session_t *self, s_slot_t *slot, const shoal_test_result_t
                          .node = strdup(self->name),
                          .message = strdup(r->message ? r->message : ""),
                          .output = strdup(r->output ? r->output : "")};
-    s_add_result(self, &item);
+    shoal_member_result(&self->member, &item);
     if (!self->results_due)
         self->results_due = s_now(self) + S_RESULTS_MS;
 }
@@ -762,13 +640,11 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
         rc = shoal_worker_results(slot->worker, results);
     if (slot->worker && self->config.process_per_batch)
         s_worker_retire(self, &slot->worker);
+    double took = 0; /* what the batch took, to rescale the next ones */
     if (rc == 0) {
-        double took = slot->took;
+        took = slot->took;
         for (size_t i = 0; i < slot->count; i++)
             took += results[i].held || results[i].reported ? 0 : results[i].seconds;
-        self->observed += took;
-        self->predicted += slot->predicted;
-        self->observed_count += slot->count;
         for (size_t i = 0; i < slot->count; i++) {
             if (results[i].held) {
                 /* It runs first in the worker's next batch, or when flushed. */
@@ -784,10 +660,11 @@ s_finish_batch(shoal_session_t *self, s_slot_t *slot)
     for (size_t i = 0; results && i < slot->count; i++)
         shoal_test_result_clear(&results[i]);
     free(results);
+    shoal_member_batch_done(&self->member, took, rc == 0 ? slot->predicted : 0,
+                            rc == 0 ? slot->count : 0);
     s_slot_clear(slot);
     if (!self->results_due)
         self->results_due = s_now(self) + S_RESULTS_MS;
-    self->want_now = true;
 }
 
 /* No test starts while a worker started at the beginning is still
@@ -808,12 +685,7 @@ s_workers_ready(shoal_session_t *self)
     return true;
 }
 
-static void s_send_held(shoal_session_t *self);
 static void s_abandon_if_alone(shoal_session_t *self, uint64_t now);
-static void s_keep_runnable(shoal_session_t *self, const char *from, shoal_msg_t *msg);
-static void s_ship(shoal_session_t *self, const char *to);
-static void s_send_gifts(shoal_session_t *self, uint64_t now);
-static void s_steal_tick(shoal_session_t *self, uint64_t now);
 
 /* Runs what is due in the member role; collects the fds to wait on. */
 static void
@@ -832,16 +704,11 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         s_stream_results(self, slot);
         if (slot->running && over)
             s_finish_batch(self, slot);
-        /* A test a worker keeps back is flushed once there is nothing more
-         * for us (or nothing more may start: it ends as its framework says),
-         * or at once on a slot beyond our share, which takes no more work
-         * and lets its worker go when idle. */
-        bool shared = s < self->share;
-        size_t held = shoal_hold_count(&self->hold);
-        bool flush = slot->held && (((self->dry || self->stopped) && held == 0) || !shared);
-        bool take = shared && !self->stopped;
-        if (!slot->running && ((held && take) || flush) && self->collect_state == S_COLLECTED &&
-            s_workers_ready(self))
+        /* A slot beyond our share takes no more work and lets its worker
+         * go when idle. */
+        bool shared = s < self->member.share, take;
+        if (!slot->running && shoal_member_slot_due(&self->member, s, slot->held != NULL, &take) &&
+            self->collect_state == S_COLLECTED && s_workers_ready(self))
             s_start_batch(self, s, take, now);
         if (!shared && !slot->running && !slot->held && slot->worker)
             s_worker_retire(self, &slot->worker);
@@ -874,126 +741,61 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
     if ((self->results_due && now >= self->results_due) || now >= self->next_resend) {
         s_send_results(self);
         self->results_due = 0;
-        self->next_resend = now + S_HEARTBEAT_MS;
+        self->next_resend = now + SHOAL_HEARTBEAT_MS;
     }
-    /* A new leader hears what we hold (and the gifts it may not know of)
-     * before our first WANT, so it can rebuild its board from them. */
-    if (self->held_due) {
-        s_send_held(self);
-        s_send_gifts(self, now);
-        self->held_due = false;
-    }
-    if (now >= self->next_gifts)
-        s_send_gifts(self, now);
-    /* Say what started and ended soon (the board and the loads everyone
-     * steals by follow it), and what we run at least once a heartbeat. */
-    if ((self->want_now && now - self->last_want >= S_WANT_GAP_MS) || self->fresh ||
-        now - self->last_want >= S_HEARTBEAT_MS)
-        s_send_want(self, now);
-    s_steal_tick(self, now);
+    shoal_item_t running[S_WANT_RUNNING_MAX];
+    shoal_member_slots_t slots = {.busy = s_busy_slots(self),
+                                  .running_work = s_running_work(self, now),
+                                  .running = running,
+                                  .running_count = s_running(self, running)};
+    bool may_steal = !self->refused && !self->refused_at && self->collect_state == S_COLLECTED;
+    shoal_member_tick(&self->member, &slots, may_steal, now);
 }
 
 /* ---------------------------------------------------------------- leadership */
-
-static void
-s_leader_heartbeat(shoal_session_t *self, const char *to)
-{
-    shoal_msg_t msg = {.type = SHOAL_MSG_LEADER,
-                       .term = self->elect.term,
-                       .tests_total =
-                           self->lead ? (uint32_t)shoal_leader_test_count(self->lead) : 0};
-    if (to)
-        s_send(self, to, &msg);
-    else
-        s_send_all(self, &msg);
-}
 
 /* Follow (term, leader): forget work the old leader dealt but we did not
  * start, and report everything we hold to the new one. */
 static void
 s_adopt(shoal_session_t *self, uint32_t term, const char *leader)
 {
-    if (self->lead && strcmp(leader, self->name) != 0) {
+    if (self->lead.board && strcmp(leader, self->name) != 0) {
         shoal_log_info("stepping down: %s leads term %u", leader, term);
-        shoal_leader_destroy(&self->lead);
-        self->summary_ready = false;
+        shoal_lead_step_down(&self->lead);
     }
     shoal_election_adopt(&self->elect, term, leader);
     if (!self->run_started)
         self->run_started = s_now(self);
-    /* What we hold stays ours: the new leader hears it (HELD) and adopts it. */
-    self->held_due = true;
+    shoal_member_adopt(&self->member);
     shoal_results_unack_all(&self->results);
     self->results_due = s_now(self); /* all of them, before the first WANT */
-    self->fresh = true;
-    self->want_now = true;
-    self->last_want = 0;
     if (self->phase == S_GATHER)
         self->phase = S_FOLLOW;
 }
 
-static void s_finish_summary(shoal_session_t *self, int status, const char *text);
-
-/* Become the leader of `term`: collect, plan, announce. */
+/* Become the leader of `term`: plan (lead.c), announce. */
 static void
 s_lead(shoal_session_t *self, uint32_t term, uint64_t now)
 {
-    bool rebuild = term > 1;
-    shoal_log_info("leading term %u of session %s%s", term, self->config.session,
-                   rebuild ? " (taking over)" : "");
     s_adopt(self, term, self->name);
-    /* The plan is what this runner collected, once, before it claimed. */
-    shoal_collection_t tests = {0};
-    if (self->collect_state != S_COLLECTED || shoal_collection_copy(&tests, &self->local) != 0) {
-        char text[sizeof(self->collect_err) + GOSSIP_NAME_MAX + 100];
-        snprintf(text, sizeof(text), "the leader (%s) could not collect the tests: %s", self->name,
-                 self->collect_state == S_COLLECT_FAILED ? self->collect_err : "out of memory");
-        shoal_leader_config_t empty = {.session = self->config.session, .term = term};
-        self->lead = shoal_leader_new(&empty, &tests, NULL, 0, s_seconds(now));
-        s_finish_summary(self, SHOAL_RUN_INCOMPLETE, text);
-        return;
-    }
-    shoal_leader_config_t config = {
-        .session = self->config.session,
-        .name = self->name,
+    shoal_lead_plan_t plan = {
         .term = term,
+        .failed = self->collect_state == S_COLLECTED        ? NULL
+                  : self->collect_state == S_COLLECT_FAILED ? self->collect_err
+                                                            : "out of memory",
         .strategy = self->config.strategy,
         .retries = self->config.retries,
-        .maxfail = self->local.maxfail,
         .time_limit = self->config.time_limit,
-        .default_prediction = 0.5,
-        .rebuild_seconds = 2.0,
-        .rebuild = rebuild,
+        .history = self->history,
+        .history_count = self->history_count,
+        .replicas = &self->replicas,
+        .dry_run = self->config.dry_run,
     };
-    size_t total = tests.count;
-    self->lead =
-        shoal_leader_new(&config, &tests, self->history, self->history_count, s_seconds(now));
-    shoal_collection_clear(&tests);
-    if (!self->lead) {
-        s_finish_summary(self, SHOAL_RUN_INCOMPLETE, "the leader ran out of memory");
-        return;
-    }
-    for (size_t i = 0; i < self->roster.count; i++) {
-        shoal_participant_t *p = &self->roster.items[i];
-        shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,
-                            s_seconds(now));
-    }
-    if (rebuild && self->replicas.count) {
-        size_t kept = shoal_leader_results(self->lead, self->replicas.of, self->replicas.items,
-                                           self->replicas.count, s_seconds(now));
-        shoal_log_info("kept %zu results of %s from the copies we hold", kept, self->replicas.of);
-    }
-    shoal_replicas_clear(&self->replicas);
-    self->results.deputy[0] = '\0'; /* this term copies its results afresh */
-    shoal_log_info("planning %zu tests for %zu participants", total, self->roster.count);
-    if (self->config.dry_run) {
-        shoal_leader_tick(self->lead, s_seconds(now));
-        shoal_leader_print_plan(self->lead, stdout);
-        s_finish_summary(self, SHOAL_RUN_PASSED, "dry run: the plan above was not run");
-        return;
-    }
-    s_leader_heartbeat(self, NULL);
-    self->next_heartbeat = now + S_HEARTBEAT_MS;
+    shoal_lead_take_t took = shoal_lead_take(&self->lead, &plan, now);
+    if (took != SHOAL_LEAD_FAILED)
+        self->results.deputy[0] = '\0'; /* this term copies its results afresh */
+    if (took == SHOAL_LEAD_PLANNED)
+        shoal_leader_print_plan(self->lead.board, stdout);
 }
 
 /* The leader we follow is gone: the best-ranked survivor takes the next term. */
@@ -1006,204 +808,18 @@ s_elect(shoal_session_t *self, uint64_t now)
 
 /* ---------------------------------------------------------------- summary */
 
-/* Did the leader's collection have a test to run (not one decided at
- * collection)? */
-static bool
-s_ran_any(const shoal_session_t *self)
-{
-    for (size_t t = 0; t < self->local.count; t++)
-        if (!self->local.tests[t].preset)
-            return true;
-    return false;
-}
-
-static void
-s_finish_summary(shoal_session_t *self, int status, const char *text)
-{
-    self->status = status;
-    snprintf(self->status_text, sizeof(self->status_text), "%s", text ? text : "");
-    for (size_t i = 0; i < self->roster.count; i++) {
-        /* The session says whom it left out, and why. */
-        size_t len = strlen(self->status_text);
-        if (self->roster.items[i].refused)
-            snprintf(self->status_text + len, sizeof(self->status_text) - len,
-                     "%snot admitted: %s (its collection differs from the leader's)",
-                     len ? "; " : "", self->roster.items[i].name);
-    }
-    size_t n = self->lead ? shoal_leader_test_count(self->lead) : 0;
-    self->summary_out = calloc(n ? n : 1, sizeof(shoal_item_t));
-    self->summary_out_count = 0;
-    bool failed = false;
-    for (size_t t = 0; t < n; t++) {
-        const shoal_leader_result_t *r = shoal_leader_result(self->lead, t);
-        if (!r->final)
-            continue; /* a dry run, or a session that could not complete */
-        self->summary_out[self->summary_out_count++] = (shoal_item_t){
-            .id = (char *)r->id,
-            .attempt = r->attempt,
-            .outcome = (uint8_t)r->outcome,
-            .seconds = r->seconds,
-            .node = r->node,
-            .message = r->message,
-            .output = r->output,
-            .flaky = r->flaky,
-            .stolen = r->thief && r->node && strcmp(r->thief, r->node) == 0,
-        };
-        failed |= shoal_outcome_failed(r->outcome);
-    }
-    if (self->status == SHOAL_RUN_PASSED && failed)
-        self->status = SHOAL_RUN_FAILED;
-    if (self->status == SHOAL_RUN_PASSED && !s_ran_any(self)) {
-        /* As pytest's exit 5: a run of no test is never a success. */
-        self->status = SHOAL_RUN_NO_TESTS;
-        if (!self->status_text[0])
-            snprintf(self->status_text, sizeof(self->status_text), "no tests were collected");
-    }
-    self->summary_ready = true;
-    self->summary_sent_at = 0;
-    self->summary_started = s_now(self);
-    for (size_t i = 0; i < self->roster.count; i++)
-        self->roster.items[i].done = false;
-}
-
-static void
-s_send_summary(shoal_session_t *self, const char *to)
-{
-    shoal_msg_t msg = {.type = SHOAL_MSG_SUMMARY,
-                       .term = self->elect.term,
-                       .status = self->status,
-                       .text = self->status_text,
-                       .items = self->summary_out,
-                       .item_count = self->summary_out_count};
-    if (shoal_summary_send(&self->host, self->config.session, to, &msg) < 0 &&
-        !self->summary_too_large) {
-        self->summary_too_large = true;
-        shoal_log_info("the summary of %zu results cannot be sent: out of memory",
-                       self->summary_out_count);
-    }
-}
-
-/* Broadcasts the counts and the tests that became final since last time. */
-static void
-s_send_progress(shoal_session_t *self)
-{
-    size_t idx[512], n;
-    do {
-        n = shoal_leader_take_progress(self->lead, idx, 512);
-        shoal_item_t items[512];
-        for (size_t i = 0; i < n; i++) {
-            const shoal_leader_result_t *r = shoal_leader_result(self->lead, idx[i]);
-            items[i] = (shoal_item_t){.id = (char *)r->id,
-                                      .attempt = r->attempt,
-                                      .outcome = (uint8_t)r->outcome,
-                                      .seconds = r->seconds,
-                                      .node = r->node};
-        }
-        shoal_msg_t msg = {
-            .type = SHOAL_MSG_PROGRESS, .term = self->elect.term, .items = items, .item_count = n};
-        shoal_leader_counts(self->lead, msg.counts);
-        s_send_all(self, &msg);
-    } while (n == 512);
-}
-
-/* Broadcasts who holds how much, and whether anything may still start. */
-static void
-s_send_loads(shoal_session_t *self, uint64_t now)
-{
-    shoal_item_t *loads = NULL;
-    size_t n = shoal_leader_loads(self->lead, s_seconds(now), &loads);
-    shoal_msg_t msg = {.type = SHOAL_MSG_LOADS,
-                       .term = self->elect.term,
-                       .fresh = shoal_leader_stopped(self->lead, s_seconds(now)),
-                       .items = loads,
-                       .item_count = n};
-    for (size_t i = 0; loads && i < self->roster.count; i++)
-        if (self->roster.items[i].alive && !self->roster.items[i].refused)
-            s_send(self, self->roster.items[i].name, &msg);
-    free(loads);
-}
-
-static void
-s_leader_tick(shoal_session_t *self, uint64_t now)
-{
-    if (!self->lead)
-        return;
-    if (!self->summary_ready) {
-        shoal_leader_tick(self->lead, s_seconds(now));
-        bool finished = shoal_leader_finished(self->lead);
-        /* Results show as they arrive: a test that finished goes out within
-         * S_PROGRESS_MS; with nothing new, the counts now and then. */
-        if (shoal_leader_take_ship_due(self->lead)) {
-            for (size_t i = 0; i < self->roster.count; i++)
-                if (self->roster.items[i].alive && !self->roster.items[i].refused)
-                    s_ship(self, self->roster.items[i].name);
-            self->loads_due = true;
-        }
-        if ((now >= self->next_progress && shoal_leader_progress_pending(self->lead)) ||
-            now >= self->next_progress + S_PROGRESS_IDLE_MS - S_PROGRESS_MS || finished) {
-            /* Progress goes to every participant: with many, less often, so
-             * the leader's frames per test stay about the same. */
-            size_t many = (shoal_roster_alive(&self->roster) + 7) / 8;
-            self->next_progress = now + S_PROGRESS_MS * (many ? many : 1);
-            self->loads_due |= shoal_leader_progress_pending(self->lead);
-            s_send_progress(self);
-        }
-        /* Thieves choose by these figures: a period old at most, sent to
-         * everyone, so not at every move (at 64 participants that was half
-         * the leader's frames). */
-        /* A stop (--maxfail) goes out at once: every batch that runs on
-         * meanwhile starts tests pytest alone would not. */
-        bool stop_news = !self->told_stop && shoal_leader_stopped(self->lead, s_seconds(now));
-        self->told_stop |= stop_news;
-        if ((self->loads_due && now >= self->next_loads) ||
-            now >= self->next_loads + S_HEARTBEAT_MS || finished || stop_news) {
-            self->next_loads = now + S_LOADS_MS;
-            self->loads_due = false;
-            s_send_loads(self, now);
-        }
-        if (finished)
-            s_finish_summary(self, SHOAL_RUN_PASSED, self->local.interrupted);
-    }
-    if (now >= self->next_heartbeat) {
-        s_leader_heartbeat(self, NULL);
-        self->next_heartbeat = now + S_HEARTBEAT_MS;
-    }
-    if (self->summary_ready && now - self->summary_sent_at >= S_HEARTBEAT_MS) {
-        self->summary_sent_at = now;
-        for (size_t i = 0; i < self->roster.count; i++)
-            if (self->roster.items[i].alive && !self->roster.items[i].done)
-                s_send_summary(self, self->roster.items[i].name);
-    }
-}
-
-/* The leader may leave once every live participant has the summary. */
-static bool
-s_leader_released(shoal_session_t *self, uint64_t now)
-{
-    if (!self->lead)
-        return true;
-    if (!self->summary_ready)
-        return false;
-    if (now - self->summary_started > S_DONE_WAIT_MS)
-        return true; /* whoever has not answered by now may fetch it from a new leader */
-    for (size_t i = 0; i < self->roster.count; i++)
-        if (self->roster.items[i].alive && !self->roster.items[i].done)
-            return false;
-    return true;
-}
-
 /* ---------------------------------------------------------------- handlers */
 
 static void
 s_on_leader(shoal_session_t *self, const char *from, const shoal_msg_t *msg)
 {
     switch (shoal_election_on_leader(&self->elect, self->config.session, self->name,
-                                     self->lead != NULL, from, msg->term)) {
+                                     self->lead.board != NULL, from, msg->term)) {
         case SHOAL_ELECT_ADOPT:
             s_adopt(self, msg->term, from);
             break;
         case SHOAL_ELECT_TELL:
-            s_leader_heartbeat(self, from);
+            shoal_lead_heartbeat(&self->lead, from);
             break;
         default:
             break;
@@ -1265,359 +881,24 @@ s_refuse_tick(shoal_session_t *self, uint64_t now)
     self->phase = S_DONE;
 }
 
-/* A member whose collection differs from ours would run other tests, or
- * miss some: it is not admitted, and is told why. */
-static bool
-s_admitted(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
-{
-    shoal_participant_t *p = s_participant(self, from);
-    if (strcmp(msg->text ? msg->text : "", self->collection_digest) == 0)
-        return true;
-    bool first = !p->refused;
-    if (first) {
-        p->refused = true;
-        shoal_leader_member(self->lead, p->name, p->slots, p->tags, false, s_seconds(now));
-        shoal_log_info("refused %s: its collection (%.16s) differs from ours (%.16s)", from,
-                       msg->text && msg->text[0] ? msg->text : "none", self->collection_digest);
-    }
-    char text[256];
-    snprintf(text, sizeof(text),
-             "the leader %s collected %zu tests (collection %.16s); this runner's collection "
-             "(%.16s) differs: run the same checkout and command on every participant",
-             self->name, self->local.count, self->collection_digest,
-             msg->text && msg->text[0] ? msg->text : "none");
-    /* The first refusal carries our ids, so the member can name what differs. */
-    shoal_item_t *ids = first ? calloc(self->local.count + 1, sizeof(*ids)) : NULL;
-    for (size_t i = 0; ids && i < self->local.count; i++)
-        ids[i].id = self->local.tests[i].id; /* borrowed: encode only reads */
-    shoal_msg_t refuse = {.type = SHOAL_MSG_REFUSE,
-                          .term = self->elect.term,
-                          .tests_total = (uint32_t)self->local.count,
-                          .text = text,
-                          .items = ids,
-                          .item_count = ids ? self->local.count : 0};
-    s_send(self, from, &refuse);
-    free(ids);
-    return false;
-}
-
-/* Leader: what `to` is to hold and has not been sent. */
-static void
-s_ship(shoal_session_t *self, const char *to)
-{
-    bool fresh;
-    shoal_item_t *work = NULL;
-    size_t n = shoal_leader_ship(self->lead, to, &fresh, &work);
-    if (n || fresh) {
-        shoal_log_debug("ship %zu tests to %s%s (%s...)", n, to, fresh ? " (fresh)" : "",
-                        n ? work[0].id : "");
-        shoal_msg_t msg = {.type = SHOAL_MSG_WORK,
-                           .term = self->elect.term,
-                           .fresh = fresh,
-                           .items = work,
-                           .item_count = n};
-        s_send(self, to, &msg);
-    }
-    free(work);
-}
-
-static void
-s_on_want(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
-{
-    if (!self->lead || self->summary_ready || !s_admitted(self, from, msg, now))
-        return;
-    shoal_leader_want(self->lead, from, msg->items, msg->item_count, msg->held, msg->fresh,
-                      s_seconds(now));
-    s_ship(self, from);
-}
-
-/* Leader: what a member holds, reported to this new term. */
-static void
-s_on_held(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
-{
-    if (self->lead && !self->summary_ready) {
-        size_t n = shoal_leader_held(self->lead, from, msg->items, msg->item_count, s_seconds(now));
-        shoal_log_debug("%s holds %zu tests: %zu taken in", from, msg->item_count, n);
-    }
-}
-
 /* A move: as the leader, put it on the board and echo the victim's report
  * (the victim resends until then); as the victim, the echo settles it. */
 static void
 s_on_moved(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t now)
 {
-    if (msg->fresh) { /* an echo */
-        if (strcmp(from, self->elect.leader) == 0 && strcmp(msg->victim, self->name) == 0)
-            shoal_hold_confirmed(&self->hold, msg);
-        return;
-    }
-    if (!self->lead)
-        return; /* for the leader: the victim tells the next one again */
-    if (!self->summary_ready) {
-        size_t n = shoal_leader_moved(self->lead, msg->victim, msg->thief, msg->items,
-                                      msg->item_count, s_seconds(now));
-        shoal_log_debug("%s says %zu tests (%s...) went from %s to %s: %zu moved", from,
-                        msg->item_count, msg->item_count ? msg->items[0].id : "", msg->victim,
-                        msg->thief, n);
-    }
-    if (strcmp(from, msg->victim) == 0) {
-        msg->fresh = true;
-        s_send(self, from, msg);
-    }
-}
-
-/* The leader's LOADS: whom to steal from, and whether to stop. */
-static void
-s_on_loads(shoal_session_t *self, shoal_msg_t *msg)
-{
-    shoal_items_free(&self->loads, &self->load_count, &self->load_cap);
-    shoal_items_take(&self->loads, &self->load_count, &self->load_cap, msg);
-    self->asked_count = 0; /* new figures: anyone may be asked again */
-    if (msg->fresh && !self->stopped) {
-        self->stopped = true; /* --maxfail or the budget: the leader reports the rest */
-        shoal_hold_drop(&self->hold);
-        /* As pytest alone, whose loop stops between tests: batches in
-         * progress stop after their current test (workers that can). */
-        for (unsigned s = 0; s < self->config.slots; s++)
-            if (self->slots[s].worker && self->slots[s].running)
-                (void)shoal_worker_tell_stop(self->slots[s].worker, "the session stopped");
-    }
-}
-
-/* Whether the thief whose tags these are can run test `id`. */
-typedef struct {
-    shoal_session_t *self;
-    const char *tags;
-} s_thief_t;
-
-static bool
-s_thief_can_run(void *ctx, const shoal_item_t *item)
-{
-    s_thief_t *thief = ctx;
-    size_t t = shoal_collection_find(&thief->self->local, item->id);
-    return t != SIZE_MAX && sched_tags_satisfy(thief->tags, thief->self->local.tests[t].requires);
-}
-
-/* Seconds our started batches still need, as predicted. */
-static double
-s_running_work(const shoal_session_t *self, uint64_t now)
-{
-    double left = 0;
-    for (unsigned s = 0; s < self->config.slots; s++) {
-        const s_slot_t *slot = &self->slots[s];
-        double rest = slot->predicted - (double)(now - slot->started) / 1000.0;
-        if (slot->running && rest > 0)
-            left += rest;
-    }
-    return left;
-}
-
-/* A thief asks: give it our split of what we hold, and tell the leader. */
-static void
-s_on_steal(shoal_session_t *self, const char *from, const shoal_msg_t *msg, uint64_t now)
-{
-    shoal_participant_t *p = s_participant(self, from);
-    const shoal_gift_t *gift = NULL;
-    if (p && !self->stopped) {
-        sched_steal_sides_t sides = {.victim_slots = self->share,
-                                     .victim_running = s_running_work(self, now),
-                                     .thief_slots = p->slots,
-                                     .thief_running = msg->seconds,
-                                     .latency = S_STEAL_LATENCY};
-        s_thief_t thief = {.self = self, .tags = p->tags};
-        gift = shoal_hold_give(&self->hold, from, &sides, s_thief_can_run, &thief);
-    }
-    shoal_msg_t give = {.type = SHOAL_MSG_GIVE,
-                        .term = self->elect.term ? self->elect.term : 1,
-                        .items = gift ? gift->items : NULL,
-                        .item_count = gift ? gift->count : 0};
-    s_send(self, from, &give);
-    if (gift) {
-        shoal_log_debug("gave %zu tests to %s", gift->count, from);
-        s_send_gifts(self, now);
-    }
-}
-
-/* Peer `name` said no (or nothing): not asked again until the next LOADS. */
-static void
-s_said_no(shoal_session_t *self, const char *name)
-{
-    for (size_t i = 0; i < self->load_count && self->asked_count < 64; i++)
-        if (strcmp(self->loads[i].node, name) == 0)
-            self->asked[self->asked_count++] = i;
-}
-
-/* The victim's answer: its gift, or no. A gift that comes after we gave
- * up on it is taken all the same: the victim no longer holds it. */
-static void
-s_on_give(shoal_session_t *self, const char *from, shoal_msg_t *msg)
-{
-    if (self->steal_pending && strcmp(from, self->steal_victim) == 0)
-        self->steal_pending = false;
-    if (msg->item_count == 0) {
-        s_said_no(self, from);
-        return;
-    }
-    s_keep_runnable(self, from, msg);
-    /* The thief's report of the move: the victim's may be lost with it. */
-    if (self->elect.leader[0] && msg->item_count) {
-        shoal_msg_t moved = {.type = SHOAL_MSG_MOVED,
-                             .term = self->elect.term,
-                             .victim = (char *)from,
-                             .thief = self->name,
-                             .items = msg->items,
-                             .item_count = msg->item_count};
-        s_send(self, self->elect.leader, &moved);
-    }
-    shoal_log_debug("took %zu tests from %s", msg->item_count, from);
-    if (shoal_hold_take(&self->hold, msg, false))
-        self->dry = false;
-}
-
-/* What we hold, for a new leader (HELD, before our first WANT). */
-static void
-s_send_held(shoal_session_t *self)
-{
-    shoal_item_t *items;
-    size_t n = shoal_hold_list(&self->hold, &items);
-    shoal_msg_t msg = {
-        .type = SHOAL_MSG_HELD, .term = self->elect.term, .items = items, .item_count = n};
-    if (items)
-        s_send(self, self->elect.leader, &msg);
-    free(items);
-}
-
-/* Our gifts the leader has not echoed: told again (a new leader learns of
- * them even if the old one died holding our report). */
-static void
-s_send_gifts(shoal_session_t *self, uint64_t now)
-{
-    self->next_gifts = now + S_HEARTBEAT_MS;
-    if (!self->elect.leader[0])
-        return;
-    for (size_t g = 0; g < self->hold.gift_count; g++) {
-        shoal_gift_t *gift = &self->hold.gifts[g];
-        shoal_msg_t msg = {.type = SHOAL_MSG_MOVED,
-                           .term = self->elect.term,
-                           .victim = self->name,
-                           .thief = gift->thief,
-                           .items = gift->items,
-                           .item_count = gift->count};
-        s_send(self, self->elect.leader, &msg);
-    }
-}
-
-/* Out of work with a slot free: ask the peer with the most work for some. */
-static void
-s_steal_tick(shoal_session_t *self, uint64_t now)
-{
-    if (self->stopped || self->refused || self->refused_at || self->collect_state != S_COLLECTED ||
-        self->phase == S_DONE || shoal_hold_count(&self->hold) || s_busy_slots(self) >= self->share)
-        return;
-    if (self->steal_pending) {
-        if (now < self->steal_until)
-            return;
-        self->steal_pending = false; /* no answer: ask another */
-        s_said_no(self, self->steal_victim);
-    }
-    size_t count = self->load_count, me = SIZE_MAX, victim;
-    sched_peer_load_t *peers = calloc(count + 1, sizeof(*peers));
-    if (!peers)
-        return;
-    for (size_t i = 0; i < count; i++) {
-        const shoal_item_t *load = &self->loads[i];
-        shoal_participant_t *p = s_participant(self, load->node);
-        peers[i] = (sched_peer_load_t){.queued = load->seconds,
-                                       .running = load->running,
-                                       .slots = load->slots,
-                                       .alive = p && p->alive};
-        if (strcmp(load->node, self->name) == 0) {
-            me = i;
-            peers[i].queued = 0; /* what we held is gone: we are dry */
-        }
-    }
-    if (me == SIZE_MAX) {
-        me = count;
-        peers[count++] = (sched_peer_load_t){.slots = self->share, .alive = true};
-    }
-    int picked = sched_steal_pick(peers, count, me, s_running_work(self, now), S_STEAL_LATENCY,
-                                  self->asked, self->asked_count, &self->rng, &victim);
-    free(peers);
-    if (picked != 0) {
-        /* What a worker holds back is flushed only once no member holds
-         * anything more (it ends the framework's session there: its session
-         * fixtures are torn down), not while another is merely not worth
-         * stealing from: a gift could still come. */
-        bool left = false;
-        for (size_t i = 0; i < self->load_count; i++)
-            left |= self->loads[i].seconds > 0 && strcmp(self->loads[i].node, self->name) != 0;
-        self->dry = !left;
-        return;
-    }
-    snprintf(self->steal_victim, sizeof(self->steal_victim), "%s", self->loads[victim].node);
-    shoal_msg_t msg = {.type = SHOAL_MSG_STEAL,
-                       .term = self->elect.term ? self->elect.term : 1,
-                       .free_slots = (uint32_t)(self->share - s_busy_slots(self)),
-                       .seconds = s_running_work(self, now)};
-    s_send(self, self->steal_victim, &msg);
-    self->steal_pending = true;
-    self->steal_until = now + S_STEAL_WAIT_MS;
-}
-
-/* I3: the network names tests, never commands; each id a leader or a peer
- * hands us must be a runnable test of what this runner collected. The rest
- * are rejected at once, each with its reason as its result, and never held. */
-static void
-s_keep_runnable(shoal_session_t *self, const char *from, shoal_msg_t *msg)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < msg->item_count; i++) {
-        shoal_item_t *item = &msg->items[i];
-        size_t t = shoal_collection_find(&self->local, item->id);
-        if (t == SIZE_MAX || self->local.tests[t].preset) {
-            shoal_log_info("rejected test id from %s: '%.80s'", from, item->id);
-            s_result_now(self, item->id, item->attempt, SHOAL_OUTCOME_ERROR,
-                         "rejected: not a valid test id of this runner's collection");
-            shoal_item_clear(item);
-            continue;
-        }
-        msg->items[kept++] = *item;
-    }
-    msg->item_count = kept;
-}
-
-static void
-s_on_work(shoal_session_t *self, const char *from, shoal_msg_t *msg)
-{
-    s_keep_runnable(self, from, msg);
-    size_t offered = msg->item_count;
-    size_t taken = shoal_hold_take(&self->hold, msg, msg->fresh);
-    shoal_log_debug("took %zu of %zu shipped%s (v%u); holding %zu", taken, offered,
-                    msg->fresh ? " (fresh)" : "", offered ? msg->items[0].version : 0,
-                    shoal_hold_count(&self->hold));
-    if (taken)
-        self->dry = false;
+    if (msg->fresh) /* an echo */
+        shoal_member_on_echo(&self->member, from, msg);
+    else
+        shoal_lead_on_moved(&self->lead, from, msg, now);
 }
 
 static void
 s_on_results(shoal_session_t *self, const char *from, shoal_msg_t *msg, uint64_t now)
 {
-    if (!self->lead) {
-        if (strcmp(from, self->elect.leader) == 0) /* as the deputy */
-            shoal_replicas_keep(&self->replicas, from, msg);
-        return;
-    }
-    /* A participant not admitted ran another collection: its results are
-     * not this session's (acknowledged all the same, so it stops sending). */
-    shoal_participant_t *p = s_participant(self, from);
-    if (!self->summary_ready && p && !p->refused)
-        shoal_leader_results(self->lead, from, msg->items, msg->item_count, s_seconds(now));
-    /* Acknowledge everything: what was not recorded was a duplicate. */
-    shoal_msg_t ack = {.type = SHOAL_MSG_ACK,
-                       .term = self->elect.term,
-                       .items = msg->items,
-                       .item_count = msg->item_count};
-    s_send(self, from, &ack);
+    if (self->lead.board)
+        shoal_lead_on_results(&self->lead, from, msg, now);
+    else if (strcmp(from, self->elect.leader) == 0) /* as the deputy */
+        shoal_replicas_keep(&self->replicas, from, msg);
 }
 
 static void
@@ -1649,12 +930,15 @@ s_on_summary(shoal_session_t *self, const char *from, shoal_msg_t *msg)
     }
 }
 
+/* The leader said nothing more starts: as pytest alone, whose loop stops
+ * between tests, batches in progress stop after their current test
+ * (workers that can). */
 static void
-s_on_done(shoal_session_t *self, const char *from, const shoal_msg_t *msg)
+s_tell_workers_stop(shoal_session_t *self)
 {
-    shoal_participant_t *p = s_participant(self, from);
-    if (p && self->lead && msg->term == self->elect.term)
-        p->done = true;
+    for (unsigned s = 0; s < self->config.slots; s++)
+        if (self->slots[s].worker && self->slots[s].running)
+            (void)shoal_worker_tell_stop(self->slots[s].worker, "the session stopped");
 }
 
 static void
@@ -1687,10 +971,10 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
             s_on_leader(self, from, &msg);
             break;
         case SHOAL_MSG_WANT:
-            s_on_want(self, from, &msg, now);
+            shoal_lead_on_want(&self->lead, from, &msg, now);
             break;
         case SHOAL_MSG_WORK:
-            s_on_work(self, from, &msg);
+            shoal_member_on_work(&self->member, from, &msg);
             break;
         case SHOAL_MSG_RESULTS:
             s_on_results(self, from, &msg, now);
@@ -1705,7 +989,7 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
             s_on_summary(self, from, &msg);
             break;
         case SHOAL_MSG_DONE:
-            s_on_done(self, from, &msg);
+            shoal_lead_on_done(&self->lead, from, msg.term);
             break;
         case SHOAL_MSG_QUERY: {
             /* Fencing let it through only if we follow no one either. */
@@ -1718,19 +1002,20 @@ s_dispatch(shoal_session_t *self, const char *from, const uint8_t *payload, size
                 s_participant(self, from)->unled = true;
             break;
         case SHOAL_MSG_STEAL:
-            s_on_steal(self, from, &msg, now);
+            shoal_member_on_steal(&self->member, from, &msg, s_running_work(self, now), now);
             break;
         case SHOAL_MSG_GIVE:
-            s_on_give(self, from, &msg);
+            shoal_member_on_give(&self->member, from, &msg);
             break;
         case SHOAL_MSG_MOVED:
             s_on_moved(self, from, &msg, now);
             break;
         case SHOAL_MSG_LOADS:
-            s_on_loads(self, &msg);
+            if (shoal_member_on_loads(&self->member, &msg))
+                s_tell_workers_stop(self);
             break;
         case SHOAL_MSG_HELD:
-            s_on_held(self, from, &msg, now);
+            shoal_lead_on_held(&self->lead, from, &msg, now);
             break;
         case SHOAL_MSG_REFUSE:
             if (self->phase != S_DONE)
@@ -1772,12 +1057,7 @@ s_on_member(void *ctx, const gossip_member_t *m, gossip_state_t old)
     if (!p)
         return;
     uint64_t now = s_now(self);
-    if (self->lead) {
-        shoal_leader_member(self->lead, p->name, p->slots, p->tags, p->alive && !p->refused,
-                            s_seconds(now));
-        if (change == SHOAL_ROSTER_ARRIVED)
-            s_leader_heartbeat(self, p->name); /* a newcomer learns who leads at once */
-    }
+    shoal_lead_member(&self->lead, p, change == SHOAL_ROSTER_ARRIVED, now);
     if (change == SHOAL_ROSTER_LOST && strcmp(p->name, self->elect.leader) == 0 &&
         self->phase != S_DONE)
         s_elect(self, now);
@@ -1843,7 +1123,7 @@ s_gather_tick(shoal_session_t *self, uint64_t now)
             for (size_t i = 0; i < self->roster.count; i++)
                 self->roster.items[i].unled = false;
             shoal_msg_t query = {.type = SHOAL_MSG_QUERY};
-            s_send_all(self, &query);
+            shoal_session_tell_all(&self->host, &self->roster, &query, false);
             break;
         case SHOAL_ELECT_CLAIM:
             s_lead(self, 1, now);
@@ -1910,8 +1190,7 @@ s_abandon_if_alone(shoal_session_t *self, uint64_t now)
     shoal_log_info("this participant was stalled for %.1f s and every other one is gone since: "
                    "the session went on without it; its outcome is not known here",
                    s_seconds(self->stalled_ms));
-    shoal_leader_destroy(&self->lead);
-    self->summary_ready = false;
+    shoal_lead_step_down(&self->lead);
     self->status = SHOAL_RUN_INCOMPLETE;
     snprintf(self->status_text, sizeof(self->status_text),
              "this participant was stalled for %.1f s (frozen or starved) while the others "
@@ -1930,8 +1209,8 @@ static void
 s_stalled(shoal_session_t *self, uint64_t gap, uint64_t now)
 {
     shoal_log_info("no turn for %.1f s (frozen or starved): dropping the %zu tests held here",
-                   s_seconds(gap), shoal_hold_count(&self->hold));
-    shoal_hold_drop(&self->hold);
+                   s_seconds(gap), shoal_hold_count(&self->member.hold));
+    shoal_hold_drop(&self->member.hold);
     self->stalled_ms = gap;
     self->stalled_until = now + 30000;
     s_abandon_if_alone(self, now);
@@ -1958,14 +1237,14 @@ s_on_timer(void *ctx, uint64_t now)
         zframe_destroy(&frame);
     }
     s_gather_tick(self, now);
-    s_leader_tick(self, now);
+    shoal_lead_tick(&self->lead, now);
     s_refuse_tick(self, now);
     size_t fd_count = 0;
     self->reaping = false;
     if (self->phase != S_DONE)
         s_member_tick(self, now, self->fds, &fd_count);
     if (self->phase == S_DONE && zlist_size(self->self_queue) == 0 &&
-        s_leader_released(self, now)) {
+        shoal_lead_released(&self->lead, now)) {
         self->finished = true;
         s_watch(self, NULL, 0);
         return UINT64_MAX; /* the session is over here; run() takes it on */
@@ -1983,7 +1262,6 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     self->config = *config;
     if (self->config.slots == 0)
         self->config.slots = 1;
-    self->share = self->config.slots;
     self->node = node;
     self->adapter = *adapter_p;
     *adapter_p = NULL;
@@ -1996,12 +1274,32 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
     self->self_queue = zlist_new();
     self->buf = malloc(GOSSIP_PAYLOAD_MAX);
     self->host = (shoal_session_host_t){.send_frame = s_send_frame, .ctx = self, .buf = self->buf};
-    sched_rng_seed(&self->rng, sched_rank_hash(config->session, self->name));
-    shoal_hold_init(&self->hold); /* out of memory: hold.known is NULL, checked below */
     shoal_roster_init(&self->roster, config->session, self->digest);
+    shoal_member_config_t member = {
+        .host = &self->host,
+        .session = self->config.session,
+        .name = self->name,
+        .elect = &self->elect,
+        .roster = &self->roster,
+        .local = &self->local,
+        .digest = self->collection_digest,
+        .results = &self->results,
+        .share = self->config.slots,
+        .batch_seconds = self->config.batch_seconds,
+        .invocation_seconds = shoal_adapter_invocation_seconds(self->adapter),
+    };
+    int member_ok = shoal_member_init(&self->member, &member);
+    shoal_lead_config_t lead = {.host = &self->host,
+                                .session = self->config.session,
+                                .name = self->name,
+                                .elect = &self->elect,
+                                .roster = &self->roster,
+                                .local = &self->local,
+                                .digest = self->collection_digest};
+    shoal_lead_init(&self->lead, &lead);
     snprintf(self->workdir, sizeof(self->workdir), "/tmp/shoal-run-XXXXXX");
     if (!self->slots || !self->fds || !self->watched || !self->self_queue || !self->buf ||
-        !self->hold.known || !mkdtemp(self->workdir)) {
+        member_ok != 0 || !mkdtemp(self->workdir)) {
         shoal_session_destroy(&self);
         return NULL;
     }
@@ -2072,14 +1370,12 @@ shoal_session_destroy(shoal_session_t **self_p)
     free(self->slots);
     free(self->fds);
     free(self->watched);
-    shoal_hold_clear(&self->hold);
-    shoal_items_free(&self->loads, &self->load_count, &self->load_cap);
+    shoal_member_clear(&self->member);
     shoal_results_clear(&self->results);
     shoal_replicas_clear(&self->replicas);
     shoal_items_free(&self->theirs, &self->theirs_count, &self->theirs_cap);
     shoal_summary_in_clear(&self->summary);
-    free(self->summary_out);
-    shoal_leader_destroy(&self->lead);
+    shoal_lead_clear(&self->lead);
     shoal_history_entries_free(&self->history, self->history_count);
     if (self->prepare_job && !shoal_job_release(&self->prepare_job)) {
         /* Still running: the job frees what it reads into, and the adapter
@@ -2186,8 +1482,9 @@ shoal_session_report(shoal_session_t *self)
 void
 shoal_session_set_slots(shoal_session_t *self, unsigned slots)
 {
-    self->share = slots < 1 ? 1 : slots > self->config.slots ? self->config.slots : slots;
-    self->want_now = true;
+    shoal_member_set_share(&self->member, slots < 1                    ? 1
+                                          : slots > self->config.slots ? self->config.slots
+                                                                       : slots);
     shoal_loop_set_timer(self->loop, self->timer, s_now(self));
 }
 
@@ -2198,7 +1495,7 @@ int
 shoal_session_run(shoal_session_t *self, volatile sig_atomic_t *stop)
 {
     shoal_log_info("session %s: %s runner, %u slots", self->config.session,
-                   shoal_adapter_name(self->adapter), self->share);
+                   shoal_adapter_name(self->adapter), self->member.share);
     while (!*stop && !self->finished)
         shoal_loop_turn(self->loop, UINT64_MAX);
     if (*stop) {
