@@ -735,10 +735,11 @@ s_member_tick(shoal_session_t *self, uint64_t now, int *fds, size_t *fd_count)
         }
     }
     s_closing_tick(self, now);
-    if (!self->elect.leader[0] || self->collect_state == S_COLLECTING)
+    if ((!self->elect.leader[0] && !self->run_started) || self->collect_state == S_COLLECTING)
         return; /* nothing to report yet, nor a collection to show */
     /* Results go first: a new leader that has our WANT has our results too. */
-    if ((self->results_due && now >= self->results_due) || now >= self->next_resend) {
+    if (self->elect.leader[0] &&
+        ((self->results_due && now >= self->results_due) || now >= self->next_resend)) {
         s_send_results(self);
         self->results_due = 0;
         self->next_resend = now + SHOAL_HEARTBEAT_MS;

@@ -315,8 +315,10 @@ shoal_steal_t
 shoal_member_tick(shoal_member_t *self, const shoal_member_slots_t *slots, bool may_steal,
                   uint64_t now)
 {
+    /* While no leader is alive we keep stealing among ourselves by the last
+     * LOADS; the moves are told to the next leader (HELD, gifts). */
     if (!s_leader(self)[0])
-        return SHOAL_STEAL_IDLE;
+        return may_steal && self->load_count ? s_steal_tick(self, slots, now) : SHOAL_STEAL_IDLE;
     /* A new leader hears what we hold (and the gifts it may not know of)
      * before our first WANT, so it can rebuild its board from them. */
     if (self->held_due) {

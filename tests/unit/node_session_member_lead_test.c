@@ -507,6 +507,27 @@ test_node_session_member_a_new_leader_hears_held_then_want_then_the_cadence(void
     s_world_clear(w);
 }
 
+/* The leader died: until the next one leads, a dry member still steals by
+ * the last LOADS, and the move waits for the next leader. */
+void
+test_node_session_member_steals_while_no_leader_is_alive(void)
+{
+    s_world_t *w = s_thief_world();
+    w->elect.leader[0] = '\0';
+    CHECK_INT(s_tick(w, 1000), ==, SHOAL_STEAL_ASKED);
+    fake_frame_t *steal = s_sent(w, 0, SHOAL_MSG_STEAL, NULL);
+    CHECK(steal != NULL);
+    CHECK_INT(s_count(w, 0, SHOAL_MSG_WANT), ==, 0); /* nobody to tell */
+    /* The gift comes; the thief cannot tell a leader of it yet. */
+    shoal_msg_t give = s_msg(SHOAL_MSG_GIVE, "t1", 4, 1.0);
+    size_t before = w->host.count;
+    CHECK_INT(shoal_member_on_give(&w->member, steal->to, &give), ==, 1);
+    shoal_msg_clear(&give);
+    CHECK_INT(s_count(w, before, SHOAL_MSG_MOVED), ==, 0);
+    CHECK_INT(shoal_hold_count(&w->member.hold), ==, 1);
+    s_world_clear(w);
+}
+
 void
 test_node_session_member_batch_target_follows_floor_share_and_observed_time(void)
 {
