@@ -43,6 +43,7 @@ static void
 s_test_clear(shoal_test_t *t)
 {
     free(t->id);
+    free(t->full);
     free(t->file);
     free(t->requires);
     free(t->message);
@@ -80,6 +81,31 @@ s_collection_grow(shoal_collection_t *c)
     return &c->tests[c->count];
 }
 
+/* An id longer than the network carries: its head (cut at a character),
+ * "…", and 32 hex digits of the BLAKE2b of the whole. Deterministic, so every
+ * participant that collected it names it alike. NULL out of memory. */
+static char *
+s_short_id(const char *id)
+{
+    unsigned char digest[16];
+    crypto_generichash(digest, sizeof(digest), (const unsigned char *)id, strlen(id), NULL, 0);
+    char hex[33];
+    sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+    size_t head = SHOAL_TEST_ID_MAX - 3 - 32;
+    while (head > 0 && ((unsigned char)id[head] & 0xC0) == 0x80)
+        head--; /* not inside a UTF-8 sequence */
+    char *out = malloc(head + 3 + 32 + 1);
+    if (out)
+        snprintf(out, head + 3 + 32 + 1, "%.*s\u2026%s", (int)head, id, hex);
+    return out;
+}
+
+const char *
+shoal_collection_framework_id(const shoal_collection_t *c, size_t t)
+{
+    return c->tests[t].full ? c->tests[t].full : c->tests[t].id;
+}
+
 int
 shoal_collection_add(shoal_collection_t *c, const char *id, const char *file, unsigned line,
                      const char *requires)
@@ -87,11 +113,13 @@ shoal_collection_add(shoal_collection_t *c, const char *id, const char *file, un
     shoal_test_t *t = s_collection_grow(c);
     if (!t)
         return -1;
-    *t = (shoal_test_t){.id = strdup(id),
+    bool shorten = strlen(id) > SHOAL_TEST_ID_MAX;
+    *t = (shoal_test_t){.id = shorten ? s_short_id(id) : strdup(id),
+                        .full = shorten ? strdup(id) : NULL,
                         .file = strdup(file ? file : ""),
                         .line = line,
                         .requires = strdup(requires ? requires : "")};
-    if (!t->id || !t->file || !t->requires) {
+    if (!t->id || (shorten && !t->full) || !t->file || !t->requires) {
         s_test_clear(t);
         return -1;
     }
@@ -133,9 +161,10 @@ shoal_collection_copy(shoal_collection_t *dst, const shoal_collection_t *src)
     bool oom = false;
     for (size_t i = 0; i < src->count && !oom; i++) {
         const shoal_test_t *t = &src->tests[i];
-        oom = t->preset
-                  ? shoal_collection_add_preset(dst, t->id, t->outcome, t->message, t->output) != 0
-                  : shoal_collection_add(dst, t->id, t->file, t->line, t->requires) != 0;
+        oom = t->preset ? shoal_collection_add_preset(dst, shoal_collection_framework_id(src, i),
+                                                      t->outcome, t->message, t->output) != 0
+                        : shoal_collection_add(dst, shoal_collection_framework_id(src, i), t->file,
+                                               t->line, t->requires) != 0;
     }
     dst->maxfail = src->maxfail;
     dst->verbosity = src->verbosity;

@@ -41,8 +41,16 @@ const char *shoal_outcome_str(shoal_outcome_t o);
 /* True for FAILED and ERROR: the outcomes that fail a session. */
 bool shoal_outcome_failed(shoal_outcome_t o);
 
+/* The longest test id the network carries. A framework's longer id (a
+ * parametrized test of a long string) is shortened at collection to its
+ * head, "…" and a digest of the whole, the same on every participant; the
+ * framework is still asked to run its own id. */
+#define SHOAL_TEST_ID_MAX 2048
+
 typedef struct {
-    char *id;       /* the framework's own id ("tests/test_a.py::TestX::test_y[1]") */
+    char *id;       /* the framework's own id ("tests/test_a.py::TestX::test_y[1]"),
+                       shortened when longer than SHOAL_TEST_ID_MAX */
+    char *full;     /* the framework's id when id is shortened, else NULL */
     char *file;     /* the framework's file of the test, or "" */
     unsigned line;  /* 1-based line of its definition, 0 if unknown */
     char *requires; /* "k=v,k2" or "" (list format only) */
@@ -76,6 +84,9 @@ int shoal_collection_add_preset(shoal_collection_t *c, const char *id, shoal_out
                                 const char *message, const char *output);
 /* A deep copy into *dst (cleared first). 0, or -1 out of memory (*dst empty). */
 int shoal_collection_copy(shoal_collection_t *dst, const shoal_collection_t *src);
+/* The id the framework knows test t by (its full id, even when the
+ * collection's is shortened). Borrowed. */
+const char *shoal_collection_framework_id(const shoal_collection_t *c, size_t t);
 /* Sorts an index by id so shoal_collection_find is a binary search. 0, or -1
  * out of memory. */
 int shoal_collection_index(shoal_collection_t *c);

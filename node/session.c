@@ -470,6 +470,19 @@ s_slot_env(shoal_session_t *self, unsigned slot_index, bool worker)
     return env;
 }
 
+/* ids[0..n) as the framework knows them (shoal_collection_framework_id):
+ * a borrowed array of borrowed strings, NULL out of memory. */
+static const char **
+s_framework_ids(const shoal_session_t *self, const char *const *ids, size_t n)
+{
+    const char **out = calloc(n + 1, sizeof(*out));
+    for (size_t i = 0; out && i < n; i++) {
+        size_t t = shoal_collection_find(&self->local, ids[i]);
+        out[i] = t == SIZE_MAX ? ids[i] : shoal_collection_framework_id(&self->local, t);
+    }
+    return out;
+}
+
 /* Starts the slot's pytest worker; it collects while the session goes on. */
 static void
 s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *err, size_t err_size)
@@ -563,10 +576,13 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint6
         if (!slot->worker)
             s_worker_start(self, slot_index, now, err, sizeof(err));
         size_t skip = slot->worker && shoal_worker_held(slot->worker) ? 1 : 0;
+        const char **ids =
+            s_framework_ids(self, (const char *const *)slot->ids + skip, slot->count - skip);
         started =
-            slot->worker && shoal_worker_run(slot->worker, (const char *const *)slot->ids + skip,
-                                             slot->count - skip, !self->config.process_per_batch,
-                                             s_session_slots(self), timeout_ms, now) == 0;
+            slot->worker && ids &&
+            shoal_worker_run(slot->worker, ids, slot->count - skip, !self->config.process_per_batch,
+                             s_session_slots(self), timeout_ms, now) == 0;
+        free(ids);
         if (!started && !err[0])
             snprintf(err, sizeof(err), "cannot hand the batch to the worker");
     } else {
@@ -1448,10 +1464,13 @@ shoal_session_close(shoal_session_t *self)
     size_t nfailed = 0, npassed = 0;
     for (size_t i = 0; failed && passed && i < self->summary.count; i++) {
         shoal_outcome_t o = (shoal_outcome_t)self->summary.items[i].outcome;
+        size_t t = shoal_collection_find(&self->local, self->summary.items[i].id);
+        const char *id = t == SIZE_MAX ? self->summary.items[i].id
+                                       : shoal_collection_framework_id(&self->local, t);
         if (shoal_outcome_failed(o))
-            failed[nfailed++] = self->summary.items[i].id;
+            failed[nfailed++] = id;
         else if (o != SHOAL_OUTCOME_NOT_RUN)
-            passed[npassed++] = self->summary.items[i].id;
+            passed[npassed++] = id;
     }
     for (unsigned s = 0; s < self->config.slots; s++) {
         shoal_worker_t *worker = self->slots[s].worker;

@@ -51,6 +51,7 @@
 #define SHOAL_NODE_SESSION_MSG_H
 
 #include "gossip/gossip.h"
+#include "node/adapter.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,8 +63,8 @@
  * not made by shoal: shoal_msg_decode refuses it and shoal_msg_encode will not
  * make it (both -1). Strings are the exception: a longer one is truncated to
  * its cap, never refused (an id or a session id must not be empty). */
-#define SHOAL_SESSION_ID_MAX 48             /* session id bytes */
-#define SHOAL_TEST_ID_MAX 2048              /* test id bytes */
+#define SHOAL_SESSION_ID_MAX 48 /* session id bytes */
+/* SHOAL_TEST_ID_MAX (adapter.h): test id bytes; collections shorten longer ids */
 #define SHOAL_MESSAGE_MAX 2048              /* failure message bytes carried */
 #define SHOAL_OUTPUT_MAX 8192               /* output bytes carried per failed test */
 #define SHOAL_DIGEST_MAX 64                 /* a collection digest's bytes */

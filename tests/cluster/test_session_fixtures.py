@@ -5,6 +5,14 @@ Two participants of one slot each run 40 tests that share a session-scoped
 and a module-scoped fixture. Each worker sets each fixture up once and tears
 it down once, as `pytest -n 2` does: at most two setups of each in all, as
 many teardowns as setups, and every test passes.
+
+Then three modules of 6 tests of differing lengths, each with a module
+fixture, run twice on one participant of 2 slots: the second run is ordered
+by the first's history (longest first), which interleaves the modules. Each
+worker still sets each module's fixture up once, as pytest alone and
+`pytest -n 2` do (it was set up again each time the order came back to its
+module). Across participants a stolen tail may bring a worker back to a
+module it finished, as pytest-xdist's rebalancing may.
 """
 import os
 
@@ -55,6 +63,37 @@ def main(cluster):
                               "per worker)" % (scope, setups, teardowns))
     phase("%d tests passed; fixtures set up and torn down once per worker: %s"
           % (TESTS, sorted(counts.items())))
+
+    log = os.path.join(cluster.tmpdir, "modules.log")
+    files = {"conftest.py": "import os, pytest\n"
+                            "@pytest.fixture(scope='module')\n"
+                            "def res(request):\n"
+                            "    with open(%r, 'a') as f:\n"
+                            "        f.write('%%d %%s\\n' %% (os.getpid(), request.module.__name__))\n"
+                            "    yield 1\n" % log}
+    for m, salt in (("a", 1), ("b", 2), ("c", 3)):
+        files["test_%s.py" % m] = ("import time, pytest\n"
+                                   "@pytest.mark.parametrize('i', range(6))\n"
+                                   "def test_x(res, i):\n"
+                                   "    time.sleep(0.03 * ((i * 7 + %d) %% 5))\n" % salt)
+    suite = pytest_suite(cluster, "modules", files)
+    for run in ("first", "second"):
+        if os.path.exists(log):
+            os.unlink(log)
+        runs = Runs(cluster, "modules-" + run)
+        runs.start(1, ["--slots", "2", "--", PYTHON, "-m", "pytest"], cwd=suite)
+        codes = runs.wait_all(120)
+        if codes != [0]:
+            runs.dump()
+            raise TestFailure("%s run of the modules: exit statuses %s" % (run, codes))
+    with open(log) as f:
+        setups = [line.strip() for line in f]
+    again = sorted({s for s in setups if setups.count(s) > 1})
+    if again or len(setups) < 3:
+        raise TestFailure("with history, a module fixture was set up again in the same worker: "
+                          "%s (all setups: %s)" % (again, setups))
+    phase("ordered by history, each worker set each module's fixture up once (%d setups)"
+          % len(setups))
 
 
 run_test(main)

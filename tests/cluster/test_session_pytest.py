@@ -6,21 +6,32 @@ runs its batches in pytest workers (one per slot, collecting once), p2 with
 from pytest's own JUnit report. The leader collects once; the test that kills
 its own process is reported as an error while the rest of its batch still
 runs; both participants write the same JUnit file and exit 1.
+
+Then a test whose id is longer than the network carries (a parametrized
+3000-character string: pytest puts the value in the id) runs in both ways
+and is reported once, under a shortened id (it used to hang the session).
 """
+import json
 import os
 
-from runs import Runs, run_test, same_reports, phase, SAMPLES, PYTHON, TestFailure
+from runs import Runs, run_test, same_reports, phase, pytest_suite, SAMPLES, PYTHON, TestFailure
 
 
-def main(cluster):
-    suite = os.path.join(SAMPLES, "pytest")
-    runs = Runs(cluster, "pytest2")
+def session(cluster, name, suite, want):
+    """p1 in workers, p2 a process per batch, on suite; both exit `want` with
+    the same reports. Returns the participants."""
+    runs = Runs(cluster, name)
     ps = runs.start(2, ["--expect", "2", "--slots", "1", "--", PYTHON, "-m", "pytest"],
                     cwd=suite, per_participant={1: ["--process-per-batch"]})
     codes = runs.wait_all(180)
-    if codes != [1, 1]:
+    if codes != [want, want]:
         runs.dump()
-        raise TestFailure("exit statuses %s, want [1, 1]" % codes)
+        raise TestFailure("%s: exit statuses %s, want [%d, %d]" % (name, codes, want, want))
+    return ps
+
+
+def main(cluster):
+    ps = session(cluster, "pytest2", os.path.join(SAMPLES, "pytest"), 1)
     cases = same_reports(ps)
     outcomes = {}
     for (classname, name), (o, host, _) in cases.items():
@@ -38,6 +49,21 @@ def main(cluster):
     if len(hosts) != 2:
         raise TestFailure("tests ran on %s, want both participants" % hosts)
     phase("39 tests once each; the crash is an error; both members ran tests; same JUnit")
+
+    suite = pytest_suite(cluster, "longids", {
+        "test_l.py": "import pytest\n"
+                     "@pytest.mark.parametrize('s', ['x' * 3000, 'y' * 3000, 'short'])\n"
+                     "def test_l(s):\n    assert s\n"
+                     "def test_other():\n    pass\n"})
+    ps = session(cluster, "longids", suite, 0)
+    same_reports(ps)
+    with open(ps[0].json) as f:
+        tests = json.load(f)["tests"]
+    longs = [t for t in tests if len(t["id"]) > 1000]
+    if len(tests) != 4 or len(longs) != 2 or any(t["outcome"] != "passed" for t in tests):
+        raise TestFailure("long ids: %s" % [(t["id"][:40], len(t["id"]), t["outcome"])
+                                            for t in tests])
+    phase("two 3000-character ids ran and passed once each, reported shortened")
 
 
 run_test(main)

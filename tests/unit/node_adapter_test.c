@@ -459,3 +459,37 @@ test_node_adapter_mocha_worker_runs_the_users_mocha(void)
         shoal_adapter_destroy(&other);
     }
 }
+
+/* An id longer than the network carries is shortened alike everywhere (its
+ * head, "…", a digest of the whole); the framework still gets its own. */
+void test_node_adapter_shortens_ids_the_network_cannot_carry(void);
+void
+test_node_adapter_shortens_ids_the_network_cannot_carry(void)
+{
+    size_t len = SHOAL_TEST_ID_MAX + 1000;
+    char *long_a = malloc(len + 1), *long_b = malloc(len + 1);
+    memset(long_a, 'x', len);
+    memcpy(long_b, long_a, len);
+    long_a[len] = long_b[len] = '\0';
+    long_b[len - 1] = 'y'; /* differs only past the head */
+    shoal_collection_t c = {0}, again = {0};
+    CHECK_INT(shoal_collection_add(&c, "short", "f.py", 1, NULL), ==, 0);
+    CHECK_INT(shoal_collection_add(&c, long_a, "f.py", 2, NULL), ==, 0);
+    CHECK_INT(shoal_collection_add_preset(&c, long_b, SHOAL_OUTCOME_SKIPPED, "skip", ""), ==, 0);
+    CHECK(strlen(c.tests[1].id) <= SHOAL_TEST_ID_MAX);
+    CHECK(strcmp(c.tests[1].id, c.tests[2].id) != 0);
+    CHECK(strstr(c.tests[1].id, "\xe2\x80\xa6") != NULL);
+    CHECK_STR(shoal_collection_framework_id(&c, 0), "short");
+    CHECK_STR(shoal_collection_framework_id(&c, 1), long_a);
+    CHECK_STR(shoal_collection_framework_id(&c, 2), long_b);
+    /* Another participant's collection (or a copy) names them alike. */
+    CHECK_INT(shoal_collection_copy(&again, &c), ==, 0);
+    CHECK_STR(again.tests[1].id, c.tests[1].id);
+    CHECK_STR(shoal_collection_framework_id(&again, 2), long_b);
+    CHECK_INT(shoal_collection_index(&again), ==, 0);
+    CHECK_INT(shoal_collection_find(&again, c.tests[2].id), ==, 2);
+    shoal_collection_clear(&c);
+    shoal_collection_clear(&again);
+    free(long_a);
+    free(long_b);
+}

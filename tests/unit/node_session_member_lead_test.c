@@ -507,6 +507,29 @@ test_node_session_member_a_new_leader_hears_held_then_want_then_the_cadence(void
     s_world_clear(w);
 }
 
+/* What a member holds is grouped by file, in collection order within a
+ * file, the files in the order the leader placed their first test: a
+ * module's fixture is then set up once per worker. */
+void
+test_node_session_member_holds_each_files_tests_together(void)
+{
+    s_world_t *w = s_member_world(1);
+    static const char *const ids[][2] = {
+        {"m1a", "m1.py"}, {"m1b", "m1.py"}, {"m2a", "m2.py"}, {"m2b", "m2.py"}, {"nofile", ""}};
+    for (size_t i = 0; i < 5; i++)
+        CHECK_INT(shoal_collection_add(&w->local, ids[i][0], ids[i][1], 1, NULL), ==, 0);
+    CHECK_INT(shoal_collection_index(&w->local), ==, 0);
+    CHECK_INT(s_work(w, "m2b nofile m1a t3 m2a m1b", 1, 1.0), ==, 6);
+    shoal_item_t out[6];
+    CHECK_INT(shoal_hold_pop(&w->member.hold, 6, out), ==, 6);
+    static const char *const want[] = {"m2a", "m2b", "nofile", "m1a", "m1b", "t3"};
+    for (size_t i = 0; i < 6; i++) {
+        CHECK_STR(out[i].id, want[i]);
+        shoal_item_clear(&out[i]);
+    }
+    s_world_clear(w);
+}
+
 /* The leader died: until the next one leads, a dry member still steals by
  * the last LOADS, and the move waits for the next leader. */
 void
