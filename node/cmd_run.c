@@ -203,6 +203,23 @@ s_run_option(shoal_run_config_t *run, char *list, size_t list_size, int opt, con
     }
 }
 
+/* path with its directory resolved (links, "..") into out; false if it
+ * cannot be. */
+static bool
+s_resolved(const char *path, char out[PATH_MAX])
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    char real[PATH_MAX];
+    if (!realpath(slash ? dir : ".", real))
+        return false;
+    return snprintf(out, PATH_MAX, "%s/%s", real, base) < PATH_MAX;
+}
+
 /* A report that cannot be written is found before the suite runs, not after:
  * its directories are made now, and a path that is a directory or lies in
  * one we cannot write is a usage error. 0, or -1 after saying why. */
@@ -216,6 +233,16 @@ s_reports_ready(const shoal_run_config_t *run)
             fprintf(stderr, "shoal run: %s: %s\n", flags[i], err);
             return -1;
         }
+    }
+    /* Their directories exist now: the same file twice is one report lost. */
+    char junit[PATH_MAX], json[PATH_MAX];
+    if (run->junit[0] && run->json[0] && s_resolved(run->junit, junit) &&
+        s_resolved(run->json, json) && strcmp(junit, json) == 0) {
+        fprintf(stderr,
+                "shoal run: --junit and --json name the same file (%s): one would "
+                "overwrite the other\n",
+                junit);
+        return -1;
     }
     return 0;
 }
@@ -345,6 +372,13 @@ shoal_cmd_run(int argc, char **argv)
                         "tests/)\n");
         return SHOAL_EXIT_USAGE;
     }
+    if (list[0] && cmd_argc > 0) {
+        fprintf(stderr,
+                "shoal run: give the tests one way: --list FILE or -- COMMAND, not "
+                "both ('%s' would not run)\n",
+                cmd_argv[0]);
+        return SHOAL_EXIT_USAGE;
+    }
     if (s_reports_ready(&run) != 0)
         return SHOAL_EXIT_USAGE;
     /* The local node's control socket, where a hand-off goes. */
@@ -419,11 +453,21 @@ shoal_cmd_run(int argc, char **argv)
     }
     bool control_given = strcmp(node_control, mesh.control) == 0;
     shoal_node_t *node = shoal_node_new(&mesh);
-    if (!node && control_given && strncmp(mesh.control, "ipc://", 6) != 0)
+    if (!node && control_given && strncmp(mesh.control, "ipc://", 6) != 0) {
+        /* A node's TCP control, most likely: it takes no hand-off there,
+         * and this run, a member of its own, answers at a socket of its own. */
+        char taken[sizeof(mesh.control)], dir[sizeof(mesh.control)];
+        snprintf(taken, sizeof(taken), "%s", mesh.control);
+        shoal_config_default_control(dir, sizeof(dir));
+        char *slash = strrchr(dir, '/');
+        snprintf(mesh.control, sizeof(mesh.control), "%.*s/run-%d.ctl",
+                 slash ? (int)(slash - dir) : 0, dir, (int)getpid());
         fprintf(stderr,
-                "shoal run: a node takes hand-offs on its ipc:// control socket alone; "
-                "with --control %s this run is a member of its own and answers there\n",
-                mesh.control);
+                "shoal run: a node takes hand-offs on its ipc:// control socket alone; %s is "
+                "taken, so this run is a member of its own and answers at %s\n",
+                taken, mesh.control);
+        node = shoal_node_new(&mesh);
+    }
     shoal_config_release(&mesh);
     if (!node) {
         shoal_adapter_destroy(&adapter);

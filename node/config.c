@@ -45,7 +45,8 @@ const struct option shoal_config_options[] = {
 };
 
 const char shoal_config_usage[] =
-    "  --bind IP:PORT         listen here (default 127.0.0.1:7411; port 0 picks one)\n"
+    "  --bind IP:PORT         listen here (shoal node: 127.0.0.1:7411 by default; port 0 picks "
+    "one)\n"
     "  --advertise IP:PORT    address others use to reach this node (default: the bound\n"
     "                         one, or the first non-loopback interface for 0.0.0.0)\n"
     "  --join HOST:PORT       a seed to join through; repeatable; a DNS name may resolve\n"

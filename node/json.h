@@ -7,8 +7,8 @@
 
 /* Writes s as a quoted JSON string, escaping quotes, backslashes and control
  * characters; valid UTF-8 passes through, and each byte that is not
- * (framework output and test names are bytes) becomes U+FFFD, so the
- * document stays JSON. */
+ * (framework output and test names are bytes) is written "#xNN", as the
+ * JUnit report writes it, so the document stays JSON. */
 void shoal_json_string(FILE *out, const char *s);
 
 #endif

@@ -1089,9 +1089,9 @@ s_on_status(void *ctx, FILE *out, bool json)
 {
     shoal_session_t *self = ctx;
     static const char *phases[] = {"gathering", "running", "done"};
-    unsigned running_here = 0;
+    unsigned running_here = 0; /* a slot runs one test of its batch at a time */
     for (unsigned s = 0; s < self->config.slots; s++)
-        running_here += self->slots[s].running ? (unsigned)self->slots[s].count : 0;
+        running_here += self->slots[s].running;
     shoal_status_view_t view = {.session = self->config.session,
                                 .phase = phases[self->phase],
                                 .leader = self->elect.leader,

@@ -4,7 +4,8 @@ Proves, with `shoal run` processes:
 - reports into directories that do not exist yet are written (the directories
   are made, as pytest does for --junitxml), and the run exits 0;
 - a report path that is a directory is refused before any test runs: exit 2,
-  the message names the flag and the path;
+  the message names the flag and the path; so are --junit and --json naming
+  the same file (one report would be lost with exit 0);
 - a report that cannot be written when the session ends (a test replaced its
   directory with a file) is named on stderr with the cause, and the run exits
   4 instead of 0.
@@ -59,6 +60,18 @@ def main(cluster):
     if os.path.exists(log) and len(open(log).read().splitlines()) != 6:
         raise TestFailure("tests ran although the report path was refused")
     phase("a directory as --junit is refused before any test runs (exit 2)")
+
+    same = os.path.join(tmp, "same.xml")
+    runs = Runs(cluster, "report-same")
+    (p,) = runs.start(1, ["--slots", "1", "--junit", same, "--json",
+                          os.path.join(tmp, "..", os.path.basename(tmp), "same.xml"),
+                          "--list", suite])
+    code = p.wait(30)
+    if code != 2 or "same file" not in p.stderr() or os.path.exists(same):
+        runs.dump()
+        raise TestFailure("--junit and --json naming one file: exit %d, stderr %r; want 2"
+                          % (code, p.stderr()[-300:]))
+    phase("--junit and --json naming one file are refused before any test runs (exit 2)")
 
     doomed = os.path.join(tmp, "doomed")
     os.mkdir(doomed)
