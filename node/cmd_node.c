@@ -88,7 +88,7 @@ shoal_cmd_node(int argc, char **argv)
     if (!node)
         return SHOAL_EXIT_FAILURE;
     shoal_serve_t *serve = shoal_serve_new(node); /* NULL: a mesh member only */
-    shoal_node_run(node, &s_stop);
+    shoal_node_run(node, &s_stop, serve ? shoal_serve_stop : NULL, serve);
     shoal_serve_destroy(&serve);
     shoal_node_destroy(&node);
     return SHOAL_EXIT_OK;

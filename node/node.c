@@ -22,8 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_RECV_BATCH 256 /* frames read per turn before timers get a look in */
-#define S_LEAVE_MS 600   /* keep gossiping this long after announcing a leave */
+#define S_RECV_BATCH 256   /* frames read per turn before timers get a look in */
+#define S_LEAVE_MS 600     /* keep gossiping this long after announcing a leave */
+#define S_STOP_TELL_MS 200 /* a stopping node answers its clients this long */
 #define S_JOIN_FIRST_MS 250
 #define S_BEACON_INTERVAL 1000
 #define S_UNOPENED_SOURCES 32  /* senders of frames we cannot open that are told about */
@@ -647,12 +648,20 @@ shoal_node_leave(shoal_node_t *self, uint64_t ms)
 }
 
 int
-shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop)
+shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop, shoal_node_stop_fn *on_stop,
+               void *ctx)
 {
     shoal_log_info("listening on %s (profile %s, %s)", self->addr, self->config.profile->name,
                    self->sealed ? "sealed" : "UNSEALED: no cluster key");
     while (!*stop)
         shoal_loop_turn(self->loop, UINT64_MAX);
+    if (on_stop) {
+        uint64_t now = shoal_loop_now(self->loop);
+        on_stop(ctx, now);
+        /* Clients poll every 50 ms: each hears its session ended here. */
+        for (uint64_t until = now + S_STOP_TELL_MS; now < until;)
+            now = shoal_loop_turn(self->loop, until);
+    }
     shoal_node_leave(self, S_LEAVE_MS);
     return 0;
 }

@@ -25,8 +25,14 @@ typedef struct _zmsg_t zmsg_t; /* czmq's */
  * saying why) if the address cannot be bound or the control socket is taken. */
 shoal_node_t *shoal_node_new(shoal_config_t *config);
 void shoal_node_destroy(shoal_node_t **self_p);
-/* Runs until *stop becomes non-zero, then leaves gracefully. Returns 0. */
-int shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop);
+/* Called once *stop is seen, before the node leaves, with the loop's now
+ * (ms): what it ends there is told for a moment longer (clients polling the
+ * control socket). */
+typedef void(shoal_node_stop_fn)(void *ctx, uint64_t now);
+/* Runs until *stop becomes non-zero; then calls on_stop (may be NULL), goes
+ * on serving for up to 200 ms, and leaves gracefully. Returns 0. */
+int shoal_node_run(shoal_node_t *self, volatile sig_atomic_t *stop, shoal_node_stop_fn *on_stop,
+                   void *ctx);
 
 /* What an application riding on the node (a test session) hooks in. The
  * node calls these from its loop, never from inside the mesh: member changes

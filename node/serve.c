@@ -435,6 +435,17 @@ s_on_control(void *ctx, zmsg_t **request_p, uint64_t now)
 
 /* ---------------------------------------------------------------- life cycle */
 
+void
+shoal_serve_stop(void *ctx, uint64_t now)
+{
+    shoal_serve_t *self = ctx;
+    zlist_t *walk = zlist_dup(self->hosted);
+    for (s_hosted_t *h = walk ? zlist_first(walk) : NULL; h; h = zlist_next(walk))
+        if (!h->ended)
+            s_abandon(self, h, "the node stops", now);
+    zlist_destroy(&walk);
+}
+
 shoal_serve_t *
 shoal_serve_new(shoal_node_t *node)
 {

@@ -38,6 +38,11 @@ typedef struct shoal_serve shoal_serve_t;
 shoal_serve_t *shoal_serve_new(shoal_node_t *node);
 /* Abandons every session it runs (their tests are killed). */
 void shoal_serve_destroy(shoal_serve_t **self_p);
+/* The node stops (a shoal_node_stop_fn; ctx is the serve): every session in
+ * progress is abandoned here, so its client, at its next poll, hears the
+ * node no longer runs it and exits 3 at once instead of waiting out the
+ * node's silence; the other participants re-deal its tests. */
+void shoal_serve_stop(void *ctx, uint64_t now);
 /* The split: `slots` shared by `count` sessions, the oldest first, session
  * i asking for at most wanted[i] (0: any): evenly, a capped session's
  * leftover going to the others, the remainder one each to the oldest, at

@@ -5,7 +5,9 @@ Proves that a node never runs a session whose client is gone: the killed
 client's session is abandoned (it leaves `shoal status`, none of its tests
 starts afterwards) and its slot goes to the session still running, which
 completes with every test once; the interrupted client exits 3, its session
-abandoned at once.
+abandoned at once. Last, the node itself is stopped (SIGTERM) under a
+client: the client is told at its next poll that the node no longer runs its
+session and exits 3, rather than waiting out the node's silence.
 """
 import signal
 import time
@@ -84,6 +86,19 @@ def main(cluster):
                   if any(r[1] is None for r in runs)]
     phase("no test of the abandoned session started afterwards (%d cut short by it)"
           % len(unfinished))
+
+    orphan_suite, _, _ = marked_suite(cluster, 20, 0.5, name="orphan")
+    orphan = Client(cluster, "orphan", node, "orphan").start(["--list", orphan_suite])
+    wait_finished(orphan, 1)
+    node.terminate()
+    code = orphan.wait(60)
+    err = orphan.stderr()
+    if code != 3 or "no longer runs session" not in err:
+        orphan.dump()
+        raise TestFailure("the client of a stopped node exited %s, stderr %r; want 3, told the "
+                          "node no longer runs its session" % (code, err[-400:]))
+    node.wait_exit(10)
+    phase("a node stopped under a client tells it: the client exits 3 at once")
 
 
 run_test(main)
