@@ -86,8 +86,12 @@ s_line(s_list_t *self, const char *path, unsigned line, char *text, char *err, s
                 break;
             fields[nfields++] = p + 1;
         }
-    if (nfields < 2 || nfields > 3 || !fields[0][0] || fields[0][0] == ' ' ||
-        shoal_has_control(fields[0])) {
+    if (nfields >= 2 && nfields <= 3 && fields[0][0] && shoal_has_control(fields[0])) {
+        snprintf(err, err_size, "%s:%u: a test name may not contain control characters", path,
+                 line);
+        return -1;
+    }
+    if (nfields < 2 || nfields > 3 || !fields[0][0] || fields[0][0] == ' ') {
         snprintf(err, err_size,
                  "%s:%u: expected 'name<TAB>command[<TAB>requires]' (fields separated by tabs)",
                  path, line);

@@ -94,6 +94,8 @@ test_node_adapter_reports_malformed_list_line(void)
     CHECK(strstr(err, "suite.list:3: expected 'name<TAB>command") != NULL);
     CHECK(s_list_adapter(dir, "a\ttrue\nb\t   \n", err, sizeof(err)) == NULL);
     CHECK(strstr(err, "suite.list:2: empty command") != NULL);
+    CHECK(s_list_adapter(dir, "a\ttrue\nctl\001x\ttrue\n", err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "suite.list:2: a test name may not contain control characters") != NULL);
     CHECK(s_list_adapter(dir, "a\ttrue\tgpu,,x\n", err, sizeof(err)) == NULL);
     CHECK(strstr(err, "suite.list:1: bad requirements 'gpu,,x'") != NULL);
     CHECK(s_list_adapter(dir, "a\ttrue\tgpu\textra\n", err, sizeof(err)) == NULL);
