@@ -5,6 +5,7 @@
  * for, numbered, so a reply lost on the way is sent again. */
 #include "node/serve.h"
 #include "node/handoff.h"
+#include "node/job.h"
 #include "node/log.h"
 #include "node/session.h"
 #include "node/session_tag.h"
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #define S_TICK_MS 100
+#define S_CREATE_POLL_MS 5       /* while a runner is made beside the loop */
 #define S_CLIENT_SILENT_MS 10000 /* a client that has not polled this long is gone */
 #define S_EVENTS_PER_REPLY 512   /* events in one poll reply, at most */
 #define S_EVENTS_MAX 100000      /* events waiting for a client; beyond, lines are dropped */
@@ -26,9 +28,19 @@ typedef struct {
     zframe_t *frame; /* kind byte + body */
 } s_event_t;
 
+/* The runner, made beside the loop: reading a list of a million tests
+ * takes seconds, longer than the mesh waits before it suspects a node. */
+typedef struct {
+    shoal_handoff_t handoff; /* its own copy: the session may be gone first */
+    shoal_adapter_t *adapter;
+    char err[1024];
+} s_create_t;
+
 typedef struct {
     char token[33];
-    char digest[33];         /* the runner's: its tag says it */
+    char digest[33];       /* the runner's: its tag says it */
+    shoal_job_t *creating; /* making the runner (s_create_t): no session yet */
+    s_create_t *create;
     shoal_handoff_t handoff; /* owns the config, command, cwd and environment */
     shoal_session_t *session;
     unsigned share;
@@ -126,10 +138,11 @@ s_on_log(void *scope, const char *line)
 
 /* ---------------------------------------------------------------- shares and tags */
 
+/* It has a share and a tag: its runner is made and it has not ended. */
 static bool
 s_counts(const s_hosted_t *h)
 {
-    return !h->ended;
+    return !h->ended && !h->creating;
 }
 
 void
@@ -202,8 +215,31 @@ s_apply(shoal_serve_t *self, uint64_t now)
 /* ---------------------------------------------------------------- life of a session here */
 
 static void
+s_create_free(void *arg)
+{
+    s_create_t *c = arg;
+    shoal_adapter_destroy(&c->adapter);
+    shoal_handoff_clear(&c->handoff);
+    free(c);
+}
+
+static void
+s_create_step(void *arg)
+{
+    s_create_t *c = arg;
+    shoal_handoff_t *handoff = &c->handoff;
+    c->adapter = shoal_adapter_new_named(
+        handoff->adapter[0] ? handoff->adapter : NULL, handoff->argc, handoff->argv,
+        handoff->list[0] ? handoff->list : NULL, c->err, sizeof(c->err));
+}
+
+static void
 s_hosted_free(s_hosted_t *h)
 {
+    if (!shoal_job_release(&h->creating))
+        h->create = NULL; /* the job frees it when the runner is made */
+    if (h->create)
+        s_create_free(h->create);
     shoal_session_destroy(&h->session);
     s_events_drop(h, UINT64_MAX);
     zlist_destroy(&h->events);
@@ -236,7 +272,7 @@ s_abandon(shoal_serve_t *self, s_hosted_t *h, const char *why, uint64_t now)
 static void
 s_check_over(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
 {
-    if (h->ended || !shoal_session_over(h->session))
+    if (h->ended || !h->session || !shoal_session_over(h->session))
         return;
     shoal_session_outcome_t outcome;
     shoal_session_outcome(h->session, &outcome);
@@ -266,6 +302,48 @@ s_check_over(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
     s_apply(self, now);
 }
 
+/* The runner is made: the session starts, or the client is told it cannot. */
+static void
+s_start(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
+{
+    shoal_job_release(&h->creating);
+    shoal_adapter_t *adapter = h->create->adapter;
+    h->create->adapter = NULL;
+    char why[sizeof(h->create->err)];
+    snprintf(why, sizeof(why), "%s", h->create->err);
+    s_create_free(h->create);
+    h->create = NULL;
+    shoal_handoff_t *handoff = &h->handoff;
+    void *scope = shoal_log_scope(h);
+    if (adapter) {
+        snprintf(h->digest, sizeof(h->digest), "%s", shoal_adapter_digest(adapter));
+        s_apply(self, now); /* our tag first: the session sees itself take part */
+        const char *runner = shoal_adapter_name(adapter); /* static: outlives the adapter */
+        h->session = shoal_session_new(&handoff->run, self->node, &adapter);
+        if (h->session)
+            shoal_log_info("session %s: %s runner, %u of this node's slots, for pid %lld in %s",
+                           handoff->run.session, runner, h->share, (long long)handoff->pid,
+                           handoff->cwd);
+        shoal_adapter_destroy(&adapter);
+    } else {
+        shoal_log_info("session %s: the node cannot make its runner: %s", handoff->run.session,
+                       why);
+    }
+    shoal_log_scope(scope);
+    if (!h->session) {
+        /* Refused: the client prints what the node said and exits 3. */
+        static const char end[] = "3 1 0\nthe node could not start the session";
+        s_queue(h, SHOAL_HANDOFF_END, end, sizeof(end) - 1);
+        h->ended = true;
+        s_apply(self, now);
+        return;
+    }
+    shoal_report_t *report = shoal_session_report(h->session);
+    report->forward = s_on_progress;
+    report->forward_arg = h;
+    shoal_session_set_slots(h->session, h->share);
+}
+
 /* A client is gone when its process is (on this machine), or silent. */
 static bool
 s_client_gone(const s_hosted_t *h, uint64_t now)
@@ -281,9 +359,13 @@ s_tick(void *ctx, uint64_t now)
     shoal_serve_t *self = ctx;
     /* A copy to walk: what we call walks (and changes) the list itself. */
     zlist_t *walk = zlist_dup(self->hosted);
+    bool creating = false; /* a runner is being made: look again soon */
     for (s_hosted_t *h = walk ? zlist_first(walk) : NULL; h; h = zlist_next(walk)) {
+        if (h->creating && shoal_job_done(h->creating))
+            s_start(self, h, now);
+        creating |= h->creating != NULL;
         s_check_over(self, h, now);
-        if (h->released && shoal_session_closed(h->session)) {
+        if (h->released && (!h->session || shoal_session_closed(h->session))) {
             zlist_remove(self->hosted, h);
             s_hosted_free(h);
         } else if (!h->released && s_client_gone(h, now)) {
@@ -294,7 +376,7 @@ s_tick(void *ctx, uint64_t now)
         }
     }
     zlist_destroy(&walk);
-    return now + S_TICK_MS;
+    return now + (creating ? S_CREATE_POLL_MS : S_TICK_MS);
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -306,7 +388,7 @@ s_cannot_take(shoal_serve_t *self, const shoal_handoff_t *handoff, char *why, si
     size_t running = 0;
     s_hosted_t *h;
     for (h = zlist_first(self->hosted); h; h = zlist_next(self->hosted)) {
-        if (!s_counts(h))
+        if (h->ended)
             continue;
         running++;
         if (strcmp(h->handoff.run.session, handoff->run.session) == 0) {
@@ -327,53 +409,39 @@ s_on_serve(shoal_serve_t *self, zmsg_t *request, uint64_t now)
 {
     zframe_t *body = zmsg_next(request);
     s_hosted_t *h = calloc(1, sizeof(*h));
-    if (!h || !(h->events = zlist_new()) || !body ||
-        shoal_handoff_decode(zframe_data(body), zframe_size(body), &h->handoff) != 0) {
+    s_create_t *create = calloc(1, sizeof(*create));
+    if (!h || !create || !(h->events = zlist_new()) || !body ||
+        shoal_handoff_decode(zframe_data(body), zframe_size(body), &h->handoff) != 0 ||
+        shoal_handoff_decode(zframe_data(body), zframe_size(body), &create->handoff) != 0) {
         if (h)
             s_hosted_free(h);
+        if (create)
+            s_create_free(create);
         return shoal_handoff_strings("refused",
                                      "a hand-off it cannot read (another version of shoal?)", NULL);
     }
     char why[1024];
-    shoal_handoff_t *handoff = &h->handoff;
-    shoal_adapter_t *adapter = NULL;
-    if (!s_cannot_take(self, handoff, why, sizeof(why)))
-        adapter = shoal_adapter_new_named(
-            handoff->adapter[0] ? handoff->adapter : NULL, handoff->argc, handoff->argv,
-            handoff->list[0] ? handoff->list : NULL, why, sizeof(why));
-    if (!adapter) {
+    if (s_cannot_take(self, &h->handoff, why, sizeof(why))) {
         s_hosted_free(h);
+        s_create_free(create);
         return shoal_handoff_strings("refused", why, NULL);
     }
+    h->creating = shoal_job_start(s_create_step, s_create_free, create);
+    if (!h->creating) {
+        s_hosted_free(h);
+        s_create_free(create);
+        return shoal_handoff_strings("refused", "it cannot start a thread to make the runner",
+                                     NULL);
+    }
+    h->create = create;
     uint8_t random[16];
     randombytes_buf(random, sizeof(random));
     sodium_bin2hex(h->token, sizeof(h->token), random, sizeof(random));
-    snprintf(h->digest, sizeof(h->digest), "%s", shoal_adapter_digest(adapter));
     h->next_seq = 1;
     h->last_poll = now;
-    handoff->run.slots = shoal_node_meta(self->node)->slots;
+    h->handoff.run.slots = shoal_node_meta(self->node)->slots;
     zlist_append(self->hosted, h);
-    s_apply(self, now); /* our tag first: the session sees itself take part */
-    const char *runner = shoal_adapter_name(adapter); /* static: outlives the adapter */
-    void *scope = shoal_log_scope(h);
-    h->session = shoal_session_new(&handoff->run, self->node, &adapter);
-    if (h->session)
-        shoal_log_info("session %s: %s runner, %u of this node's slots, for pid %lld in %s",
-                       handoff->run.session, runner, h->share, (long long)handoff->pid,
-                       handoff->cwd);
-    shoal_log_scope(scope);
-    shoal_adapter_destroy(&adapter);
-    if (!h->session) {
-        zlist_remove(self->hosted, h);
-        s_hosted_free(h);
-        s_apply(self, now);
-        return shoal_handoff_strings("refused", "it cannot start the session (its log says why)",
-                                     NULL);
-    }
-    shoal_report_t *report = shoal_session_report(h->session);
-    report->forward = s_on_progress;
-    report->forward_arg = h;
-    shoal_session_set_slots(h->session, h->share);
+    shoal_loop_set_timer(self->loop, self->timer, now); /* s_tick starts it once made */
     return shoal_handoff_strings("ok", h->token, shoal_node_name(self->node));
 }
 
@@ -390,13 +458,13 @@ s_on_poll(shoal_serve_t *self, zmsg_t *request, uint64_t now)
     h->last_poll = now;
     s_events_drop(h, acked ? strtoull(acked, NULL, 10) : 0);
     s_check_over(self, h, now);
-    shoal_report_t *report = shoal_session_report(h->session);
+    shoal_report_t *report = h->session ? shoal_session_report(h->session) : NULL;
     s_event_t *event = zlist_first(h->events);
     char header[64];
     snprintf(header, sizeof(header), "%llu %d %d %s",
              (unsigned long long)(event ? event->seq : h->next_seq),
-             zlist_size(h->events) > S_EVENTS_PER_REPLY, report->verbosity,
-             report->reportchars[0] ? report->reportchars : "-");
+             zlist_size(h->events) > S_EVENTS_PER_REPLY, report ? report->verbosity : 0,
+             report && report->reportchars[0] ? report->reportchars : "-");
     reply = shoal_handoff_strings(h->ended ? "over" : "running", header, NULL);
     for (size_t n = 0; event && n < S_EVENTS_PER_REPLY; n++, event = zlist_next(h->events)) {
         zframe_t *copy = zframe_dup(event->frame);
