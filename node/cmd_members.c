@@ -122,6 +122,12 @@ s_ask(int argc, char **argv, const char *what, const char *summary)
         fprintf(stderr, "shoal %s: unexpected argument '%s'\n", what, argv[optind]);
         return SHOAL_EXIT_USAGE;
     }
+    if (control[0] && strncmp(control, "ipc://", 6) != 0 && strncmp(control, "tcp://", 6) != 0) {
+        fprintf(stderr,
+                "shoal %s: --control: '%s' is not an endpoint (ipc://PATH or tcp://IP:PORT)\n",
+                what, control);
+        return SHOAL_EXIT_USAGE;
+    }
     char request[64];
     snprintf(request, sizeof(request), "%s %s", what, json ? "json" : "table");
     if (!control[0] && strcmp(what, "status") == 0)
