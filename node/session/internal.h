@@ -350,9 +350,10 @@ typedef struct {
     uint64_t next_gifts; /* when unconfirmed gifts are told again (ms) */
     shoal_item_t *loads; /* the last LOADS: who holds how much (node, seconds owned) */
     size_t load_count, load_cap;
-    bool stopped;                           /* the leader said: start nothing more */
-    bool dry;                               /* nothing held, and no peer holds any */
-    bool steal_pending;                     /* a STEAL is out... */
+    bool stopped;       /* the leader said: start nothing more */
+    bool dry;           /* nothing held, and no peer holds any */
+    bool ungrouped;     /* work came in since the held share was grouped by file */
+    bool steal_pending; /* a STEAL is out... */
     char steal_victim[GOSSIP_NAME_MAX + 1]; /* ...to it */
     uint64_t steal_until;                   /* ...answered by then (ms), or we ask another */
     size_t asked[64];                       /* loads[] that said no since the last LOADS */

@@ -158,11 +158,72 @@ shoal_member_slot_due(const shoal_member_t *self, unsigned slot, bool holds_back
     return (held && *take) || flush;
 }
 
+/* ---------------------------------------------------------------- order */
+
+typedef struct {
+    size_t group; /* where its file first appears in what is held */
+    size_t index; /* in the collection */
+    shoal_item_t item;
+} s_placed_t;
+
+static int
+s_by_group(const void *a, const void *b)
+{
+    const s_placed_t *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* What we hold, grouped as the framework groups its tests: each file's
+ * tests together in collection order, the files in the order the leader
+ * placed their first test (the longest, or one that failed recently, comes
+ * first). A fixture of module or class scope is then set up once per worker,
+ * as under pytest alone or pytest-xdist, rather than again each time the
+ * leader's order comes back to its file; and a thief takes whole files from
+ * the tail. Tests without a file keep the leader's order. */
+static void
+s_group_by_file(shoal_member_t *self)
+{
+    if (!self->ungrouped)
+        return; /* once for all the frames of a shipment, not once each */
+    self->ungrouped = false;
+    shoal_hold_t *h = &self->hold;
+    size_t n = h->count - h->head;
+    const shoal_collection_t *c = self->config.local;
+    s_placed_t *placed = n > 1 ? calloc(n, sizeof(*placed)) : NULL;
+    zhashx_t *first = placed ? zhashx_new() : NULL; /* file -> its group + 1 */
+    if (!first) {
+        free(placed);
+        return; /* one test, or out of memory: the leader's order */
+    }
+    for (size_t i = 0; i < n; i++) {
+        shoal_item_t *item = &h->items[h->head + i];
+        size_t t = shoal_collection_find(c, item->id);
+        const char *file = t == SIZE_MAX ? "" : c->tests[t].file;
+        size_t group = i;
+        if (file[0]) {
+            uintptr_t known = (uintptr_t)zhashx_lookup(first, file);
+            if (known)
+                group = known - 1;
+            else
+                zhashx_insert(first, file, (void *)(uintptr_t)(i + 1));
+        }
+        placed[i] = (s_placed_t){.group = group, .index = file[0] ? t : 0, .item = *item};
+    }
+    qsort(placed, n, sizeof(*placed), s_by_group);
+    for (size_t i = 0; i < n; i++)
+        h->items[h->head + i] = placed[i].item;
+    zhashx_destroy(&first);
+    free(placed);
+}
+
 size_t
 shoal_member_cut(shoal_member_t *self, size_t max, shoal_item_t **out)
 {
     if (max == 0 || max > SHOAL_BATCH_MAX)
         max = SHOAL_BATCH_MAX;
+    s_group_by_file(self);
     size_t n = shoal_hold_batch(&self->hold, shoal_member_batch_target(self), max);
     *out = n ? calloc(n, sizeof(**out)) : NULL;
     return *out ? shoal_hold_pop(&self->hold, n, *out) : 0;
@@ -337,63 +398,6 @@ shoal_member_tick(shoal_member_t *self, const shoal_member_slots_t *slots, bool 
     return may_steal ? s_steal_tick(self, slots, now) : SHOAL_STEAL_IDLE;
 }
 
-/* ---------------------------------------------------------------- order */
-
-typedef struct {
-    size_t group; /* where its file first appears in what is held */
-    size_t index; /* in the collection */
-    shoal_item_t item;
-} s_placed_t;
-
-static int
-s_by_group(const void *a, const void *b)
-{
-    const s_placed_t *x = a, *y = b;
-    if (x->group != y->group)
-        return x->group < y->group ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* What we hold, grouped as the framework groups its tests: each file's
- * tests together in collection order, the files in the order the leader
- * placed their first test (the longest, or one that failed recently, comes
- * first). A fixture of module or class scope is then set up once per worker,
- * as under pytest alone or pytest-xdist, rather than again each time the
- * leader's order comes back to its file; and a thief takes whole files from
- * the tail. Tests without a file keep the leader's order. */
-static void
-s_group_by_file(shoal_member_t *self)
-{
-    shoal_hold_t *h = &self->hold;
-    size_t n = h->count - h->head;
-    const shoal_collection_t *c = self->config.local;
-    s_placed_t *placed = n > 1 ? calloc(n, sizeof(*placed)) : NULL;
-    zhashx_t *first = placed ? zhashx_new() : NULL; /* file -> its group + 1 */
-    if (!first) {
-        free(placed);
-        return; /* one test, or out of memory: the leader's order */
-    }
-    for (size_t i = 0; i < n; i++) {
-        shoal_item_t *item = &h->items[h->head + i];
-        size_t t = shoal_collection_find(c, item->id);
-        const char *file = t == SIZE_MAX ? "" : c->tests[t].file;
-        size_t group = i;
-        if (file[0]) {
-            uintptr_t known = (uintptr_t)zhashx_lookup(first, file);
-            if (known)
-                group = known - 1;
-            else
-                zhashx_insert(first, file, (void *)(uintptr_t)(i + 1));
-        }
-        placed[i] = (s_placed_t){.group = group, .index = file[0] ? t : 0, .item = *item};
-    }
-    qsort(placed, n, sizeof(*placed), s_by_group);
-    for (size_t i = 0; i < n; i++)
-        h->items[h->head + i] = placed[i].item;
-    zhashx_destroy(&first);
-    free(placed);
-}
-
 /* ---------------------------------------------------------------- messages */
 
 size_t
@@ -402,8 +406,7 @@ shoal_member_on_work(shoal_member_t *self, const char *from, shoal_msg_t *msg)
     s_keep_runnable(self, from, msg);
     size_t offered = msg->item_count;
     size_t taken = shoal_hold_take(&self->hold, msg, msg->fresh);
-    if (taken)
-        s_group_by_file(self);
+    self->ungrouped |= taken > 0;
     shoal_log_debug("took %zu of %zu shipped%s (v%u); holding %zu", taken, offered,
                     msg->fresh ? " (fresh)" : "", offered ? msg->items[0].version : 0,
                     shoal_hold_count(&self->hold));
@@ -452,6 +455,7 @@ shoal_member_on_steal(shoal_member_t *self, const char *from, const shoal_msg_t 
                                      .thief_running = msg->seconds,
                                      .latency = SHOAL_STEAL_LATENCY};
         s_thief_t thief = {.local = self->config.local, .tags = p->tags};
+        s_group_by_file(self); /* the tail a thief takes is whole files */
         gift = shoal_hold_give(&self->hold, from, &sides, s_thief_can_run, &thief);
     }
     shoal_msg_t give = {.type = SHOAL_MSG_GIVE,
@@ -490,7 +494,7 @@ shoal_member_on_give(shoal_member_t *self, const char *from, shoal_msg_t *msg)
     shoal_log_debug("took %zu tests from %s", msg->item_count, from);
     size_t taken = shoal_hold_take(&self->hold, msg, false);
     if (taken) {
-        s_group_by_file(self);
+        self->ungrouped = true;
         self->dry = false;
     }
     return taken;
