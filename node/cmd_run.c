@@ -20,6 +20,9 @@
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <netdb.h>
 #include <unistd.h>
 
 /* The session is over for everyone by then: a short leave suffices. */
@@ -247,6 +250,42 @@ s_reports_ready(const shoal_run_config_t *run)
     return 0;
 }
 
+/* Whether a tcp://IP:PORT endpoint is bound by someone already (a node's
+ * control socket): a bind there says so. False for anything else. */
+static bool
+s_tcp_taken(const char *endpoint)
+{
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return false;
+    char host[256];
+    snprintf(host, sizeof(host), "%s", endpoint + 6);
+    char *colon = strrchr(host, ':');
+    if (!colon)
+        return false;
+    *colon = '\0';
+    const char *port = colon + 1;
+    char *name = host;
+    if (name[0] == '[' && name[strlen(name) - 1] == ']') {
+        name[strlen(name) - 1] = '\0';
+        name++;
+    }
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+                             .ai_socktype = SOCK_STREAM},
+                    *found = NULL;
+    if (getaddrinfo(strcmp(name, "*") == 0 ? NULL : name, port, &hints, &found) != 0)
+        return false;
+    bool taken = false;
+    int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        int on = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)); /* as ZeroMQ binds */
+        taken = bind(fd, found->ai_addr, found->ai_addrlen) != 0 && errno == EADDRINUSE;
+        close(fd);
+    }
+    freeaddrinfo(found);
+    return taken;
+}
+
 /* Mesh options that only a member of its own honours: with one of them,
  * `shoal run` does not hand its session to the local node. */
 static bool
@@ -451,9 +490,7 @@ shoal_cmd_run(int argc, char **argv)
         fprintf(stderr, "shoal run: a node answers at %s: this run answers at %s\n", taken,
                 mesh.control);
     }
-    bool control_given = strcmp(node_control, mesh.control) == 0;
-    shoal_node_t *node = shoal_node_new(&mesh);
-    if (!node && control_given && strncmp(mesh.control, "ipc://", 6) != 0) {
+    if (strcmp(node_control, mesh.control) == 0 && s_tcp_taken(mesh.control)) {
         /* A node's TCP control, most likely: it takes no hand-off there,
          * and this run, a member of its own, answers at a socket of its own. */
         char taken[sizeof(mesh.control)], dir[sizeof(mesh.control)];
@@ -466,8 +503,8 @@ shoal_cmd_run(int argc, char **argv)
                 "shoal run: a node takes hand-offs on its ipc:// control socket alone; %s is "
                 "taken, so this run is a member of its own and answers at %s\n",
                 taken, mesh.control);
-        node = shoal_node_new(&mesh);
     }
+    shoal_node_t *node = shoal_node_new(&mesh);
     shoal_config_release(&mesh);
     if (!node) {
         shoal_adapter_destroy(&adapter);
