@@ -178,14 +178,14 @@ shoal_collection_copy(shoal_collection_t *dst, const shoal_collection_t *src)
     return 0;
 }
 
-static const shoal_collection_t *s_sorting; /* qsort has no context argument */
-
+/* qsort_r: sorting runs beside the loop too (job.c), so no global context. */
 static int
-s_by_id(const void *a, const void *b)
+s_by_id(const void *a, const void *b, void *ctx)
 {
+    const shoal_collection_t *c = ctx;
     const size_t *x = a, *y = b;
-    int c = strcmp(s_sorting->tests[*x].id, s_sorting->tests[*y].id);
-    return c ? c : (*x > *y) - (*x < *y);
+    int order = strcmp(c->tests[*x].id, c->tests[*y].id);
+    return order ? order : (*x > *y) - (*x < *y);
 }
 
 int
@@ -197,10 +197,17 @@ shoal_collection_index(shoal_collection_t *c)
         return -1;
     for (size_t i = 0; i < c->count; i++)
         c->sorted[i] = i;
-    s_sorting = c;
-    qsort(c->sorted, c->count, sizeof(size_t), s_by_id);
-    s_sorting = NULL;
+    qsort_r(c->sorted, c->count, sizeof(size_t), s_by_id, c);
     return 0;
+}
+
+const char *
+shoal_collection_duplicate(const shoal_collection_t *c)
+{
+    for (size_t i = 1; c->sorted && i < c->count; i++)
+        if (strcmp(c->tests[c->sorted[i - 1]].id, c->tests[c->sorted[i]].id) == 0)
+            return c->tests[c->sorted[i]].id;
+    return NULL;
 }
 
 size_t

@@ -90,6 +90,11 @@ const char *shoal_collection_framework_id(const shoal_collection_t *c, size_t t)
 /* Sorts an index by id so shoal_collection_find is a binary search. 0, or -1
  * out of memory. */
 int shoal_collection_index(shoal_collection_t *c);
+/* After shoal_collection_index: an id two tests share (borrowed), or NULL.
+ * A framework whose ids collide (escaping that maps two names to one) would
+ * have the two dealt as one and the session never end: the session refuses
+ * such a collection, naming the id. */
+const char *shoal_collection_duplicate(const shoal_collection_t *c);
 /* The position of the test called id, or SIZE_MAX (also before indexing). */
 size_t shoal_collection_find(const shoal_collection_t *c, const char *id);
 /* 32 hex chars (BLAKE2b-128) over the ids in collected order and the preset

@@ -209,18 +209,38 @@ s_run_option(shoal_run_config_t *run, char *list, size_t list_size, int opt, con
 /* path with its directory resolved (links, "..") into out; false if it
  * cannot be. */
 static bool
-s_resolved(const char *path, char out[PATH_MAX])
+s_resolved_dir(const char *path, char out[PATH_MAX])
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
-    const char *base = slash ? slash + 1 : path;
+    const char *base = slash ? path + (slash - dir) + 1 : path;
     if (slash)
         *(slash == dir ? slash + 1 : slash) = '\0';
     char real[PATH_MAX];
     if (!realpath(slash ? dir : ".", real))
         return false;
     return snprintf(out, PATH_MAX, "%s/%s", real, base) < PATH_MAX;
+}
+
+/* The file a report path writes to (report.c follows a link to its
+ * target, even one not there yet) into out; false if it cannot be told. */
+static bool
+s_resolved(const char *path, char out[PATH_MAX])
+{
+    if (realpath(path, out))
+        return true;
+    char link[PATH_MAX];
+    ssize_t n = readlink(path, link, sizeof(link) - 1);
+    if (n <= 0)
+        return s_resolved_dir(path, out);
+    link[n] = '\0';
+    if (link[0] == '/')
+        return s_resolved_dir(link, out);
+    char beside[2 * PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    snprintf(beside, sizeof(beside), "%.*s%s", slash ? (int)(slash - path + 1) : 0, path, link);
+    return strlen(beside) < PATH_MAX && s_resolved_dir(beside, out);
 }
 
 /* A report that cannot be written is found before the suite runs, not after:

@@ -297,6 +297,20 @@ s_collection_too_large(shoal_session_t *self)
     return true;
 }
 
+/* Two tests under one id: one of them would never get a result. */
+static bool
+s_collection_ambiguous(shoal_session_t *self)
+{
+    const char *twice = shoal_collection_duplicate(&self->local);
+    if (!twice)
+        return false;
+    snprintf(self->collect_err, sizeof(self->collect_err),
+             "the runner named two tests '%.200s': shoal cannot tell them apart", twice);
+    self->collect_state = S_COLLECT_FAILED;
+    shoal_log_info("cannot run the tests: %s", self->collect_err);
+    return true;
+}
+
 /* The job's step: nothing here touches the session or the loop. */
 static void
 s_prepare_step(void *arg)
@@ -375,7 +389,7 @@ s_prepare_tick(shoal_session_t *self)
         if (p->collect_rc != 0) {
             snprintf(self->collect_err, sizeof(self->collect_err), "%s", p->collect_err);
             self->collect_state = S_COLLECT_FAILED;
-        } else if (!s_collection_too_large(self)) {
+        } else if (!s_collection_too_large(self) && !s_collection_ambiguous(self)) {
             shoal_collection_digest(&self->local, self->collection_digest);
             self->collect_state = S_COLLECTED;
         }
@@ -399,7 +413,7 @@ s_collect_tick(shoal_session_t *self, shoal_worker_t *worker)
             self->collect_state = S_COLLECT_FAILED;
             return;
         }
-        if (s_collection_too_large(self))
+        if (s_collection_too_large(self) || s_collection_ambiguous(self))
             return;
         shoal_collection_digest(&self->local, self->collection_digest);
         shoal_report_options(&self->report, self->local.verbosity, self->local.reportchars);

@@ -149,6 +149,12 @@ shoal_worker_escape(char *p, const char *text)
 {
     for (; *text; text++) {
         char c = *text;
+        if ((unsigned char)c == 0xC0 && (unsigned char)text[1] == 0x80) {
+            *p++ = '\\'; /* a NUL as shoal_worker_split keeps it: "\0" again */
+            *p++ = '0';
+            text++;
+            continue;
+        }
         if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
             *p++ = '\\';
             c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c;
@@ -268,8 +274,15 @@ shoal_worker_split(char *line, char **fields, size_t max)
             fields[n++] = out;
         } else if (*in == '\\' && in[1]) {
             in++;
-            if (*in == '0')
-                *out++ = '\\'; /* a NUL cannot live in a C string: it stays "\0" */
+            if (*in == '0') {
+                /* A NUL cannot live in a C string: kept as C0 80 (the
+                 * overlong NUL of modified UTF-8, which no UTF-8 text
+                 * holds), so it stays apart from a backslash and a '0',
+                 * and shoal_worker_escape sends it back as "\0". */
+                *out++ = (char)0xC0;
+                *out++ = (char)0x80;
+                continue;
+            }
             *out++ = *in == 't' ? '\t' : *in == 'n' ? '\n' : *in == 'r' ? '\r' : *in;
         } else {
             *out++ = *in;

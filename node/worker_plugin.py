@@ -54,7 +54,9 @@ def _cap(text):
 
 def _send(*fields):
     line = "\t".join(_escape(f) for f in fields) + "\n"
-    _channel.sendall(line.encode("utf-8", "backslashreplace"))
+    # surrogatepass: a lone surrogate (an id made of bytes that are not
+    # UTF-8) travels as its own bytes and comes back as itself in `run`.
+    _channel.sendall(line.encode("utf-8", "surrogatepass"))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -134,7 +136,11 @@ def _take(chunk):
     _pending += chunk
     while b"\n" in _pending:
         line, _pending = _pending.split(b"\n", 1)
-        fields = [_unescape(f) for f in line.decode("utf-8", "replace").split("\t")]
+        try:
+            text = line.decode("utf-8", "surrogatepass")  # as _send encoded it
+        except UnicodeDecodeError:
+            text = line.decode("utf-8", "replace")
+        fields = [_unescape(f) for f in text.split("\t")]
         if fields[0] == "stop":
             _stop = (fields[1] if len(fields) > 1 else "") or "the session stopped"
         else:

@@ -9,7 +9,9 @@ runs; both participants write the same JUnit file and exit 1.
 
 Then a test whose id is longer than the network carries (a parametrized
 3000-character string: pytest puts the value in the id) runs in both ways
-and is reported once, under a shortened id (it used to hang the session).
+and is reported once, under a shortened id (it used to hang the session);
+so do ids with a NUL or a lone surrogate, which the worker protocol used to
+turn into other tests' ids (a hang) or into ids pytest did not know (errors).
 """
 import json
 import os
@@ -54,16 +56,25 @@ def main(cluster):
         "test_l.py": "import pytest\n"
                      "@pytest.mark.parametrize('s', ['x' * 3000, 'y' * 3000, 'short'])\n"
                      "def test_l(s):\n    assert s\n"
-                     "def test_other():\n    pass\n"})
+                     "def test_other():\n    pass\n",
+        # Ids pytest leaves raw with this option: a NUL, a backslash and a
+        # '0', a lone surrogate and its spelling must stay six tests.
+        "pytest.ini": "[pytest]\ndisable_test_id_escaping_and_forfeit_all_rights_to_community"
+                      "_support = true\n",
+        "test_n.py": "import pytest\n"
+                     "@pytest.mark.parametrize('s', ['a\\x00', 'a\\\\0', 'ok', 'surr\\udcff',"
+                     " 'b\\udcff', 'budcff'])\n"
+                     "def test_k(s):\n    pass\n"})
     ps = session(cluster, "longids", suite, 0)
     same_reports(ps)
     with open(ps[0].json) as f:
         tests = json.load(f)["tests"]
     longs = [t for t in tests if len(t["id"]) > 1000]
-    if len(tests) != 4 or len(longs) != 2 or any(t["outcome"] != "passed" for t in tests):
+    if len(tests) != 10 or len(longs) != 2 or any(t["outcome"] != "passed" for t in tests):
         raise TestFailure("long ids: %s" % [(t["id"][:40], len(t["id"]), t["outcome"])
                                             for t in tests])
-    phase("two 3000-character ids ran and passed once each, reported shortened")
+    phase("two 3000-character ids ran and passed once each, reported shortened; ids with a NUL"
+          " or a lone surrogate stayed apart and ran")
 
 
 run_test(main)

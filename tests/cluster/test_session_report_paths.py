@@ -5,7 +5,8 @@ Proves, with `shoal run` processes:
   are made, as pytest does for --junitxml), and the run exits 0;
 - a report path that is a directory is refused before any test runs: exit 2,
   the message names the flag and the path; so are --junit and --json naming
-  the same file (one report would be lost with exit 0);
+  the same file, also through a symbolic link (one report would be lost with
+  exit 0);
 - a report that cannot be written when the session ends (a test replaced its
   directory with a file) is named on stderr with the cause, and the run exits
   4 instead of 0.
@@ -62,15 +63,16 @@ def main(cluster):
     phase("a directory as --junit is refused before any test runs (exit 2)")
 
     same = os.path.join(tmp, "same.xml")
-    runs = Runs(cluster, "report-same")
-    (p,) = runs.start(1, ["--slots", "1", "--junit", same, "--json",
-                          os.path.join(tmp, "..", os.path.basename(tmp), "same.xml"),
-                          "--list", suite])
-    code = p.wait(30)
-    if code != 2 or "same file" not in p.stderr() or os.path.exists(same):
-        runs.dump()
-        raise TestFailure("--junit and --json naming one file: exit %d, stderr %r; want 2"
-                          % (code, p.stderr()[-300:]))
+    link = os.path.join(tmp, "link.json")
+    os.symlink("same.xml", link)  # not there yet: a report would write through it
+    for other in (os.path.join(tmp, "..", os.path.basename(tmp), "same.xml"), link):
+        runs = Runs(cluster, "report-same")
+        (p,) = runs.start(1, ["--slots", "1", "--junit", same, "--json", other, "--list", suite])
+        code = p.wait(30)
+        if code != 2 or "same file" not in p.stderr() or os.path.exists(same):
+            runs.dump()
+            raise TestFailure("--junit and --json naming one file (%s): exit %d, stderr %r; "
+                              "want 2" % (other, code, p.stderr()[-300:]))
     phase("--junit and --json naming one file are refused before any test runs (exit 2)")
 
     doomed = os.path.join(tmp, "doomed")

@@ -495,3 +495,20 @@ test_node_adapter_shortens_ids_the_network_cannot_carry(void)
     free(long_a);
     free(long_b);
 }
+
+/* Two tests under one id would be dealt as one, and the session would never
+ * end: the collection says which id they share. */
+void test_node_adapter_finds_ids_two_tests_share(void);
+void
+test_node_adapter_finds_ids_two_tests_share(void)
+{
+    shoal_collection_t c = {0};
+    CHECK_INT(shoal_collection_add(&c, "b", "f.py", 1, NULL), ==, 0);
+    CHECK_INT(shoal_collection_add(&c, "a", "f.py", 2, NULL), ==, 0);
+    CHECK_INT(shoal_collection_index(&c), ==, 0);
+    CHECK(shoal_collection_duplicate(&c) == NULL);
+    CHECK_INT(shoal_collection_add(&c, "b", "g.py", 3, NULL), ==, 0);
+    CHECK_INT(shoal_collection_index(&c), ==, 0);
+    CHECK_STR(shoal_collection_duplicate(&c), "b");
+    shoal_collection_clear(&c);
+}

@@ -363,9 +363,16 @@ test_node_worker_split_undoes_escapes(void)
     CHECK_STR(f[2], "x\\y\n");
     CHECK_STR(f[3], "");
     CHECK_STR(f[4], "");
-    char nul[] = "x\\0y";
-    CHECK_INT(shoal_worker_split(nul, f, 8), ==, 1);
-    CHECK_STR(f[0], "x\\0y"); /* shown, not a terminator */
+    /* A NUL and a backslash followed by '0' stay apart, both ways. */
+    char nul[] = "x\\0y\tx\\\\0y";
+    CHECK_INT(shoal_worker_split(nul, f, 8), ==, 2);
+    CHECK_STR(f[0], "x\xc0\x80y"); /* not a terminator */
+    CHECK_STR(f[1], "x\\0y");
+    char back[32];
+    *shoal_worker_escape(back, f[0]) = '\0';
+    CHECK_STR(back, "x\\0y");
+    *shoal_worker_escape(back, f[1]) = '\0';
+    CHECK_STR(back, "x\\\\0y");
     char many[] = "a\tb\tc";
     CHECK_INT(shoal_worker_split(many, f, 2), ==, 2);
     CHECK_STR(f[0], "a");
