@@ -278,7 +278,10 @@ s_tcp_taken(const char *endpoint)
     if (strncmp(endpoint, "tcp://", 6) != 0)
         return false;
     char host[256];
-    snprintf(host, sizeof(host), "%s", endpoint + 6);
+    size_t len = strlen(endpoint + 6);
+    if (len >= sizeof(host))
+        return false;
+    memcpy(host, endpoint + 6, len + 1);
     char *colon = strrchr(host, ':');
     if (!colon)
         return false;
