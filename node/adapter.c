@@ -106,6 +106,13 @@ shoal_collection_framework_id(const shoal_collection_t *c, size_t t)
     return c->tests[t].full ? c->tests[t].full : c->tests[t].id;
 }
 
+const char *
+shoal_collection_framework_id_of(const shoal_collection_t *c, const char *id)
+{
+    size_t t = shoal_collection_find(c, id);
+    return t == SIZE_MAX ? id : shoal_collection_framework_id(c, t);
+}
+
 int
 shoal_collection_add(shoal_collection_t *c, const char *id, const char *file, unsigned line,
                      const char *requires)

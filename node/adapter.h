@@ -87,6 +87,9 @@ int shoal_collection_copy(shoal_collection_t *dst, const shoal_collection_t *src
 /* The id the framework knows test t by (its full id, even when the
  * collection's is shortened). Borrowed. */
 const char *shoal_collection_framework_id(const shoal_collection_t *c, size_t t);
+/* The same for the test called id (after shoal_collection_index): id itself
+ * when no test is called so. Borrowed. */
+const char *shoal_collection_framework_id_of(const shoal_collection_t *c, const char *id);
 /* Sorts an index by id so shoal_collection_find is a binary search. 0, or -1
  * out of memory. */
 int shoal_collection_index(shoal_collection_t *c);

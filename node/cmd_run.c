@@ -206,43 +206,6 @@ s_run_option(shoal_run_config_t *run, char *list, size_t list_size, int opt, con
     }
 }
 
-/* path with its directory resolved (links, "..") into out; false if it
- * cannot be. */
-static bool
-s_resolved_dir(const char *path, char out[PATH_MAX])
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    const char *base = slash ? path + (slash - dir) + 1 : path;
-    if (slash)
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    char real[PATH_MAX];
-    if (!realpath(slash ? dir : ".", real))
-        return false;
-    return snprintf(out, PATH_MAX, "%s/%s", real, base) < PATH_MAX;
-}
-
-/* The file a report path writes to (report.c follows a link to its
- * target, even one not there yet) into out; false if it cannot be told. */
-static bool
-s_resolved(const char *path, char out[PATH_MAX])
-{
-    if (realpath(path, out))
-        return true;
-    char link[PATH_MAX];
-    ssize_t n = readlink(path, link, sizeof(link) - 1);
-    if (n <= 0)
-        return s_resolved_dir(path, out);
-    link[n] = '\0';
-    if (link[0] == '/')
-        return s_resolved_dir(link, out);
-    char beside[2 * PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    snprintf(beside, sizeof(beside), "%.*s%s", slash ? (int)(slash - path + 1) : 0, path, link);
-    return strlen(beside) < PATH_MAX && s_resolved_dir(beside, out);
-}
-
 /* A report that cannot be written is found before the suite runs, not after:
  * its directories are made now, and a path that is a directory or lies in
  * one we cannot write is a usage error. 0, or -1 after saying why. */
@@ -259,8 +222,8 @@ s_reports_ready(const shoal_run_config_t *run)
     }
     /* Their directories exist now: the same file twice is one report lost. */
     char junit[PATH_MAX], json[PATH_MAX];
-    if (run->junit[0] && run->json[0] && s_resolved(run->junit, junit) &&
-        s_resolved(run->json, json) && strcmp(junit, json) == 0) {
+    if (run->junit[0] && run->json[0] && shoal_report_target(run->junit, junit) &&
+        shoal_report_target(run->json, json) && strcmp(junit, json) == 0) {
         fprintf(stderr,
                 "shoal run: --junit and --json name the same file (%s): one would "
                 "overwrite the other\n",
@@ -268,6 +231,22 @@ s_reports_ready(const shoal_run_config_t *run)
         return -1;
     }
     return 0;
+}
+
+/* This run's own control socket, run-PID.ctl beside the ipc:// endpoint
+ * `beside`, or beside the default one (NULL): where `shoal status` finds it. */
+static void
+s_run_control(char *out, size_t size, const char *beside)
+{
+    char dir[PATH_MAX + 16];
+    if (beside)
+        snprintf(dir, sizeof(dir), "%s", beside);
+    else
+        shoal_config_default_control(dir, sizeof(dir));
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, size, "%s/run-%d.ctl", dir, (int)getpid());
 }
 
 /* Whether a tcp://IP:PORT endpoint is bound by someone already (a node's
@@ -455,14 +434,8 @@ shoal_cmd_run(int argc, char **argv)
         snprintf(mesh.joins[mesh.join_count++], GOSSIP_ADDR_MAX + 1, "127.0.0.1:%d",
                  SHOAL_DEFAULT_PORT);
     }
-    if (!mesh.control[0]) {
-        char dir[PATH_MAX];
-        shoal_config_default_control(dir, sizeof(dir));
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(mesh.control, sizeof(mesh.control), "%s/run-%d.ctl", dir, (int)getpid());
-    }
+    if (!mesh.control[0])
+        s_run_control(mesh.control, sizeof(mesh.control), NULL);
     char err[1024];
     shoal_adapter_t *adapter = shoal_adapter_new_named(adapter_name, cmd_argc, cmd_argv,
                                                        list[0] ? list : NULL, err, sizeof(err));
@@ -507,21 +480,16 @@ shoal_cmd_run(int argc, char **argv)
          * ipc:// path takes it over, and the node would be deaf for good. */
         char taken[sizeof(mesh.control)];
         snprintf(taken, sizeof(taken), "%s", mesh.control);
-        char *slash = strrchr(taken, '/');
-        snprintf(mesh.control, sizeof(mesh.control), "%.*s/run-%d.ctl",
-                 slash ? (int)(slash - taken) : 0, taken, (int)getpid());
+        s_run_control(mesh.control, sizeof(mesh.control), taken);
         fprintf(stderr, "shoal run: a node answers at %s: this run answers at %s\n", taken,
                 mesh.control);
     }
     if (strcmp(node_control, mesh.control) == 0 && s_tcp_taken(mesh.control)) {
         /* A node's TCP control, most likely: it takes no hand-off there,
          * and this run, a member of its own, answers at a socket of its own. */
-        char taken[sizeof(mesh.control)], dir[sizeof(mesh.control)];
+        char taken[sizeof(mesh.control)];
         snprintf(taken, sizeof(taken), "%s", mesh.control);
-        shoal_config_default_control(dir, sizeof(dir));
-        char *slash = strrchr(dir, '/');
-        snprintf(mesh.control, sizeof(mesh.control), "%.*s/run-%d.ctl",
-                 slash ? (int)(slash - dir) : 0, dir, (int)getpid());
+        s_run_control(mesh.control, sizeof(mesh.control), NULL);
         fprintf(stderr,
                 "shoal run: a node takes hand-offs on its ipc:// control socket alone; %s is "
                 "taken, so this run is a member of its own and answers at %s\n",

@@ -285,6 +285,41 @@ shoal_report_path_ready(const char *path, char *err, size_t err_size)
     return 0;
 }
 
+/* path with its directory resolved (links, "..") into out; false if it
+ * cannot be. */
+static bool
+s_resolved_dir(const char *path, char out[PATH_MAX])
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? path + (slash - dir) + 1 : path;
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    char real[PATH_MAX];
+    if (!realpath(slash ? dir : ".", real))
+        return false;
+    return snprintf(out, PATH_MAX, "%s/%s", real, base) < PATH_MAX;
+}
+
+bool
+shoal_report_target(const char *path, char out[PATH_MAX])
+{
+    if (realpath(path, out))
+        return true;
+    char link[PATH_MAX];
+    ssize_t n = readlink(path, link, sizeof(link) - 1);
+    if (n <= 0)
+        return s_resolved_dir(path, out);
+    link[n] = '\0';
+    if (link[0] == '/')
+        return s_resolved_dir(link, out);
+    char beside[2 * PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    snprintf(beside, sizeof(beside), "%.*s%s", slash ? (int)(slash - path + 1) : 0, path, link);
+    return strlen(beside) < PATH_MAX && s_resolved_dir(beside, out);
+}
+
 int
 shoal_report_file_open(shoal_report_file_t *self, const char *path, char *err, size_t err_size)
 {

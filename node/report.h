@@ -65,6 +65,11 @@ typedef struct {
     FILE *out; /* write the report here */
 } shoal_report_file_t;
 
+/* The file a report at path ends up in, into out (PATH_MAX bytes): links and
+ * ".." resolved, a link followed even to a target not there yet (another
+ * report may create it first). False if it cannot be told. Two reports
+ * whose targets match would overwrite each other. */
+bool shoal_report_target(const char *path, char out[PATH_MAX]);
 /* Gets path ready (shoal_report_path_ready) and opens the file to write.
  * 0, or -1 with "cannot write 'PATH': cause" in err. */
 int shoal_report_file_open(shoal_report_file_t *self, const char *path, char *err, size_t err_size);

@@ -490,10 +490,8 @@ static const char **
 s_framework_ids(const shoal_session_t *self, const char *const *ids, size_t n)
 {
     const char **out = calloc(n + 1, sizeof(*out));
-    for (size_t i = 0; out && i < n; i++) {
-        size_t t = shoal_collection_find(&self->local, ids[i]);
-        out[i] = t == SIZE_MAX ? ids[i] : shoal_collection_framework_id(&self->local, t);
-    }
+    for (size_t i = 0; out && i < n; i++)
+        out[i] = shoal_collection_framework_id_of(&self->local, ids[i]);
     return out;
 }
 
@@ -1478,9 +1476,7 @@ shoal_session_close(shoal_session_t *self)
     size_t nfailed = 0, npassed = 0;
     for (size_t i = 0; failed && passed && i < self->summary.count; i++) {
         shoal_outcome_t o = (shoal_outcome_t)self->summary.items[i].outcome;
-        size_t t = shoal_collection_find(&self->local, self->summary.items[i].id);
-        const char *id = t == SIZE_MAX ? self->summary.items[i].id
-                                       : shoal_collection_framework_id(&self->local, t);
+        const char *id = shoal_collection_framework_id_of(&self->local, self->summary.items[i].id);
         if (shoal_outcome_failed(o))
             failed[nfailed++] = id;
         else if (o != SHOAL_OUTCOME_NOT_RUN)

@@ -319,8 +319,10 @@ test_node_worker_results_stream_while_the_batch_runs(void)
     CHECK_INT(early[0].outcome, ==, SHOAL_OUTCOME_FAILED);
     CHECK(strstr(early[0].message, "one is not two") != NULL);
     CHECK_INT(shoal_worker_take_finished(w, early + 1, 1), ==, 0); /* once only */
-    while (!shoal_worker_poll(w, s_ms()))
+    while (!shoal_worker_poll(w, s_ms())) {
+        CHECK(s_ms() < deadline); /* the 3 s timeout ends the batch */
         usleep(2000);
+    }
     shoal_test_result_t r[2];
     CHECK(shoal_worker_results(w, r) == 0);
     CHECK(r[0].reported);
