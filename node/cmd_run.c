@@ -246,7 +246,7 @@ s_run_control(char *out, size_t size, const char *beside)
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    snprintf(out, size, "%s/run-%d.ctl", dir, (int)getpid());
+    snprintf(out, size, "%.*s/run-%d.ctl", (int)(size > 32 ? size - 32 : 0), dir, (int)getpid());
 }
 
 /* Whether a tcp://IP:PORT endpoint is bound by someone already (a node's
