@@ -188,6 +188,9 @@ int gossip_mesh_set_meta(gossip_mesh_t *self, const gossip_meta_t *meta, uint64_
  * retries what matters. */
 int gossip_mesh_send_user(gossip_mesh_t *self, const char *name, const uint8_t *payload,
                           size_t len);
+/* The member named (self included), borrowed until the mesh next changes
+ * (its next receive, tick or set_meta), or NULL when none is known. */
+const gossip_member_t *gossip_mesh_member(const gossip_mesh_t *self, const char *name);
 /* Copies up to cap members (self included) into out; returns the total count. */
 size_t gossip_mesh_members(const gossip_mesh_t *self, gossip_member_t *out, size_t cap);
 /* Mutable so the transport can add its own drops (auth) to the same counters. */

@@ -984,6 +984,13 @@ gossip_mesh_members(const gossip_mesh_t *self, gossip_member_t *out, size_t cap)
     return self->count;
 }
 
+const gossip_member_t *
+gossip_mesh_member(const gossip_mesh_t *self, const char *name)
+{
+    const s_member_t *m = s_find((gossip_mesh_t *)self, name);
+    return m ? &m->pub : NULL;
+}
+
 gossip_stats_t *
 gossip_mesh_stats(gossip_mesh_t *self)
 {

@@ -15,6 +15,8 @@
 #include "node/report.h"
 #include "node/session.h"
 #include "node/session_tag.h"
+#include "node/ship.h"
+#include "node/shipment.h"
 
 #include <czmq.h>
 #include <signal.h>
@@ -56,7 +58,13 @@ enum {
     S_OPT_PROCESS_PER_BATCH,
     S_OPT_ADAPTER,
     S_OPT_STANDALONE,
+    S_OPT_SHIP,
+    S_OPT_IDENTITY,
+    S_OPT_INCLUDE,
+    S_OPT_NO_NETWORK,
 };
+
+#define S_INCLUDES_MAX 64
 
 static const struct option s_run_options[] = {
     {"session", required_argument, NULL, S_OPT_SESSION},
@@ -77,6 +85,10 @@ static const struct option s_run_options[] = {
     {"process-per-batch", no_argument, NULL, S_OPT_PROCESS_PER_BATCH},
     {"adapter", required_argument, NULL, S_OPT_ADAPTER},
     {"standalone", no_argument, NULL, S_OPT_STANDALONE},
+    {"ship", no_argument, NULL, S_OPT_SHIP},
+    {"identity", required_argument, NULL, S_OPT_IDENTITY},
+    {"include", required_argument, NULL, S_OPT_INCLUDE},
+    {"no-network", no_argument, NULL, S_OPT_NO_NETWORK},
 };
 
 static void
@@ -109,6 +121,14 @@ s_usage(FILE *out)
         "  --batch-seconds S      target predicted seconds per runner invocation (default 2)\n"
         "  --process-per-batch    pytest, Mocha: a fresh framework process per batch, not one\n"
         "                         worker per slot that loads once and runs batch after batch\n"
+        "  --ship                 also offer the session to the serving daemons of the mesh\n"
+        "                         (`shoal node --serve`): they fetch this workspace (the\n"
+        "                         files git would track) and run tests in it; implies\n"
+        "                         --standalone\n"
+        "  --identity FILE        who signs the offer (default ~/.config/shoal/identity,\n"
+        "                         made by `shoal keygen --identity`)\n"
+        "  --include GLOB         ship ignored files matching GLOB too (repeatable)\n"
+        "  --no-network           daemons run the shipped tests without network access\n"
         "  --standalone           take part as a mesh member of its own, even where a\n"
         "                         `shoal node` runs on this machine (without it, the node\n"
         "                         at --control, or the default one, runs the session and\n"
@@ -331,6 +351,72 @@ s_hand_off(const char *endpoint, const shoal_run_config_t *run, const char *adap
     return shoal_client_run(endpoint, &handoff, run, stop);
 }
 
+/* ---------------------------------------------------------------- --ship */
+
+typedef struct {
+    bool on;
+    shoal_shipment_options_t options;
+    shoal_shipment_t shipment;
+    shoal_ship_t *ship;
+} s_ship_t;
+
+/* One --ship option; 0, or 1 when opt is not one. */
+static int
+s_ship_option(s_ship_t *ship, const char **includes, int opt, const char *arg)
+{
+    switch (opt) {
+    case S_OPT_SHIP:
+        ship->on = true;
+        return 0;
+    case S_OPT_IDENTITY:
+        snprintf(ship->options.identity_path, sizeof(ship->options.identity_path), "%s", arg);
+        return 0;
+    case S_OPT_INCLUDE:
+        if (ship->options.include_count < S_INCLUDES_MAX)
+            includes[ship->options.include_count++] = arg;
+        return 0;
+    case S_OPT_NO_NETWORK:
+        ship->options.network = false;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Serves the workspace's blobs and offers the session to the daemons. */
+static int
+s_ship_start(s_ship_t *ship, shoal_node_t *node)
+{
+    shoal_shipment_t *s = &ship->shipment;
+    ship->ship = shoal_ship_new(node);
+    if (!ship->ship) {
+        fprintf(stderr, "shoal run: --ship: out of memory\n");
+        return -1;
+    }
+    shoal_ship_set_tree(ship->ship, s->top, s->tree, s->manifest, s->manifest_len);
+    shoal_ship_offer(ship->ship, &s->offer);
+    return 0;
+}
+
+/* Stops offering (cancelling on the daemons when the run was stopped) and
+ * says which daemons took part and why others did not. */
+static void
+s_ship_end(s_ship_t *ship, bool stopped)
+{
+    if (!ship->ship)
+        return;
+    shoal_ship_offer_stop(ship->ship, stopped, ship->shipment.cancel);
+    size_t count;
+    const shoal_ship_answer_t *answers = shoal_ship_answers(ship->ship, &count);
+    const shoal_ship_stats_t *stats = shoal_ship_stats(ship->ship);
+    fprintf(stderr, "shoal: shipped to %zu serving daemon%s (%llu bytes served)%s\n", count,
+            count == 1 ? "" : "s", (unsigned long long)stats->bytes_served,
+            count ? ":" : ": none answered");
+    for (size_t i = 0; i < count; i++)
+        fprintf(stderr, "  %s %s: %s\n", answers[i].name,
+                answers[i].accepted ? "took part" : "declined", answers[i].text);
+}
+
 static void
 s_defaults(shoal_run_config_t *run, bool seeds_given, bool wait_given)
 {
@@ -365,6 +451,8 @@ shoal_cmd_run(int argc, char **argv)
     char list[PATH_MAX] = "";
     const char *adapter_name = NULL;
     bool wait_given = false, standalone = false, own_member = false, slots_given = false;
+    const char *includes[S_INCLUDES_MAX];
+    s_ship_t ship = {.options = {.includes = includes, .network = true}};
 
     struct option options[64];
     size_t n = 0;
@@ -392,8 +480,10 @@ shoal_cmd_run(int argc, char **argv)
             adapter_name = optarg;
             continue;
         }
-        standalone |= opt == S_OPT_STANDALONE;
+        standalone |= opt == S_OPT_STANDALONE || opt == S_OPT_SHIP;
         if (opt == S_OPT_STANDALONE)
+            continue;
+        if (s_ship_option(&ship, includes, opt, optarg) == 0)
             continue;
         int rc = shoal_config_option(&mesh, opt, optarg);
         if (rc == 0 && opt != 'v' && index >= 0) {
@@ -495,19 +585,33 @@ shoal_cmd_run(int argc, char **argv)
                 "taken, so this run is a member of its own and answers at %s\n",
                 taken, mesh.control);
     }
+    if (ship.on && shoal_shipment_prepare(&ship.shipment, &run, adapter, adapter_name, list,
+                                          cmd_argc, cmd_argv, mesh.name, &ship.options, err,
+                                          sizeof(err)) != 0) {
+        fprintf(stderr, "shoal run: %s\n", err);
+        shoal_config_release(&mesh);
+        shoal_adapter_destroy(&adapter);
+        return SHOAL_EXIT_USAGE;
+    }
     shoal_node_t *node = shoal_node_new(&mesh);
     shoal_config_release(&mesh);
     if (!node) {
+        shoal_shipment_clear(&ship.shipment);
         shoal_adapter_destroy(&adapter);
         return SHOAL_RUN_INCOMPLETE;
     }
-    shoal_session_t *session = shoal_session_new(&run, node, &adapter);
+    if (ship.on && s_ship_start(&ship, node) != 0)
+        s_stop = 1;
+    shoal_session_t *session = s_stop ? NULL : shoal_session_new(&run, node, &adapter);
     int status = SHOAL_RUN_INCOMPLETE;
     if (session)
         status = shoal_session_run(session, &s_stop);
+    s_ship_end(&ship, s_stop != 0);
     shoal_session_destroy(&session);
     shoal_adapter_destroy(&adapter);
     shoal_node_leave(node, S_LEAVE_MS);
+    shoal_ship_destroy(&ship.ship);
+    shoal_shipment_clear(&ship.shipment);
     shoal_node_destroy(&node);
     return status;
 }

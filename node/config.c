@@ -168,8 +168,11 @@ shoal_config_option(shoal_config_t *self, int opt, const char *arg)
                 fprintf(stderr, "shoal: --tag: at most %d tags\n", GOSSIP_TAGS_MAX);
                 return -1;
             }
-            if (arg[0] == '@') {
-                fprintf(stderr, "shoal: --tag: '%s': tags starting with '@' name sessions\n", arg);
+            if (arg[0] == '@' || arg[0] == '!') {
+                fprintf(stderr,
+                        "shoal: --tag: '%s': tags starting with '@' name sessions, and with '!' "
+                        "what shoal itself does\n",
+                        arg);
                 return -1;
             }
             if (!s_token_ok(arg, GOSSIP_TAG_MAX) || !strchr(arg, '=') || arg[0] == '=') {

@@ -4,7 +4,9 @@
  * here and whose log lines are tapped: both become events the client polls
  * for, numbered, so a reply lost on the way is sent again. */
 #include "node/serve.h"
+#include "node/files.h"
 #include "node/handoff.h"
+#include "node/identity.h"
 #include "node/job.h"
 #include "node/log.h"
 #include "node/session.h"
@@ -48,6 +50,11 @@ typedef struct {
     zlist_t *events;   /* s_event_t *, by seq */
     uint64_t next_seq; /* of the next event; the first is 1 */
     uint64_t dropped;
+    /* A shipped session (shoal_serve_host): no client polls it. */
+    char developer[GOSSIP_NAME_MAX + 1]; /* "" for a local client's */
+    char who[SHOAL_IDENTITY_NAME_MAX + 1];
+    char dir[PATH_MAX]; /* removed when freed */
+    char **wrap;
     bool ended;    /* over: the end is queued, the tag dropped, the workers close */
     bool released; /* the client has the end, or is gone: freed once closed */
 } s_hosted_t;
@@ -68,6 +75,8 @@ static shoal_serve_t *s_serve; /* the one of the process, for the log tap */
 static void
 s_queue(s_hosted_t *h, char kind, const void *body, size_t len)
 {
+    if (h->developer[0])
+        return; /* shipped: no client polls its events */
     if (zlist_size(h->events) >= S_EVENTS_MAX && kind != SHOAL_HANDOFF_SUMMARY &&
         kind != SHOAL_HANDOFF_END) {
         h->dropped++; /* the client is that far behind: it loses lines, never the end */
@@ -244,6 +253,9 @@ s_hosted_free(s_hosted_t *h)
     s_events_drop(h, UINT64_MAX);
     zlist_destroy(&h->events);
     shoal_handoff_clear(&h->handoff);
+    shoal_adapter_argv_free(&h->wrap);
+    if (h->dir[0])
+        shoal_remove_tree(h->dir);
     free(h);
 }
 
@@ -298,6 +310,7 @@ s_check_over(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
                        SHOAL_RUN_INCOMPLETE, outcome.refused ? 1 : 0, outcome.count);
     s_queue(h, SHOAL_HANDOFF_END, end, (size_t)len < sizeof(end) ? (size_t)len : sizeof(end) - 1);
     h->ended = true;
+    h->released |= h->developer[0] != '\0'; /* shipped: no client to say bye */
     shoal_session_close(h->session);
     s_apply(self, now);
 }
@@ -320,7 +333,10 @@ s_start(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
         s_apply(self, now); /* our tag first: the session sees itself take part */
         const char *runner = shoal_adapter_name(adapter); /* static: outlives the adapter */
         h->session = shoal_session_new(&handoff->run, self->node, &adapter);
-        if (h->session)
+        if (h->session && h->developer[0])
+            shoal_log_info("session %s: %s runner, %u of this node's slots, shipped by %s from %s",
+                           handoff->run.session, runner, h->share, h->who, h->developer);
+        else if (h->session)
             shoal_log_info("session %s: %s runner, %u of this node's slots, for pid %lld in %s",
                            handoff->run.session, runner, h->share, (long long)handoff->pid,
                            handoff->cwd);
@@ -335,6 +351,7 @@ s_start(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
         static const char end[] = "3 1 0\nthe node could not start the session";
         s_queue(h, SHOAL_HANDOFF_END, end, sizeof(end) - 1);
         h->ended = true;
+        h->released |= h->developer[0] != '\0';
         s_apply(self, now);
         return;
     }
@@ -348,6 +365,10 @@ s_start(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
 static bool
 s_client_gone(const s_hosted_t *h, uint64_t now)
 {
+    if (h->developer[0]) {
+        const gossip_member_t *m = gossip_mesh_member(shoal_node_mesh(s_serve->node), h->developer);
+        return !m || (m->state != GOSSIP_STATE_ALIVE && m->state != GOSSIP_STATE_SUSPECT);
+    }
     if (h->handoff.pid > 0 && kill((pid_t)h->handoff.pid, 0) != 0 && errno == ESRCH)
         return true;
     return now - h->last_poll > S_CLIENT_SILENT_MS;
@@ -404,34 +425,25 @@ s_cannot_take(shoal_serve_t *self, const shoal_handoff_t *handoff, char *why, si
     return NULL;
 }
 
-static zmsg_t *
-s_on_serve(shoal_serve_t *self, zmsg_t *request, uint64_t now)
+/* A session to host from an encoded hand-off: its runner is being made
+ * beside the loop (s_tick starts it once made). NULL with why. */
+static s_hosted_t *
+s_take(shoal_serve_t *self, const uint8_t *body, size_t len, uint64_t now, char *why, size_t size)
 {
-    zframe_t *body = zmsg_next(request);
     s_hosted_t *h = calloc(1, sizeof(*h));
     s_create_t *create = calloc(1, sizeof(*create));
-    if (!h || !create || !(h->events = zlist_new()) || !body ||
-        shoal_handoff_decode(zframe_data(body), zframe_size(body), &h->handoff) != 0 ||
-        shoal_handoff_decode(zframe_data(body), zframe_size(body), &create->handoff) != 0) {
-        if (h)
-            s_hosted_free(h);
-        if (create)
-            s_create_free(create);
-        return shoal_handoff_strings("refused",
-                                     "a hand-off it cannot read (another version of shoal?)", NULL);
+    if (!h || !create || !(h->events = zlist_new()) ||
+        shoal_handoff_decode(body, len, &h->handoff) != 0 ||
+        shoal_handoff_decode(body, len, &create->handoff) != 0) {
+        snprintf(why, size, "a hand-off it cannot read (another version of shoal?)");
+        goto refused;
     }
-    char why[1024];
-    if (s_cannot_take(self, &h->handoff, why, sizeof(why))) {
-        s_hosted_free(h);
-        s_create_free(create);
-        return shoal_handoff_strings("refused", why, NULL);
-    }
+    if (s_cannot_take(self, &h->handoff, why, size))
+        goto refused;
     h->creating = shoal_job_start(s_create_step, s_create_free, create);
     if (!h->creating) {
-        s_hosted_free(h);
-        s_create_free(create);
-        return shoal_handoff_strings("refused", "it cannot start a thread to make the runner",
-                                     NULL);
+        snprintf(why, size, "it cannot start a thread to make the runner");
+        goto refused;
     }
     h->create = create;
     uint8_t random[16];
@@ -442,7 +454,72 @@ s_on_serve(shoal_serve_t *self, zmsg_t *request, uint64_t now)
     h->handoff.run.slots = shoal_node_meta(self->node)->slots;
     zlist_append(self->hosted, h);
     shoal_loop_set_timer(self->loop, self->timer, now); /* s_tick starts it once made */
+    return h;
+refused:
+    if (h)
+        s_hosted_free(h);
+    if (create)
+        s_create_free(create);
+    return NULL;
+}
+
+static zmsg_t *
+s_on_serve(shoal_serve_t *self, zmsg_t *request, uint64_t now)
+{
+    zframe_t *body = zmsg_next(request);
+    char why[1024];
+    s_hosted_t *h = body ? s_take(self, zframe_data(body), zframe_size(body), now, why, sizeof(why))
+                         : NULL;
+    if (!h)
+        return shoal_handoff_strings("refused", body ? why : "an empty hand-off", NULL);
     return shoal_handoff_strings("ok", h->token, shoal_node_name(self->node));
+}
+
+int
+shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap, const char *dir,
+                 const char *developer, const char *who, uint64_t now, char *why,
+                 size_t why_size)
+{
+    uint8_t *body = NULL;
+    long len = shoal_handoff_encode(handoff, &body);
+    shoal_handoff_clear(handoff);
+    s_hosted_t *h = len < 0 ? NULL : s_take(self, body, (size_t)len, now, why, why_size);
+    free(body);
+    if (len < 0)
+        snprintf(why, why_size, "out of memory");
+    if (!h) {
+        shoal_adapter_argv_free(&wrap);
+        shoal_remove_tree(dir);
+        return -1;
+    }
+    h->wrap = wrap;
+    h->handoff.run.wrap = wrap;
+    snprintf(h->dir, sizeof(h->dir), "%s", dir);
+    snprintf(h->developer, sizeof(h->developer), "%s", developer);
+    snprintf(h->who, sizeof(h->who), "%s", who);
+    return 0;
+}
+
+bool
+shoal_serve_cancel(shoal_serve_t *self, const char *session, uint64_t now)
+{
+    s_hosted_t *h;
+    for (h = zlist_first(self->hosted); h; h = zlist_next(self->hosted))
+        if (h->developer[0] && !h->ended && strcmp(h->handoff.run.session, session) == 0) {
+            s_abandon(self, h, "its developer cancelled it", now);
+            return true;
+        }
+    return false;
+}
+
+bool
+shoal_serve_has(const shoal_serve_t *self, const char *session)
+{
+    s_hosted_t *h;
+    for (h = zlist_first(self->hosted); h; h = zlist_next(self->hosted))
+        if (!h->ended && strcmp(h->handoff.run.session, session) == 0)
+            return true;
+    return false;
 }
 
 static zmsg_t *

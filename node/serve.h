@@ -26,9 +26,12 @@
 #ifndef SHOAL_NODE_SERVE_H
 #define SHOAL_NODE_SERVE_H
 
+#include "node/handoff.h"
 #include "node/node.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct shoal_serve shoal_serve_t;
 
@@ -43,6 +46,24 @@ void shoal_serve_destroy(shoal_serve_t **self_p);
  * node no longer runs it and exits 3 at once instead of waiting out the
  * node's silence; the other participants re-deal its tests. */
 void shoal_serve_stop(void *ctx, uint64_t now);
+/* Hosts a session shipped from another machine (intake.h) like a local
+ * client's, with no client: the mesh member `developer` stands for it (the
+ * session is abandoned once that member is neither alive nor suspect), and
+ * `who` (the identity that signed it) is what `shoal status` says it
+ * serves. Takes handoff (cleared), wrap (the sandbox's words before every
+ * command, or NULL) and dir (the session's directory, removed once the
+ * session is freed here). 0, or -1 with why (the node takes part in that
+ * session already, or in as many as its tags can say; out of memory):
+ * then nothing was taken but dir, which is removed. */
+int shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap, const char *dir,
+                     const char *developer, const char *who, uint64_t now, char *why,
+                     size_t why_size);
+/* Abandons the shipped session of that id (its developer cancelled it);
+ * false when none runs here. */
+bool shoal_serve_cancel(shoal_serve_t *self, const char *session, uint64_t now);
+/* Whether a session of that id runs here (or is being made). */
+bool shoal_serve_has(const shoal_serve_t *self, const char *session);
+
 /* The split: `slots` shared by `count` sessions, the oldest first, session
  * i asking for at most wanted[i] (0: any): evenly, a capped session's
  * leftover going to the others, the remainder one each to the oldest, at

@@ -505,6 +505,7 @@ s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *e
     shoal_exec_spec_t spec = {.argv = argv,
                               .cwd = self->config.cwd,
                               .env = self->config.env,
+                              .wrap = self->config.wrap,
                               .env_extra = env,
                               .output_cap = S_OUTPUT_CAP};
     if (argv && env)
@@ -603,6 +604,7 @@ s_start_batch(shoal_session_t *self, unsigned slot_index, bool take_queue, uint6
         shoal_exec_spec_t spec = {.argv = argv,
                                   .cwd = self->config.cwd,
                                   .env = self->config.env,
+                                  .wrap = self->config.wrap,
                                   .env_extra = env,
                                   .timeout_ms = timeout_ms,
                                   .output_cap = S_OUTPUT_CAP};
@@ -1326,7 +1328,12 @@ shoal_session_new(const shoal_run_config_t *config, shoal_node_t *node, shoal_ad
                                 .local = &self->local,
                                 .digest = self->collection_digest};
     shoal_lead_init(&self->lead, &lead);
-    snprintf(self->workdir, sizeof(self->workdir), "/tmp/shoal-run-XXXXXX");
+    /* Under $TMPDIR: a serving daemon points it at a directory its sandbox
+     * shows the tests (their own /tmp is private). */
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/' || strlen(tmp) > sizeof(self->workdir) - 32)
+        tmp = "/tmp";
+    snprintf(self->workdir, sizeof(self->workdir), "%s/shoal-run-XXXXXX", tmp);
     if (!self->slots || !self->fds || !self->watched || !self->self_queue || !self->buf ||
         member_ok != 0 || !mkdtemp(self->workdir)) {
         shoal_session_destroy(&self);

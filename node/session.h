@@ -63,6 +63,9 @@ typedef struct {
      * the session. */
     const char *cwd;
     char *const *env;
+    /* Words put before every command the session runs (a sandbox, see
+     * sandbox.h); NULL: none. Borrowed like cwd and env. */
+    char *const *wrap;
 } shoal_run_config_t;
 
 typedef struct shoal_session shoal_session_t;
