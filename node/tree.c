@@ -470,15 +470,6 @@ s_decode_entry(const msgpack_object *root, void *arg)
     return 0;
 }
 
-static uint64_t
-s_be(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* Reads [1, [ and the entry count, in its canonical encoding; *off gets
  * where the first entry starts. */
 static int
@@ -499,7 +490,9 @@ s_decode_head(const uint8_t *buf, size_t len, size_t *off, uint64_t *count, char
         snprintf(err, err_size, "not a manifest: its entries are not an array");
         return -1;
     }
-    *count = head == 1 ? (uint64_t)(b & 0x0f) : s_be(buf + 3, head - 1);
+    *count = head == 1 ? (uint64_t)(b & 0x0f) : 0;
+    for (size_t i = 3; i < 2 + head; i++) /* big-endian after the type byte */
+        *count = (*count << 8) | buf[i];
     if (head != (*count < 16 ? 1u : *count < 65536 ? 3u : 5u)) {
         snprintf(err, err_size, "manifest not in canonical form: its entry count");
         return -1;
@@ -654,15 +647,52 @@ s_output_take(s_output_t *o, const char *data, size_t len)
     }
 }
 
-/* Runs `git args...` with stdin from /dev/null, its stdout into out and
- * its stderr kept for the message. 0 when git exits 0, else -1 with err. */
+/* Reads git's stdout into out and the start of its stderr into text[size]
+ * until both are closed; closes them. */
+static void
+s_git_drain(int fds_in[2], s_output_t *out, char *text, size_t size)
+{
+    struct pollfd fds[2] = {{.fd = fds_in[0], .events = POLLIN},
+                            {.fd = fds_in[1], .events = POLLIN}};
+    size_t text_len = 0;
+    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+        int ready = poll(fds, 2, -1);
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || (ready >= 0 && !fds[i].revents))
+                continue;
+            char buf[64 * 1024];
+            ssize_t n = ready < 0 ? -1 : read(fds[i].fd, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) { /* an error too: git then dies of SIGPIPE, never blocks */
+                close(fds[i].fd);
+                fds[i].fd = -1;
+            } else if (i == 0) {
+                s_output_take(out, buf, (size_t)n);
+            } else {
+                size_t take = (size_t)n < size - 1 - text_len ? (size_t)n : size - 1 - text_len;
+                memcpy(text + text_len, buf, take);
+                text_len += take;
+            }
+        }
+    }
+    text[text_len] = '\0';
+    text[strcspn(text, "\n")] = '\0';
+}
+
+/* Runs `git args...` (argv[3] its subcommand) with stdin from /dev/null,
+ * its stdout into out and the first line of its stderr kept for the
+ * message. 0 when git exits 0 and out took everything, else -1 with err. */
 static int
 s_git(char *const argv[], s_output_t *out, char *err, size_t err_size)
 {
     int pout[2] = {-1, -1}, perr[2] = {-1, -1};
     if (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0) {
         snprintf(err, err_size, "cannot run git: %s", strerror(errno));
-        goto failed;
+        for (int i = 0; i < 2; i++)
+            if (pout[i] >= 0)
+                close(pout[i]);
+        return -1;
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -672,70 +702,31 @@ s_git(char *const argv[], s_output_t *out, char *err, size_t err_size)
     pid_t pid;
     int rc = posix_spawnp(&pid, "git", &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-        snprintf(err, err_size, "cannot run git%s: %s", rc == ENOENT ? " (is it installed?)" : "",
-                 strerror(rc));
-        goto failed;
-    }
     close(pout[1]);
     close(perr[1]);
-    pout[1] = perr[1] = -1;
-    char stderr_text[S_GIT_ERR_MAX];
-    size_t stderr_len = 0;
-    struct pollfd fds[2] = {{.fd = pout[0], .events = POLLIN}, {.fd = perr[0], .events = POLLIN}};
-    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break; /* cannot happen with valid descriptors; waitpid below still reaps */
-        }
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !fds[i].revents)
-                continue;
-            char buf[64 * 1024];
-            ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-            if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (n <= 0) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-            } else if (i == 0) {
-                s_output_take(out, buf, (size_t)n);
-            } else {
-                size_t room = sizeof(stderr_text) - 1 - stderr_len;
-                size_t take = (size_t)n < room ? (size_t)n : room;
-                memcpy(stderr_text + stderr_len, buf, take);
-                stderr_len += take;
-            }
-        }
+    int fds[2] = {pout[0], perr[0]};
+    if (rc != 0) {
+        close(fds[0]);
+        close(fds[1]);
+        snprintf(err, err_size, "cannot run git%s: %s", rc == ENOENT ? " (is it installed?)" : "",
+                 strerror(rc));
+        return -1;
     }
-    pout[0] = fds[0].fd;
-    perr[0] = fds[1].fd;
+    char text[S_GIT_ERR_MAX];
+    s_git_drain(fds, out, text, sizeof(text));
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    pid_t waited;
+    while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    stderr_text[stderr_len] = '\0';
-    stderr_text[strcspn(stderr_text, "\n")] = '\0';
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        snprintf(err, err_size, "git %s failed: %s", argv[3],
-                 stderr_text[0] ? stderr_text : "no message");
-        goto failed;
+    if (waited < 0) { /* ECHILD: SIGCHLD ignored, git's status is lost */
+        snprintf(err, err_size, "cannot learn how git %s ended: %s", argv[3], strerror(errno));
+        return -1;
     }
-    for (int i = 0; i < 2; i++) {
-        if (pout[i] >= 0)
-            close(pout[i]);
-        if (perr[i] >= 0)
-            close(perr[i]);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, err_size, "git %s failed: %s", argv[3], text[0] ? text : "no message");
+        return -1;
     }
     return out->failed ? -1 : 0;
-failed:
-    for (int i = 0; i < 2; i++) {
-        if (pout[i] >= 0)
-            close(pout[i]);
-        if (perr[i] >= 0)
-            close(perr[i]);
-    }
-    return -1;
 }
 
 int

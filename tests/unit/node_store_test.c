@@ -26,7 +26,7 @@ static char s_dir[64];
 static const char *
 s_path(const char *name)
 {
-    static char path[256];
+    static char path[512];
     snprintf(path, sizeof(path), "%s/%s", s_dir, name);
     return path;
 }
@@ -63,7 +63,7 @@ s_digest_of(const char *text, uint8_t digest[SHOAL_DIGEST_BYTES])
 static const char *
 s_blob_path(const uint8_t digest[SHOAL_DIGEST_BYTES])
 {
-    static char path[256];
+    static char path[512];
     char hex[SHOAL_DIGEST_HEX];
     shoal_digest_hex(digest, hex);
     snprintf(path, sizeof(path), "%s/store/blobs/%.2s/%s", s_dir, hex, hex);
@@ -73,7 +73,7 @@ s_blob_path(const uint8_t digest[SHOAL_DIGEST_BYTES])
 static size_t
 s_entries_in(const char *dir)
 {
-    char command[256];
+    char command[1024];
     snprintf(command, sizeof(command), "test -z \"$(ls -A '%s')\"", dir);
     return system(command) == 0 ? 0 : 1;
 }
@@ -244,7 +244,7 @@ test_node_store_trim_evicts_least_recently_used(void)
 static shoal_tree_t *
 s_workspace(shoal_store_t *store, const char *skip)
 {
-    char command[256];
+    char command[1024];
     snprintf(command, sizeof(command), "git init -q '%s'", s_path("ws"));
     CHECK(system(command) == 0);
     scratch_write(s_dir, "ws/a.txt", "plain\n");

@@ -65,7 +65,7 @@ s_file(const char *name, const char *text)
 static char *
 s_path(const char *name)
 {
-    static char path[256];
+    static char path[512];
     snprintf(path, sizeof(path), "%s/%s", s_dir, name);
     return path;
 }
