@@ -49,7 +49,8 @@ int shoal_store_put(shoal_store_t *self, const uint8_t *data, size_t len,
                     uint8_t digest[SHOAL_DIGEST_BYTES], char *err, size_t err_size);
 
 /* A blob being received in chunks, in any order, straight to disk (a large
- * one is never whole in memory). NULL with the reason in err. */
+ * one is never whole in memory); the store must outlive it. NULL with the
+ * reason in err. */
 shoal_store_part_t *shoal_store_part_new(shoal_store_t *self,
                                          const uint8_t digest[SHOAL_DIGEST_BYTES], uint64_t size,
                                          char *err, size_t err_size);

@@ -10,8 +10,11 @@
  *
  * Manifest: msgpack [1, [[path, kind, mode, size, data]...]], paths sorted
  * bytewise and unique; kind 'f' (data: the 32-byte digest, bin) or 'l' (a
- * symbolic link; data: its target, str; size 0); mode 0644 or 0755 (the
- * executable bit is all that travels; links 0777). Directories are implied.
+ * symbolic link; data: its target, str, 1..SHOAL_TREE_PATH_MAX bytes; size
+ * 0); mode 0644 or 0755 (the executable bit is all that travels; links
+ * 0777). Directories are implied. The kind is the character's code as an
+ * integer; path and target are str, every integer in its smallest encoding:
+ * one tree has exactly one manifest, and decoding refuses any other bytes.
  *
  * A path is relative, non-empty, at most SHOAL_TREE_PATH_MAX bytes, made of
  * components that are neither "", "." nor "..", and never has a link or a
@@ -25,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define SHOAL_DIGEST_BYTES 32
 #define SHOAL_DIGEST_HEX (2 * SHOAL_DIGEST_BYTES + 1) /* with the NUL */
@@ -37,10 +41,10 @@ typedef enum { SHOAL_TREE_FILE = 'f', SHOAL_TREE_LINK = 'l' } shoal_tree_kind_t;
 typedef struct {
     char *path; /* relative to the workspace's top */
     shoal_tree_kind_t kind;
-    uint32_t mode;  /* 0644, 0755 (files), 0777 (links) */
-    uint64_t size;  /* bytes (files) */
+    uint32_t mode;                      /* 0644, 0755 (files), 0777 (links) */
+    uint64_t size;                      /* bytes (files) */
     uint8_t digest[SHOAL_DIGEST_BYTES]; /* files: BLAKE2b-256 of the bytes */
-    char *target;   /* links: the target as written, NULL for files */
+    char *target;                       /* links: the target as written, NULL for files */
 } shoal_tree_entry_t;
 
 typedef struct shoal_tree shoal_tree_t;
@@ -66,16 +70,32 @@ int shoal_tree_toplevel(const char *dir, char *out, size_t out_size, char *err, 
  * looked up in the hash cache at cache_path (SQLite, made when missing;
  * NULL or "": no cache) by (device, inode, size, modification time in ns)
  * and stored there after hashing, so an unchanged file is never hashed
- * twice. *hashed (may be NULL) gets how many files were hashed this time.
- * NULL with the reason in err: git failing, an unreadable file, more than
- * SHOAL_TREE_ENTRIES_MAX entries, a path too long. */
+ * twice -- except one modified less than 2 s before the scan, which is not
+ * stored: a same-size write within the file system's clock tick would not
+ * change its time (git's "racily clean" files). A cache that cannot be
+ * opened or written only costs hashing. *hashed (may be NULL) gets how many
+ * files were hashed this time. NULL with the reason in err: git failing, an
+ * unreadable file or directory (include walk), a file changing while it is
+ * read, more than SHOAL_TREE_ENTRIES_MAX entries, a path too long or below a
+ * file or link, a manifest over SHOAL_TREE_MANIFEST_MAX. */
 shoal_tree_t *shoal_tree_scan(const char *top, const char *const *includes, size_t include_count,
                               const char *cache_path, size_t *hashed, char *err, size_t err_size);
 /* $XDG_CACHE_HOME/shoal/hashes.db, or $HOME/.cache/shoal/hashes.db. */
 void shoal_tree_default_cache(char *out, size_t out_size);
 
+/* Addition: the per-user cache entry name into out[size]:
+ * $XDG_CACHE_HOME/shoal/NAME (an absolute XDG_CACHE_HOME only), else
+ * $HOME/.cache/shoal/NAME (HOME, else the password database); "" when
+ * neither is known or the path does not fit. */
+void shoal_cache_path(const char *name, char *out, size_t out_size);
+/* Addition: mkdir -p: makes path and the directories above it that are
+ * missing, each with mode (before the umask). 0, or -1 with errno set
+ * (ENOTDIR: one of them is not a directory). */
+int shoal_make_dirs(const char *path, mode_t mode);
+
 /* The manifest (canonical bytes, malloc'd into *out) and its length; -1 out
- * of memory. */
+ * of memory, or a manifest over SHOAL_TREE_MANIFEST_MAX (decode would refuse
+ * it; a scanned tree never is). */
 long shoal_tree_encode(const shoal_tree_t *self, uint8_t **out);
 /* Reads a manifest; NULL with the reason in err for anything that is not
  * one (see the rules above). Copies everything out of buf. */
