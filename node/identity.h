@@ -54,7 +54,8 @@ void shoal_identity_default_path(char *out, size_t out_size);
 void shoal_identity_public_line(const shoal_identity_t *self, char *out, size_t out_size);
 /* A key's short name for logs and messages: "ed25519:" and the first 16 hex
  * digits of BLAKE2b(public key), then " (COMMENT)" when comment is not
- * NULL or "". */
+ * NULL or "", the comment cut so that the name with its ')' fits out_size
+ * (SHOAL_IDENTITY_NAME_MAX + 1 keeps 113 bytes of it). */
 void shoal_identity_name(const uint8_t public_key[SHOAL_IDENTITY_PUBLIC_BYTES],
                          const char *comment, char *out, size_t out_size);
 /* Detached signature of msg[len]. */
