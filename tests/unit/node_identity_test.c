@@ -3,9 +3,10 @@
  * overwritten, signatures hold only for the signed bytes and the signing
  * key; an accept list names its keys with their comments, names a bad line by
  * number, and a refresh picks up an added key but keeps the list in use when
- * the file turns bad.
+ * the file turns bad. `shoal keygen --identity/--public` end to end.
  */
 #include "harness.h"
+#include "node/commands.h"
 #include "node/identity.h"
 #include "scratch.h"
 
@@ -456,5 +457,71 @@ test_node_identity_accept_refresh_keeps_the_list_when_the_file_breaks(void)
     CHECK(!shoal_accept_allows(list, jane.public_key, NULL));
     CHECK(shoal_accept_allows(list, bob.public_key, NULL));
     shoal_accept_destroy(&list);
+    scratch_remove_tree(s_dir);
+}
+
+/* Runs `shoal keygen ARGS...` in this process; its stdout goes to out. */
+static int
+s_keygen(char *out, size_t out_size, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *argv[] = {"keygen", (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+    int argc = 1;
+    while (argv[argc])
+        argc++;
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    int fd = open(s_path("stdout"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(saved >= 0 && fd >= 0);
+    CHECK(dup2(fd, STDOUT_FILENO) >= 0);
+    int rc = shoal_cmd_keygen(argc, argv);
+    fflush(stdout);
+    CHECK(dup2(saved, STDOUT_FILENO) >= 0);
+    close(saved);
+    ssize_t n = pread(fd, out, out_size - 1, 0);
+    close(fd);
+    out[n > 0 ? n : 0] = '\0';
+    return rc;
+}
+
+void
+test_node_identity_keygen_writes_an_identity_and_prints_its_line(void)
+{
+    s_scratch();
+    char out[1024], first[1024], err[512], path[128];
+    snprintf(path, sizeof(path), "%s", s_path("config/identity"));
+    CHECK_INT(s_keygen(first, sizeof(first), "--identity", path, "--comment", "Jane Doe"), ==,
+              SHOAL_EXIT_OK);
+    shoal_identity_t read;
+    CHECK_INT(s_load("config/identity", &read, err, sizeof(err)), ==, 0);
+    char want[600];
+    snprintf(want, sizeof(want), "%s\n", s_accept_line(&read));
+    CHECK_STR(first, want);
+    CHECK(strstr(first, " Jane Doe\n") != NULL);
+
+    /* Never over an existing identity; --public prints the line again. */
+    CHECK_INT(s_keygen(out, sizeof(out), "--identity", path, NULL, NULL), ==, SHOAL_EXIT_FAILURE);
+    CHECK_STR(out, "");
+    CHECK_INT(s_keygen(out, sizeof(out), "--public", path, NULL, NULL), ==, SHOAL_EXIT_OK);
+    CHECK_STR(out, first);
+
+    /* The default place, under XDG_CONFIG_HOME. */
+    setenv("XDG_CONFIG_HOME", s_path("xdg"), 1);
+    CHECK_INT(s_keygen(out, sizeof(out), "--identity", NULL, NULL, NULL), ==, SHOAL_EXIT_OK);
+    CHECK_INT(s_load("xdg/shoal/identity", &read, err, sizeof(err)), ==, 0);
+    CHECK_INT(s_keygen(first, sizeof(first), "--public", NULL, NULL, NULL), ==, SHOAL_EXIT_OK);
+    CHECK_STR(first, out);
+
+    CHECK_INT(s_keygen(out, sizeof(out), "--public", s_path("none"), NULL, NULL), ==,
+              SHOAL_EXIT_FAILURE);
+    CHECK_INT(s_keygen(out, sizeof(out), "--identity", "--public", NULL, NULL), ==,
+              SHOAL_EXIT_USAGE);
+    CHECK_INT(s_keygen(out, sizeof(out), "--public", "--comment", "x", NULL), ==, SHOAL_EXIT_USAGE);
+    CHECK_INT(s_keygen(out, sizeof(out), "--identity", "a", "b", NULL), ==, SHOAL_EXIT_USAGE);
+    CHECK_INT(s_keygen(out, sizeof(out), "--identity", "--comment", NULL, NULL), ==,
+              SHOAL_EXIT_USAGE);
+    CHECK_INT(s_keygen(out, sizeof(out), "stray", NULL, NULL, NULL), ==, SHOAL_EXIT_USAGE);
+    unsetenv("XDG_CONFIG_HOME");
+    unsetenv("HOME");
+    CHECK_INT(s_keygen(out, sizeof(out), "--identity", NULL, NULL, NULL), ==, SHOAL_EXIT_USAGE);
     scratch_remove_tree(s_dir);
 }
