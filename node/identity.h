@@ -41,8 +41,7 @@ int shoal_identity_generate(shoal_identity_t *out, const char *comment);
 /* Writes the identity to path, creating it with mode 0600 and its missing
  * parent directories with 0700; refuses to overwrite an existing file.
  * 0, or -1 with the reason (naming path) in err. */
-int shoal_identity_save(const shoal_identity_t *self, const char *path, char *err,
-                        size_t err_size);
+int shoal_identity_save(const shoal_identity_t *self, const char *path, char *err, size_t err_size);
 /* Reads an identity file. -1 with the reason in err (naming path): missing
  * or unreadable, readable by group or others ("chmod 600 PATH"), not the
  * format above, or a secret key whose public half does not match. */
@@ -54,16 +53,16 @@ void shoal_identity_default_path(char *out, size_t out_size);
 void shoal_identity_public_line(const shoal_identity_t *self, char *out, size_t out_size);
 /* A key's short name for logs and messages: "ed25519:" and the first 16 hex
  * digits of BLAKE2b(public key), then " (COMMENT)" when comment is not
- * NULL or "". */
-void shoal_identity_name(const uint8_t public_key[SHOAL_IDENTITY_PUBLIC_BYTES],
-                         const char *comment, char *out, size_t out_size);
+ * NULL or "", the comment cut so that the name with its ')' fits out_size
+ * (SHOAL_IDENTITY_NAME_MAX + 1 keeps 113 bytes of it). */
+void shoal_identity_name(const uint8_t public_key[SHOAL_IDENTITY_PUBLIC_BYTES], const char *comment,
+                         char *out, size_t out_size);
 /* Detached signature of msg[len]. */
 void shoal_identity_sign(const shoal_identity_t *self, const uint8_t *msg, size_t len,
                          uint8_t sig[SHOAL_IDENTITY_SIGNATURE_BYTES]);
 /* 0 when sig is public_key's signature of msg[len], -1 otherwise. */
-int shoal_identity_verify(const uint8_t public_key[SHOAL_IDENTITY_PUBLIC_BYTES],
-                          const uint8_t *msg, size_t len,
-                          const uint8_t sig[SHOAL_IDENTITY_SIGNATURE_BYTES]);
+int shoal_identity_verify(const uint8_t public_key[SHOAL_IDENTITY_PUBLIC_BYTES], const uint8_t *msg,
+                          size_t len, const uint8_t sig[SHOAL_IDENTITY_SIGNATURE_BYTES]);
 
 /* ---- the accept list of a serving daemon */
 
