@@ -730,6 +730,27 @@ shoal_exec_destroy(shoal_exec_t **self_p)
     *self_p = NULL;
 }
 
+static bool
+s_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+void
+shoal_exec_last_line(const shoal_exec_result_t *r, char *out, size_t out_size)
+{
+    const char *text = r->output ? r->output : "";
+    size_t end = r->output ? r->output_len : 0;
+    while (end > 0 && s_blank(text[end - 1]))
+        end--;
+    size_t start = end;
+    while (start > 0 && text[start - 1] != '\n')
+        start--;
+    while (start < end && s_blank(text[start]))
+        start++;
+    snprintf(out, out_size, "%.*s", (int)(end - start), text + start);
+}
+
 static uint64_t
 s_monotonic_ms(void)
 {

@@ -92,6 +92,11 @@ void shoal_exec_destroy(shoal_exec_t **self_p);
  * this process' environment when env is NULL; NULL if it has none. */
 const char *shoal_exec_getenv(char *const *env, const char *key);
 
+/* The last line of r's output that is not blank, without its line end and
+ * leading and trailing blanks, cut to fit out (out_size bytes with the NUL);
+ * "" when there is none. For messages that quote why a program failed. */
+void shoal_exec_last_line(const shoal_exec_result_t *r, char *out, size_t out_size);
+
 /* The file a shell with environment env (NULL: this process') would run for
  * command, a name without '/': the first executable regular file named so
  * in env's PATH (/bin:/usr/bin when it has none), relative entries read
