@@ -75,6 +75,7 @@ typedef struct {
     char store_dir[PATH_MAX];
     long cap_mb;
     char workdir[PATH_MAX];
+    char key_file[PATH_MAX]; /* hidden from shipped tests */
     shoal_store_t *store;
     shoal_ship_t *ship;
     shoal_intake_t *intake;
@@ -135,6 +136,8 @@ s_serving_check(s_serving_t *s, shoal_config_t *config)
     }
     snprintf(config->meta.tags[config->meta.tag_count++], GOSSIP_TAG_MAX + 1, "%s",
              SHOAL_SHIP_SERVE_TAG);
+    if (config->key_file[0] && !realpath(config->key_file, s->key_file))
+        snprintf(s->key_file, sizeof(s->key_file), "%s", config->key_file);
     s->store = shoal_store_new(s->store_dir, (uint64_t)(s->cap_mb ? s->cap_mb : 10240) << 20, err,
                                sizeof(err));
     if (!s->store) {
@@ -167,7 +170,8 @@ s_serving_start(s_serving_t *s, shoal_node_t *node, shoal_serve_t *serve)
                                     .store = s->store,
                                     .accept_from = s->accept_from,
                                     .sandbox = !s->unsandboxed,
-                                    .workdir = s->workdir};
+                                    .workdir = s->workdir,
+                                    .secret = s->key_file};
     s->intake = s->ship ? shoal_intake_new(&config, err, sizeof(err)) : NULL;
     if (!s->intake) {
         fprintf(stderr, "shoal node: --serve: %s\n",

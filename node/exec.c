@@ -144,13 +144,10 @@ shoal_exec_getenv(char *const *env, const char *key)
     return NULL;
 }
 
-/* A command without a '/' looked up as execvp would, but in the PATH of the
- * child's own environment (execvpe searches the caller's) and relative to
- * its directory: the program a shell with that environment, in that
- * directory, would run. The caller frees it; NULL if none is found or out
- * of memory (the child's exec of the bare name then fails as not found). */
-static char *
-s_lookup(const char *command, char *const *env, const char *cwd)
+/* execvpe searches the caller's PATH; a child's own environment needs its
+ * own search, relative to its directory (see exec.h). */
+char *
+shoal_exec_lookup(const char *command, char *const *env, const char *cwd)
 {
     const char *path = shoal_exec_getenv(env, "PATH");
     if (!path)
@@ -172,6 +169,24 @@ s_lookup(const char *command, char *const *env, const char *cwd)
     }
 }
 
+/* The words the child runs when a wrapper comes first: wrap's, then argv's
+ * (the strings borrowed). NULL without a wrapper, or out of memory. */
+static char **
+s_argv_join(char *const *wrap, char *const *argv)
+{
+    size_t n = 0, m = 0;
+    while (wrap && wrap[n])
+        n++;
+    while (argv[m])
+        m++;
+    char **joined = n ? calloc(n + m + 1, sizeof(*joined)) : NULL;
+    if (!joined)
+        return NULL;
+    memcpy(joined, wrap, n * sizeof(*joined));
+    memcpy(joined + n, argv, m * sizeof(*joined));
+    return joined;
+}
+
 static void __attribute__((noreturn)) s_child_report(int fd, int stage, int err)
 {
     s_child_report_t report = {stage, err};
@@ -185,8 +200,9 @@ static void __attribute__((noreturn)) s_child_report(int fd, int stage, int err)
  * reads. Signals arrive blocked (see shoal_exec_start); every disposition
  * goes back to the default before they are unblocked, so no handler of the
  * parent's ever runs here, and nothing ignored carries over into the test. */
-static void __attribute__((noreturn)) s_child(const shoal_exec_spec_t *spec, const char *program,
-                                              char *const *envp, int out_w, int report_w, int chan)
+static void __attribute__((noreturn))
+s_child(const shoal_exec_spec_t *spec, char *const *argv, const char *program, char *const *envp,
+        int out_w, int report_w, int chan)
 {
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
@@ -230,19 +246,20 @@ static void __attribute__((noreturn)) s_child(const shoal_exec_spec_t *spec, con
                 fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
     if (program)
-        execve(program, spec->argv, envp);
+        execve(program, argv, envp);
     else
-        execvpe(spec->argv[0], spec->argv, envp);
+        execvpe(argv[0], argv, envp);
     s_child_report(report_w, S_STAGE_EXEC, errno);
 }
 
 /* vfork in a frame of its own, so nothing of the caller's lives across it. */
-static pid_t __attribute__((noinline)) s_spawn(const shoal_exec_spec_t *spec, const char *program,
-                                               char *const *envp, int out_w, int report_w, int chan)
+static pid_t __attribute__((noinline))
+s_spawn(const shoal_exec_spec_t *spec, char *const *argv, const char *program, char *const *envp,
+        int out_w, int report_w, int chan)
 {
     pid_t pid = vfork();
     if (pid == 0)
-        s_child(spec, program, envp, out_w, report_w, chan);
+        s_child(spec, argv, program, envp, out_w, report_w, chan);
     return pid;
 }
 
@@ -471,26 +488,33 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
-    if (!spec->argv || !spec->argv[0] || !spec->argv[0][0]) {
+    if (!spec->argv || !spec->argv[0] || !spec->argv[0][0] ||
+        (spec->wrap && spec->wrap[0] && !spec->wrap[0][0])) {
         s_spawn_failed(self, "cannot run an empty command");
         return self;
     }
+    int out[2] = {-1, -1}, report[2] = {-1, -1}, chan[2] = {-1, -1};
+    char *program = NULL;
     char **envp = s_env_build(spec->env, spec->env_extra);
+    char **joined = s_argv_join(spec->wrap, spec->argv);
+    char *const *argv = joined ? joined : spec->argv;
+    if (!envp || (spec->wrap && spec->wrap[0] && !joined)) {
+        snprintf(err, err_size, "out of memory");
+        goto failed;
+    }
     /* Another environment's PATH: the program is looked up here, before
      * vfork, and the child runs exactly that file. */
-    char *program = NULL;
-    if (envp && spec->env && !strchr(spec->argv[0], '/') &&
-        !(program = s_lookup(spec->argv[0], envp, spec->cwd))) {
+    if (spec->env && !strchr(argv[0], '/') &&
+        !(program = shoal_exec_lookup(argv[0], envp, spec->cwd))) {
         char message[PATH_MAX + 128];
-        snprintf(message, sizeof(message), "cannot run '%s': %s", spec->argv[0], strerror(ENOENT));
+        snprintf(message, sizeof(message), "cannot run '%s': %s", argv[0], strerror(ENOENT));
         free(envp);
+        free(joined);
         s_spawn_failed(self, message);
         return self;
     }
-    int out[2] = {-1, -1}, report[2] = {-1, -1}, chan[2] = {-1, -1};
-    if (!envp || s_pipe(out) != 0 || s_pipe(report) != 0 ||
-        (spec->channel && s_socketpair(chan) != 0)) {
-        snprintf(err, err_size, "cannot create a pipe: %s", envp ? strerror(errno) : "no memory");
+    if (s_pipe(out) != 0 || s_pipe(report) != 0 || (spec->channel && s_socketpair(chan) != 0)) {
+        snprintf(err, err_size, "cannot create a pipe: %s", strerror(errno));
         goto failed;
     }
     /* vfork: a runner's process can be large (ZeroMQ, history, the plan) and
@@ -499,7 +523,7 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = s_spawn(spec, program, envp, out[1], report[1], chan[1]);
+    pid_t pid = s_spawn(spec, argv, program, envp, out[1], report[1], chan[1]);
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
@@ -534,8 +558,7 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
             snprintf(message, sizeof(message), "cannot enter directory '%s': %s", spec->cwd,
                      strerror(rep.err));
         else if (rep.stage == S_STAGE_EXEC)
-            snprintf(message, sizeof(message), "cannot run '%s': %s", spec->argv[0],
-                     strerror(rep.err));
+            snprintf(message, sizeof(message), "cannot run '%s': %s", argv[0], strerror(rep.err));
         else
             snprintf(message, sizeof(message), "cannot set up the child process: %s",
                      strerror(rep.err));
@@ -543,10 +566,12 @@ shoal_exec_start(const shoal_exec_spec_t *spec, uint64_t now, char *err, size_t 
         s_reap(self);
         s_spawn_failed(self, message);
     }
+    free(joined);
     return self;
 
 failed:
     free(envp);
+    free(joined);
     free(program);
     for (int i = 0; i < 2; i++) {
         if (out[i] >= 0)
@@ -703,6 +728,27 @@ shoal_exec_destroy(shoal_exec_t **self_p)
     free(self->output);
     free(self);
     *self_p = NULL;
+}
+
+static bool
+s_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+void
+shoal_exec_last_line(const shoal_exec_result_t *r, char *out, size_t out_size)
+{
+    const char *text = r->output ? r->output : "";
+    size_t end = r->output ? r->output_len : 0;
+    while (end > 0 && s_blank(text[end - 1]))
+        end--;
+    size_t start = end;
+    while (start > 0 && text[start - 1] != '\n')
+        start--;
+    while (start < end && s_blank(text[start]))
+        start++;
+    snprintf(out, out_size, "%.*s", (int)(end - start), text + start);
 }
 
 static uint64_t

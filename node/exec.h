@@ -20,6 +20,11 @@
 
 typedef struct {
     char *const *argv;      /* argv[0] looked up in PATH */
+    char *const *wrap;      /* words run before argv (a sandbox, see sandbox.h); NULL or
+                               empty: none. The child then execs wrap[0], looked up as
+                               argv[0] would be, with wrap's words followed by argv's;
+                               argv[0] is the wrapper's to find. A failure to start
+                               names wrap[0]. */
     const char *cwd;        /* NULL: inherit */
     char *const *env;       /* the environment ("KEY=VALUE", NULL-terminated) env_extra
                                adds to, whose PATH finds argv[0]; NULL: this process' */
@@ -86,6 +91,18 @@ void shoal_exec_destroy(shoal_exec_t **self_p);
 /* The value of key in env ("KEY=VALUE" strings, NULL-terminated), or in
  * this process' environment when env is NULL; NULL if it has none. */
 const char *shoal_exec_getenv(char *const *env, const char *key);
+
+/* The last line of r's output that is not blank, without its line end and
+ * leading and trailing blanks, cut to fit out (out_size bytes with the NUL);
+ * "" when there is none. For messages that quote why a program failed. */
+void shoal_exec_last_line(const shoal_exec_result_t *r, char *out, size_t out_size);
+
+/* The file a shell with environment env (NULL: this process') would run for
+ * command, a name without '/': the first executable regular file named so
+ * in env's PATH (/bin:/usr/bin when it has none), relative entries read
+ * from cwd (NULL: this process' directory). The caller frees it; NULL when
+ * none is found or out of memory. */
+char *shoal_exec_lookup(const char *command, char *const *env, const char *cwd);
 
 /* Addition: starts the child and blocks until it finished, reading the
  * monotonic clock itself. NULL as shoal_exec_start. For one-off runs (test

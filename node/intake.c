@@ -150,11 +150,17 @@ s_wrap(shoal_intake_t *self, const char *dir, bool network, bool *failed)
     if (!self->config.sandbox)
         return NULL;
     const char *writable[1] = {self->config.workdir};
+    const char *hidden[1] = {self->config.secret};
     shoal_sandbox_t spec = {.dir = dir[0] ? dir : NULL,
                             .writable = writable,
                             .writable_count = self->config.workdir ? 1 : 0,
+                            .hidden = hidden,
+                            .hidden_count = self->config.secret && self->config.secret[0] ? 1 : 0,
                             .network = network};
-    char **wrap = shoal_sandbox_argv(&spec);
+    char err[512];
+    char **wrap = shoal_sandbox_argv(&spec, err, sizeof(err));
+    if (!wrap)
+        shoal_log_info("cannot make the sandbox: %s", err);
     *failed = wrap == NULL;
     return wrap;
 }
@@ -178,7 +184,8 @@ s_concat(char *const *a, char *const *b)
 }
 
 /* The environment a shipped session runs in: the daemon's own (its
- * toolchain), with the sandbox's private /tmp as TMPDIR when sandboxed. */
+ * toolchain) without the cluster key, with the sandbox's private /tmp as
+ * TMPDIR when sandboxed. */
 static char **
 s_env(bool sandboxed)
 {
@@ -188,7 +195,8 @@ s_env(bool sandboxed)
     char **env = calloc(n + 2, sizeof(char *));
     size_t k = 0;
     for (size_t i = 0; env && i < n; i++) {
-        if (sandboxed && strncmp(environ[i], "TMPDIR=", 7) == 0)
+        if ((sandboxed && strncmp(environ[i], "TMPDIR=", 7) == 0) ||
+            strncmp(environ[i], "SHOAL_KEY=", 10) == 0)
             continue;
         if (!(env[k++] = strdup(environ[i]))) {
             shoal_adapter_argv_free(&env);

@@ -41,6 +41,7 @@ typedef struct {
     const char *accept_from; /* the --accept-from file */
     bool sandbox;            /* false only with --unsandboxed */
     const char *workdir;     /* the daemon's TMPDIR: writable in the sandbox */
+    const char *secret;      /* the cluster key's file, hidden in the sandbox (NULL: none) */
 } shoal_intake_config_t;
 
 typedef struct {

@@ -346,3 +346,57 @@ test_node_exec_kill_ends_the_group(void)
     shoal_exec_destroy(&exec);
     CHECK(kill(pid, 0) != 0 && errno == ESRCH);
 }
+
+void
+test_node_exec_wrap_runs_before_argv(void)
+{
+    char *wrap[] = {"env", "FOO=bar", NULL};
+    char *argv[] = {"sh", "-c", "echo $FOO", NULL};
+    shoal_exec_spec_t spec = {.argv = argv, .wrap = wrap};
+    shoal_exec_t *exec = s_run_spec(&spec);
+    CHECK_INT(shoal_exec_result(exec)->exit_code, ==, 0);
+    CHECK_STR(shoal_exec_result(exec)->output, "bar\n");
+    shoal_exec_destroy(&exec);
+
+    /* The wrapper is found in the child's PATH; the command is the
+     * wrapper's to find (here on the PATH the wrapper sets). */
+    char dir[] = "/tmp/shoal-exec-wrap-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    scratch_write(dir, "bin/shoal-exec-probe", "#!/bin/sh\necho probe \"$1\" $FOO\n");
+    char probe[sizeof(dir) + 64], path[sizeof(dir) + 64];
+    snprintf(probe, sizeof(probe), "%s/bin/shoal-exec-probe", dir);
+    CHECK_INT(chmod(probe, 0755), ==, 0);
+    snprintf(path, sizeof(path), "PATH=%s/bin:/usr/bin:/bin", dir);
+    char *base[] = {"PATH=/usr/bin:/bin", NULL};
+    char *wrap_path[] = {"env", path, "FOO=bar", NULL};
+    char *run_probe[] = {"shoal-exec-probe", "x", NULL};
+    spec = (shoal_exec_spec_t){.argv = run_probe, .wrap = wrap_path, .env = base};
+    exec = s_run_spec(&spec);
+    CHECK_STR(shoal_exec_result(exec)->output, "probe x bar\n");
+    shoal_exec_destroy(&exec);
+    scratch_remove_tree(dir);
+
+    /* an empty wrap is none */
+    char *none[] = {NULL};
+    spec = (shoal_exec_spec_t){.argv = argv, .wrap = none, .env_extra = wrap + 1};
+    exec = s_run_spec(&spec);
+    CHECK_STR(shoal_exec_result(exec)->output, "bar\n");
+    shoal_exec_destroy(&exec);
+}
+
+void
+test_node_exec_wrap_spawn_failure_names_the_wrapper(void)
+{
+    char *wrap[] = {"shoal-no-such-wrapper", "--", NULL};
+    char *argv[] = {"true", NULL};
+    /* found by execvpe in our PATH, and by lookup in another environment's */
+    char *base[] = {"PATH=/usr/bin:/bin", NULL};
+    for (int with_env = 0; with_env < 2; with_env++) {
+        shoal_exec_spec_t spec = {.argv = argv, .wrap = wrap, .env = with_env ? base : NULL};
+        shoal_exec_t *exec = s_run_spec(&spec);
+        const shoal_exec_result_t *r = shoal_exec_result(exec);
+        CHECK(r->spawn_failed);
+        CHECK_STR(r->output, "cannot run 'shoal-no-such-wrapper': No such file or directory");
+        shoal_exec_destroy(&exec);
+    }
+}
