@@ -423,6 +423,44 @@ shoal_adapter_command_free(void *state)
     free(self);
 }
 
+char *const *
+shoal_adapter_command(const void *state)
+{
+    return *(char *const *const *)state;
+}
+
+/* ---- toolchains ---- */
+
+static char **
+s_tool_argv(const char *program, const char *const *rest)
+{
+    shoal_argv_t a = {0};
+    shoal_argv_push(&a, program);
+    for (size_t i = 0; rest[i]; i++)
+        shoal_argv_push(&a, rest[i]);
+    return a.failed ? NULL : a.v;
+}
+
+char **
+shoal_adapter_tool_argv(const void *state, const char *name, const char *const *rest)
+{
+    const char *first = shoal_adapter_command(state)[0];
+    return s_tool_argv(strcmp(shoal_basename(first), name) == 0 ? first : name, rest);
+}
+
+char **
+shoal_adapter_node_toolchain_argv(const void *state)
+{
+    static const char *const version[] = {"-v", NULL};
+    const char *first = shoal_adapter_command(state)[0];
+    bool own = strcmp(shoal_basename(first), "nodejs") == 0;
+    return own ? s_tool_argv(first, version) : shoal_adapter_tool_argv(state, "node", version);
+}
+
+const char *const shoal_adapter_node_dep_files[] = {
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "package.json", NULL,
+};
+
 /* ---- the interface ---- */
 
 /* "pytest, go, ...": the names of the adapters a command may name. */
@@ -564,6 +602,18 @@ size_t
 shoal_adapter_batch_max(const shoal_adapter_t *self)
 {
     return self->ops->batch_max;
+}
+
+char **
+shoal_adapter_toolchain_argv(const shoal_adapter_t *self)
+{
+    return self->ops->toolchain_argv ? self->ops->toolchain_argv(self->state) : NULL;
+}
+
+const char *const *
+shoal_adapter_dep_files(const shoal_adapter_t *self)
+{
+    return self->ops->dep_files;
 }
 
 char **

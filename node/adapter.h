@@ -181,6 +181,18 @@ int shoal_adapter_collect(shoal_adapter_t *self, shoal_collection_t *out, char *
  * this, so a framework that starts per batch is not started per test. */
 double shoal_adapter_invocation_seconds(const shoal_adapter_t *self);
 
+/* The command whose standard output names the toolchain the user's command
+ * runs with (see fingerprint.h): the interpreter of a pytest command asked
+ * for its Python and pytest versions, `go version`, `rustc -vV`, `node -v`,
+ * `uname -sm` for a list of commands. A NULL-terminated argv to run in the
+ * run's directory (free with shoal_adapter_argv_free); NULL when the
+ * adapter has none, or out of memory. */
+char **shoal_adapter_toolchain_argv(const shoal_adapter_t *self);
+/* The names or fnmatch globs (NULL-terminated, static) of the files directly
+ * in the run's directory whose bytes pin the dependencies: lock files and
+ * manifests. NULL when none do. */
+const char *const *shoal_adapter_dep_files(const shoal_adapter_t *self);
+
 /* Tests one invocation may run: 1 for a process per test. */
 size_t shoal_adapter_batch_max(const shoal_adapter_t *self);
 

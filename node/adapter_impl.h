@@ -35,6 +35,14 @@ typedef struct {
      * scripts/bench-batch; the leader keeps each batch's work above a few
      * of them (shoal_adapter_invocation_seconds). */
     double invocation_seconds;
+    /* The command whose standard output names the toolchain the user's
+     * command runs with (fingerprint.h), NULL-terminated, the caller's; NULL
+     * out of memory. A NULL function: the adapter has none. */
+    char **(*toolchain_argv)(const void *state);
+    /* Names or fnmatch globs of the files directly in the run's directory
+     * whose bytes pin the dependencies (lock files, manifests),
+     * NULL-terminated; NULL: none. */
+    const char *const *dep_files;
 } shoal_adapter_ops_t;
 
 extern const shoal_adapter_ops_t shoal_adapter_pytest_ops;
@@ -49,12 +57,14 @@ extern const shoal_adapter_ops_t shoal_adapter_ctest_ops;
 /* Frameworks run by a driver (driver.h): the worker is `shoal worker NAME --
  * COMMAND...`, this binary again. One file per framework holds its detect
  * and its driver; the rest is shared (adapter_driver.c). */
-#define SHOAL_ADAPTER_DRIVER_OPS(NAME, DETECT, BATCH_MAX, INVOCATION_SECONDS)                      \
+#define SHOAL_ADAPTER_DRIVER_OPS(NAME, DETECT, BATCH_MAX, INVOCATION_SECONDS, TOOLCHAIN_ARGV,      \
+                                 DEP_FILES)                                                        \
     {                                                                                              \
         .name = (NAME), .detect = (DETECT), .init = shoal_adapter_driver_init,                     \
         .destroy = shoal_adapter_command_free, .worker_argv = shoal_adapter_driver_worker_argv,    \
         .worker_env = shoal_adapter_driver_worker_env, .batch_max = (BATCH_MAX),                   \
-        .invocation_seconds = (INVOCATION_SECONDS),                                                \
+        .invocation_seconds = (INVOCATION_SECONDS), .toolchain_argv = (TOOLCHAIN_ARGV),            \
+        .dep_files = (DEP_FILES),                                                                  \
     }
 int shoal_adapter_driver_init(const void *ops, void **state, int argc, char *const *argv,
                               const char *list_path, crypto_generichash_state *hash, char *err,
@@ -80,6 +90,18 @@ void shoal_argv_push(shoal_argv_t *a, const char *word);
 void *shoal_adapter_command_new(size_t size, int argc, char *const *argv, char *err,
                                 size_t err_size);
 void shoal_adapter_command_free(void *state);
+/* The command of a state made by shoal_adapter_command_new; borrowed. */
+char *const *shoal_adapter_command(const void *state);
+/* Node.js, the runtime of the JavaScript frameworks: `node -v`, with the
+ * command's own node when it starts with one; and npm's, yarn's and pnpm's
+ * lock files and package.json. */
+char **shoal_adapter_node_toolchain_argv(const void *state);
+extern const char *const shoal_adapter_node_dep_files[];
+/* The user's own program for the toolchain when the command starts with it
+ * (its first word's last component is name), else name; then the words of
+ * rest, up to a NULL. A new argv (free with shoal_adapter_argv_free), NULL
+ * out of memory. */
+char **shoal_adapter_tool_argv(const void *state, const char *name, const char *const *rest);
 /* A copy of argv[0..argc); NULL out of memory. */
 char **shoal_argv_copy(size_t argc, char *const *argv);
 /* The last component of path (after its last '/'); borrowed from path. */

@@ -217,6 +217,15 @@ s_argv(const void *state, const char *id)
     return shoal_argv_copy(argc, self->argv[t]);
 }
 
+/* A list of commands is bound to an operating system and architecture. */
+static char **
+s_toolchain_argv(const void *state)
+{
+    (void)state;
+    static char *const uname[] = {"uname", "-sm", NULL};
+    return shoal_argv_copy(2, uname);
+}
+
 const shoal_adapter_ops_t shoal_adapter_list_ops = {
     .name = "list",
     .init = s_init,
@@ -224,4 +233,5 @@ const shoal_adapter_ops_t shoal_adapter_list_ops = {
     .collect = s_collect,
     .argv = s_argv,
     .batch_max = 1,
+    .toolchain_argv = s_toolchain_argv,
 };

@@ -163,4 +163,6 @@ const shoal_adapter_ops_t shoal_adapter_mocha_ops = {
     .worker_argv = s_worker_argv,
     .worker_env = s_worker_env,
     .batch_max = S_BATCH_MAX,
+    .toolchain_argv = shoal_adapter_node_toolchain_argv,
+    .dep_files = shoal_adapter_node_dep_files,
 };

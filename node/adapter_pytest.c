@@ -14,6 +14,10 @@
 #include <string.h>
 
 #define S_BATCH_MAX 1000
+#define S_SHEBANG_MAX 512
+/* What the toolchain fingerprint asks the interpreter. */
+#define S_VERSIONS                                                                                 \
+    "import sys, pytest; print('python', sys.version.split()[0], 'pytest', pytest.__version__)"
 
 typedef struct {
     char **command; /* the whole command after `--` */
@@ -104,6 +108,65 @@ s_worker_env(const void *state, const char *plugin_dir, unsigned slot, unsigned 
     return a.failed ? NULL : a.v;
 }
 
+/* The interpreter a pytest script runs with: its shebang's program, or the
+ * word after /usr/bin/env's options and assignments. NULL when the script
+ * cannot be read or names no Python (a pyenv shim is a bash script). */
+static char *
+s_shebang_python(const char *script)
+{
+    FILE *f = fopen(script, "r");
+    if (!f)
+        return NULL;
+    char line[S_SHEBANG_MAX] = "";
+    bool got = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    if (!got || strncmp(line, "#!", 2) != 0)
+        return NULL;
+    const char *blanks = " \t\r\n";
+    char *save = NULL, *word = strtok_r(line + 2, blanks, &save);
+    if (word && strcmp(shoal_basename(word), "env") == 0)
+        do
+            word = strtok_r(NULL, blanks, &save);
+        while (word && (word[0] == '-' || strchr(word, '=')));
+    return word && strncmp(shoal_basename(word), "python", 6) == 0 ? strdup(word) : NULL;
+}
+
+/* The interpreter that runs the user's command: its first word when that
+ * is Python, the shebang's of the pytest script it names (found in this
+ * process' PATH), else python3. NULL out of memory. */
+static char *
+s_python(char *const *command)
+{
+    const char *prog = shoal_basename(command[0]);
+    if (strncmp(prog, "python", 6) == 0)
+        return strdup(command[0]);
+    char *script =
+        strchr(command[0], '/') ? strdup(command[0]) : shoal_exec_lookup(command[0], NULL, NULL);
+    char *python = script ? s_shebang_python(script) : NULL;
+    free(script);
+    return python ? python : strdup("python3");
+}
+
+static char **
+s_toolchain_argv(const void *state)
+{
+    const s_pytest_t *self = state;
+    char *python = s_python(self->command);
+    if (!python)
+        return NULL;
+    shoal_argv_t a = {0};
+    shoal_argv_push(&a, python);
+    shoal_argv_push(&a, "-c");
+    shoal_argv_push(&a, S_VERSIONS);
+    free(python);
+    return a.failed ? NULL : a.v;
+}
+
+static const char *const s_dep_files[] = {
+    "requirements*.txt", "constraints*.txt", "poetry.lock", "Pipfile.lock", "uv.lock", "pdm.lock",
+    "pyproject.toml",    "setup.cfg",        "setup.py",    "tox.ini",      NULL,
+};
+
 const shoal_adapter_ops_t shoal_adapter_pytest_ops = {
     .name = "pytest",
     .detect = s_detect,
@@ -112,4 +175,6 @@ const shoal_adapter_ops_t shoal_adapter_pytest_ops = {
     .worker_argv = s_worker_argv,
     .worker_env = s_worker_env,
     .batch_max = S_BATCH_MAX,
+    .toolchain_argv = s_toolchain_argv,
+    .dep_files = s_dep_files,
 };

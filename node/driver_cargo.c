@@ -1067,8 +1067,22 @@ s_run(void *state, shoal_driver_t *driver, const size_t *tests, size_t count)
     return end;
 }
 
-const shoal_adapter_ops_t shoal_adapter_cargo_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("cargo", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
+/* rustc's version and host; `cargo +nightly test` picks rustup's toolchain,
+ * and rustc is asked for the same one. */
+static char **
+s_toolchain_argv(const void *state)
+{
+    char *const *command = shoal_adapter_command(state);
+    bool pinned = s_is_cargo(command[0]) && command[1] && command[1][0] == '+';
+    char *argv[] = {"rustc", pinned ? command[1] : "-vV", "-vV", NULL};
+    return shoal_argv_copy(pinned ? 3 : 2, argv);
+}
+
+static const char *const s_dep_files[] = {"Cargo.lock", "Cargo.toml", "rust-toolchain",
+                                          "rust-toolchain.toml", NULL};
+
+const shoal_adapter_ops_t shoal_adapter_cargo_ops = SHOAL_ADAPTER_DRIVER_OPS(
+    "cargo", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS, s_toolchain_argv, s_dep_files);
 
 const shoal_driver_ops_t shoal_driver_cargo_ops = {
     .name = "cargo",

@@ -1049,8 +1049,17 @@ s_detect(int argc, char *const *argv)
     return strcmp(shoal_basename(argv[0]), "ctest") == 0 ? 1 : 0;
 }
 
-const shoal_adapter_ops_t shoal_adapter_ctest_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("ctest", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
+/* CTest's version is CMake's; the user's ctest, when the command names it
+ * by a path. What the tests were built with is in the build tree itself. */
+static char **
+s_toolchain_argv(const void *state)
+{
+    static const char *const version[] = {"--version", NULL};
+    return shoal_adapter_tool_argv(state, "ctest", version);
+}
+
+const shoal_adapter_ops_t shoal_adapter_ctest_ops = SHOAL_ADAPTER_DRIVER_OPS(
+    "ctest", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS, s_toolchain_argv, NULL);
 
 const shoal_driver_ops_t shoal_driver_ctest_ops = {
     .name = "ctest",

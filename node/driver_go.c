@@ -941,8 +941,18 @@ s_detect(int argc, char *const *argv)
                : 0;
 }
 
-const shoal_adapter_ops_t shoal_adapter_go_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("go", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
+/* The user's go, when the command names it by a path. */
+static char **
+s_toolchain_argv(const void *state)
+{
+    static const char *const version[] = {"version", NULL};
+    return shoal_adapter_tool_argv(state, "go", version);
+}
+
+static const char *const s_dep_files[] = {"go.sum", "go.mod", NULL};
+
+const shoal_adapter_ops_t shoal_adapter_go_ops = SHOAL_ADAPTER_DRIVER_OPS(
+    "go", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS, s_toolchain_argv, s_dep_files);
 
 static const char *
 s_tmp(void)

@@ -167,7 +167,8 @@ s_collect(void **state, shoal_driver_t *driver, int argc, char *const *argv,
 }
 
 const shoal_adapter_ops_t shoal_adapter_jest_ops =
-    SHOAL_ADAPTER_DRIVER_OPS("jest", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS);
+    SHOAL_ADAPTER_DRIVER_OPS("jest", s_detect, S_BATCH_MAX, S_INVOCATION_SECONDS,
+                             shoal_adapter_node_toolchain_argv, shoal_adapter_node_dep_files);
 
 const shoal_driver_ops_t shoal_driver_jest_ops = {
     .name = "jest",

@@ -1,14 +1,15 @@
 /* node/sandbox.c: bubblewrap's command line for a sandbox, and the check
  * that bwrap works here (see sandbox.h). The order of the words matters:
- * bwrap mounts in the order given, so /tmp's tmpfs and the hidden paths'
- * covers come after the read-only root, and the writable binds after them
+ * bwrap mounts in the order given, so the hidden paths' covers and /tmp's
+ * tmpfs come after the read-only root, and the writable binds after them
  * all, keeping a directory under /tmp (or under a hidden one) visible.
  */
 #include "node/sandbox.h"
 
-#include "node/adapter_impl.h"
+#include "node/adapter.h"
 #include "node/exec.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,22 @@
 #include <sys/stat.h>
 
 #define S_BWRAP "bwrap"
+#define S_FIXED_WORDS 32 /* the words besides the paths' */
+
+/* The words being built, in room counted beforehand: after a failed copy
+ * the rest are not made, and the caller frees what was. */
+typedef struct {
+    char **v;
+    size_t len;
+    bool failed;
+} s_words_t;
+
+static void
+s_push(s_words_t *w, const char *word)
+{
+    if (!w->failed && !(w->v[w->len++] = strdup(word)))
+        w->failed = true;
+}
 
 /* bwrap as an absolute path found in this process' PATH; NULL if none. */
 static char *
@@ -31,29 +48,29 @@ s_bwrap_path(void)
 }
 
 static void
-s_push_pair(shoal_argv_t *a, const char *option, const char *path)
+s_push_pair(s_words_t *w, const char *option, const char *path)
 {
-    shoal_argv_push(a, option);
-    shoal_argv_push(a, path);
-    shoal_argv_push(a, path);
+    s_push(w, option);
+    s_push(w, path);
+    s_push(w, path);
 }
 
 /* A directory is covered by an empty tmpfs, anything else by /dev/null; a
  * path this process cannot see is skipped (its user, the sandbox's too on
  * the host, cannot reach it either). */
 static void
-s_push_hidden(shoal_argv_t *a, const char *path)
+s_push_hidden(s_words_t *w, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return;
     if (S_ISDIR(st.st_mode)) {
-        shoal_argv_push(a, "--tmpfs");
-        shoal_argv_push(a, path);
+        s_push(w, "--tmpfs");
+        s_push(w, path);
     } else {
-        shoal_argv_push(a, "--ro-bind");
-        shoal_argv_push(a, "/dev/null");
-        shoal_argv_push(a, path);
+        s_push(w, "--ro-bind");
+        s_push(w, "/dev/null");
+        s_push(w, path);
     }
 }
 
@@ -87,41 +104,50 @@ shoal_sandbox_argv(const shoal_sandbox_t *spec, char *err, size_t err_size)
     }
     char uid[16];
     snprintf(uid, sizeof(uid), "%d", SHOAL_SANDBOX_UID);
-    shoal_argv_t a = {0};
-    shoal_argv_push(&a, bwrap);
+    s_words_t w = {.v = calloc(S_FIXED_WORDS + 3 * (spec->hidden_count + spec->writable_count),
+                               sizeof(char *))};
+    if (!w.v) {
+        free(bwrap);
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    s_push(&w, bwrap);
     free(bwrap);
-    shoal_argv_push(&a, "--die-with-parent");
-    shoal_argv_push(&a, "--unshare-all");
+    s_push(&w, "--die-with-parent");
+    s_push(&w, "--unshare-all");
     if (spec->network)
-        shoal_argv_push(&a, "--share-net");
-    s_push_pair(&a, "--ro-bind", "/");
+        s_push(&w, "--share-net");
+    s_push_pair(&w, "--ro-bind", "/");
     for (size_t i = 0; i < spec->hidden_count; i++)
-        s_push_hidden(&a, spec->hidden[i]);
-    shoal_argv_push(&a, "--dev");
-    shoal_argv_push(&a, "/dev");
-    shoal_argv_push(&a, "--proc");
-    shoal_argv_push(&a, "/proc");
-    shoal_argv_push(&a, "--tmpfs");
-    shoal_argv_push(&a, "/tmp");
-    s_push_pair(&a, "--bind", spec->dir);
+        s_push_hidden(&w, spec->hidden[i]);
+    s_push(&w, "--dev");
+    s_push(&w, "/dev");
+    s_push(&w, "--proc");
+    s_push(&w, "/proc");
+    s_push(&w, "--tmpfs");
+    s_push(&w, "/tmp");
+    s_push_pair(&w, "--bind", spec->dir);
     for (size_t i = 0; i < spec->writable_count; i++)
-        s_push_pair(&a, "--bind", spec->writable[i]);
-    shoal_argv_push(&a, "--uid");
-    shoal_argv_push(&a, uid);
-    shoal_argv_push(&a, "--gid");
-    shoal_argv_push(&a, uid);
-    shoal_argv_push(&a, "--setenv");
-    shoal_argv_push(&a, "HOME");
-    shoal_argv_push(&a, spec->dir);
+        s_push_pair(&w, "--bind", spec->writable[i]);
+    s_push(&w, "--uid");
+    s_push(&w, uid);
+    s_push(&w, "--gid");
+    s_push(&w, uid);
+    s_push(&w, "--setenv");
+    s_push(&w, "HOME");
+    s_push(&w, spec->dir);
     /* Job control is the host's business: without a session of its own a
      * sandboxed process could inject input into the daemon's terminal
      * (TIOCSTI). The session leader is inside the pid namespace, which dies
      * with bwrap, so killing bwrap's process group still ends everything. */
-    shoal_argv_push(&a, "--new-session");
-    shoal_argv_push(&a, "--");
-    if (a.failed)
+    s_push(&w, "--new-session");
+    s_push(&w, "--");
+    assert(w.len < S_FIXED_WORDS + 3 * (spec->hidden_count + spec->writable_count));
+    if (w.failed) {
         snprintf(err, err_size, "out of memory");
-    return a.failed ? NULL : a.v;
+        shoal_adapter_argv_free(&w.v);
+    }
+    return w.v;
 }
 
 /* What forbids user namespaces here, from the kernel's settings; "" if

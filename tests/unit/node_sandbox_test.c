@@ -180,7 +180,7 @@ test_node_sandbox_tmp_is_private(void)
     shoal_exec_t *exec = s_run(
         &sandbox, "test -e \"$1\" && echo host file visible; touch \"$2\" && ls -A /tmp", args, 0);
     /* only the way to the session's directory, and what it wrote itself */
-    char expected[160];
+    char expected[256];
     snprintf(expected, sizeof(expected), "%s\n%s\n", s.root + strlen("/tmp/"),
              inside + strlen("/tmp/"));
     CHECK_STR(shoal_exec_result(exec)->output, expected);
