@@ -373,7 +373,7 @@ s_probe_done(shoal_intake_t *self, s_taking_t *t)
         char why[SHOAL_SHIP_TEXT_MAX + 1];
         int rc = p->rc;
         if (rc != 0)
-            snprintf(why, sizeof(why), "its toolchain probe failed here: %s", p->err);
+            snprintf(why, sizeof(why), "its toolchain probe failed here: %.400s", p->err);
         else if (shoal_fingerprint_compare(t->offer.toolchain, p->out, why, sizeof(why)) != 0)
             rc = -1;
         s_probe_free(p);
@@ -411,7 +411,7 @@ s_manifest_done(shoal_intake_t *self, s_taking_t *t)
     free(manifest);
     if (!t->tree) {
         char why[SHOAL_SHIP_TEXT_MAX + 1];
-        snprintf(why, sizeof(why), "its manifest is unreadable: %s",
+        snprintf(why, sizeof(why), "its manifest is unreadable: %.400s",
                  n == (long)t->offer.manifest_size ? err : "not in the store");
         s_drop(self, t, why);
         return;
@@ -453,14 +453,14 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     sodium_bin2hex(hex, sizeof(hex), random, sizeof(random));
     snprintf(dir, sizeof(dir), "%s/sessions", shoal_store_dir(self->config.store));
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(why, sizeof(why), "cannot make %s: %s", dir, strerror(errno));
+        snprintf(why, sizeof(why), "cannot make %.300s: %.100s", dir, strerror(errno));
         s_drop(self, t, why);
         return;
     }
     snprintf(dir, sizeof(dir), "%s/sessions/%s.%s", shoal_store_dir(self->config.store),
              t->session, hex);
     if (shoal_store_materialize(self->config.store, t->tree, dir, err, sizeof(err)) != 0) {
-        snprintf(why, sizeof(why), "cannot lay out its workspace: %s", err);
+        snprintf(why, sizeof(why), "cannot lay out its workspace: %.400s", err);
         s_drop(self, t, why);
         return;
     }
