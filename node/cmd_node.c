@@ -86,22 +86,22 @@ static int
 s_serving_option(s_serving_t *s, int opt, const char *arg)
 {
     switch (opt) {
-    case S_OPT_SERVE:
-        s->on = true;
-        return 0;
-    case S_OPT_ACCEPT_FROM:
-        snprintf(s->accept_from, sizeof(s->accept_from), "%s", arg);
-        return 0;
-    case S_OPT_UNSANDBOXED:
-        s->unsandboxed = true;
-        return 0;
-    case S_OPT_STORE:
-        snprintf(s->store_dir, sizeof(s->store_dir), "%s", arg);
-        return 0;
-    case S_OPT_STORE_CAP:
-        return shoal_config_number("--store-cap", arg, 1, 1L << 30, &s->cap_mb);
-    default:
-        return 1;
+        case S_OPT_SERVE:
+            s->on = true;
+            return 0;
+        case S_OPT_ACCEPT_FROM:
+            snprintf(s->accept_from, sizeof(s->accept_from), "%s", arg);
+            return 0;
+        case S_OPT_UNSANDBOXED:
+            s->unsandboxed = true;
+            return 0;
+        case S_OPT_STORE:
+            snprintf(s->store_dir, sizeof(s->store_dir), "%s", arg);
+            return 0;
+        case S_OPT_STORE_CAP:
+            return shoal_config_number("--store-cap", arg, 1, 1L << 30, &s->cap_mb);
+        default:
+            return 1;
     }
 }
 
@@ -111,7 +111,8 @@ s_serving_check(s_serving_t *s, shoal_config_t *config)
 {
     if (!s->on) {
         if (s->accept_from[0] || s->unsandboxed || s->store_dir[0]) {
-            fprintf(stderr, "shoal node: --accept-from, --unsandboxed and --store go with --serve\n");
+            fprintf(stderr,
+                    "shoal node: --accept-from, --unsandboxed and --store go with --serve\n");
             return -1;
         }
         return 0;
@@ -175,8 +176,9 @@ s_serving_start(s_serving_t *s, shoal_node_t *node, shoal_serve_t *serve)
     s->intake = s->ship ? shoal_intake_new(&config, err, sizeof(err)) : NULL;
     if (!s->intake) {
         fprintf(stderr, "shoal node: --serve: %s\n",
-                !serve ? "the node takes no sessions (its --control is not ipc://)"
-                       : s->ship ? err : "out of memory");
+                !serve    ? "the node takes no sessions (its --control is not ipc://)"
+                : s->ship ? err
+                          : "out of memory");
         return -1;
     }
     return 0;

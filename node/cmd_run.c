@@ -365,21 +365,21 @@ static int
 s_ship_option(s_ship_t *ship, const char **includes, int opt, const char *arg)
 {
     switch (opt) {
-    case S_OPT_SHIP:
-        ship->on = true;
-        return 0;
-    case S_OPT_IDENTITY:
-        snprintf(ship->options.identity_path, sizeof(ship->options.identity_path), "%s", arg);
-        return 0;
-    case S_OPT_INCLUDE:
-        if (ship->options.include_count < S_INCLUDES_MAX)
-            includes[ship->options.include_count++] = arg;
-        return 0;
-    case S_OPT_NO_NETWORK:
-        ship->options.network = false;
-        return 0;
-    default:
-        return 1;
+        case S_OPT_SHIP:
+            ship->on = true;
+            return 0;
+        case S_OPT_IDENTITY:
+            snprintf(ship->options.identity_path, sizeof(ship->options.identity_path), "%s", arg);
+            return 0;
+        case S_OPT_INCLUDE:
+            if (ship->options.include_count < S_INCLUDES_MAX)
+                includes[ship->options.include_count++] = arg;
+            return 0;
+        case S_OPT_NO_NETWORK:
+            ship->options.network = false;
+            return 0;
+        default:
+            return 1;
     }
 }
 
@@ -585,9 +585,9 @@ shoal_cmd_run(int argc, char **argv)
                 "taken, so this run is a member of its own and answers at %s\n",
                 taken, mesh.control);
     }
-    if (ship.on && shoal_shipment_prepare(&ship.shipment, &run, adapter, adapter_name, list,
-                                          cmd_argc, cmd_argv, mesh.name, &ship.options, err,
-                                          sizeof(err)) != 0) {
+    if (ship.on &&
+        shoal_shipment_prepare(&ship.shipment, &run, adapter, adapter_name, list, cmd_argc,
+                               cmd_argv, mesh.name, &ship.options, err, sizeof(err)) != 0) {
         fprintf(stderr, "shoal run: %s\n", err);
         shoal_config_release(&mesh);
         shoal_adapter_destroy(&adapter);

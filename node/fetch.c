@@ -393,8 +393,7 @@ s_on_chunk(shoal_fetch_t *self, const char *from, const shoal_ship_msg_t *msg)
 }
 
 void
-shoal_fetch_on_msg(shoal_fetch_t *self, const char *from, const shoal_ship_msg_t *msg,
-                   uint64_t now)
+shoal_fetch_on_msg(shoal_fetch_t *self, const char *from, const shoal_ship_msg_t *msg, uint64_t now)
 {
     (void)now;
     if (self->failed[0])
@@ -406,8 +405,9 @@ shoal_fetch_on_msg(shoal_fetch_t *self, const char *from, const shoal_ship_msg_t
         self->stats.nopes++;
         if (b && strcmp(from, b->source) == 0)
             s_give_up_source(self, b,
-                             b->from_peer ? "it does not hold it"
-                                          : "it no longer holds it (a file changed while shipping?)");
+                             b->from_peer
+                                 ? "it does not hold it"
+                                 : "it no longer holds it (a file changed while shipping?)");
     }
 }
 

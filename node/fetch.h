@@ -39,8 +39,8 @@ typedef struct {
     uint64_t blobs_from_origin, blobs_from_peers; /* blobs stored, by who sent their bytes */
     uint64_t bytes_from_origin, bytes_from_peers; /* chunk bytes received and written */
     uint64_t requests, timeouts, nopes;           /* WANTs sent; asked again; NOPEs heard */
-    uint64_t mismatches; /* blobs whose bytes did not match their digest */
-    uint64_t dropped;    /* chunks not asked for (late, duplicate, unknown blob) */
+    uint64_t mismatches;                          /* blobs whose bytes did not match their digest */
+    uint64_t dropped; /* chunks not asked for (late, duplicate, unknown blob) */
 } shoal_fetch_stats_t;
 
 typedef struct shoal_fetch shoal_fetch_t;

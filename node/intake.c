@@ -22,7 +22,7 @@
 
 #define S_TICK_MS 50
 #define S_ISSUED_SLACK_S 3600 /* an offer older (or newer) than this is stale */
-#define S_HOSTED_MAX 64        /* shipped sessions remembered for status */
+#define S_HOSTED_MAX 64       /* shipped sessions remembered for status */
 
 extern char **environ;
 
@@ -32,7 +32,8 @@ static const char *s_state_names[] = {"probing", "fetching its manifest", "fetch
 
 /* The probe, beside the loop. */
 typedef struct {
-    char **argv; /* sandbox words, then the offer's probe */
+    char **argv;     /* sandbox words, then the offer's probe */
+    const char *cwd; /* the daemon's work directory (borrowed: it outlives every probe) */
     char out[SHOAL_SHIP_TOOLCHAIN_MAX + 1];
     char err[512];
     int rc;
@@ -86,7 +87,7 @@ static void
 s_probe_step(void *arg)
 {
     s_probe_t *p = arg;
-    p->rc = shoal_fingerprint_toolchain(p->argv, "/", environ, p->out, sizeof(p->out), p->err,
+    p->rc = shoal_fingerprint_toolchain(p->argv, p->cwd, environ, p->out, sizeof(p->out), p->err,
                                         sizeof(p->err));
 }
 
@@ -106,8 +107,7 @@ s_taking_free(s_taking_t *t)
 /* ---------------------------------------------------------------- answers */
 
 static void
-s_answer(shoal_intake_t *self, const char *to, const char *session, bool accepted,
-         const char *text)
+s_answer(shoal_intake_t *self, const char *to, const char *session, bool accepted, const char *text)
 {
     shoal_ship_msg_t msg = {.type = SHOAL_SHIP_ANSWER, .accepted = accepted};
     snprintf(msg.session, sizeof(msg.session), "%s", session);
@@ -151,7 +151,8 @@ s_wrap(shoal_intake_t *self, const char *dir, bool network, bool *failed)
         return NULL;
     const char *writable[1] = {self->config.workdir};
     const char *hidden[1] = {self->config.secret};
-    shoal_sandbox_t spec = {.dir = dir[0] ? dir : NULL,
+    shoal_sandbox_t spec = {.dir =
+                                dir[0] ? dir : self->config.workdir, /* the probe's: no tree yet */
                             .writable = writable,
                             .writable_count = self->config.workdir ? 1 : 0,
                             .hidden = hidden,
@@ -294,8 +295,10 @@ s_on_offer(shoal_intake_t *self, const char *from, const shoal_ship_msg_t *msg)
     bool failed;
     char **wrap = s_wrap(self, "", t->offer.network, &failed);
     t->probe = calloc(1, sizeof(*t->probe));
-    if (t->probe && !failed && t->offer.probe && t->offer.probe[0])
+    if (t->probe && !failed && t->offer.probe && t->offer.probe[0]) {
         t->probe->argv = s_concat(wrap, t->offer.probe);
+        t->probe->cwd = self->config.workdir ? self->config.workdir : "/";
+    }
     shoal_adapter_argv_free(&wrap);
     if (!t->offer.probe || !t->offer.probe[0]) {
         s_probe_free(t->probe); /* nothing to compare: the toolchain is not pinned */
@@ -374,7 +377,7 @@ s_probe_done(shoal_intake_t *self, s_taking_t *t)
         int rc = p->rc;
         if (rc != 0)
             snprintf(why, sizeof(why), "its toolchain probe failed here: %.400s", p->err);
-        else if (shoal_fingerprint_compare(t->offer.toolchain, p->out, why, sizeof(why)) != 0)
+        else if (shoal_fingerprint_compare(p->out, t->offer.toolchain, why, sizeof(why)) != 0)
             rc = -1;
         s_probe_free(p);
         if (rc != 0) {
@@ -457,8 +460,8 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
         s_drop(self, t, why);
         return;
     }
-    snprintf(dir, sizeof(dir), "%s/sessions/%s.%s", shoal_store_dir(self->config.store),
-             t->session, hex);
+    snprintf(dir, sizeof(dir), "%s/sessions/%s.%s", shoal_store_dir(self->config.store), t->session,
+             hex);
     if (shoal_store_materialize(self->config.store, t->tree, dir, err, sizeof(err)) != 0) {
         snprintf(why, sizeof(why), "cannot lay out its workspace: %.400s", err);
         s_drop(self, t, why);
@@ -471,9 +474,8 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     if (asprintf(&cwd, "%s%s", dir, strcmp(handoff->cwd, "/") == 0 ? "" : handoff->cwd) < 0)
         cwd = NULL;
     char list[sizeof(handoff->list)];
-    int list_len = handoff->list[0]
-                       ? snprintf(list, sizeof(list), "%s%s", dir, handoff->list)
-                       : snprintf(list, sizeof(list), "%s", "");
+    int list_len = handoff->list[0] ? snprintf(list, sizeof(list), "%s%s", dir, handoff->list)
+                                    : snprintf(list, sizeof(list), "%s", "");
     bool failed;
     char **wrap = s_wrap(self, dir, t->offer.network, &failed);
     char **env = s_env(self->config.sandbox);
@@ -501,8 +503,8 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
         return;
     }
     self->stats.taken++;
-    s_hosted_t *h = &self->hosted[self->hosted_count < S_HOSTED_MAX ? self->hosted_count++
-                                                                     : S_HOSTED_MAX - 1];
+    s_hosted_t *h =
+        &self->hosted[self->hosted_count < S_HOSTED_MAX ? self->hosted_count++ : S_HOSTED_MAX - 1];
     snprintf(h->session, sizeof(h->session), "%s", t->session);
     snprintf(h->developer, sizeof(h->developer), "%s", t->developer);
     snprintf(h->who, sizeof(h->who), "%s", t->who);
@@ -581,8 +583,8 @@ s_on_msg(void *ctx, const char *from, const shoal_ship_msg_t *msg, uint64_t now)
 
 /* The head of one session's entry, left open for more fields. */
 static void
-s_status_entry(FILE *out, bool first, const char *session, const char *who,
-               const char *developer, const char *state)
+s_status_entry(FILE *out, bool first, const char *session, const char *who, const char *developer,
+               const char *state)
 {
     fprintf(out, "%s{\"session\":", first ? "" : ",");
     shoal_json_string(out, session);
@@ -606,8 +608,8 @@ s_on_status(void *ctx, FILE *out, bool json)
                         (unsigned long long)self->hosted[i].files);
         s_taking_t *t;
         for (t = zlist_first(self->taking); t; t = zlist_next(self->taking))
-            fprintf(out, "taking session %s for %s from %s: %s\n", t->session, t->who,
-                    t->developer, s_state_names[t->state]);
+            fprintf(out, "taking session %s for %s from %s: %s\n", t->session, t->who, t->developer,
+                    s_state_names[t->state]);
         fprintf(out, "offers %llu: taken %llu, declined %llu, refused %llu\n",
                 (unsigned long long)s->offers, (unsigned long long)s->taken,
                 (unsigned long long)s->declined, (unsigned long long)s->refused);

@@ -34,10 +34,10 @@
 #include <stddef.h>
 
 typedef struct {
-    shoal_node_t *node;     /* borrowed, as the rest */
-    shoal_serve_t *serve;   /* hosts the sessions once their trees are here */
-    shoal_ship_t *ship;     /* the mesh end: this intake becomes its hook */
-    shoal_store_t *store;   /* blobs, and the session directories below it */
+    shoal_node_t *node;      /* borrowed, as the rest */
+    shoal_serve_t *serve;    /* hosts the sessions once their trees are here */
+    shoal_ship_t *ship;      /* the mesh end: this intake becomes its hook */
+    shoal_store_t *store;    /* blobs, and the session directories below it */
     const char *accept_from; /* the --accept-from file */
     bool sandbox;            /* false only with --unsandboxed */
     const char *workdir;     /* the daemon's TMPDIR: writable in the sandbox */

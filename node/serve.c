@@ -468,8 +468,8 @@ s_on_serve(shoal_serve_t *self, zmsg_t *request, uint64_t now)
 {
     zframe_t *body = zmsg_next(request);
     char why[1024];
-    s_hosted_t *h = body ? s_take(self, zframe_data(body), zframe_size(body), now, why, sizeof(why))
-                         : NULL;
+    s_hosted_t *h =
+        body ? s_take(self, zframe_data(body), zframe_size(body), now, why, sizeof(why)) : NULL;
     if (!h)
         return shoal_handoff_strings("refused", body ? why : "an empty hand-off", NULL);
     return shoal_handoff_strings("ok", h->token, shoal_node_name(self->node));
@@ -477,8 +477,7 @@ s_on_serve(shoal_serve_t *self, zmsg_t *request, uint64_t now)
 
 int
 shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap, const char *dir,
-                 const char *developer, const char *who, uint64_t now, char *why,
-                 size_t why_size)
+                 const char *developer, const char *who, uint64_t now, char *why, size_t why_size)
 {
     uint8_t *body = NULL;
     long len = shoal_handoff_encode(handoff, &body);

@@ -328,10 +328,8 @@ shoal_ship_new(shoal_node_t *node)
     self->node = node;
     self->loop = shoal_node_loop(node);
     self->timer = shoal_loop_add_timer(self->loop, shoal_loop_now(self->loop), s_tick, self);
-    shoal_node_app_t app = {.on_user = s_on_user,
-                            .accepts = s_accepts,
-                            .on_status = s_on_status,
-                            .ctx = self};
+    shoal_node_app_t app = {
+        .on_user = s_on_user, .accepts = s_accepts, .on_status = s_on_status, .ctx = self};
     if (self->timer < 0 || shoal_node_attach(node, &app) != 0) {
         shoal_ship_destroy(&self);
         return NULL;

@@ -17,8 +17,8 @@
 
 /* The fields after ["ship", version, type] of each type. */
 static const unsigned s_fields[] = {
-    [SHOAL_SHIP_OFFER] = 4, [SHOAL_SHIP_ANSWER] = 3, [SHOAL_SHIP_WANT] = 3,
-    [SHOAL_SHIP_CHUNK_MSG] = 4, [SHOAL_SHIP_NOPE] = 1, [SHOAL_SHIP_CANCEL] = 2,
+    [SHOAL_SHIP_OFFER] = 4,     [SHOAL_SHIP_ANSWER] = 3, [SHOAL_SHIP_WANT] = 3,
+    [SHOAL_SHIP_CHUNK_MSG] = 4, [SHOAL_SHIP_NOPE] = 1,   [SHOAL_SHIP_CANCEL] = 2,
 };
 
 static void
@@ -59,35 +59,35 @@ shoal_ship_encode(const shoal_ship_msg_t *self, uint8_t *buf, size_t cap)
     msgpack_pack_uint8(&pk, SHOAL_SHIP_VERSION);
     msgpack_pack_uint8(&pk, (uint8_t)self->type);
     switch (self->type) {
-    case SHOAL_SHIP_OFFER:
-        s_pack_str(&pk, self->session);
-        s_pack_bin(&pk, self->body, self->body_len);
-        s_pack_bin(&pk, self->key, sizeof(self->key));
-        s_pack_bin(&pk, self->signature, sizeof(self->signature));
-        break;
-    case SHOAL_SHIP_ANSWER:
-        s_pack_str(&pk, self->session);
-        self->accepted ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-        s_pack_str(&pk, self->text);
-        break;
-    case SHOAL_SHIP_WANT:
-        s_pack_bin(&pk, self->digest, sizeof(self->digest));
-        msgpack_pack_uint64(&pk, self->offset);
-        msgpack_pack_uint64(&pk, self->length);
-        break;
-    case SHOAL_SHIP_CHUNK_MSG:
-        s_pack_bin(&pk, self->digest, sizeof(self->digest));
-        msgpack_pack_uint64(&pk, self->offset);
-        msgpack_pack_uint64(&pk, self->size);
-        s_pack_bin(&pk, self->data, self->data_len);
-        break;
-    case SHOAL_SHIP_NOPE:
-        s_pack_bin(&pk, self->digest, sizeof(self->digest));
-        break;
-    case SHOAL_SHIP_CANCEL:
-        s_pack_str(&pk, self->session);
-        s_pack_bin(&pk, self->signature, sizeof(self->signature));
-        break;
+        case SHOAL_SHIP_OFFER:
+            s_pack_str(&pk, self->session);
+            s_pack_bin(&pk, self->body, self->body_len);
+            s_pack_bin(&pk, self->key, sizeof(self->key));
+            s_pack_bin(&pk, self->signature, sizeof(self->signature));
+            break;
+        case SHOAL_SHIP_ANSWER:
+            s_pack_str(&pk, self->session);
+            self->accepted ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+            s_pack_str(&pk, self->text);
+            break;
+        case SHOAL_SHIP_WANT:
+            s_pack_bin(&pk, self->digest, sizeof(self->digest));
+            msgpack_pack_uint64(&pk, self->offset);
+            msgpack_pack_uint64(&pk, self->length);
+            break;
+        case SHOAL_SHIP_CHUNK_MSG:
+            s_pack_bin(&pk, self->digest, sizeof(self->digest));
+            msgpack_pack_uint64(&pk, self->offset);
+            msgpack_pack_uint64(&pk, self->size);
+            s_pack_bin(&pk, self->data, self->data_len);
+            break;
+        case SHOAL_SHIP_NOPE:
+            s_pack_bin(&pk, self->digest, sizeof(self->digest));
+            break;
+        case SHOAL_SHIP_CANCEL:
+            s_pack_str(&pk, self->session);
+            s_pack_bin(&pk, self->signature, sizeof(self->signature));
+            break;
     }
     long len = sbuf.size <= cap ? (long)sbuf.size : -1;
     if (len > 0)
@@ -160,33 +160,33 @@ s_decode(const msgpack_object *root, void *arg)
     f += 3;
     bool ok = false;
     switch (m->type) {
-    case SHOAL_SHIP_OFFER:
-        ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
-             s_bin_copy(&f[1], SHOAL_SHIP_OFFER_MAX, &m->body, &m->body_len) &&
-             s_bin_fixed(&f[2], m->key, sizeof(m->key)) &&
-             s_bin_fixed(&f[3], m->signature, sizeof(m->signature));
-        break;
-    case SHOAL_SHIP_ANSWER:
-        ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
-             shoal_unpack_bool(&f[1], &m->accepted) && s_str(&f[2], m->text, sizeof(m->text));
-        break;
-    case SHOAL_SHIP_WANT:
-        ok = s_bin_fixed(&f[0], m->digest, sizeof(m->digest)) && s_u64(&f[1], &m->offset) &&
-             s_u64(&f[2], &m->length) && m->length > 0 && m->length <= SHOAL_SHIP_CHUNK;
-        break;
-    case SHOAL_SHIP_CHUNK_MSG:
-        ok = s_bin_fixed(&f[0], m->digest, sizeof(m->digest)) && s_u64(&f[1], &m->offset) &&
-             s_u64(&f[2], &m->size) &&
-             s_bin_copy(&f[3], SHOAL_SHIP_CHUNK, &m->data, &m->data_len) &&
-             m->offset <= m->size && m->data_len <= m->size - m->offset;
-        break;
-    case SHOAL_SHIP_NOPE:
-        ok = s_bin_fixed(&f[0], m->digest, sizeof(m->digest));
-        break;
-    case SHOAL_SHIP_CANCEL:
-        ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
-             s_bin_fixed(&f[1], m->signature, sizeof(m->signature));
-        break;
+        case SHOAL_SHIP_OFFER:
+            ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
+                 s_bin_copy(&f[1], SHOAL_SHIP_OFFER_MAX, &m->body, &m->body_len) &&
+                 s_bin_fixed(&f[2], m->key, sizeof(m->key)) &&
+                 s_bin_fixed(&f[3], m->signature, sizeof(m->signature));
+            break;
+        case SHOAL_SHIP_ANSWER:
+            ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
+                 shoal_unpack_bool(&f[1], &m->accepted) && s_str(&f[2], m->text, sizeof(m->text));
+            break;
+        case SHOAL_SHIP_WANT:
+            ok = s_bin_fixed(&f[0], m->digest, sizeof(m->digest)) && s_u64(&f[1], &m->offset) &&
+                 s_u64(&f[2], &m->length) && m->length > 0 && m->length <= SHOAL_SHIP_CHUNK;
+            break;
+        case SHOAL_SHIP_CHUNK_MSG:
+            ok = s_bin_fixed(&f[0], m->digest, sizeof(m->digest)) && s_u64(&f[1], &m->offset) &&
+                 s_u64(&f[2], &m->size) &&
+                 s_bin_copy(&f[3], SHOAL_SHIP_CHUNK, &m->data, &m->data_len) &&
+                 m->offset <= m->size && m->data_len <= m->size - m->offset;
+            break;
+        case SHOAL_SHIP_NOPE:
+            ok = s_bin_fixed(&f[0], m->digest, sizeof(m->digest));
+            break;
+        case SHOAL_SHIP_CANCEL:
+            ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
+                 s_bin_fixed(&f[1], m->signature, sizeof(m->signature));
+            break;
     }
     return ok ? 0 : -1;
 }
@@ -307,18 +307,16 @@ s_decode_offer(const msgpack_object *root, void *arg)
         shoal_handoff_decode((const uint8_t *)f[1].via.bin.ptr, f[1].via.bin.size,
                              &self->handoff) != 0)
         return -1;
-    bool ok = s_bin_fixed(&f[2], self->root, sizeof(self->root)) &&
-              s_u64(&f[3], &self->manifest_size) && self->manifest_size > 0 &&
-              self->manifest_size <= SHOAL_TREE_MANIFEST_MAX &&
-              s_probe(&f[4], &self->probe) &&
-              s_str(&f[5], self->toolchain, sizeof(self->toolchain)) &&
-              s_str(&f[6], self->deps, sizeof(self->deps)) &&
-              shoal_unpack_bool(&f[7], &self->network) &&
-              s_str(&f[8], self->developer, sizeof(self->developer)) && self->developer[0] &&
-              (f[9].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-               f[9].type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
-              s_rooted(self->handoff.cwd) &&
-              (!self->handoff.list[0] || s_rooted(self->handoff.list)) && !self->handoff.env[0];
+    bool ok =
+        s_bin_fixed(&f[2], self->root, sizeof(self->root)) && s_u64(&f[3], &self->manifest_size) &&
+        self->manifest_size > 0 && self->manifest_size <= SHOAL_TREE_MANIFEST_MAX &&
+        s_probe(&f[4], &self->probe) && s_str(&f[5], self->toolchain, sizeof(self->toolchain)) &&
+        s_str(&f[6], self->deps, sizeof(self->deps)) && shoal_unpack_bool(&f[7], &self->network) &&
+        s_str(&f[8], self->developer, sizeof(self->developer)) && self->developer[0] &&
+        (f[9].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+         f[9].type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
+        s_rooted(self->handoff.cwd) && (!self->handoff.list[0] || s_rooted(self->handoff.list)) &&
+        !self->handoff.env[0];
     self->issued = f[9].via.i64;
     return ok ? 0 : -1;
 }

@@ -55,15 +55,15 @@ typedef struct {
     char session[SHOAL_SESSION_ID_MAX + 1]; /* OFFER ANSWER CANCEL */
     uint8_t *body;                          /* OFFER: the signed offer (owned) */
     size_t body_len;
-    uint8_t key[SHOAL_IDENTITY_PUBLIC_BYTES];       /* OFFER */
+    uint8_t key[SHOAL_IDENTITY_PUBLIC_BYTES];          /* OFFER */
     uint8_t signature[SHOAL_IDENTITY_SIGNATURE_BYTES]; /* OFFER CANCEL */
-    bool accepted;                                  /* ANSWER */
-    char text[SHOAL_SHIP_TEXT_MAX + 1];             /* ANSWER */
-    uint8_t digest[SHOAL_DIGEST_BYTES];             /* WANT CHUNK NOPE */
-    uint64_t offset;                                /* WANT CHUNK: bytes */
-    uint64_t length;                                /* WANT: bytes wanted */
-    uint64_t size;                                  /* CHUNK: the blob's bytes */
-    uint8_t *data;                                  /* CHUNK (owned) */
+    bool accepted;                                     /* ANSWER */
+    char text[SHOAL_SHIP_TEXT_MAX + 1];                /* ANSWER */
+    uint8_t digest[SHOAL_DIGEST_BYTES];                /* WANT CHUNK NOPE */
+    uint64_t offset;                                   /* WANT CHUNK: bytes */
+    uint64_t length;                                   /* WANT: bytes wanted */
+    uint64_t size;                                     /* CHUNK: the blob's bytes */
+    uint8_t *data;                                     /* CHUNK (owned) */
     size_t data_len;
 } shoal_ship_msg_t;
 
@@ -89,10 +89,10 @@ typedef struct {
     uint64_t manifest_size;           /* bytes of the manifest, the root's blob */
     char **probe; /* the command that names the toolchain (NULL-terminated; NULL: none) */
     char toolchain[SHOAL_SHIP_TOOLCHAIN_MAX + 1]; /* what it printed at the developer's */
-    char deps[SHOAL_DIGEST_HEX]; /* the dependency files' digest (hex) */
-    bool network;                /* the tests may use the network */
-    char developer[GOSSIP_NAME_MAX + 1]; /* the mesh member that offers it */
-    int64_t issued;                      /* unix seconds */
+    char deps[SHOAL_DIGEST_HEX];                  /* the dependency files' digest (hex) */
+    bool network;                                 /* the tests may use the network */
+    char developer[GOSSIP_NAME_MAX + 1];          /* the mesh member that offers it */
+    int64_t issued;                               /* unix seconds */
 } shoal_offer_t;
 
 /* The offer's body (malloc'd into *out) and its length; -1 out of memory or

@@ -36,20 +36,21 @@ s_handoff(shoal_shipment_t *self, shoal_handoff_t *h, const shoal_run_config_t *
     static char rooted_cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof(cwd)) || !realpath(cwd, real) ||
         s_rooted(self->top, real, rooted_cwd, sizeof(rooted_cwd)) != 0) {
-        snprintf(err, err_size, "the current directory is not inside the workspace %s",
-                 self->top);
+        snprintf(err, err_size, "the current directory is not inside the workspace %s", self->top);
         return -1;
     }
-    *h = (shoal_handoff_t){.run = *run, .argv = argv, .argc = argc, .cwd = rooted_cwd,
-                           .env = no_env};
+    *h = (shoal_handoff_t){
+        .run = *run, .argv = argv, .argc = argc, .cwd = rooted_cwd, .env = no_env};
     h->run.junit[0] = h->run.json[0] = h->run.history_db[0] = '\0';
     h->run.cwd = NULL;
     h->run.env = NULL;
     snprintf(h->adapter, sizeof(h->adapter), "%s", adapter_name ? adapter_name : "");
     if (list[0] &&
         (!realpath(list, real) || s_rooted(self->top, real, h->list, sizeof(h->list)) != 0)) {
-        snprintf(err, err_size, "--list %s: not a file inside the workspace %s (a daemon gets "
-                 "only the workspace)", list, self->top);
+        snprintf(err, err_size,
+                 "--list %s: not a file inside the workspace %s (a daemon gets "
+                 "only the workspace)",
+                 list, self->top);
         return -1;
     }
     return 0;
@@ -71,8 +72,10 @@ shoal_shipment_prepare(shoal_shipment_t *self, const shoal_run_config_t *run,
     else
         shoal_identity_default_path(path, sizeof(path));
     if (shoal_identity_load(path, &identity, why, sizeof(why)) != 0) {
-        snprintf(err, err_size, "--ship needs your identity: %s (make one with `shoal keygen "
-                 "--identity`)", why);
+        snprintf(err, err_size,
+                 "--ship needs your identity: %s (make one with `shoal keygen "
+                 "--identity`)",
+                 why);
         return -1;
     }
     shoal_identity_name(identity.public_key, identity.comment, self->who, sizeof(self->who));
@@ -103,7 +106,11 @@ shoal_shipment_prepare(shoal_shipment_t *self, const shoal_run_config_t *run,
         snprintf(err, err_size, "cannot name the toolchain to ship with: %s", why);
         goto done;
     }
-    shoal_fingerprint_deps(shoal_adapter_dep_files(adapter), cwd, offer.deps);
+    if (shoal_fingerprint_deps(shoal_adapter_dep_files(adapter), cwd, offer.deps, why,
+                               sizeof(why)) != 0) {
+        snprintf(err, err_size, "cannot read the dependency files to ship with: %s", why);
+        goto done;
+    }
     snprintf(offer.developer, sizeof(offer.developer), "%s", developer);
     uint8_t *body = NULL;
     long body_len = shoal_offer_encode(&offer, &body);
@@ -112,8 +119,8 @@ shoal_shipment_prepare(shoal_shipment_t *self, const shoal_run_config_t *run,
                  SHOAL_SHIP_OFFER_MAX);
         goto done;
     }
-    self->offer = (shoal_ship_msg_t){.type = SHOAL_SHIP_OFFER, .body = body,
-                                     .body_len = (size_t)body_len};
+    self->offer =
+        (shoal_ship_msg_t){.type = SHOAL_SHIP_OFFER, .body = body, .body_len = (size_t)body_len};
     snprintf(self->offer.session, sizeof(self->offer.session), "%s", run->session);
     memcpy(self->offer.key, identity.public_key, sizeof(self->offer.key));
     shoal_identity_sign(&identity, body, (size_t)body_len, self->offer.signature);

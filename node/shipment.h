@@ -27,7 +27,7 @@ typedef struct {
     shoal_tree_t *tree;
     uint8_t *manifest;
     size_t manifest_len;
-    size_t hashed;        /* files hashed by the scan (the others came from the cache) */
+    size_t hashed;          /* files hashed by the scan (the others came from the cache) */
     shoal_ship_msg_t offer; /* signed; its body is the shoal_offer_t */
     uint8_t cancel[SHOAL_IDENTITY_SIGNATURE_BYTES]; /* signature of the CANCEL */
     char who[SHOAL_IDENTITY_NAME_MAX + 1];

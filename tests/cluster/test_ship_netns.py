@@ -22,11 +22,13 @@ counters (`shoal status --json`):
      no store, session or counter of taken sessions changes anywhere.
 Needs root, `ip netns`, git and bubblewrap; exits 77 (skip) otherwise.
 """
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -66,13 +68,14 @@ def workspace(root, tests, sleep):
     sh(["git", "commit", "-qm", "suite"], cwd=root, env=env)
 
 
-def write_list(root, tests, sleep):
+def write_list(root, tests, sleep, gpu=True):
     with open(os.path.join(root, "tests.list"), "w") as f:
         for t in range(tests):
             i = (t * 37) % FILES
             f.write("read_%03d\tsh -c 'grep -q \"content of file %d$\" data/f%04d.txt && "
                     "sleep %s'\n" % (t, i, i, sleep))
-        f.write("gpu_only\tsh -c '[ \"$SHOAL_NODE\" = d2 ] && sleep %s'\tgpu=a100\n" % sleep)
+        if gpu:
+            f.write("gpu_only\tsh -c '[ \"$SHOAL_NODE\" = d2 ] && sleep %s'\tgpu=a100\n" % sleep)
 
 
 def status(node):
@@ -164,8 +167,9 @@ def run_phases(cluster, lan, addrs):
     accept = os.path.join(tmp, "developers.pub")
     with open(accept, "w") as f:
         f.write("# who may ship to these daemons\n%s\n" % pub)
-    shim = os.path.join(tmp, "arm-bin")
-    os.makedirs(shim)
+    # Outside /tmp: the sandbox's /tmp is private, and d4's PATH must reach it.
+    shim = tempfile.mkdtemp(prefix="shoal-arm-bin-", dir="/var/tmp")
+    atexit.register(shutil.rmtree, shim, True)
     with open(os.path.join(shim, "uname"), "w") as f:
         f.write("#!/bin/sh\necho Linux aarch64\n")
     os.chmod(os.path.join(shim, "uname"), 0o755)
@@ -264,7 +268,7 @@ def run_phases(cluster, lan, addrs):
     alive = [h for h in DAEMONS if h != "d1"]
     before = {h: intake(daemons[h]) for h in alive}
     blobs = {h: store_blobs(caches[h]) for h in alive}
-    write_list(root, tests=10, sleep=0.05)
+    write_list(root, tests=10, sleep=0.05, gpu=False)  # alone, it has no gpu=a100
     rc = dev.start("ship-four", other, ["--wait", "5"]).wait(120)
     out = dev.text()
     if rc != 0:

@@ -33,8 +33,8 @@ test_node_ship_messages_round_trip(void)
     uint8_t body[100], data[SHOAL_SHIP_CHUNK];
     randombytes_buf(body, sizeof(body));
     randombytes_buf(data, sizeof(data));
-    shoal_ship_msg_t offer = {.type = SHOAL_SHIP_OFFER, .session = "s1", .body = body,
-                              .body_len = sizeof(body)};
+    shoal_ship_msg_t offer = {
+        .type = SHOAL_SHIP_OFFER, .session = "s1", .body = body, .body_len = sizeof(body)};
     randombytes_buf(offer.key, sizeof(offer.key));
     randombytes_buf(offer.signature, sizeof(offer.signature));
     shoal_ship_msg_t out = s_roundtrip(&offer);
@@ -44,8 +44,10 @@ test_node_ship_messages_round_trip(void)
     CHECK(memcmp(out.signature, offer.signature, sizeof(out.signature)) == 0);
     shoal_ship_msg_clear(&out);
 
-    shoal_ship_msg_t chunk = {.type = SHOAL_SHIP_CHUNK_MSG, .offset = SHOAL_SHIP_CHUNK,
-                              .size = 3 * SHOAL_SHIP_CHUNK, .data = data,
+    shoal_ship_msg_t chunk = {.type = SHOAL_SHIP_CHUNK_MSG,
+                              .offset = SHOAL_SHIP_CHUNK,
+                              .size = 3 * SHOAL_SHIP_CHUNK,
+                              .data = data,
                               .data_len = sizeof(data)};
     chunk.digest[0] = 7;
     out = s_roundtrip(&chunk);
@@ -54,8 +56,8 @@ test_node_ship_messages_round_trip(void)
     CHECK(out.data_len == sizeof(data) && memcmp(out.data, data, sizeof(data)) == 0);
     shoal_ship_msg_clear(&out);
 
-    shoal_ship_msg_t answer = {.type = SHOAL_SHIP_ANSWER, .session = "s1", .accepted = false,
-                               .text = "toolchain differs"};
+    shoal_ship_msg_t answer = {
+        .type = SHOAL_SHIP_ANSWER, .session = "s1", .accepted = false, .text = "toolchain differs"};
     out = s_roundtrip(&answer);
     CHECK(!out.accepted && strcmp(out.text, "toolchain differs") == 0);
     shoal_ship_msg_clear(&out);
@@ -69,8 +71,11 @@ test_node_ship_messages_out_of_bounds_are_refused(void)
     shoal_ship_msg_t m;
     /* A chunk saying it lies past the blob's end. */
     uint8_t data[10] = {0};
-    shoal_ship_msg_t chunk = {.type = SHOAL_SHIP_CHUNK_MSG, .offset = 95, .size = 100,
-                              .data = data, .data_len = sizeof(data)};
+    shoal_ship_msg_t chunk = {.type = SHOAL_SHIP_CHUNK_MSG,
+                              .offset = 95,
+                              .size = 100,
+                              .data = data,
+                              .data_len = sizeof(data)};
     long len = shoal_ship_encode(&chunk, buf, sizeof(buf));
     CHECK(len > 0);
     CHECK(shoal_ship_decode(buf, (size_t)len, &m) == -1);
@@ -95,8 +100,8 @@ test_node_ship_messages_out_of_bounds_are_refused(void)
     }
     /* Too much data to encode at all. */
     static uint8_t big[SHOAL_SHIP_CHUNK + 1];
-    chunk = (shoal_ship_msg_t){.type = SHOAL_SHIP_CHUNK_MSG, .size = sizeof(big), .data = big,
-                               .data_len = sizeof(big)};
+    chunk = (shoal_ship_msg_t){
+        .type = SHOAL_SHIP_CHUNK_MSG, .size = sizeof(big), .data = big, .data_len = sizeof(big)};
     CHECK(shoal_ship_encode(&chunk, buf, sizeof(buf)) == -1);
 }
 
@@ -124,9 +129,10 @@ test_node_ship_offer_paths_stay_in_the_workspace(void)
         char *cwd, *list;
         int rc;
     } cases[] = {
-        {"/", "", 0},          {"/sub/dir", "/tests/list", 0}, {"/sub/../..", "", -1},
-        {"sub", "", -1},       {"/", "/a/./b", -1},            {"/", "relative", -1},
-        {"/a//b", "", -1},     {"/..", "", -1},
+        {"/", "", 0},           {"/sub/dir", "/tests/list", 0},
+        {"/sub/../..", "", -1}, {"sub", "", -1},
+        {"/", "/a/./b", -1},    {"/", "relative", -1},
+        {"/a//b", "", -1},      {"/..", "", -1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         shoal_offer_t o, back;
@@ -136,8 +142,8 @@ test_node_ship_offer_paths_stay_in_the_workspace(void)
         CHECK(len > 0);
         int rc = shoal_offer_decode(body, (size_t)len, &back);
         if (rc != cases[i].rc)
-            fprintf(stderr, "case %zu: cwd '%s' list '%s': %d\n", i, cases[i].cwd,
-                    cases[i].list, rc);
+            fprintf(stderr, "case %zu: cwd '%s' list '%s': %d\n", i, cases[i].cwd, cases[i].list,
+                    rc);
         CHECK(rc == cases[i].rc);
         if (rc == 0) {
             CHECK(strcmp(back.handoff.cwd, cases[i].cwd) == 0);
@@ -234,12 +240,15 @@ s_deliver(s_net_t *net, shoal_fetch_t *fetch, uint64_t now)
             reply.type = SHOAL_SHIP_NOPE;
         } else {
             size_t n = net->sizes[b] - want.offset < want.length ? net->sizes[b] - want.offset
-                                                                  : want.length;
+                                                                 : want.length;
             memcpy(chunk, m->blobs[b] + want.offset, n);
             if (m->corrupt && n)
                 chunk[0] ^= 1;
-            reply = (shoal_ship_msg_t){.type = SHOAL_SHIP_CHUNK_MSG, .offset = want.offset,
-                                       .size = net->sizes[b], .data = chunk, .data_len = n};
+            reply = (shoal_ship_msg_t){.type = SHOAL_SHIP_CHUNK_MSG,
+                                       .offset = want.offset,
+                                       .size = net->sizes[b],
+                                       .data = chunk,
+                                       .data_len = n};
             memcpy(reply.digest, want.digest, SHOAL_DIGEST_BYTES);
         }
         shoal_fetch_on_msg(fetch, m->name, &reply, now);
