@@ -128,6 +128,7 @@ typedef struct {
     uint64_t drop_auth;   /* failed to open: wrong key, tampered, unsealed */
     uint64_t drop_stale;  /* acks of probes no longer outstanding */
     uint64_t drop_send;   /* frames the transport could not take */
+    uint64_t drop_unclaimed; /* USER payloads no application above took (it counts them) */
     uint64_t probes, probe_failures, indirect_probes;
     uint64_t suspicions, refutations, deaths_declared;
     uint64_t push_pulls;

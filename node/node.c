@@ -143,15 +143,24 @@ s_deliver(void *ctx, uint64_t now)
     (void)now;
     s_event_t *event;
     while ((event = zlist_pop(self->outbox))) {
+        bool claimed = event->is_member;
         for (size_t i = 0; i < self->app_count; i++) {
             shoal_node_app_t app = self->apps[i];
             void *scope = shoal_log_scope(app.ctx);
-            if (event->is_member && app.on_member)
+            if (event->is_member && app.on_member) {
                 app.on_member(app.ctx, &event->member, event->old);
-            else if (!event->is_member && app.on_user &&
-                     (!app.accepts || app.accepts(app.ctx, event->payload, event->len)))
+            } else if (!event->is_member && app.on_user &&
+                       (!app.accepts || app.accepts(app.ctx, event->payload, event->len))) {
                 app.on_user(app.ctx, event->from, event->payload, event->len);
+                claimed = true;
+            }
             shoal_log_scope(scope);
+        }
+        if (!claimed) {
+            /* Another session's, one already over here, or not shoal's. */
+            gossip_mesh_stats(self->mesh)->drop_unclaimed++;
+            shoal_log_debug("a payload from %s that nothing here takes (%zu bytes)", event->from,
+                            event->len);
         }
         free(event->payload);
         free(event);

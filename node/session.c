@@ -1068,7 +1068,7 @@ static bool
 s_accepts(void *ctx, const uint8_t *payload, size_t len)
 {
     shoal_session_t *self = ctx;
-    return shoal_msg_peek_session(payload, len, self->config.session) != 0;
+    return shoal_msg_peek_session(payload, len, self->config.session) == 1;
 }
 
 /* ---------------------------------------------------------------- participants */

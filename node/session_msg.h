@@ -238,7 +238,7 @@ void shoal_item_clear(shoal_item_t *item);
 const char *shoal_msg_type_str(shoal_msg_type_t type);
 /* Whether the encoded message in buf[0..len) is of `session`, from its header
  * alone: 1 yes, 0 no, -1 when the header is not one shoal_msg_encode writes
- * (the decoder then says what is wrong). Borrows both. */
+ * (not a session message: the node counts it as unclaimed). Borrows both. */
 int shoal_msg_peek_session(const uint8_t *buf, size_t len, const char *session);
 
 /* Fencing: whether a receiver takes a decoded message, or why it drops it.
