@@ -124,10 +124,10 @@ typedef struct {
 typedef struct {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t by_type_in[8], by_type_out[8];
-    uint64_t drop_decode; /* malformed, oversized, unknown type or version */
-    uint64_t drop_auth;   /* failed to open: wrong key, tampered, unsealed */
-    uint64_t drop_stale;  /* acks of probes no longer outstanding */
-    uint64_t drop_send;   /* frames the transport could not take */
+    uint64_t drop_decode;    /* malformed, oversized, unknown type or version */
+    uint64_t drop_auth;      /* failed to open: wrong key, tampered, unsealed */
+    uint64_t drop_stale;     /* acks of probes no longer outstanding */
+    uint64_t drop_send;      /* frames the transport could not take */
     uint64_t drop_unclaimed; /* USER payloads no application above took (it counts them) */
     uint64_t probes, probe_failures, indirect_probes;
     uint64_t suspicions, refutations, deaths_declared;

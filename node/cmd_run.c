@@ -393,7 +393,7 @@ s_ship_start(s_ship_t *ship, shoal_node_t *node)
         fprintf(stderr, "shoal run: --ship: out of memory\n");
         return -1;
     }
-    shoal_ship_set_tree(ship->ship, s->top, s->tree, s->manifest, s->manifest_len);
+    shoal_ship_set_tree(ship->ship, s);
     shoal_ship_offer(ship->ship, &s->offer);
     return 0;
 }

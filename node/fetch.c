@@ -247,7 +247,9 @@ s_open(shoal_fetch_t *self, s_blob_t *b)
     return 0;
 }
 
-static void
+/* Asks for chunk i of the blob; false when the request could not be sent
+ * now (no connection yet): it stays wanted for the next tick. */
+static bool
 s_ask(shoal_fetch_t *self, s_blob_t *b, uint32_t i, uint64_t now)
 {
     shoal_ship_msg_t want = {.type = SHOAL_SHIP_WANT,
@@ -255,12 +257,15 @@ s_ask(shoal_fetch_t *self, s_blob_t *b, uint32_t i, uint64_t now)
                              .length = s_chunk_len(b, i)};
     memcpy(want.digest, b->digest, SHOAL_DIGEST_BYTES);
     long len = shoal_ship_encode(&want, self->buf, sizeof(self->buf));
-    if (len > 0)
-        self->send(self->ctx, b->source, self->buf, (size_t)len);
+    if (len < 0 || self->send(self->ctx, b->source, self->buf, (size_t)len) != 0) {
+        self->stats.unsent++;
+        return false;
+    }
     b->state[i] = S_ASKED;
     b->asked_at[i] = now;
     self->in_flight++;
     self->stats.requests++;
+    return true;
 }
 
 /* Requests unanswered for too long are asked again (of another source
@@ -296,6 +301,7 @@ s_is_open(const s_blob_t *b)
 uint64_t
 shoal_fetch_tick(shoal_fetch_t *self, uint64_t now)
 {
+    bool unsent = false;
     for (size_t k = self->first_open; k < self->opened && !self->failed[0]; k++)
         if (s_is_open(self->blobs[k]))
             s_expire(self, self->blobs[k], now);
@@ -313,12 +319,16 @@ shoal_fetch_tick(shoal_fetch_t *self, uint64_t now)
                 continue;
         }
         for (; b->next < b->chunks && self->in_flight < SHOAL_FETCH_WINDOW; b->next++)
-            if (b->state[b->next] == S_WANT)
-                s_ask(self, b, b->next, now);
+            if (b->state[b->next] == S_WANT && !s_ask(self, b, b->next, now)) {
+                unsent = true;
+                break;
+            }
+        if (unsent)
+            break;
     }
     while (self->first_open < self->count && self->blobs[self->first_open]->stored)
         self->first_open++;
-    return now + (self->in_flight ? 100 : 1000);
+    return now + (unsent ? SHOAL_FETCH_RESEND_MS : self->in_flight ? 100 : 1000);
 }
 
 /* ---------------------------------------------------------------- answers */

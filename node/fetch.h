@@ -25,22 +25,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHOAL_FETCH_WINDOW 64         /* chunk requests in flight */
+#define SHOAL_FETCH_WINDOW                                                                         \
+    32 /* chunk requests in flight: half the mesh's per-peer send queue (64) */
 #define SHOAL_FETCH_OPEN_MAX 32       /* blobs being written at once */
 #define SHOAL_FETCH_TIMEOUT_MS 1500   /* before a request is asked again */
 #define SHOAL_FETCH_PEER_FAILURES 2   /* timeouts before a peer is given up for a blob */
 #define SHOAL_FETCH_ORIGIN_FAILURES 8 /* timeouts of the origin before the fetch fails */
+#define SHOAL_FETCH_RESEND_MS 20      /* a request that could not be sent is tried again */
 
-/* Sends payload[len] to the member named to; 0, or -1 (it is asked again
- * after the timeout either way). */
+/* Sends payload[len] to the member named to; 0, or -1 when it cannot now
+ * (the request is tried again SHOAL_FETCH_RESEND_MS later). A request sent
+ * and lost is asked again after its timeout. */
 typedef int(shoal_fetch_send_fn)(void *ctx, const char *to, const uint8_t *payload, size_t len);
 
 typedef struct {
     uint64_t blobs_from_origin, blobs_from_peers; /* blobs stored, by who sent their bytes */
     uint64_t bytes_from_origin, bytes_from_peers; /* chunk bytes received and written */
     uint64_t requests, timeouts, nopes;           /* WANTs sent; asked again; NOPEs heard */
-    uint64_t mismatches;                          /* blobs whose bytes did not match their digest */
-    uint64_t dropped; /* chunks not asked for (late, duplicate, unknown blob) */
+    uint64_t unsent; /* WANTs the mesh could not send at once (no connection yet): tried again */
+    uint64_t mismatches; /* blobs whose bytes did not match their digest */
+    uint64_t dropped;    /* chunks not asked for (late, duplicate, unknown blob) */
 } shoal_fetch_stats_t;
 
 typedef struct shoal_fetch shoal_fetch_t;

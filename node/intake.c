@@ -26,9 +26,10 @@
 
 extern char **environ;
 
-typedef enum { S_PROBING, S_MANIFEST, S_BLOBS } s_state_t;
+typedef enum { S_PROBING, S_INDEX, S_PAGES, S_BLOBS } s_state_t;
 
-static const char *s_state_names[] = {"probing", "fetching its manifest", "fetching"};
+static const char *s_state_names[] = {"probing", "fetching its manifest's index",
+                                      "fetching its manifest", "fetching"};
 
 /* The probe, beside the loop. */
 typedef struct {
@@ -49,9 +50,12 @@ typedef struct {
     shoal_job_t *probing;
     s_probe_t *probe;
     shoal_fetch_t *fetch;
+    shoal_page_t *pages; /* of the manifest */
+    size_t page_count;
     shoal_tree_t *tree;
     char answer[SHOAL_SHIP_TEXT_MAX + 1]; /* the last one, said again to a repeated offer */
     bool accepted;
+    uint64_t accepted_at; /* ms */
 } s_taking_t;
 
 /* A session handed to serve, for status and to answer a repeated offer. */
@@ -99,6 +103,7 @@ s_taking_free(s_taking_t *t)
     if (t->probe)
         s_probe_free(t->probe);
     shoal_fetch_destroy(&t->fetch);
+    free(t->pages);
     shoal_tree_destroy(&t->tree);
     shoal_offer_clear(&t->offer);
     free(t);
@@ -392,30 +397,67 @@ s_probe_done(shoal_intake_t *self, s_taking_t *t)
         return;
     }
     s_peers(self, t->fetch);
-    t->state = S_MANIFEST;
+    t->state = S_INDEX;
     t->accepted = true;
+    t->accepted_at = shoal_loop_now(self->loop);
     snprintf(t->answer, sizeof(t->answer), "its toolchain matches (%s); fetching the workspace",
              t->offer.toolchain[0] ? t->offer.toolchain : "not pinned");
     s_answer(self, t->developer, t->session, true, t->answer);
 }
 
-/* The manifest is in the store: read it, and want every blob. */
+/* A blob of the store, whole, into a new buffer of its size; NULL when
+ * the store lacks it. */
+static uint8_t *
+s_read_blob(shoal_intake_t *self, const uint8_t digest[SHOAL_DIGEST_BYTES], uint64_t size,
+            uint8_t *into)
+{
+    uint8_t *buf = into ? into : malloc(size ? size : 1);
+    long n = buf ? shoal_store_read(self->config.store, digest, 0, buf, size) : -1;
+    if (n == (long)size)
+        return buf;
+    if (!into)
+        free(buf);
+    return NULL;
+}
+
+/* The index is in the store: want the manifest's pages. */
+static void
+s_index_done(shoal_intake_t *self, s_taking_t *t)
+{
+    uint8_t *index = s_read_blob(self, t->offer.root, t->offer.manifest_size, NULL);
+    long count = index ? shoal_pages_parse(index, t->offer.manifest_size, &t->pages) : -1;
+    free(index);
+    if (count < 0) {
+        s_drop(self, t, "its manifest's index is unreadable");
+        return;
+    }
+    t->page_count = (size_t)count;
+    for (size_t i = 0; i < t->page_count; i++)
+        if (shoal_fetch_add(t->fetch, t->pages[i].digest, t->pages[i].size) != 0) {
+            s_drop(self, t, "out of memory");
+            return;
+        }
+    t->state = S_PAGES;
+}
+
+/* The manifest's pages are in the store: read it, and want every blob. */
 static void
 s_manifest_done(shoal_intake_t *self, s_taking_t *t)
 {
     char err[512];
-    uint8_t *manifest = malloc(t->offer.manifest_size);
-    long n = manifest ? shoal_store_read(self->config.store, t->offer.root, 0, manifest,
-                                         t->offer.manifest_size)
-                      : -1;
-    t->tree = n == (long)t->offer.manifest_size
-                  ? shoal_tree_decode(manifest, (size_t)n, err, sizeof(err))
-                  : NULL;
+    const shoal_page_t *last = &t->pages[t->page_count - 1];
+    uint64_t len = last->offset + last->size;
+    uint8_t *manifest = malloc(len);
+    bool read = manifest != NULL;
+    for (size_t i = 0; read && i < t->page_count; i++)
+        read = s_read_blob(self, t->pages[i].digest, t->pages[i].size,
+                           manifest + t->pages[i].offset) != NULL;
+    t->tree = read ? shoal_tree_decode(manifest, len, err, sizeof(err)) : NULL;
     free(manifest);
     if (!t->tree) {
         char why[SHOAL_SHIP_TEXT_MAX + 1];
         snprintf(why, sizeof(why), "its manifest is unreadable: %.400s",
-                 n == (long)t->offer.manifest_size ? err : "not in the store");
+                 read ? err : "a page is not in the store");
         s_drop(self, t, why);
         return;
     }
@@ -497,6 +539,14 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     handoff->slots = 0;
     uint64_t files = shoal_tree_count(t->tree), bytes = shoal_tree_bytes(t->tree);
     s_count_fetch(self, t->fetch);
+    const shoal_fetch_stats_t *f = shoal_fetch_stats(t->fetch);
+    shoal_log_info("session %s: fetched %llu blobs (%llu bytes from %s, %llu from peers) in %llu "
+                   "ms: %llu requests, %llu timeouts, %llu NOPEs",
+                   t->session, (unsigned long long)(f->blobs_from_origin + f->blobs_from_peers),
+                   (unsigned long long)f->bytes_from_origin, t->developer,
+                   (unsigned long long)f->bytes_from_peers,
+                   (unsigned long long)(now - t->accepted_at), (unsigned long long)f->requests,
+                   (unsigned long long)f->timeouts, (unsigned long long)f->nopes);
     if (shoal_serve_host(self->config.serve, handoff, wrap, dir, t->developer, t->who, now, why,
                          sizeof(why)) != 0) {
         s_drop(self, t, why);
@@ -551,7 +601,10 @@ s_tick(void *ctx, uint64_t now)
             char why[SHOAL_SHIP_TEXT_MAX + 1];
             snprintf(why, sizeof(why), "cannot fetch its workspace: %s", failed);
             s_drop(self, t, why);
-        } else if (shoal_fetch_done(t->fetch) && t->state == S_MANIFEST) {
+        } else if (shoal_fetch_done(t->fetch) && t->state == S_INDEX) {
+            s_index_done(self, t);
+            next = now;
+        } else if (shoal_fetch_done(t->fetch) && t->state == S_PAGES) {
             s_manifest_done(self, t);
             next = now;
         } else if (shoal_fetch_done(t->fetch) && t->state == S_BLOBS) {

@@ -6,6 +6,7 @@
 #include "node/log.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,11 +25,8 @@ struct shoal_ship {
     long timer;
     bool attached;
     /* blobs served */
-    const char *top;
-    const shoal_tree_t *tree;
-    const uint8_t *manifest;
-    size_t manifest_len;
-    uint8_t root[SHOAL_DIGEST_BYTES];
+    const shoal_shipment_t *shipment;
+    uint8_t root[SHOAL_DIGEST_BYTES]; /* the index's */
     shoal_store_t *store;
     uint8_t chunk[SHOAL_SHIP_CHUNK];
     /* the developer's offer */
@@ -56,60 +54,73 @@ shoal_ship_send(shoal_ship_t *self, const char *to, const shoal_ship_msg_t *msg)
 
 /* ---------------------------------------------------------------- serving blobs */
 
-/* Reads up to len bytes of the workspace's blob at offset: the count, or
- * -1 when the workspace has no such blob (or it is unreadable now). */
+/* The bytes of one of the shipment's blobs held in memory (the index, a
+ * page of the manifest), or NULL. */
+static const uint8_t *
+s_in_memory(const shoal_ship_t *self, const uint8_t digest[SHOAL_DIGEST_BYTES], size_t *size)
+{
+    const shoal_shipment_t *s = self->shipment;
+    if (memcmp(digest, self->root, SHOAL_DIGEST_BYTES) == 0) {
+        *size = s->index_len;
+        return s->index;
+    }
+    for (size_t i = 0; i < s->page_count; i++)
+        if (memcmp(digest, s->pages[i].digest, SHOAL_DIGEST_BYTES) == 0) {
+            *size = s->pages[i].size;
+            return s->manifest + s->pages[i].offset;
+        }
+    return NULL;
+}
+
+/* Reads up to len bytes of the workspace's blob at offset into buf, its
+ * whole size into *size: the count, or -1 when the workspace has no such
+ * blob (or it is unreadable now). */
 static long
 s_read_tree(shoal_ship_t *self, const uint8_t digest[SHOAL_DIGEST_BYTES], uint64_t offset,
-            uint8_t *buf, size_t len)
+            uint8_t *buf, size_t len, uint64_t *size)
 {
-    if (!self->tree)
+    if (!self->shipment)
         return -1;
-    if (memcmp(digest, self->root, SHOAL_DIGEST_BYTES) == 0) {
-        if (offset >= self->manifest_len)
-            return 0;
-        size_t n = self->manifest_len - offset < len ? self->manifest_len - offset : len;
-        memcpy(buf, self->manifest + offset, n);
+    size_t held;
+    const uint8_t *bytes = s_in_memory(self, digest, &held);
+    if (bytes) {
+        *size = held;
+        size_t n = offset >= held ? 0 : held - offset < len ? held - offset : len;
+        memcpy(buf, bytes + (n ? offset : 0), n);
         return (long)n;
     }
-    const shoal_tree_entry_t *e = shoal_tree_find_blob(self->tree, digest);
+    const shoal_tree_entry_t *e = shoal_tree_find_blob(self->shipment->tree, digest);
     if (!e)
         return -1;
     char path[PATH_MAX];
-    if (snprintf(path, sizeof(path), "%s/%s", self->top, e->path) >= (int)sizeof(path))
+    if (snprintf(path, sizeof(path), "%s/%s", self->shipment->top, e->path) >= (int)sizeof(path))
         return -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -1;
     ssize_t n = pread(fd, buf, len, (off_t)offset);
     close(fd);
+    *size = e->size;
     return n;
-}
-
-static uint64_t
-s_blob_size(shoal_ship_t *self, const uint8_t digest[SHOAL_DIGEST_BYTES])
-{
-    if (self->tree && memcmp(digest, self->root, SHOAL_DIGEST_BYTES) == 0)
-        return self->manifest_len;
-    const shoal_tree_entry_t *e = self->tree ? shoal_tree_find_blob(self->tree, digest) : NULL;
-    if (e)
-        return e->size;
-    int64_t size = self->store ? shoal_store_size(self->store, digest) : -1;
-    return size < 0 ? 0 : (uint64_t)size;
 }
 
 static void
 s_on_want(shoal_ship_t *self, const char *from, const shoal_ship_msg_t *want)
 {
-    long n = s_read_tree(self, want->digest, want->offset, self->chunk, want->length);
-    if (n < 0 && self->store)
+    uint64_t size = 0;
+    long n = s_read_tree(self, want->digest, want->offset, self->chunk, want->length, &size);
+    if (n < 0 && self->store) {
         n = shoal_store_read(self->store, want->digest, want->offset, self->chunk, want->length);
+        int64_t held = n >= 0 ? shoal_store_size(self->store, want->digest) : -1;
+        n = held < 0 ? -1 : n;
+        size = held < 0 ? 0 : (uint64_t)held;
+    }
     shoal_ship_msg_t reply = {.type = n < 0 ? SHOAL_SHIP_NOPE : SHOAL_SHIP_CHUNK_MSG,
                               .offset = want->offset,
                               .data = self->chunk,
                               .data_len = n < 0 ? 0 : (size_t)n};
     memcpy(reply.digest, want->digest, SHOAL_DIGEST_BYTES);
-    if (n >= 0)
-        reply.size = s_blob_size(self, want->digest);
+    reply.size = size;
     if (shoal_ship_send(self, from, &reply) != 0)
         return; /* the asker asks again */
     if (n < 0) {
@@ -121,15 +132,12 @@ s_on_want(shoal_ship_t *self, const char *from, const shoal_ship_msg_t *want)
 }
 
 void
-shoal_ship_set_tree(shoal_ship_t *self, const char *top, const shoal_tree_t *tree,
-                    const uint8_t *manifest, size_t manifest_len)
+shoal_ship_set_tree(shoal_ship_t *self, const shoal_shipment_t *shipment)
 {
-    self->top = top;
-    self->tree = tree;
-    self->manifest = manifest;
-    self->manifest_len = manifest_len;
-    if (tree)
-        shoal_tree_root(tree, self->root);
+    self->shipment = shipment;
+    if (shipment)
+        crypto_generichash(self->root, sizeof(self->root), shipment->index, shipment->index_len,
+                           NULL, 0);
 }
 
 void

@@ -17,6 +17,7 @@
 #include "node/identity.h"
 #include "node/node.h"
 #include "node/ship_msg.h"
+#include "node/shipment.h"
 #include "node/store.h"
 #include "node/tree.h"
 
@@ -51,11 +52,10 @@ typedef struct {
 shoal_ship_t *shoal_ship_new(shoal_node_t *node);
 void shoal_ship_destroy(shoal_ship_t **self_p);
 
-/* Serves the blobs of this workspace: the manifest (its root's blob) and
- * every file of tree, read from below top when asked (borrowed: both
- * outlive the ship or are replaced). */
-void shoal_ship_set_tree(shoal_ship_t *self, const char *top, const shoal_tree_t *tree,
-                         const uint8_t *manifest, size_t manifest_len);
+/* Serves the blobs of this workspace (shipment.h): the index of its
+ * manifest's pages, the pages, and every file of tree, read from below top
+ * when asked (borrowed: it outlives the ship or is replaced). */
+void shoal_ship_set_tree(shoal_ship_t *self, const shoal_shipment_t *shipment);
 /* Serves the blobs of this store (borrowed). */
 void shoal_ship_set_store(shoal_ship_t *self, shoal_store_t *store);
 /* Hands OFFER, ANSWER-less traffic (CANCEL, CHUNK, NOPE) to fn. */

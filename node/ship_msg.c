@@ -6,6 +6,7 @@
 #include "node/unpack.h"
 
 #include <msgpack.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -339,4 +340,103 @@ shoal_offer_clear(shoal_offer_t *self)
         free(self->probe[i]);
     free(self->probe);
     memset(self, 0, sizeof(*self));
+}
+
+/* ---------------------------------------------------------------- manifest pages */
+
+long
+shoal_pages_cut(const uint8_t *manifest, size_t len, shoal_page_t **pages)
+{
+    /* [version, [entry...]]: the header up to the first entry stays with
+     * the first page. */
+    size_t at = 2;
+    if (len < 3 || manifest[0] != 0x92)
+        return -1;
+    if ((manifest[at] & 0xf0) == 0x90)
+        at += 1;
+    else if (manifest[at] == 0xdc)
+        at += 3;
+    else if (manifest[at] == 0xdd)
+        at += 5;
+    else
+        return -1;
+    size_t cap = 16, count = 0, start = 0, entries = 0;
+    shoal_page_t *out = malloc(cap * sizeof(*out));
+    while (out && at <= len) {
+        bool end = at == len, cut = end;
+        if (!end) {
+            long size = gossip_wire_check(manifest + at, len - at, 8);
+            if (size <= 0) {
+                free(out);
+                return -1;
+            }
+            uint8_t h;
+            crypto_generichash(&h, 1, manifest + at, (size_t)size, NULL, 0);
+            at += (size_t)size;
+            cut = h % SHOAL_PAGE_ENTRIES == 0 || ++entries >= 16 * SHOAL_PAGE_ENTRIES;
+        }
+        if (cut && at > start) {
+            if (count == cap) {
+                shoal_page_t *grown = realloc(out, 2 * cap * sizeof(*out));
+                if (!grown)
+                    break;
+                out = grown;
+                cap *= 2;
+            }
+            shoal_page_t *p = &out[count++];
+            p->offset = start;
+            p->size = at - start;
+            crypto_generichash(p->digest, SHOAL_DIGEST_BYTES, manifest + start, at - start, NULL,
+                               0);
+            start = at;
+            entries = 0;
+        }
+        if (end) {
+            *pages = out;
+            return (long)count;
+        }
+    }
+    free(out);
+    return -1;
+}
+
+long
+shoal_pages_index(const shoal_page_t *pages, size_t count, uint8_t **out)
+{
+    *out = malloc(count * SHOAL_PAGE_INDEX_BYTES + 1);
+    if (!*out)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t *e = *out + i * SHOAL_PAGE_INDEX_BYTES;
+        memcpy(e, pages[i].digest, SHOAL_DIGEST_BYTES);
+        for (int b = 0; b < 8; b++)
+            e[SHOAL_DIGEST_BYTES + b] = (uint8_t)(pages[i].size >> (56 - 8 * b));
+    }
+    return (long)(count * SHOAL_PAGE_INDEX_BYTES);
+}
+
+long
+shoal_pages_parse(const uint8_t *index, size_t len, shoal_page_t **pages)
+{
+    size_t count = len / SHOAL_PAGE_INDEX_BYTES;
+    if (len == 0 || len % SHOAL_PAGE_INDEX_BYTES != 0)
+        return -1;
+    shoal_page_t *out = calloc(count, sizeof(*out));
+    uint64_t offset = 0;
+    for (size_t i = 0; out && i < count; i++) {
+        const uint8_t *e = index + i * SHOAL_PAGE_INDEX_BYTES;
+        memcpy(out[i].digest, e, SHOAL_DIGEST_BYTES);
+        for (int b = 0; b < 8; b++)
+            out[i].size = out[i].size << 8 | e[SHOAL_DIGEST_BYTES + b];
+        out[i].offset = offset;
+        if (out[i].size == 0 || out[i].size > SHOAL_TREE_MANIFEST_MAX - offset) {
+            free(out);
+            return -1;
+        }
+        offset += out[i].size;
+    }
+    if (!out)
+        return -1;
+    *pages = out;
+    return (long)count;
 }

@@ -107,4 +107,35 @@ void shoal_offer_clear(shoal_offer_t *self);
  * (size at least SHOAL_SESSION_ID_MAX + 8); their length. */
 size_t shoal_ship_cancel_text(const char *session, char *out, size_t size);
 
+/* ---- the manifest in pages
+ *
+ * A workspace's manifest (tree.h) travels in pages, each a blob of its own,
+ * so a run that changed one file moves one page of it, not all of it: the
+ * pages are cut at entry boundaries where the BLAKE2b of an entry's bytes
+ * says so (content-defined: about SHOAL_PAGE_ENTRIES entries a page, and a
+ * changed entry moves the cuts around it alone). The index lists the pages,
+ * SHOAL_PAGE_INDEX_BYTES each: the page's digest and its size (8 bytes,
+ * big-endian); an offer's root is the digest of the index. */
+#define SHOAL_PAGE_ENTRIES 64
+#define SHOAL_PAGE_INDEX_BYTES (SHOAL_DIGEST_BYTES + 8)
+
+typedef struct {
+    uint8_t digest[SHOAL_DIGEST_BYTES];
+    uint64_t offset; /* in the manifest, bytes */
+    uint64_t size;
+} shoal_page_t;
+
+/* Cuts an encoded manifest into pages: their count, with the malloc'd
+ * array in *pages, or -1 when the bytes are not a manifest's array or out
+ * of memory. */
+long shoal_pages_cut(const uint8_t *manifest, size_t len, shoal_page_t **pages);
+/* The index of the pages (malloc'd into *out): its length, or -1 out of
+ * memory. */
+long shoal_pages_index(const shoal_page_t *pages, size_t count, uint8_t **out);
+/* Reads an index: the count, with the malloc'd pages (offsets summed) in
+ * *pages, or -1 for an index that is not one (a size that is not a whole
+ * number of entries, no page, or pages adding up to more than
+ * SHOAL_TREE_MANIFEST_MAX bytes). */
+long shoal_pages_parse(const uint8_t *index, size_t len, shoal_page_t **pages);
+
 #endif

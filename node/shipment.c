@@ -94,8 +94,16 @@ shoal_shipment_prepare(shoal_shipment_t *self, const shoal_run_config_t *run,
         goto done;
     }
     self->manifest_len = (size_t)len;
-    offer.manifest_size = self->manifest_len;
-    shoal_tree_root(self->tree, offer.root);
+    long pages = shoal_pages_cut(self->manifest, self->manifest_len, &self->pages);
+    long index = pages > 0 ? shoal_pages_index(self->pages, (size_t)pages, &self->index) : -1;
+    if (index < 0) {
+        snprintf(err, err_size, "out of memory");
+        goto done;
+    }
+    self->page_count = (size_t)pages;
+    self->index_len = (size_t)index;
+    offer.manifest_size = self->index_len;
+    crypto_generichash(offer.root, sizeof(offer.root), self->index, self->index_len, NULL, 0);
     if (s_handoff(self, &offer.handoff, run, adapter_name, list, argc, argv, err, err_size) != 0)
         goto done;
     /* The toolchain, as this machine names it: a daemon compares its own. */
@@ -148,6 +156,8 @@ shoal_shipment_clear(shoal_shipment_t *self)
 {
     shoal_tree_destroy(&self->tree);
     free(self->manifest);
+    free(self->pages);
+    free(self->index);
     shoal_ship_msg_clear(&self->offer);
     memset(self, 0, sizeof(*self));
 }

@@ -27,6 +27,10 @@ typedef struct {
     shoal_tree_t *tree;
     uint8_t *manifest;
     size_t manifest_len;
+    shoal_page_t *pages; /* the manifest's pages (ship_msg.h) */
+    size_t page_count;
+    uint8_t *index; /* their index: the offer's root is its digest */
+    size_t index_len;
     size_t hashed;          /* files hashed by the scan (the others came from the cache) */
     shoal_ship_msg_t offer; /* signed; its body is the shoal_offer_t */
     uint8_t cancel[SHOAL_IDENTITY_SIGNATURE_BYTES]; /* signature of the CANCEL */

@@ -7,6 +7,7 @@
 #include "node/store.h"
 #include "scratch.h"
 
+#include <msgpack.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,4 +459,90 @@ test_node_ship_fetch_fails_when_the_origin_lacks_a_blob(void)
     shoal_store_destroy(&store);
     scratch_remove_tree(dir);
     s_net_free(&net, 1);
+}
+
+/* ---------------------------------------------------------------- manifest pages */
+
+/* A manifest of n files whose file `changed` has other bytes. */
+static size_t
+s_manifest(uint8_t **out, size_t n, size_t changed)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        char path[32];
+        int len = snprintf(path, sizeof(path), "data/f%05zu.txt", i);
+        uint8_t digest[SHOAL_DIGEST_BYTES];
+        crypto_generichash(digest, sizeof(digest), (const uint8_t *)path, (size_t)len,
+                           (const uint8_t *)(i == changed ? "x" : "y"), 1);
+        msgpack_pack_array(&pk, 5);
+        msgpack_pack_str(&pk, (size_t)len);
+        msgpack_pack_str_body(&pk, path, (size_t)len);
+        msgpack_pack_uint8(&pk, 'f');
+        msgpack_pack_uint16(&pk, 0644);
+        msgpack_pack_uint16(&pk, 100 + (i == changed ? 1 : 0));
+        msgpack_pack_bin(&pk, sizeof(digest));
+        msgpack_pack_bin_body(&pk, digest, sizeof(digest));
+    }
+    *out = malloc(sbuf.size);
+    memcpy(*out, sbuf.data, sbuf.size);
+    size_t size = sbuf.size;
+    msgpack_sbuffer_destroy(&sbuf);
+    return size;
+}
+
+void test_node_ship_pages_move_little_for_one_changed_file(void);
+void
+test_node_ship_pages_move_little_for_one_changed_file(void)
+{
+    uint8_t *a, *b, *index;
+    size_t len_a = s_manifest(&a, 5000, SIZE_MAX), len_b = s_manifest(&b, 5000, 2500);
+    shoal_page_t *pa, *pb, *back;
+    long na = shoal_pages_cut(a, len_a, &pa), nb = shoal_pages_cut(b, len_b, &pb);
+    CHECK(na > 20 && nb > 20); /* about 5000 / SHOAL_PAGE_ENTRIES */
+    /* Pages tile the manifest, each is its bytes' digest. */
+    uint64_t at = 0;
+    for (long i = 0; i < na; i++) {
+        CHECK(pa[i].offset == at && pa[i].size > 0);
+        uint8_t digest[SHOAL_DIGEST_BYTES];
+        crypto_generichash(digest, sizeof(digest), a + pa[i].offset, pa[i].size, NULL, 0);
+        CHECK(memcmp(digest, pa[i].digest, sizeof(digest)) == 0);
+        at += pa[i].size;
+    }
+    CHECK(at == len_a);
+    /* One changed entry: its page differs, the others are the same blobs. */
+    long new_pages = 0;
+    for (long i = 0; i < nb; i++) {
+        bool known = false;
+        for (long j = 0; j < na && !known; j++)
+            known = memcmp(pb[i].digest, pa[j].digest, SHOAL_DIGEST_BYTES) == 0;
+        new_pages += !known;
+    }
+    CHECK(new_pages >= 1 && new_pages <= 2); /* its page, or the two a moved cut touches */
+    /* The index reads back as written; a broken one is refused. */
+    long len = shoal_pages_index(pa, (size_t)na, &index);
+    CHECK(len == na * SHOAL_PAGE_INDEX_BYTES);
+    CHECK(shoal_pages_parse(index, (size_t)len, &back) == na);
+    for (long i = 0; i < na; i++)
+        CHECK(back[i].offset == pa[i].offset && back[i].size == pa[i].size &&
+              memcmp(back[i].digest, pa[i].digest, SHOAL_DIGEST_BYTES) == 0);
+    free(back);
+    CHECK(shoal_pages_parse(index, (size_t)len - 1, &back) == -1);
+    CHECK(shoal_pages_parse(index, 0, &back) == -1);
+    memset(index + SHOAL_DIGEST_BYTES, 0, 8); /* a page of no bytes */
+    CHECK(shoal_pages_parse(index, (size_t)len, &back) == -1);
+    memset(index + SHOAL_DIGEST_BYTES, 0xff, 8); /* more than any manifest */
+    CHECK(shoal_pages_parse(index, (size_t)len, &back) == -1);
+    /* Not a manifest at all. */
+    CHECK(shoal_pages_cut((const uint8_t *)"\x93\x01\x02\x03", 4, &back) == -1);
+    free(index);
+    free(pa);
+    free(pb);
+    free(a);
+    free(b);
 }
