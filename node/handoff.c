@@ -72,31 +72,6 @@ shoal_handoff_encode(const shoal_handoff_t *self, uint8_t **out)
 /* ---------------------------------------------------------------- decode */
 
 static bool
-s_str(const msgpack_object *o, char *out, size_t size)
-{
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= size ||
-        memchr(o->via.str.ptr, '\0', o->via.str.size))
-        return false;
-    memcpy(out, o->via.str.ptr, o->via.str.size);
-    out[o->via.str.size] = '\0';
-    return true;
-}
-
-static char *
-s_strdup(const msgpack_object *o)
-{
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > SHOAL_HANDOFF_STRING_MAX ||
-        memchr(o->via.str.ptr, '\0', o->via.str.size))
-        return NULL;
-    char *s = malloc(o->via.str.size + 1);
-    if (s) {
-        memcpy(s, o->via.str.ptr, o->via.str.size);
-        s[o->via.str.size] = '\0';
-    }
-    return s;
-}
-
-static bool
 s_words(const msgpack_object *o, char ***out, int *count)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > SHOAL_HANDOFF_WORDS_MAX)
@@ -107,7 +82,7 @@ s_words(const msgpack_object *o, char ***out, int *count)
         return false;
     *out = words; /* freed by clear, whatever happens next */
     for (size_t i = 0; i < n; i++)
-        if (!(words[i] = s_strdup(&o->via.array.ptr[i])))
+        if (!(words[i] = shoal_unpack_strdup(&o->via.array.ptr[i], SHOAL_HANDOFF_STRING_MAX)))
             return false;
     if (count)
         *count = (int)n;
@@ -126,7 +101,7 @@ s_decode(const msgpack_object *root, void *arg)
     bool ok =
         shoal_unpack_number(&f[0], 255, &version) && version == SHOAL_HANDOFF_VERSION &&
         shoal_unpack_number(&f[1], 4194304, &pid) && shoal_unpack_number(&f[2], 1024, &slots) &&
-        s_str(&f[3], run->session, sizeof(run->session)) && run->session[0] &&
+        shoal_unpack_str(&f[3], run->session, sizeof(run->session)) && run->session[0] &&
         shoal_unpack_number(&f[4], 1024, &expect) && shoal_unpack_number(&f[5], 1e7, &run->wait) &&
         shoal_unpack_number(&f[6], SCHED_STRATEGY_FAIL_FIRST, &strategy) &&
         shoal_unpack_number(&f[7], 1e7, &run->time_limit) &&
@@ -134,11 +109,12 @@ s_decode(const msgpack_object *root, void *arg)
         shoal_unpack_number(&f[9], 100, &retries) &&
         shoal_unpack_number(&f[10], 1e7, &run->batch_seconds) &&
         shoal_unpack_bool(&f[11], &run->process_per_batch) &&
-        s_str(&f[12], run->project, sizeof(run->project)) &&
-        s_str(&f[13], run->history_db, sizeof(run->history_db)) &&
+        shoal_unpack_str(&f[12], run->project, sizeof(run->project)) &&
+        shoal_unpack_str(&f[13], run->history_db, sizeof(run->history_db)) &&
         shoal_unpack_bool(&f[14], &run->no_history) &&
-        s_str(&f[15], self->adapter, sizeof(self->adapter)) &&
-        s_str(&f[16], self->list, sizeof(self->list)) && (self->cwd = s_strdup(&f[17])) &&
+        shoal_unpack_str(&f[15], self->adapter, sizeof(self->adapter)) &&
+        shoal_unpack_str(&f[16], self->list, sizeof(self->list)) &&
+        (self->cwd = shoal_unpack_strdup(&f[17], SHOAL_HANDOFF_STRING_MAX)) &&
         self->cwd[0] == '/' && s_words(&f[18], &self->argv, &self->argc) &&
         s_words(&f[19], &self->env, NULL) && (self->list[0] || self->argc > 0);
     if (!ok)

@@ -99,17 +99,6 @@ shoal_ship_encode(const shoal_ship_msg_t *self, uint8_t *buf, size_t cap)
 
 /* ---------------------------------------------------------------- decode */
 
-static bool
-s_str(const msgpack_object *o, char *out, size_t size)
-{
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= size ||
-        memchr(o->via.str.ptr, '\0', o->via.str.size))
-        return false;
-    memcpy(out, o->via.str.ptr, o->via.str.size);
-    out[o->via.str.size] = '\0';
-    return true;
-}
-
 /* A bin of exactly len bytes into out. */
 static bool
 s_bin_fixed(const msgpack_object *o, uint8_t *out, size_t len)
@@ -162,14 +151,15 @@ s_decode(const msgpack_object *root, void *arg)
     bool ok = false;
     switch (m->type) {
         case SHOAL_SHIP_OFFER:
-            ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
+            ok = shoal_unpack_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
                  s_bin_copy(&f[1], SHOAL_SHIP_OFFER_MAX, &m->body, &m->body_len) &&
                  s_bin_fixed(&f[2], m->key, sizeof(m->key)) &&
                  s_bin_fixed(&f[3], m->signature, sizeof(m->signature));
             break;
         case SHOAL_SHIP_ANSWER:
-            ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
-                 shoal_unpack_bool(&f[1], &m->accepted) && s_str(&f[2], m->text, sizeof(m->text));
+            ok = shoal_unpack_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
+                 shoal_unpack_bool(&f[1], &m->accepted) &&
+                 shoal_unpack_str(&f[2], m->text, sizeof(m->text));
             break;
         case SHOAL_SHIP_WANT:
             ok = s_bin_fixed(&f[0], m->digest, sizeof(m->digest)) && s_u64(&f[1], &m->offset) &&
@@ -185,7 +175,7 @@ s_decode(const msgpack_object *root, void *arg)
             ok = s_bin_fixed(&f[0], m->digest, sizeof(m->digest));
             break;
         case SHOAL_SHIP_CANCEL:
-            ok = s_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
+            ok = shoal_unpack_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
                  s_bin_fixed(&f[1], m->signature, sizeof(m->signature));
             break;
     }
@@ -308,16 +298,18 @@ s_decode_offer(const msgpack_object *root, void *arg)
         shoal_handoff_decode((const uint8_t *)f[1].via.bin.ptr, f[1].via.bin.size,
                              &self->handoff) != 0)
         return -1;
-    bool ok =
-        s_bin_fixed(&f[2], self->root, sizeof(self->root)) && s_u64(&f[3], &self->manifest_size) &&
-        self->manifest_size > 0 && self->manifest_size <= SHOAL_TREE_MANIFEST_MAX &&
-        s_probe(&f[4], &self->probe) && s_str(&f[5], self->toolchain, sizeof(self->toolchain)) &&
-        s_str(&f[6], self->deps, sizeof(self->deps)) && shoal_unpack_bool(&f[7], &self->network) &&
-        s_str(&f[8], self->developer, sizeof(self->developer)) && self->developer[0] &&
-        (f[9].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-         f[9].type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
-        s_rooted(self->handoff.cwd) && (!self->handoff.list[0] || s_rooted(self->handoff.list)) &&
-        !self->handoff.env[0];
+    bool ok = s_bin_fixed(&f[2], self->root, sizeof(self->root)) &&
+              s_u64(&f[3], &self->manifest_size) && self->manifest_size > 0 &&
+              self->manifest_size <= SHOAL_TREE_MANIFEST_MAX && s_probe(&f[4], &self->probe) &&
+              shoal_unpack_str(&f[5], self->toolchain, sizeof(self->toolchain)) &&
+              shoal_unpack_str(&f[6], self->deps, sizeof(self->deps)) &&
+              shoal_unpack_bool(&f[7], &self->network) &&
+              shoal_unpack_str(&f[8], self->developer, sizeof(self->developer)) &&
+              self->developer[0] &&
+              (f[9].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+               f[9].type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
+              s_rooted(self->handoff.cwd) &&
+              (!self->handoff.list[0] || s_rooted(self->handoff.list)) && !self->handoff.env[0];
     self->issued = f[9].via.i64;
     return ok ? 0 : -1;
 }

@@ -417,15 +417,9 @@ typedef struct {
 static char *
 s_copy_str(const msgpack_object *o)
 {
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 ||
-        o->via.str.size > SHOAL_TREE_PATH_MAX || memchr(o->via.str.ptr, '\0', o->via.str.size))
-        return NULL;
-    char *s = malloc(o->via.str.size + 1);
-    if (s) {
-        memcpy(s, o->via.str.ptr, o->via.str.size);
-        s[o->via.str.size] = '\0';
-    }
-    return s;
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size > 0
+               ? shoal_unpack_strdup(o, SHOAL_TREE_PATH_MAX)
+               : NULL;
 }
 
 static int

@@ -2,6 +2,9 @@
 #include "node/unpack.h"
 #include "gossip/gossip.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 int
 shoal_unpack(const uint8_t *buf, size_t len, int depth,
              int (*decode)(const msgpack_object *root, void *arg), void *arg)
@@ -43,4 +46,28 @@ shoal_unpack_number(const msgpack_object *o, double max, double *out)
     else
         return false;
     return *out >= 0 && *out <= max; /* also false for NaN */
+}
+
+bool
+shoal_unpack_str(const msgpack_object *o, char *out, size_t size)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= size ||
+        memchr(o->via.str.ptr, '\0', o->via.str.size))
+        return false;
+    memcpy(out, o->via.str.ptr, o->via.str.size);
+    out[o->via.str.size] = '\0';
+    return true;
+}
+
+char *
+shoal_unpack_strdup(const msgpack_object *o, size_t max)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > max)
+        return NULL;
+    char *s = malloc(o->via.str.size + 1);
+    if (s && !shoal_unpack_str(o, s, o->via.str.size + 1)) {
+        free(s);
+        return NULL;
+    }
+    return s;
 }

@@ -20,5 +20,10 @@ int shoal_unpack(const uint8_t *buf, size_t len, int depth,
  * is out of range). */
 bool shoal_unpack_bool(const msgpack_object *o, bool *out);
 bool shoal_unpack_number(const msgpack_object *o, double max, double *out);
+/* A str of fewer than size bytes without NUL, copied into out[size]. */
+bool shoal_unpack_str(const msgpack_object *o, char *out, size_t size);
+/* A str of at most max bytes without NUL, copied into a new string (the
+ * caller's); NULL for anything else or out of memory. */
+char *shoal_unpack_strdup(const msgpack_object *o, size_t max);
 
 #endif

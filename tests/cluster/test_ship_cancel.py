@@ -25,14 +25,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import TestFailure, phase  # noqa: E402
-
-
-def sh(argv, cwd=None, env=None):
-    out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                         stdin=subprocess.DEVNULL, timeout=60)
-    if out.returncode != 0:
-        raise TestFailure("%s: %s" % (" ".join(argv), out.stderr.strip()[-2000:]))
-    return out.stdout
+from shipping import intake as serving, running_here, session_dirs, sh  # noqa: E402
 
 
 def checkout(root, tests, sleep):
@@ -62,25 +55,6 @@ def sleepers():
         except OSError:
             pass
     return found
-
-
-def serving(node):
-    got = harness.ask_control(node.cluster.shoal, node.control, "status", node.name) or []
-    for app in got:
-        if "intake" in app:
-            return app
-    return None
-
-
-def running_here(node, session):
-    got = harness.ask_control(node.cluster.shoal, node.control, "status", node.name) or []
-    here = [a for a in got if a.get("session") == session]
-    return here[0].get("running_here", 0) if here else 0
-
-
-def session_dirs(cache):
-    d = os.path.join(cache, "shoal", "store", "sessions")
-    return os.listdir(d) if os.path.isdir(d) else []
 
 
 def developer(cluster, root, ident, seed, session, extra=()):

@@ -29,24 +29,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import TestFailure, phase  # noqa: E402
+import shipping  # noqa: E402
+from shipping import sh, session_dirs as sessions_left  # noqa: E402
 
 DAEMONS = ["d1", "d2", "d3", "d4"]
 HOSTS = ["dev"] + DAEMONS
 PORT, BEACON_PORT = 7411, 7412
 FILES = 1000
-
-
-def sh(argv, cwd=None, env=None):
-    out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                         stdin=subprocess.DEVNULL, timeout=60)
-    if out.returncode != 0:
-        raise TestFailure("%s: %s" % (" ".join(argv), out.stderr.strip()[-2000:]))
-    return out.stdout
 
 
 def workspace(root, tests, sleep):
@@ -78,16 +71,8 @@ def write_list(root, tests, sleep, gpu=True):
             f.write("gpu_only\tsh -c '[ \"$SHOAL_NODE\" = d2 ] && sleep %s'\tgpu=a100\n" % sleep)
 
 
-def status(node):
-    got = harness.ask_control(node.cluster.shoal, node.control, "status", node.name) or []
-    for app in got:
-        if "intake" in app:
-            return app
-    return None
-
-
 def intake(node):
-    s = status(node)
+    s = shipping.intake(node)
     if s is None:
         raise TestFailure("%s does not answer status" % node.name)
     return s["intake"]
@@ -96,11 +81,6 @@ def intake(node):
 def store_blobs(cache):
     blobs = os.path.join(cache, "shoal", "store", "blobs")
     return sum(len(files) for _, _, files in os.walk(blobs))
-
-
-def sessions_left(cache):
-    d = os.path.join(cache, "shoal", "store", "sessions")
-    return os.listdir(d) if os.path.isdir(d) else []
 
 
 class Developer:
@@ -250,12 +230,9 @@ def run_phases(cluster, lan, addrs):
     # 3. a daemon killed mid-run loses nothing.
     write_list(root, tests=40, sleep=1.0)
     dev.start("ship-three", ident, ["--expect", "4", "--wait", "60"])
-    def d1_running():
-        got = harness.ask_control(cluster.shoal, daemons["d1"].control, "status", "d1") or []
-        here = [a for a in got if a.get("session") == "ship-three"]
-        return bool(here and here[0].get("running_here", 0) > 0), got
-
-    harness.wait_for(d1_running, 60, "d1 to run tests of ship-three")
+    harness.wait_for(lambda: (shipping.running_here(daemons["d1"], "ship-three") > 0,
+                              shipping.status(daemons["d1"])),
+                     60, "d1 to run tests of ship-three")
     daemons["d1"].kill()
     rc = dev.wait(180)
     if rc != 0:

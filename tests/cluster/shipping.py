@@ -1,0 +1,42 @@
+"""What the shipped-session cluster tests share: running a setup command,
+and reading a serving daemon's state (its `shoal status --json` and its
+store on disk)."""
+import os
+import subprocess
+
+import harness
+from harness import TestFailure
+
+
+def sh(argv, cwd=None, env=None):
+    """Runs a setup command; its stdout, or a TestFailure naming it."""
+    out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=60)
+    if out.returncode != 0:
+        raise TestFailure("%s: %s" % (" ".join(argv), out.stderr.strip()[-2000:]))
+    return out.stdout
+
+
+def status(node):
+    """The node's `shoal status --json` array ([] when it does not answer)."""
+    return harness.ask_control(node.cluster.shoal, node.control, "status", node.name) or []
+
+
+def intake(node):
+    """The daemon's intake entry ({"serving": [...], "intake": {...}}), or None."""
+    for app in status(node):
+        if "intake" in app:
+            return app
+    return None
+
+
+def running_here(node, session):
+    """How many tests of the session run on the node now."""
+    here = [a for a in status(node) if a.get("session") == session]
+    return here[0].get("running_here", 0) if here else 0
+
+
+def session_dirs(cache):
+    """The session directories under a daemon's XDG_CACHE_HOME."""
+    d = os.path.join(cache, "shoal", "store", "sessions")
+    return os.listdir(d) if os.path.isdir(d) else []
