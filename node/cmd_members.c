@@ -1,4 +1,5 @@
-/* `shoal members` and `shoal stats`: ask a local node over its control socket. */
+/* `shoal members`, `shoal stats`, `shoal status` and `shoal cancel`: ask a
+ * local node (and the machine's own runs) over their control sockets. */
 #include "node/commands.h"
 #include "node/config.h"
 #include "node/control.h"
@@ -28,30 +29,12 @@ s_status_add(FILE *out, const char *answer, bool json, size_t *elements)
     fprintf(out, "%s%.*s", (*elements)++ ? "," : "", (int)(close - open - 1), open + 1);
 }
 
-/* This user's `shoal node` (the default control socket) and every `shoal
- * run` of its own (run-PID.ctl beside it, its process still there): all
- * the sessions on this machine, in one answer. */
-static int
-s_status_all(const char *request)
+/* Calls fn with the endpoint and pid of every `shoal run` of this user's
+ * own (run-PID.ctl beside the default control socket control, its process
+ * still there), forgetting the sockets of runs that are gone. */
+static void
+s_each_run(char *control, void (*fn)(void *arg, const char *endpoint, int pid), void *arg)
 {
-    bool json = strstr(request, "json") != NULL;
-    char control[PATH_MAX + 16];
-    shoal_config_default_control(control, sizeof(control));
-    char *out_text = NULL;
-    size_t out_size = 0, elements = 0;
-    FILE *out = open_memstream(&out_text, &out_size);
-    if (!out) {
-        fprintf(stderr, "shoal status: out of memory\n");
-        return SHOAL_EXIT_FAILURE;
-    }
-    struct stat st;
-    const char *path = control + strlen("ipc://");
-    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-        char *answer = shoal_control_request(control, request);
-        if (answer && (json || !strstr(answer, "no session in progress")))
-            s_status_add(out, answer, json, &elements);
-        free(answer);
-    }
     char *dir = control + strlen("ipc://");
     char *slash = strrchr(dir, '/');
     *slash = '\0';
@@ -67,13 +50,57 @@ s_status_all(const char *request)
                 unlink(endpoint + strlen("ipc://"));
             continue;
         }
-        char *answer = shoal_control_request(endpoint, request);
-        if (answer)
-            s_status_add(out, answer, json, &elements);
-        free(answer);
+        fn(arg, endpoint, pid);
     }
     if (d)
         closedir(d);
+    *slash = '/';
+}
+
+typedef struct {
+    FILE *out;
+    const char *request;
+    bool json;
+    size_t elements;
+} s_status_t;
+
+static void
+s_status_run(void *arg, const char *endpoint, int pid)
+{
+    s_status_t *st = arg;
+    (void)pid;
+    char *answer = shoal_control_request(endpoint, st->request);
+    if (answer)
+        s_status_add(st->out, answer, st->json, &st->elements);
+    free(answer);
+}
+
+/* This user's `shoal node` (the default control socket) and every `shoal
+ * run` of its own (run-PID.ctl beside it, its process still there): all
+ * the sessions on this machine, in one answer. */
+static int
+s_status_all(const char *request)
+{
+    bool json = strstr(request, "json") != NULL;
+    char control[PATH_MAX + 16];
+    shoal_config_default_control(control, sizeof(control));
+    char *out_text = NULL;
+    size_t out_size = 0;
+    FILE *out = open_memstream(&out_text, &out_size);
+    if (!out) {
+        fprintf(stderr, "shoal status: out of memory\n");
+        return SHOAL_EXIT_FAILURE;
+    }
+    s_status_t all = {.out = out, .request = request, .json = json};
+    struct stat st;
+    const char *path = control + strlen("ipc://");
+    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        char *answer = shoal_control_request(control, request);
+        if (answer && (json || !strstr(answer, "no session in progress")))
+            s_status_add(out, answer, json, &all.elements);
+        free(answer);
+    }
+    s_each_run(control, s_status_run, &all);
     fclose(out);
     if (json)
         printf("[%s]\n", out_text ? out_text : "");
@@ -158,4 +185,78 @@ shoal_cmd_status(int argc, char **argv)
     return s_ask(argc, argv, "status",
                  "Shows the sessions in progress on this machine (or on the node at --control):\n"
                  "counts, leader and term, and each member's finished tests.");
+}
+
+typedef struct {
+    const char *session;
+    char needle[128];
+    int stopped;
+} s_cancel_t;
+
+/* A run taking part in the session is stopped as Ctrl-C would: it cancels
+ * the session on its node or on the daemons it shipped it to. */
+static void
+s_cancel_run(void *arg, const char *endpoint, int pid)
+{
+    s_cancel_t *c = arg;
+    char *answer = shoal_control_request(endpoint, "status json");
+    if (answer && strstr(answer, c->needle) && kill(pid, SIGINT) == 0) {
+        printf("asked run %d to stop session %s\n", pid, c->session);
+        c->stopped++;
+    }
+    free(answer);
+}
+
+int
+shoal_cmd_cancel(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"control", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char control[PATH_MAX + 16] = "";
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == 'c') {
+            snprintf(control, sizeof(control), "%s", optarg);
+        } else if (opt == 'h') {
+            printf("usage: shoal cancel SESSION [--control ENDPOINT]\n\n"
+                   "Stops a session on this machine: the `shoal run`s taking part in it stop as\n"
+                   "on Ctrl-C (a shipped session is cancelled on every daemon), and the node at\n"
+                   "--control (default: this machine's) abandons it, its tests killed.\n"
+                   "Exit status 0 when something was stopped, 1 when nothing here runs it.\n");
+            return SHOAL_EXIT_OK;
+        } else {
+            fprintf(stderr, "usage: shoal cancel SESSION [--control ENDPOINT]\n");
+            return SHOAL_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "usage: shoal cancel SESSION [--control ENDPOINT]\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    s_cancel_t c = {.session = argv[optind]};
+    snprintf(c.needle, sizeof(c.needle), "\"session\":\"%.100s\"", c.session);
+    char request[160];
+    snprintf(request, sizeof(request), "abandon %.140s", c.session);
+    bool given = control[0] != '\0';
+    if (!given)
+        shoal_config_default_control(control, sizeof(control));
+    struct stat st;
+    bool node = given || (stat(control + strlen("ipc://"), &st) == 0 && S_ISSOCK(st.st_mode));
+    char *answer = node ? shoal_control_request(control, request) : NULL;
+    if (answer && strncmp(answer, "cancelled", 9) == 0) {
+        printf("the node at %s abandoned session %s\n", control, c.session);
+        c.stopped++;
+    }
+    free(answer);
+    if (!given && strncmp(control, "ipc://", 6) == 0)
+        s_each_run(control, s_cancel_run, &c);
+    if (!c.stopped) {
+        fprintf(stderr, "shoal cancel: no session %s runs here\n", c.session);
+        return SHOAL_EXIT_FAILURE;
+    }
+    return SHOAL_EXIT_OK;
 }

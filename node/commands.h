@@ -16,6 +16,7 @@ int shoal_cmd_node(int argc, char **argv);
 int shoal_cmd_members(int argc, char **argv);
 int shoal_cmd_stats(int argc, char **argv);
 int shoal_cmd_status(int argc, char **argv);
+int shoal_cmd_cancel(int argc, char **argv);
 int shoal_cmd_keygen(int argc, char **argv);
 int shoal_cmd_sim(int argc, char **argv);
 int shoal_cmd_run(int argc, char **argv);

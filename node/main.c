@@ -13,6 +13,7 @@ struct shoal_command {
 static const struct shoal_command s_commands[] = {
     {"run", shoal_cmd_run, "run a test session, alone or with every runner of the session"},
     {"status", shoal_cmd_status, "show the sessions in progress on this machine"},
+    {"cancel", shoal_cmd_cancel, "stop a session on this machine (and where it was shipped)"},
     {"node", shoal_cmd_node, "run a mesh member until SIGINT/SIGTERM"},
     {"members", shoal_cmd_members, "print the member table of a local node"},
     {"stats", shoal_cmd_stats, "print a local node's traffic and drop counters"},

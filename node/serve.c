@@ -561,6 +561,21 @@ s_on_control(void *ctx, zmsg_t **request_p, uint64_t now)
         return NULL;
     if (zframe_streq(verb, "serve"))
         return s_on_serve(self, *request_p, now);
+    char *text = zframe_strdup(verb);
+    if (text && strncmp(text, "abandon ", 8) == 0) {
+        /* `shoal cancel SESSION` at this node: every session of that id here. */
+        bool found = false;
+        zlist_t *walk = zlist_dup(self->hosted);
+        for (s_hosted_t *h = walk ? zlist_first(walk) : NULL; h; h = zlist_next(walk))
+            if (!h->ended && strcmp(h->handoff.run.session, text + 8) == 0) {
+                s_abandon(self, h, "shoal cancel", now);
+                found = true;
+            }
+        zlist_destroy(&walk);
+        zstr_free(&text);
+        return shoal_handoff_strings(found ? "cancelled" : "unknown", NULL, NULL);
+    }
+    zstr_free(&text);
     if (!zframe_streq(verb, "poll") && !zframe_streq(verb, "cancel") && !zframe_streq(verb, "bye"))
         return NULL; /* the node's own (members, stats, status) */
     bool poll = zframe_streq(verb, "poll"), cancel = zframe_streq(verb, "cancel");

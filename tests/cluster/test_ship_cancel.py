@@ -7,8 +7,8 @@ bubblewrap) and a developer's `shoal run --ship` of a list of marked
 sleepers: their command lines carry a marker the test finds in /proc, so
 it can tell whether any test process outlives its session.
 
-  1. Ctrl-C (SIGINT) on the developer while both daemons run its tests:
-     the run exits 3; each daemon abandons the session (`shoal status`
+  1. `shoal cancel SESSION` on the developer's machine while both daemons
+     run its tests (it stops the run as Ctrl-C does): the run exits 3; each daemon abandons the session (`shoal status`
      serves nothing), kills its tests (none of their processes is left)
      and removes the session's directory.
   2. SIGTERM to one daemon mid-run: it leaves; its unfinished tests run on
@@ -18,7 +18,6 @@ Needs bubblewrap and git; exits 77 (skip) otherwise.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 
@@ -98,7 +97,10 @@ def main(cluster):
     harness.wait_for(lambda: (all(running_here(d, "cancel-me") > 0 for d in daemons),
                               [serving(d) for d in daemons]),
                      60, "both daemons to run tests of the shipped session")
-    proc.send_signal(signal.SIGINT)
+    out = subprocess.run([cluster.shoal, "cancel", "cancel-me"], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=harness.scaled(30))
+    if out.returncode != 0 or "asked run %d to stop" % proc.pid not in out.stdout:
+        raise TestFailure("shoal cancel exited %d: %s%s" % (out.returncode, out.stdout, out.stderr))
     rc = proc.wait(timeout=harness.scaled(30))
     if rc != 3:
         raise TestFailure("the stopped run exited %d, not 3:\n%s" % (rc, open(log).read()))
@@ -111,8 +113,13 @@ def main(cluster):
                       "dirs": {k: session_dirs(c) for k, c in caches.items()}}
 
     harness.wait_for(cancelled, 30, "every daemon to drop the cancelled session")
-    phase("Ctrl-C on the developer: exit 3; both daemons dropped the session, killed its "
-          "tests and removed its directory")
+    phase("shoal cancel on the developer's machine: the run exited 3; both daemons dropped "
+          "the session, killed its tests and removed its directory")
+    out = subprocess.run([cluster.shoal, "cancel", "cancel-me"], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=harness.scaled(30))
+    if out.returncode != 1 or "no session cancel-me" not in out.stderr:
+        raise TestFailure("shoal cancel of a session that is over exited %d: %s%s"
+                          % (out.returncode, out.stdout, out.stderr))
 
     # 2. SIGTERM to a daemon mid-run hands its tests back.
     checkout(root, tests=12, sleep=1)
