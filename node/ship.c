@@ -164,7 +164,7 @@ s_offered(shoal_ship_t *self, const char *name)
     if (self->offered_count == S_ANSWERS_MAX)
         return NULL;
     s_offered_t *o = &self->offered[self->offered_count++];
-    snprintf(o->name, sizeof(o->name), "%s", name);
+    snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(o->name) - 1, name);
     o->sent_at = 0;
     return o;
 }
