@@ -55,7 +55,8 @@ typedef struct {
     shoal_tree_t *tree;
     char answer[SHOAL_SHIP_TEXT_MAX + 1]; /* the last one, said again to a repeated offer */
     bool accepted;
-    uint64_t accepted_at; /* ms */
+    uint64_t accepted_at;       /* ms */
+    uint64_t developer_missing; /* since when the developer is not alive, ms; 0: it is */
 } s_taking_t;
 
 /* A session handed to serve, for status and to answer a repeated offer. */
@@ -566,13 +567,6 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     s_taking_free(t);
 }
 
-static bool
-s_developer_gone(shoal_intake_t *self, const s_taking_t *t)
-{
-    const gossip_member_t *m = gossip_mesh_member(shoal_node_mesh(self->config.node), t->developer);
-    return !m || (m->state != GOSSIP_STATE_ALIVE && m->state != GOSSIP_STATE_SUSPECT);
-}
-
 static uint64_t
 s_tick(void *ctx, uint64_t now)
 {
@@ -580,7 +574,8 @@ s_tick(void *ctx, uint64_t now)
     zlist_t *walk = zlist_dup(self->taking);
     uint64_t next = now + 1000;
     for (s_taking_t *t = walk ? zlist_first(walk) : NULL; t; t = zlist_next(walk)) {
-        if (s_developer_gone(self, t)) {
+        if (shoal_serve_developer_gone(self->config.node, t->developer, &t->developer_missing,
+                                       now)) {
             self->stats.dropped++;
             shoal_log_info("session %s: its developer %s is gone: dropped", t->session,
                            t->developer);

@@ -53,7 +53,8 @@ typedef struct {
     /* A shipped session (shoal_serve_host): no client polls it. */
     char developer[GOSSIP_NAME_MAX + 1]; /* "" for a local client's */
     char who[SHOAL_IDENTITY_NAME_MAX + 1];
-    char dir[PATH_MAX]; /* removed when freed */
+    uint64_t developer_missing; /* since when it is not alive, ms; 0: alive */
+    char dir[PATH_MAX];         /* removed when freed */
     char **wrap;
     bool ended;    /* over: the end is queued, the tag dropped, the workers close */
     bool released; /* the client has the end, or is gone: freed once closed */
@@ -361,14 +362,13 @@ s_start(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
     shoal_session_set_slots(h->session, h->share);
 }
 
-/* A client is gone when its process is (on this machine), or silent. */
+/* A client is gone when its process is (on this machine), or silent; a
+ * shipped session's developer when it has not been alive for a while. */
 static bool
-s_client_gone(const s_hosted_t *h, uint64_t now)
+s_client_gone(s_hosted_t *h, uint64_t now)
 {
-    if (h->developer[0]) {
-        const gossip_member_t *m = gossip_mesh_member(shoal_node_mesh(s_serve->node), h->developer);
-        return !m || (m->state != GOSSIP_STATE_ALIVE && m->state != GOSSIP_STATE_SUSPECT);
-    }
+    if (h->developer[0])
+        return shoal_serve_developer_gone(s_serve->node, h->developer, &h->developer_missing, now);
     if (h->handoff.pid > 0 && kill((pid_t)h->handoff.pid, 0) != 0 && errno == ESRCH)
         return true;
     return now - h->last_poll > S_CLIENT_SILENT_MS;
@@ -473,6 +473,18 @@ s_on_serve(shoal_serve_t *self, zmsg_t *request, uint64_t now)
     if (!h)
         return shoal_handoff_strings("refused", body ? why : "an empty hand-off", NULL);
     return shoal_handoff_strings("ok", h->token, shoal_node_name(self->node));
+}
+
+bool
+shoal_serve_developer_gone(shoal_node_t *node, const char *developer, uint64_t *missing,
+                           uint64_t now)
+{
+    const gossip_member_t *m = gossip_mesh_member(shoal_node_mesh(node), developer);
+    if (m && (m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT))
+        *missing = 0;
+    else if (!*missing)
+        *missing = now;
+    return *missing && now - *missing >= SHOAL_SERVE_DEVELOPER_GRACE_MS;
 }
 
 int

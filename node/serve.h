@@ -58,6 +58,13 @@ void shoal_serve_stop(void *ctx, uint64_t now);
 int shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap, const char *dir,
                      const char *developer, const char *who, uint64_t now, char *why,
                      size_t why_size);
+/* Whether a shipped session's developer (a member name) is gone: neither
+ * alive nor suspect for SHOAL_SERVE_DEVELOPER_GRACE_MS (one declared dead
+ * by mistake, on a loaded machine, refutes it sooner). *missing keeps since
+ * when it was not (ms, 0: it is); now in ms. */
+#define SHOAL_SERVE_DEVELOPER_GRACE_MS 10000
+bool shoal_serve_developer_gone(shoal_node_t *node, const char *developer, uint64_t *missing,
+                                uint64_t now);
 /* Abandons the shipped session of that id (its developer cancelled it);
  * false when none runs here. */
 bool shoal_serve_cancel(shoal_serve_t *self, const char *session, uint64_t now);
