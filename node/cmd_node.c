@@ -6,6 +6,8 @@
 #include "node/config.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/files.h"
+#include "node/identity.h"
 #include "node/intake.h"
 #include "node/sandbox.h"
 #include "node/serve.h"
@@ -136,9 +138,15 @@ s_serving_check(s_serving_t *s, shoal_config_t *config)
         return -1;
     }
     snprintf(config->meta.tags[config->meta.tag_count++], GOSSIP_TAG_MAX + 1, "%s",
-             SHOAL_SHIP_SERVE_TAG);
+             SHOAL_SERVE_TAG);
     if (config->key_file[0] && !realpath(config->key_file, s->key_file))
         snprintf(s->key_file, sizeof(s->key_file), "%s", config->key_file);
+    shoal_accept_t *accept = shoal_accept_load(s->accept_from, err, sizeof(err));
+    if (!accept) {
+        fprintf(stderr, "shoal node: --accept-from: %s\n", err);
+        return -1;
+    }
+    shoal_accept_destroy(&accept); /* read again by the intake, and whenever it changes */
     s->store = shoal_store_new(s->store_dir, (uint64_t)(s->cap_mb ? s->cap_mb : 10240) << 20, err,
                                sizeof(err));
     if (!s->store) {
@@ -147,7 +155,12 @@ s_serving_check(s_serving_t *s, shoal_config_t *config)
     }
     /* The daemon's working files (runs, plugins) go under the store, where
      * the sandbox shows them; the tests' own /tmp is private. */
+    /* No session outlives the daemon: a killed one's directories go now. */
+    char sessions[PATH_MAX];
+    snprintf(sessions, sizeof(sessions), "%.4000s/sessions", shoal_store_dir(s->store));
+    shoal_remove_tree(sessions);
     snprintf(s->workdir, sizeof(s->workdir), "%s/work", shoal_store_dir(s->store));
+    shoal_remove_tree(s->workdir);
     if ((mkdir(s->workdir, 0700) != 0 && errno != EEXIST) || setenv("TMPDIR", s->workdir, 1) != 0) {
         fprintf(stderr, "shoal node: cannot make %s: %s\n", s->workdir, strerror(errno));
         return -1;

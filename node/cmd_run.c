@@ -496,6 +496,15 @@ shoal_cmd_run(int argc, char **argv)
             return SHOAL_EXIT_USAGE;
         index = -1;
     }
+    if (!ship.on &&
+        (ship.options.identity_path[0] || ship.options.include_count || !ship.options.network)) {
+        fprintf(stderr, "shoal run: --identity, --include and --no-network go with --ship\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    if (ship.on && run.dry_run) {
+        fprintf(stderr, "shoal run: --dry-run plans without running: there is nothing to ship\n");
+        return SHOAL_EXIT_USAGE;
+    }
     int cmd_argc = argc - optind;
     char **cmd_argv = argv + optind;
     if (!list[0] && cmd_argc == 0) {
@@ -585,20 +594,21 @@ shoal_cmd_run(int argc, char **argv)
                 "taken, so this run is a member of its own and answers at %s\n",
                 taken, mesh.control);
     }
-    if (ship.on &&
-        shoal_shipment_prepare(&ship.shipment, &run, adapter, adapter_name, list, cmd_argc,
-                               cmd_argv, mesh.name, &ship.options, err, sizeof(err)) != 0) {
-        fprintf(stderr, "shoal run: %s\n", err);
-        shoal_config_release(&mesh);
-        shoal_adapter_destroy(&adapter);
-        return SHOAL_EXIT_USAGE;
-    }
     shoal_node_t *node = shoal_node_new(&mesh);
     shoal_config_release(&mesh);
     if (!node) {
-        shoal_shipment_clear(&ship.shipment);
         shoal_adapter_destroy(&adapter);
         return SHOAL_RUN_INCOMPLETE;
+    }
+    /* The offer names this member as the mesh knows it (a default name is
+     * made when the node binds). */
+    if (ship.on && shoal_shipment_prepare(&ship.shipment, &run, adapter, adapter_name, list,
+                                          cmd_argc, cmd_argv, shoal_node_name(node), &ship.options,
+                                          err, sizeof(err)) != 0) {
+        fprintf(stderr, "shoal run: %s\n", err);
+        shoal_adapter_destroy(&adapter);
+        shoal_node_destroy(&node);
+        return SHOAL_EXIT_USAGE;
     }
     if (ship.on && s_ship_start(&ship, node) != 0)
         s_stop = 1;

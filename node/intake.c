@@ -357,7 +357,7 @@ s_peers(shoal_intake_t *self, shoal_fetch_t *fetch)
     for (size_t i = 0; i < count && i < GOSSIP_MEMBERS_MAX; i++) {
         bool serves = false;
         for (int k = 0; k < members[i].meta.tag_count; k++)
-            serves |= strcmp(members[i].meta.tags[k], SHOAL_SHIP_SERVE_TAG) == 0;
+            serves |= strcmp(members[i].meta.tags[k], SHOAL_SERVE_TAG) == 0;
         if (serves && members[i].state == GOSSIP_STATE_ALIVE &&
             strcmp(members[i].name, shoal_node_name(node)) != 0)
             names[n++] = members[i].name;
@@ -505,7 +505,9 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     }
     snprintf(dir, sizeof(dir), "%s/sessions/%s.%s", shoal_store_dir(self->config.store), t->session,
              hex);
-    if (shoal_store_materialize(self->config.store, t->tree, dir, err, sizeof(err)) != 0) {
+    /* Copies: the sandbox's user is the store's owner, so a test could
+     * change a linked blob for every later session. */
+    if (shoal_store_materialize(self->config.store, t->tree, dir, true, err, sizeof(err)) != 0) {
         snprintf(why, sizeof(why), "cannot lay out its workspace: %.400s", err);
         s_drop(self, t, why);
         return;

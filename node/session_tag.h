@@ -22,6 +22,11 @@
 #include <stddef.h>
 
 #define SHOAL_SESSION_TAG_MARK '@'
+/* The tag of a node started with --serve (ship.h): it may run sessions
+ * shipped from other checkouts, and it does not lead them while a
+ * participant that does not serve is alive (node/session/roster.c). --tag
+ * never starts with '!'. */
+#define SHOAL_SERVE_TAG "!serve"
 #define SHOAL_SESSION_TAG_RUNNER 8 /* hex digits of the runner digest */
 #define SHOAL_SESSION_TAG_SLOTS_MAX 1024
 

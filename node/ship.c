@@ -173,7 +173,7 @@ static bool
 s_serves(const gossip_member_t *m)
 {
     for (int t = 0; t < m->meta.tag_count; t++)
-        if (strcmp(m->meta.tags[t], SHOAL_SHIP_SERVE_TAG) == 0)
+        if (strcmp(m->meta.tags[t], SHOAL_SERVE_TAG) == 0)
             return true;
     return false;
 }

@@ -4,7 +4,7 @@
  *     workspace (shoal_ship_set_tree), a daemon's from its store
  *     (shoal_ship_set_store), answering WANT with CHUNK or NOPE;
  *   - a developer offers its session to the serving daemons of the mesh
- *     (members advertising SHOAL_SHIP_SERVE_TAG) until each answers, and
+ *     (members advertising SHOAL_SERVE_TAG) until each answers, and
  *     keeps their answers (shoal_ship_offer, shoal_ship_answers);
  *   - a daemon hands OFFER, CANCEL, CHUNK and NOPE to its intake
  *     (intake.h) through the hook set with shoal_ship_set_intake.
@@ -17,15 +17,13 @@
 #include "node/identity.h"
 #include "node/node.h"
 #include "node/ship_msg.h"
+#include "node/session_tag.h"
 #include "node/shipment.h"
 #include "node/store.h"
 #include "node/tree.h"
 
 #include <stdio.h>
 
-/* The tag a node started with --serve advertises (--tag never starts with
- * '!': the config refuses it). */
-#define SHOAL_SHIP_SERVE_TAG "!serve"
 #define SHOAL_SHIP_OFFER_EVERY_MS 1000 /* an unanswered offer is sent again */
 
 typedef struct shoal_ship shoal_ship_t;

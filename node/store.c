@@ -531,7 +531,7 @@ s_copy(const char *blob, int dir, const char *name, mode_t mode)
 /* Places one entry in the cursor's directory as name; -1 with err. */
 static int
 s_place(shoal_store_t *self, s_cursor_t *c, const shoal_tree_entry_t *e, const char *name,
-        char *err, size_t err_size)
+        bool copy, char *err, size_t err_size)
 {
     if (e->kind == SHOAL_TREE_LINK) {
         if (symlinkat(e->target, c->fd, name) == 0)
@@ -545,6 +545,12 @@ s_place(shoal_store_t *self, s_cursor_t *c, const shoal_tree_entry_t *e, const c
         char hex[SHOAL_DIGEST_HEX];
         shoal_digest_hex(e->digest, hex);
         snprintf(err, err_size, "cannot make '%s': blob %s is not in the store", e->path, hex);
+        return -1;
+    }
+    if (copy) {
+        if (s_copy(blob, c->fd, name, e->mode) == 0)
+            return 0;
+        snprintf(err, err_size, "cannot make '%s': %s", e->path, strerror(errno));
         return -1;
     }
     if (e->mode == 0644) {
@@ -562,8 +568,8 @@ s_place(shoal_store_t *self, s_cursor_t *c, const shoal_tree_entry_t *e, const c
 }
 
 int
-shoal_store_materialize(shoal_store_t *self, const shoal_tree_t *tree, const char *dir, char *err,
-                        size_t err_size)
+shoal_store_materialize(shoal_store_t *self, const shoal_tree_t *tree, const char *dir, bool copy,
+                        char *err, size_t err_size)
 {
     if (mkdir(dir, 0755) != 0) {
         snprintf(err, err_size, "cannot make '%s': %s", dir, strerror(errno));
@@ -584,7 +590,7 @@ shoal_store_materialize(shoal_store_t *self, const shoal_tree_t *tree, const cha
                      strerror(errno));
             rc = -1;
         } else {
-            rc = s_place(self, &c, e, slash ? slash + 1 : e->path, err, err_size);
+            rc = s_place(self, &c, e, slash ? slash + 1 : e->path, copy, err, err_size);
         }
     }
     s_cursor_close(&c);

@@ -74,12 +74,16 @@ uint64_t shoal_store_blobs(const shoal_store_t *self);
 uint64_t shoal_store_bytes(const shoal_store_t *self);
 
 /* Makes dir (which must not exist; its parent must) hold the tree: every
- * directory 0755, every file a hard link to its blob (read-only, 0444; an
- * executable one, or one on another file system, is a private copy with
- * mode 0555 or 0444), every link as written. Every blob must be in the
- * store. 0, or -1 with the reason in err (a blob missing, a full disk);
- * what was made is removed again. */
+ * directory 0755, every link as written, and every file either a hard
+ * link to its blob (read-only, 0444; an executable one, or one on another
+ * file system, a private copy with mode 0555 or 0444), or with copy a
+ * private copy with its own mode (0644, 0755). Copy when the processes
+ * that use dir could change a linked blob (they run as the store's owner,
+ * whatever the sandbox calls them): a blob changed in place would be
+ * served, and laid out, with bytes that do not match its name. Every blob
+ * must be in the store. 0, or -1 with the reason in err (a blob missing, a
+ * full disk); what was made is removed again. */
 int shoal_store_materialize(shoal_store_t *self, const shoal_tree_t *tree, const char *dir,
-                            char *err, size_t err_size);
+                            bool copy, char *err, size_t err_size);
 
 #endif

@@ -93,14 +93,20 @@ shoal_roster_ranked_first(const shoal_roster_t *self, const char *except)
 {
     const char *names[SHOAL_PARTICIPANTS_MAX];
     bool alive[SHOAL_PARTICIPANTS_MAX];
-    for (size_t i = 0; i < self->count; i++) {
-        names[i] = self->items[i].name;
-        alive[i] = self->items[i].alive && !(except && strcmp(names[i], except) == 0);
+    /* A serving daemon runs a shipped session in a copy of someone else's
+     * checkout: the participants that do not serve (the developer's run)
+     * lead while one is alive, so their collection is the reference. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < self->count; i++) {
+            names[i] = self->items[i].name;
+            alive[i] = self->items[i].alive && !(except && strcmp(names[i], except) == 0) &&
+                       (pass == 1 || !strstr(self->items[i].tags, SHOAL_SERVE_TAG));
+        }
+        size_t top;
+        if (sched_rank_leader(self->session, names, alive, self->count, &top) == 0)
+            return self->items[top].name;
     }
-    size_t top;
-    if (sched_rank_leader(self->session, names, alive, self->count, &top) != 0)
-        return NULL;
-    return self->items[top].name;
+    return NULL;
 }
 
 void

@@ -110,6 +110,30 @@ test_node_session_roles_roster_tells_loss_and_return(void)
     CHECK(p == first && !p->alive);
 }
 
+void test_node_session_roles_roster_serving_daemons_lead_last(void);
+void
+test_node_session_roles_roster_serving_daemons_lead_last(void)
+{
+    static shoal_roster_t roster;
+    const char *ranked[3];
+    shoal_roster_init(&roster, SESSION, DIGEST);
+    const char *names[3] = {"n1", "n2", "n3"};
+    s_ranked(names, 3, ranked);
+    /* The two best-ranked serve (a shipped session's daemons); the worst
+     * ranked is the developer's run, whose checkout is the reference. */
+    for (int i = 0; i < 3; i++) {
+        gossip_member_t m = s_member(ranked[i], GOSSIP_STATE_ALIVE, SESSION, DIGEST);
+        if (i < 2)
+            snprintf(m.meta.tags[m.meta.tag_count++], sizeof(m.meta.tags[0]), SHOAL_SERVE_TAG);
+        CHECK_INT(shoal_roster_update(&roster, &m, NULL), ==, SHOAL_ROSTER_ARRIVED);
+    }
+    CHECK_STR(shoal_roster_ranked_first(&roster, NULL), ranked[2]);
+    /* With the developer gone, the daemons rank among themselves. */
+    CHECK_STR(shoal_roster_ranked_first(&roster, ranked[2]), ranked[0]);
+    s_kill(&roster, ranked[2]);
+    CHECK_STR(shoal_roster_ranked_first(&roster, NULL), ranked[0]);
+}
+
 void
 test_node_session_roles_roster_ranks_the_alive(void)
 {

@@ -290,7 +290,8 @@ test_node_store_materialize_links_copies_and_nests(void)
     shoal_tree_t *tree = s_workspace(store, NULL);
     CHECK_INT(shoal_tree_count(tree), ==, 5);
     char err[256] = "";
-    CHECK_INT(shoal_store_materialize(store, tree, s_path("session"), err, sizeof(err)), ==, 0);
+    CHECK_INT(shoal_store_materialize(store, tree, s_path("session"), false, err, sizeof(err)), ==,
+              0);
     uint8_t plain[SHOAL_DIGEST_BYTES], tool[SHOAL_DIGEST_BYTES];
     s_digest_of("plain\n", plain);
     s_digest_of("#!/bin/sh\n", tool);
@@ -313,9 +314,39 @@ test_node_store_materialize_links_copies_and_nests(void)
     st = s_lstat("session/deep/er/still.txt");
     CHECK(S_ISREG(st.st_mode) && st.st_size == 7);
     /* the directory must not exist yet */
-    CHECK_INT(shoal_store_materialize(store, tree, s_path("session"), err, sizeof(err)), ==, -1);
+    CHECK_INT(shoal_store_materialize(store, tree, s_path("session"), false, err, sizeof(err)), ==,
+              -1);
     CHECK(strstr(err, "session") != NULL);
     CHECK(S_ISREG(s_lstat("session/a.txt").st_mode)); /* and what is there stays */
+    shoal_tree_destroy(&tree);
+    shoal_store_destroy(&store);
+    scratch_remove_tree(s_dir);
+}
+
+void test_node_store_materialize_copies_keep_the_store_whole(void);
+void
+test_node_store_materialize_copies_keep_the_store_whole(void)
+{
+    shoal_store_t *store = s_store(0);
+    shoal_tree_t *tree = s_workspace(store, NULL);
+    char err[256] = "";
+    CHECK_INT(shoal_store_materialize(store, tree, s_path("copy"), true, err, sizeof(err)), ==, 0);
+    uint8_t plain[SHOAL_DIGEST_BYTES];
+    s_digest_of("plain\n", plain);
+    struct stat blob, st = s_lstat("copy/a.txt");
+    CHECK(stat(s_blob_path(plain), &blob) == 0);
+    CHECK(st.st_ino != blob.st_ino); /* its own file */
+    CHECK_INT(st.st_mode & 07777, ==, 0644);
+    CHECK_INT(s_lstat("copy/tool.sh").st_mode & 07777, ==, 0755);
+    CHECK(S_ISLNK(s_lstat("copy/deep/link").st_mode));
+    /* A test that writes a shipped file changes its copy, not the blob. */
+    FILE *f = fopen(s_path("copy/a.txt"), "a");
+    CHECK(f != NULL);
+    fputs("more\n", f);
+    fclose(f);
+    char text[64] = "";
+    CHECK_INT(shoal_store_read(store, plain, 0, (uint8_t *)text, sizeof(text) - 1), ==, 6);
+    CHECK_STR(text, "plain\n");
     shoal_tree_destroy(&tree);
     shoal_store_destroy(&store);
     scratch_remove_tree(s_dir);
@@ -328,7 +359,8 @@ test_node_store_materialize_without_a_blob_leaves_nothing(void)
     shoal_store_t *store = s_store(0);
     shoal_tree_t *tree = s_workspace(store, "deep/er/still.txt");
     char err[256] = "";
-    CHECK_INT(shoal_store_materialize(store, tree, s_path("session"), err, sizeof(err)), ==, -1);
+    CHECK_INT(shoal_store_materialize(store, tree, s_path("session"), false, err, sizeof(err)), ==,
+              -1);
     CHECK(strstr(err, "deep/er/still.txt") != NULL);
     struct stat st;
     CHECK(lstat(s_path("session"), &st) != 0 && errno == ENOENT);
