@@ -59,7 +59,7 @@ def sleepers():
 def developer(cluster, root, ident, seed, session, extra=()):
     log = open(os.path.join(cluster.tmpdir, session + ".out"), "w")
     argv = [cluster.shoal, "run", "--ship", "--identity", ident, "--session", session,
-            "--name", "dev", "--bind", cluster.ip() + ":0", "--join", seed, "--no-history",
+            "--bind", cluster.ip() + ":0", "--join", seed, "--no-history",  # its default name
             "--json", os.path.join(cluster.tmpdir, session + ".json"),
             "--list", "tests.list"] + list(extra)
     env = dict(os.environ, SHOAL_KEY=cluster.key)
