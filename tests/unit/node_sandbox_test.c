@@ -178,11 +178,18 @@ test_node_sandbox_tmp_is_private(void)
     shoal_sandbox_t sandbox = {.dir = s.dir};
     char *args[] = {host, inside, NULL};
     shoal_exec_t *exec = s_run(
-        &sandbox, "test -e \"$1\" && echo host file visible; touch \"$2\" && ls -A /tmp", args, 0);
-    /* only the way to the session's directory, and what it wrote itself */
-    char expected[256];
-    snprintf(expected, sizeof(expected), "%s\n%s\n", s.root + strlen("/tmp/"),
-             inside + strlen("/tmp/"));
+        &sandbox, "test -e \"$1\" && echo host file visible; touch \"$2\" && LC_ALL=C ls -A /tmp",
+        args, 0);
+    /* only the way to the session's directory, and what it wrote itself, in
+     * byte order: the scratch directory's name is random */
+    const char *names[2] = {s.root + strlen("/tmp/"), inside + strlen("/tmp/")};
+    if (strcmp(names[0], names[1]) > 0) {
+        const char *first = names[1];
+        names[1] = names[0];
+        names[0] = first;
+    }
+    char expected[512];
+    snprintf(expected, sizeof(expected), "%s\n%s\n", names[0], names[1]);
     CHECK_STR(shoal_exec_result(exec)->output, expected);
     shoal_exec_destroy(&exec);
     bool leaked = s_exists(inside);
