@@ -45,6 +45,8 @@ s_done(void)
 }
 
 /* Runs a shell command line made from format (paths are mkdtemp's). */
+static void s_run(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 s_run(const char *format, ...)
 {
