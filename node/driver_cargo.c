@@ -960,7 +960,8 @@ s_settle(s_invocation_t *inv, int rc)
 static shoal_driver_end_t
 s_invoke(const s_cargo_t *self, s_invocation_t *inv)
 {
-    qsort(inv->entries, inv->count, sizeof(*inv->entries), s_by_name);
+    if (inv->count > 1) /* entries may be NULL when empty */
+        qsort(inv->entries, inv->count, sizeof(*inv->entries), s_by_name);
     char **argv = s_run_argv(self, inv->unit, inv->entries, inv->count);
     int rc = argv ? shoal_driver_spawn_partial(inv->driver, argv, NULL, NULL, s_on_run_line,
                                                s_on_partial, inv)

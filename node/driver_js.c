@@ -390,7 +390,8 @@ static int
 s_add_listed(shoal_js_t *js, s_listing_t *l, shoal_collection_t *out)
 {
     size_t merges = 0;
-    qsort(l->v, l->len, sizeof(*l->v), s_by_path);
+    if (l->len > 1) /* v may be NULL when empty */
+        qsort(l->v, l->len, sizeof(*l->v), s_by_path);
     js->path = calloc(l->len + 1, sizeof(char *));
     js->key = calloc(l->len + 1, sizeof(char *));
     js->names = calloc(l->len + 1, sizeof(char *));

@@ -892,7 +892,8 @@ s_refuse_tick(shoal_session_t *self, uint64_t now)
             snprintf(only_there + len, sizeof(only_there) - len, "\n  only at the leader: %s",
                      self->theirs[i].id);
         }
-    qsort(self->theirs, self->theirs_count, sizeof(*self->theirs), s_item_id_cmp);
+    if (self->theirs_count > 1) /* theirs may be NULL when empty */
+        qsort(self->theirs, self->theirs_count, sizeof(*self->theirs), s_item_id_cmp);
     for (size_t i = 0; i < self->local.count; i++) {
         shoal_item_t key = {.id = self->local.tests[i].id};
         if (!bsearch(&key, self->theirs, self->theirs_count, sizeof(key), s_item_id_cmp) &&

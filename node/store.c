@@ -411,8 +411,9 @@ shoal_store_trim(shoal_store_t *self)
     size_t count = 0;
     char err[PATH_MAX + 64];
     if (s_list(self, &blobs, &count, err, sizeof(err)) != 0)
-        return 0; /* nothing removed; the next trim tries again */
-    qsort(blobs, count, sizeof(*blobs), s_by_use);
+        return 0;  /* nothing removed; the next trim tries again */
+    if (count > 1) /* blobs is NULL when the store is empty */
+        qsort(blobs, count, sizeof(*blobs), s_by_use);
     uint64_t bytes = 0, removed = 0;
     for (size_t i = 0; i < count; i++)
         bytes += blobs[i].size;
