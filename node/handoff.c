@@ -13,25 +13,6 @@
 #define S_FIELDS 20
 #define S_DEPTH 3
 
-static void
-s_pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s ? s : "");
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s ? s : "", n);
-}
-
-static void
-s_pack_words(msgpack_packer *pk, char *const *words)
-{
-    size_t n = 0;
-    while (words && words[n])
-        n++;
-    msgpack_pack_array(pk, n);
-    for (size_t i = 0; i < n; i++)
-        s_pack_str(pk, words[i]);
-}
-
 long
 shoal_handoff_encode(const shoal_handoff_t *self, uint8_t **out)
 {
@@ -44,7 +25,7 @@ shoal_handoff_encode(const shoal_handoff_t *self, uint8_t **out)
     msgpack_pack_uint8(&pk, SHOAL_HANDOFF_VERSION);
     msgpack_pack_int64(&pk, self->pid);
     msgpack_pack_uint32(&pk, self->slots);
-    s_pack_str(&pk, run->session);
+    shoal_pack_str(&pk, run->session);
     msgpack_pack_int32(&pk, run->expect);
     msgpack_pack_double(&pk, run->wait);
     msgpack_pack_uint32(&pk, (uint32_t)run->strategy);
@@ -53,14 +34,14 @@ shoal_handoff_encode(const shoal_handoff_t *self, uint8_t **out)
     msgpack_pack_uint32(&pk, run->retries);
     msgpack_pack_double(&pk, run->batch_seconds);
     run->process_per_batch ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    s_pack_str(&pk, run->project);
-    s_pack_str(&pk, run->history_db);
+    shoal_pack_str(&pk, run->project);
+    shoal_pack_str(&pk, run->history_db);
     run->no_history ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    s_pack_str(&pk, self->adapter);
-    s_pack_str(&pk, self->list);
-    s_pack_str(&pk, self->cwd);
-    s_pack_words(&pk, self->argv);
-    s_pack_words(&pk, self->env);
+    shoal_pack_str(&pk, self->adapter);
+    shoal_pack_str(&pk, self->list);
+    shoal_pack_str(&pk, self->cwd);
+    shoal_pack_words(&pk, self->argv);
+    shoal_pack_words(&pk, self->env);
     *out = malloc(sbuf.size ? sbuf.size : 1);
     long len = *out ? (long)sbuf.size : -1;
     if (*out)

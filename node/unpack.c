@@ -1,4 +1,4 @@
-/* Checked msgpack unpacking (see unpack.h). */
+/* Checked msgpack unpacking, and the shared writers (see unpack.h). */
 #include "node/unpack.h"
 #include "gossip/gossip.h"
 
@@ -70,4 +70,23 @@ shoal_unpack_strdup(const msgpack_object *o, size_t max)
         return NULL;
     }
     return s;
+}
+
+bool
+shoal_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s ? s : "");
+    return msgpack_pack_str(pk, n) == 0 && msgpack_pack_str_body(pk, s ? s : "", n) == 0;
+}
+
+bool
+shoal_pack_words(msgpack_packer *pk, char *const *words)
+{
+    size_t n = 0;
+    while (words && words[n])
+        n++;
+    bool ok = msgpack_pack_array(pk, n) == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = shoal_pack_str(pk, words[i]);
+    return ok;
 }

@@ -1,5 +1,6 @@
 /* node/unpack.h: reading a msgpack body that came from outside the process
- * (a peer's session message, a client's hand-off) without trusting it. */
+ * (a peer's session message, a client's hand-off) without trusting it, and
+ * the two writers every codec here shares. */
 #ifndef SHOAL_NODE_UNPACK_H
 #define SHOAL_NODE_UNPACK_H
 
@@ -25,5 +26,11 @@ bool shoal_unpack_str(const msgpack_object *o, char *out, size_t size);
 /* A str of at most max bytes without NUL, copied into a new string (the
  * caller's); NULL for anything else or out of memory. */
 char *shoal_unpack_strdup(const msgpack_object *o, size_t max);
+
+/* Writers. s as a str (NULL: the empty one); false when the packer's buffer
+ * could not grow (out of memory). */
+bool shoal_pack_str(msgpack_packer *pk, const char *s);
+/* NULL-terminated words (NULL: none) as an array of str; false as above. */
+bool shoal_pack_words(msgpack_packer *pk, char *const *words);
 
 #endif
