@@ -15,6 +15,7 @@
 #include "node/report.h"
 #include "node/session.h"
 #include "node/session_tag.h"
+#include "node/artifacts.h"
 #include "node/ship.h"
 #include "node/shipment.h"
 
@@ -62,6 +63,8 @@ enum {
     S_OPT_IDENTITY,
     S_OPT_INCLUDE,
     S_OPT_NO_NETWORK,
+    S_OPT_ARTIFACTS,
+    S_OPT_ARTIFACTS_DIR,
 };
 
 #define S_INCLUDES_MAX 64
@@ -89,6 +92,8 @@ static const struct option s_run_options[] = {
     {"identity", required_argument, NULL, S_OPT_IDENTITY},
     {"include", required_argument, NULL, S_OPT_INCLUDE},
     {"no-network", no_argument, NULL, S_OPT_NO_NETWORK},
+    {"artifacts", required_argument, NULL, S_OPT_ARTIFACTS},
+    {"artifacts-dir", required_argument, NULL, S_OPT_ARTIFACTS_DIR},
 };
 
 static void
@@ -129,6 +134,9 @@ s_usage(FILE *out)
         "                         made by `shoal keygen --identity`)\n"
         "  --include GLOB         ship ignored files matching GLOB too (repeatable)\n"
         "  --no-network           daemons run the shipped tests without network access\n"
+        "  --artifacts GLOB       bring back what the daemons' tests left matching GLOB\n"
+        "                         (a path below the workspace's top; repeatable) into\n"
+        "                         --artifacts-dir DIR/DAEMON (default ./shoal-artifacts)\n"
         "  --standalone           take part as a mesh member of its own, even where a\n"
         "                         `shoal node` runs on this machine (without it, the node\n"
         "                         at --control, or the default one, runs the session and\n"
@@ -136,8 +144,8 @@ s_usage(FILE *out)
         "\nmesh options (as for shoal node; --bind defaults to 127.0.0.1:0):\n%s"
         "\nexit status: 0 all passed, 1 test failures, 2 usage error, 3 the session could "
         "not complete\n(or this participant was not admitted, or the test runner could not "
-        "start or collect),\n4 a --junit or --json report could not be written, 5 no tests "
-        "were collected\n",
+        "start or collect),\n4 a --junit or --json report, or --artifacts, could not be written, 5 "
+        "no tests were collected\n",
         shoal_config_usage);
 }
 
@@ -358,13 +366,28 @@ typedef struct {
     shoal_shipment_options_t options;
     shoal_shipment_t shipment;
     shoal_ship_t *ship;
+    char *artifacts[SHOAL_SHIP_ARTIFACT_GLOBS + 1]; /* --artifacts, NULL-terminated */
+    size_t artifact_count;
+    const char *artifacts_dir; /* NULL: not given */
 } s_ship_t;
 
-/* One --ship option; 0, or 1 when opt is not one. */
+/* One --ship option; 0, or 1 when opt is not one, or -1 (said why). */
 static int
-s_ship_option(s_ship_t *ship, const char **includes, int opt, const char *arg)
+s_ship_option(s_ship_t *ship, const char **includes, int opt, char *arg)
 {
     switch (opt) {
+        case S_OPT_ARTIFACTS:
+            if (ship->artifact_count == SHOAL_SHIP_ARTIFACT_GLOBS) {
+                fprintf(stderr, "shoal run: --artifacts: at most %d globs\n",
+                        SHOAL_SHIP_ARTIFACT_GLOBS);
+                return -1;
+            }
+            ship->artifacts[ship->artifact_count++] = arg;
+            ship->options.artifacts = ship->artifacts;
+            return 0;
+        case S_OPT_ARTIFACTS_DIR:
+            ship->artifacts_dir = arg;
+            return 0;
         case S_OPT_SHIP:
             ship->on = true;
             return 0;
@@ -396,6 +419,54 @@ s_ship_start(s_ship_t *ship, shoal_node_t *node)
     shoal_ship_set_tree(ship->ship, s);
     shoal_ship_offer(ship->ship, &s->offer);
     return 0;
+}
+
+/* Whether --artifacts-dir can take the files: said at start, not after the run. */
+static int
+s_artifacts_dir_usable(s_ship_t *ship)
+{
+    if (!ship->artifacts_dir)
+        ship->artifacts_dir = SHOAL_ARTIFACTS_DIR;
+    char err[1024];
+    if (shoal_artifacts_check_dir(ship->artifacts_dir, err, sizeof(err)) != 0) {
+        fprintf(stderr, "shoal run: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Brings back what the daemons that ran tests of the session left
+ * (--artifacts). Returns the exit status: 4 (SHOAL_RUN_NO_REPORT) over 0
+ * and 1 when some did not come. */
+static int
+s_ship_collect(s_ship_t *ship, shoal_node_t *node, const shoal_session_t *session,
+               const char *session_id, int status, volatile sig_atomic_t *stop)
+{
+    if (!ship->ship || !ship->artifact_count || *stop ||
+        (status != SHOAL_RUN_PASSED && status != SHOAL_RUN_FAILED))
+        return status;
+    shoal_session_outcome_t outcome;
+    shoal_session_outcome(session, &outcome);
+    size_t count;
+    const shoal_ship_answer_t *answers = shoal_ship_answers(ship->ship, &count);
+    char err[1024];
+    shoal_artifacts_t *artifacts =
+        shoal_artifacts_new(node, ship->ship, session_id, ship->artifacts_dir, err, sizeof(err));
+    if (!artifacts) {
+        fprintf(stderr, "shoal: cannot bring back --artifacts: %s\n", err);
+        return SHOAL_RUN_NO_REPORT;
+    }
+    bool failed = false;
+    for (size_t i = 0; i < count; i++) {
+        size_t tests = 0;
+        for (size_t k = 0; answers[i].accepted && k < outcome.count; k++)
+            tests += outcome.items[k].node && strcmp(outcome.items[k].node, answers[i].name) == 0;
+        if (tests > 0)
+            failed |= shoal_artifacts_want(artifacts, answers[i].name, tests) != 0;
+    }
+    failed |= shoal_artifacts_collect(artifacts, stop, stderr) > 0;
+    shoal_artifacts_destroy(&artifacts);
+    return failed ? SHOAL_RUN_NO_REPORT : status;
 }
 
 /* Stops offering (cancelling on the daemons when the run was stopped) and
@@ -483,7 +554,10 @@ shoal_cmd_run(int argc, char **argv)
         standalone |= opt == S_OPT_STANDALONE || opt == S_OPT_SHIP;
         if (opt == S_OPT_STANDALONE)
             continue;
-        if (s_ship_option(&ship, includes, opt, optarg) == 0)
+        int shipped = s_ship_option(&ship, includes, opt, optarg);
+        if (shipped < 0)
+            return SHOAL_EXIT_USAGE;
+        if (shipped == 0)
             continue;
         int rc = shoal_config_option(&mesh, opt, optarg);
         if (rc == 0 && opt != 'v' && index >= 0) {
@@ -496,11 +570,19 @@ shoal_cmd_run(int argc, char **argv)
             return SHOAL_EXIT_USAGE;
         index = -1;
     }
-    if (!ship.on &&
-        (ship.options.identity_path[0] || ship.options.include_count || !ship.options.network)) {
-        fprintf(stderr, "shoal run: --identity, --include and --no-network go with --ship\n");
+    if (!ship.on && (ship.options.identity_path[0] || ship.options.include_count ||
+                     !ship.options.network || ship.artifact_count || ship.artifacts_dir)) {
+        fprintf(stderr, "shoal run: --identity, --include, --no-network, --artifacts and "
+                        "--artifacts-dir go with --ship\n");
         return SHOAL_EXIT_USAGE;
     }
+    if (ship.artifacts_dir && !ship.artifact_count) {
+        fprintf(stderr,
+                "shoal run: --artifacts-dir without --artifacts: nothing would come back\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    if (ship.artifact_count && s_artifacts_dir_usable(&ship) != 0)
+        return SHOAL_EXIT_USAGE;
     if (ship.on && run.dry_run) {
         fprintf(stderr, "shoal run: --dry-run plans without running: there is nothing to ship\n");
         return SHOAL_EXIT_USAGE;
@@ -617,6 +699,8 @@ shoal_cmd_run(int argc, char **argv)
     if (session)
         status = shoal_session_run(session, &s_stop);
     s_ship_end(&ship, s_stop != 0);
+    if (session)
+        status = s_ship_collect(&ship, node, session, run.session, status, &s_stop);
     shoal_session_destroy(&session);
     shoal_adapter_destroy(&adapter);
     shoal_node_leave(node, S_LEAVE_MS);

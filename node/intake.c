@@ -4,6 +4,7 @@
  * of its own. */
 #include "node/intake.h"
 #include "node/adapter.h"
+#include "node/artifacts.h"
 #include "node/fetch.h"
 #include "node/files.h"
 #include "node/fingerprint.h"
@@ -11,6 +12,7 @@
 #include "node/json.h"
 #include "node/log.h"
 #include "node/sandbox.h"
+#include "node/tree_fetch.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -26,10 +28,21 @@
 
 extern char **environ;
 
-typedef enum { S_PROBING, S_INDEX, S_PAGES, S_BLOBS } s_state_t;
-
-static const char *s_state_names[] = {"probing", "fetching its manifest's index",
-                                      "fetching its manifest", "fetching"};
+/* What `shoal status` says of a session being taken. */
+static const char *
+s_state_name(const shoal_tree_fetch_t *fetch)
+{
+    if (!fetch)
+        return "probing";
+    switch (shoal_tree_fetch_state(fetch)) {
+        case SHOAL_TREE_FETCH_INDEX:
+            return "fetching its manifest's index";
+        case SHOAL_TREE_FETCH_PAGES:
+            return "fetching its manifest";
+        default:
+            return "fetching";
+    }
+}
 
 /* The probe, beside the loop. */
 typedef struct {
@@ -46,26 +59,36 @@ typedef struct {
     char who[SHOAL_IDENTITY_NAME_MAX + 1];
     uint8_t key[SHOAL_IDENTITY_PUBLIC_BYTES];
     shoal_offer_t offer;
-    s_state_t state;
     shoal_job_t *probing;
     s_probe_t *probe;
-    shoal_fetch_t *fetch;
-    shoal_page_t *pages; /* of the manifest */
-    size_t page_count;
-    shoal_tree_t *tree;
+    shoal_tree_fetch_t *fetch;            /* NULL while probing */
     char answer[SHOAL_SHIP_TEXT_MAX + 1]; /* the last one, said again to a repeated offer */
     bool accepted;
     uint64_t accepted_at;       /* ms */
     uint64_t developer_missing; /* since when the developer is not alive, ms; 0: it is */
 } s_taking_t;
 
-/* A session handed to serve, for status and to answer a repeated offer. */
+/* What became of a hosted session's --artifacts (artifacts.h). */
+typedef enum {
+    S_ARTIFACTS_NONE,    /* the offer named none */
+    S_ARTIFACTS_PENDING, /* the session runs */
+    S_ARTIFACTS_READY,   /* packed into the store */
+    S_ARTIFACTS_LOST,    /* why says why */
+} s_artifacts_t;
+
+/* A session handed to serve, for status, to answer a repeated offer, and
+ * to hand back what its tests left. */
 typedef struct {
     char session[SHOAL_SESSION_ID_MAX + 1];
     char developer[GOSSIP_NAME_MAX + 1];
     char who[SHOAL_IDENTITY_NAME_MAX + 1];
     uint8_t key[SHOAL_IDENTITY_PUBLIC_BYTES]; /* may cancel it */
     uint64_t files, bytes;
+    s_artifacts_t artifacts;
+    char **globs;          /* --artifacts (owned) */
+    shoal_tree_t *shipped; /* the workspace, while the session runs (owned) */
+    shoal_artifacts_packed_t packed;
+    char why[SHOAL_SHIP_TEXT_MAX + 1];
 } s_hosted_t;
 
 struct shoal_intake {
@@ -97,15 +120,21 @@ s_probe_step(void *arg)
 }
 
 static void
+s_hosted_clear(s_hosted_t *h)
+{
+    shoal_adapter_argv_free(&h->globs);
+    shoal_tree_destroy(&h->shipped);
+    memset(h, 0, sizeof(*h));
+}
+
+static void
 s_taking_free(s_taking_t *t)
 {
     if (!shoal_job_release(&t->probing))
         t->probe = NULL; /* the thread frees it */
     if (t->probe)
         s_probe_free(t->probe);
-    shoal_fetch_destroy(&t->fetch);
-    free(t->pages);
-    shoal_tree_destroy(&t->tree);
+    shoal_tree_fetch_destroy(&t->fetch);
     shoal_offer_clear(&t->offer);
     free(t);
 }
@@ -296,7 +325,6 @@ s_on_offer(shoal_intake_t *self, const char *from, const shoal_ship_msg_t *msg)
     snprintf(t->session, sizeof(t->session), "%s", msg->session);
     snprintf(t->developer, sizeof(t->developer), "%s", from);
     memcpy(t->key, msg->key, sizeof(t->key));
-    t->state = S_PROBING;
     zlist_append(self->taking, t);
     bool failed;
     char **wrap = s_wrap(self, "", t->offer.network, &failed);
@@ -348,7 +376,7 @@ s_on_cancel(shoal_intake_t *self, const char *from, const shoal_ship_msg_t *msg,
 /* ---------------------------------------------------------------- steps */
 
 static void
-s_peers(shoal_intake_t *self, shoal_fetch_t *fetch)
+s_peers(shoal_intake_t *self, shoal_tree_fetch_t *fetch)
 {
     static gossip_member_t members[GOSSIP_MEMBERS_MAX];
     static const char *names[GOSSIP_MEMBERS_MAX];
@@ -362,14 +390,7 @@ s_peers(shoal_intake_t *self, shoal_fetch_t *fetch)
             strcmp(members[i].name, shoal_node_name(node)) != 0)
             names[n++] = members[i].name;
     }
-    shoal_fetch_set_peers(fetch, names, n);
-}
-
-static int
-s_fetch_send(void *ctx, const char *to, const uint8_t *payload, size_t len)
-{
-    shoal_intake_t *self = ctx;
-    return gossip_mesh_send_user(shoal_node_mesh(self->config.node), to, payload, len);
+    shoal_fetch_set_peers(shoal_tree_fetch_blobs(fetch), names, n);
 }
 
 static void
@@ -392,90 +413,18 @@ s_probe_done(shoal_intake_t *self, s_taking_t *t)
             return;
         }
     }
-    t->fetch = shoal_fetch_new(self->config.store, t->developer, s_fetch_send, self);
-    if (!t->fetch || shoal_fetch_add(t->fetch, t->offer.root, t->offer.manifest_size) != 0) {
+    t->fetch = shoal_tree_fetch_new(self->config.store, t->developer, shoal_ship_send_payload,
+                                    self->config.ship, t->offer.root, t->offer.manifest_size);
+    if (!t->fetch) {
         s_drop(self, t, "out of memory");
         return;
     }
     s_peers(self, t->fetch);
-    t->state = S_INDEX;
     t->accepted = true;
     t->accepted_at = shoal_loop_now(self->loop);
     snprintf(t->answer, sizeof(t->answer), "its toolchain matches (%s); fetching the workspace",
              t->offer.toolchain[0] ? t->offer.toolchain : "not pinned");
     s_answer(self, t->developer, t->session, true, t->answer);
-}
-
-/* A blob of the store, whole, into a new buffer of its size; NULL when
- * the store lacks it. */
-static uint8_t *
-s_read_blob(shoal_intake_t *self, const uint8_t digest[SHOAL_DIGEST_BYTES], uint64_t size,
-            uint8_t *into)
-{
-    uint8_t *buf = into ? into : malloc(size ? size : 1);
-    long n = buf ? shoal_store_read(self->config.store, digest, 0, buf, size) : -1;
-    if (n == (long)size)
-        return buf;
-    if (!into)
-        free(buf);
-    return NULL;
-}
-
-/* The index is in the store: want the manifest's pages. */
-static void
-s_index_done(shoal_intake_t *self, s_taking_t *t)
-{
-    uint8_t *index = s_read_blob(self, t->offer.root, t->offer.manifest_size, NULL);
-    long count = index ? shoal_pages_parse(index, t->offer.manifest_size, &t->pages) : -1;
-    free(index);
-    if (count < 0) {
-        s_drop(self, t, "its manifest's index is unreadable");
-        return;
-    }
-    t->page_count = (size_t)count;
-    for (size_t i = 0; i < t->page_count; i++)
-        if (shoal_fetch_add(t->fetch, t->pages[i].digest, t->pages[i].size) != 0) {
-            s_drop(self, t, "out of memory");
-            return;
-        }
-    t->state = S_PAGES;
-}
-
-/* The manifest's pages are in the store: read it, and want every blob. */
-static void
-s_manifest_done(shoal_intake_t *self, s_taking_t *t)
-{
-    char err[512];
-    const shoal_page_t *last = &t->pages[t->page_count - 1];
-    uint64_t len = last->offset + last->size;
-    uint8_t *manifest = malloc(len);
-    bool read = manifest != NULL;
-    for (size_t i = 0; read && i < t->page_count; i++)
-        read = s_read_blob(self, t->pages[i].digest, t->pages[i].size,
-                           manifest + t->pages[i].offset) != NULL;
-    t->tree = read ? shoal_tree_decode(manifest, len, err, sizeof(err)) : NULL;
-    free(manifest);
-    if (!t->tree) {
-        char why[SHOAL_SHIP_TEXT_MAX + 1];
-        snprintf(why, sizeof(why), "its manifest is unreadable: %.400s",
-                 read ? err : "a page is not in the store");
-        s_drop(self, t, why);
-        return;
-    }
-    for (size_t i = 0; i < shoal_tree_count(t->tree); i++) {
-        const shoal_tree_entry_t *e = shoal_tree_entry(t->tree, i);
-        if (e->kind != SHOAL_TREE_FILE)
-            continue;
-        if (shoal_store_has(self->config.store, e->digest))
-            self->stats.blobs_present++;
-        else if (shoal_fetch_add(t->fetch, e->digest, e->size) != 0) {
-            s_drop(self, t, "out of memory");
-            return;
-        }
-    }
-    t->state = S_BLOBS;
-    shoal_log_info("session %s: %zu files (%llu bytes) in its workspace", t->session,
-                   shoal_tree_count(t->tree), (unsigned long long)shoal_tree_bytes(t->tree));
 }
 
 static void
@@ -492,6 +441,7 @@ s_count_fetch(shoal_intake_t *self, const shoal_fetch_t *fetch)
 static void
 s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
 {
+    const shoal_tree_t *tree = shoal_tree_fetch_tree(t->fetch);
     char dir[PATH_MAX], err[512], why[SHOAL_SHIP_TEXT_MAX + 1];
     uint8_t random[6];
     randombytes_buf(random, sizeof(random));
@@ -507,7 +457,7 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
              hex);
     /* Copies: the sandbox's user is the store's owner, so a test could
      * change a linked blob for every later session. */
-    if (shoal_store_materialize(self->config.store, t->tree, dir, true, err, sizeof(err)) != 0) {
+    if (shoal_store_materialize(self->config.store, tree, dir, true, err, sizeof(err)) != 0) {
         snprintf(why, sizeof(why), "cannot lay out its workspace: %.400s", err);
         s_drop(self, t, why);
         return;
@@ -540,9 +490,10 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     handoff->run.junit[0] = handoff->run.json[0] = '\0'; /* the developer writes the reports */
     handoff->run.history_db[0] = '\0';
     handoff->slots = 0;
-    uint64_t files = shoal_tree_count(t->tree), bytes = shoal_tree_bytes(t->tree);
-    s_count_fetch(self, t->fetch);
-    const shoal_fetch_stats_t *f = shoal_fetch_stats(t->fetch);
+    uint64_t files = shoal_tree_count(tree), bytes = shoal_tree_bytes(tree);
+    s_count_fetch(self, shoal_tree_fetch_blobs(t->fetch));
+    self->stats.blobs_present += shoal_tree_fetch_present(t->fetch);
+    const shoal_fetch_stats_t *f = shoal_fetch_stats(shoal_tree_fetch_blobs(t->fetch));
     shoal_log_info("session %s: fetched %llu blobs (%llu bytes from %s, %llu from peers) in %llu "
                    "ms: %llu requests, %llu timeouts, %llu NOPEs",
                    t->session, (unsigned long long)(f->blobs_from_origin + f->blobs_from_peers),
@@ -558,6 +509,13 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     self->stats.taken++;
     s_hosted_t *h =
         &self->hosted[self->hosted_count < S_HOSTED_MAX ? self->hosted_count++ : S_HOSTED_MAX - 1];
+    s_hosted_clear(h);
+    if (t->offer.artifacts && t->offer.artifacts[0]) {
+        h->artifacts = S_ARTIFACTS_PENDING;
+        h->globs = t->offer.artifacts; /* taken */
+        t->offer.artifacts = NULL;
+        h->shipped = shoal_tree_fetch_take(t->fetch);
+    }
     snprintf(h->session, sizeof(h->session), "%s", t->session);
     snprintf(h->developer, sizeof(h->developer), "%s", t->developer);
     snprintf(h->who, sizeof(h->who), "%s", t->who);
@@ -584,32 +542,100 @@ s_tick(void *ctx, uint64_t now)
             s_drop(self, t, NULL);
             continue;
         }
-        if (t->state == S_PROBING) {
+        if (!t->fetch) {
             if (!t->probing || shoal_job_done(t->probing))
                 s_probe_done(self, t);
             else
                 next = now + S_TICK_MS;
             continue;
         }
-        uint64_t at = shoal_fetch_tick(t->fetch, now);
+        uint64_t at = shoal_tree_fetch_tick(t->fetch, now);
         next = at < next ? at : next;
-        const char *failed = shoal_fetch_failed(t->fetch);
+        const char *failed = shoal_tree_fetch_failed(t->fetch);
         if (failed) {
             char why[SHOAL_SHIP_TEXT_MAX + 1];
-            snprintf(why, sizeof(why), "cannot fetch its workspace: %s", failed);
+            snprintf(why, sizeof(why), "cannot fetch its workspace: %.400s", failed);
             s_drop(self, t, why);
-        } else if (shoal_fetch_done(t->fetch) && t->state == S_INDEX) {
-            s_index_done(self, t);
-            next = now;
-        } else if (shoal_fetch_done(t->fetch) && t->state == S_PAGES) {
-            s_manifest_done(self, t);
-            next = now;
-        } else if (shoal_fetch_done(t->fetch) && t->state == S_BLOBS) {
+        } else if (shoal_tree_fetch_state(t->fetch) == SHOAL_TREE_FETCH_DONE) {
             s_blobs_done(self, t, now);
         }
     }
     zlist_destroy(&walk);
     return next;
+}
+
+/* ---------------------------------------------------------------- artifacts */
+
+/* The hosted session of that id whose files may still be asked for (the
+ * newest), or NULL. */
+static s_hosted_t *
+s_hosted_find(shoal_intake_t *self, const char *session, const char *developer)
+{
+    for (size_t i = self->hosted_count; i-- > 0;)
+        if (strcmp(self->hosted[i].session, session) == 0 &&
+            (!developer || strcmp(self->hosted[i].developer, developer) == 0))
+            return &self->hosted[i];
+    return NULL;
+}
+
+/* serve's hook: a shipped session ended here; its directory is still there. */
+static void
+s_on_done(void *ctx, const char *session, const char *dir, bool completed)
+{
+    shoal_intake_t *self = ctx;
+    s_hosted_t *h = s_hosted_find(self, session, NULL);
+    if (!h || h->artifacts != S_ARTIFACTS_PENDING)
+        return;
+    char err[512];
+    if (!completed) {
+        snprintf(h->why, sizeof(h->why), "the session was abandoned on %s before it completed",
+                 shoal_node_name(self->config.node));
+        h->artifacts = S_ARTIFACTS_LOST;
+    } else if (shoal_artifacts_pack(self->config.store, dir, h->globs, h->shipped, &h->packed, err,
+                                    sizeof(err)) != 0) {
+        snprintf(h->why, sizeof(h->why), "%s cannot keep them: %.400s",
+                 shoal_node_name(self->config.node), err);
+        h->artifacts = S_ARTIFACTS_LOST;
+    } else {
+        h->artifacts = S_ARTIFACTS_READY;
+        self->stats.artifact_files += h->packed.files;
+        self->stats.artifact_bytes += h->packed.bytes;
+    }
+    shoal_log_info("session %s: artifacts: %s%llu files (%llu bytes) for %s", session,
+                   h->artifacts == S_ARTIFACTS_LOST ? h->why : "",
+                   (unsigned long long)h->packed.files, (unsigned long long)h->packed.bytes,
+                   h->developer);
+    shoal_tree_destroy(&h->shipped);
+}
+
+/* COLLECT: what the session's tests left, once it is over here. */
+static void
+s_on_collect(shoal_intake_t *self, const char *from, const shoal_ship_msg_t *msg)
+{
+    shoal_ship_msg_t reply = {.type = SHOAL_SHIP_ARTIFACTS};
+    snprintf(reply.session, sizeof(reply.session), "%s", msg->session);
+    s_hosted_t *h = s_hosted_find(self, msg->session, from);
+    if (h && h->artifacts == S_ARTIFACTS_PENDING)
+        return; /* it still runs here: asked again */
+    if (!h && s_find(self, msg->session))
+        reply.accepted = true; /* still being fetched: no test of it ran here */
+    else if (!h)
+        snprintf(reply.text, sizeof(reply.text),
+                 "%s has no record of the session (it restarted since, or ran more than %d "
+                 "sessions after it)",
+                 shoal_node_name(self->config.node), S_HOSTED_MAX);
+    else if (h->artifacts == S_ARTIFACTS_NONE)
+        snprintf(reply.text, sizeof(reply.text), "the session's offer named no --artifacts");
+    else if (h->artifacts == S_ARTIFACTS_LOST)
+        snprintf(reply.text, sizeof(reply.text), "%s", h->why);
+    if (h && h->artifacts == S_ARTIFACTS_READY) {
+        reply.accepted = true;
+        memcpy(reply.digest, h->packed.root, sizeof(reply.digest));
+        reply.index_size = h->packed.index_size;
+        reply.files = h->packed.files;
+        reply.bytes = h->packed.bytes;
+    }
+    shoal_ship_send(self->config.ship, from, &reply);
 }
 
 static void
@@ -620,11 +646,13 @@ s_on_msg(void *ctx, const char *from, const shoal_ship_msg_t *msg, uint64_t now)
         s_on_offer(self, from, msg);
     } else if (msg->type == SHOAL_SHIP_CANCEL) {
         s_on_cancel(self, from, msg, now);
+    } else if (msg->type == SHOAL_SHIP_COLLECT) {
+        s_on_collect(self, from, msg);
     } else {
         s_taking_t *t;
         for (t = zlist_first(self->taking); t; t = zlist_next(self->taking))
             if (t->fetch)
-                shoal_fetch_on_msg(t->fetch, from, msg, now);
+                shoal_tree_fetch_on_msg(t->fetch, from, msg, now);
         shoal_loop_set_timer(self->loop, self->timer, now);
     }
 }
@@ -659,7 +687,7 @@ s_on_status(void *ctx, FILE *out, bool json)
         s_taking_t *t;
         for (t = zlist_first(self->taking); t; t = zlist_next(self->taking))
             fprintf(out, "taking session %s for %s from %s: %s\n", t->session, t->who, t->developer,
-                    s_state_names[t->state]);
+                    s_state_name(t->fetch));
         fprintf(out, "offers %llu: taken %llu, declined %llu, refused %llu\n",
                 (unsigned long long)s->offers, (unsigned long long)s->taken,
                 (unsigned long long)s->declined, (unsigned long long)s->refused);
@@ -678,7 +706,7 @@ s_on_status(void *ctx, FILE *out, bool json)
         }
     s_taking_t *t;
     for (t = zlist_first(self->taking); t; t = zlist_next(self->taking)) {
-        s_status_entry(out, first, t->session, t->who, t->developer, s_state_names[t->state]);
+        s_status_entry(out, first, t->session, t->who, t->developer, s_state_name(t->fetch));
         fprintf(out, "}");
         first = false;
     }
@@ -686,13 +714,14 @@ s_on_status(void *ctx, FILE *out, bool json)
             "],\"intake\":{\"offers\":%llu,\"refused\":%llu,\"declined\":%llu,\"taken\":%llu,"
             "\"cancelled\":%llu,\"dropped\":%llu,\"blobs_from_origin\":%llu,"
             "\"blobs_from_peers\":%llu,\"bytes_from_origin\":%llu,\"bytes_from_peers\":%llu,"
-            "\"blobs_present\":%llu}}",
+            "\"blobs_present\":%llu,\"artifact_files\":%llu,\"artifact_bytes\":%llu}}",
             (unsigned long long)s->offers, (unsigned long long)s->refused,
             (unsigned long long)s->declined, (unsigned long long)s->taken,
             (unsigned long long)s->cancelled, (unsigned long long)s->dropped,
             (unsigned long long)s->blobs_from_origin, (unsigned long long)s->blobs_from_peers,
             (unsigned long long)s->bytes_from_origin, (unsigned long long)s->bytes_from_peers,
-            (unsigned long long)s->blobs_present);
+            (unsigned long long)s->blobs_present, (unsigned long long)s->artifact_files,
+            (unsigned long long)s->artifact_bytes);
 }
 
 static bool
@@ -729,6 +758,7 @@ shoal_intake_new(const shoal_intake_config_t *config, char *err, size_t err_size
     }
     self->attached = true;
     shoal_ship_set_intake(config->ship, s_on_msg, self);
+    shoal_serve_set_done(config->serve, s_on_done, self);
     shoal_log_info("serving shipped sessions of the %zu identities in %s%s",
                    shoal_accept_count(self->accept), config->accept_from,
                    config->sandbox ? ", inside bubblewrap" : ", UNSANDBOXED");
@@ -743,12 +773,15 @@ shoal_intake_destroy(shoal_intake_t **self_p)
         return;
     if (self->attached) {
         shoal_ship_set_intake(self->config.ship, NULL, NULL);
+        shoal_serve_set_done(self->config.serve, NULL, NULL);
         shoal_node_detach(self->config.node, self);
     }
     s_taking_t *t;
     while (self->taking && (t = zlist_pop(self->taking)))
         s_taking_free(t);
     zlist_destroy(&self->taking);
+    for (size_t i = 0; i < self->hosted_count; i++)
+        s_hosted_clear(&self->hosted[i]);
     if (self->timer >= 0)
         shoal_loop_remove_timer(self->loop, self->timer);
     shoal_accept_destroy(&self->accept);

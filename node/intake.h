@@ -15,7 +15,9 @@
  *     v
  *   hosted: the tree is materialized in a session directory and the session
  *   runs there like a local client's (serve.h, shoal_serve_host), every
- *   process inside the sandbox; the directory goes when it ends.
+ *   process inside the sandbox; the directory goes when it ends, once what
+ *   the offer's --artifacts name is packed into the store (artifacts.h)
+ *   for the developer's COLLECT.
  *
  * s_on_offer, s_probe_done, s_manifest_done, s_blobs_done and s_drop
  * perform the transitions. Invariant I3: nothing from the network runs
@@ -47,7 +49,8 @@ typedef struct {
 typedef struct {
     uint64_t offers, refused, declined, taken, cancelled, dropped;
     uint64_t blobs_from_origin, blobs_from_peers, bytes_from_origin, bytes_from_peers;
-    uint64_t blobs_present; /* blobs the store held already */
+    uint64_t blobs_present;                  /* blobs the store held already */
+    uint64_t artifact_files, artifact_bytes; /* --artifacts kept for developers */
 } shoal_intake_stats_t;
 
 typedef struct shoal_intake shoal_intake_t;

@@ -66,7 +66,9 @@ struct shoal_serve {
     long timer;
     zlist_t *hosted; /* s_hosted_t *, oldest first */
     gossip_meta_t advertised;
-    uint8_t *buf; /* S_FRAME_MAX, to encode into */
+    uint8_t *buf;              /* S_FRAME_MAX, to encode into */
+    shoal_serve_done_fn *done; /* told of each shipped session that ends */
+    void *done_ctx;
 };
 
 static shoal_serve_t *s_serve; /* the one of the process, for the log tap */
@@ -246,6 +248,10 @@ s_create_step(void *arg)
 static void
 s_hosted_free(s_hosted_t *h)
 {
+    if (h->developer[0] && s_serve && s_serve->done) {
+        bool completed = h->ended && h->session && shoal_session_closed(h->session);
+        s_serve->done(s_serve->done_ctx, h->handoff.run.session, h->dir, completed);
+    }
     if (!shoal_job_release(&h->creating))
         h->create = NULL; /* the job frees it when the runner is made */
     if (h->create)
@@ -605,6 +611,13 @@ s_on_control(void *ctx, zmsg_t **request_p, uint64_t now)
 }
 
 /* ---------------------------------------------------------------- life cycle */
+
+void
+shoal_serve_set_done(shoal_serve_t *self, shoal_serve_done_fn *fn, void *ctx)
+{
+    self->done = fn;
+    self->done_ctx = ctx;
+}
 
 void
 shoal_serve_stop(void *ctx, uint64_t now)

@@ -58,6 +58,14 @@ void shoal_serve_stop(void *ctx, uint64_t now);
 int shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap, const char *dir,
                      const char *developer, const char *who, uint64_t now, char *why,
                      size_t why_size);
+/* Told of each shipped session that ends here, before its directory is
+ * removed: completed (its summary is in and its workers are closed, so
+ * nothing writes there any more) or not (abandoned: cancelled, its
+ * developer gone, the node stopping; its tests may have been killed
+ * mid-write). session and dir are borrowed for the call. */
+typedef void(shoal_serve_done_fn)(void *ctx, const char *session, const char *dir, bool completed);
+/* Sets the hook (NULL: none) for every shipped session from now on. */
+void shoal_serve_set_done(shoal_serve_t *self, shoal_serve_done_fn *fn, void *ctx);
 /* Whether a shipped session's developer (a member name) is gone: neither
  * alive nor suspect for SHOAL_SERVE_DEVELOPER_GRACE_MS (one declared dead
  * by mistake, on a loaded machine, refutes it sooner). *missing keeps since

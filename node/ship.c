@@ -49,7 +49,14 @@ shoal_ship_send(shoal_ship_t *self, const char *to, const shoal_ship_msg_t *msg)
     long len = shoal_ship_encode(msg, self->buf, sizeof(self->buf));
     if (len < 0)
         return -1;
-    return gossip_mesh_send_user(shoal_node_mesh(self->node), to, self->buf, (size_t)len);
+    return shoal_ship_send_payload(self, to, self->buf, (size_t)len);
+}
+
+int
+shoal_ship_send_payload(void *ship, const char *to, const uint8_t *payload, size_t len)
+{
+    shoal_ship_t *self = ship;
+    return gossip_mesh_send_user(shoal_node_mesh(self->node), to, payload, len);
 }
 
 /* ---------------------------------------------------------------- serving blobs */

@@ -61,6 +61,11 @@ void shoal_ship_set_intake(shoal_ship_t *self, shoal_ship_intake_fn *fn, void *c
 /* Sends payload to the member named (through the mesh). 0 or -1. */
 int shoal_ship_send(shoal_ship_t *self, const char *to, const shoal_ship_msg_t *msg);
 
+/* Sends an encoded ship message to the member named (a
+ * shoal_fetch_send_fn, fetch.h, with the ship as ctx). 0, or -1 when the
+ * mesh cannot send it now. */
+int shoal_ship_send_payload(void *ship, const char *to, const uint8_t *payload, size_t len);
+
 /* Offers the session to every serving daemon until it answers: offer is
  * the signed OFFER (copied). Stops with shoal_ship_offer_stop. */
 void shoal_ship_offer(shoal_ship_t *self, const shoal_ship_msg_t *offer);

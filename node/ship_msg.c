@@ -1,7 +1,7 @@
 /* The ship messages' codec (see ship_msg.h) and the offer's body:
  * [version, handoff (bin), root (bin 32), manifest_size, [probe...],
- * toolchain, deps, network, developer, issued]. Both are checked before msgpack-c reads
- * them (unpack.h). */
+ * toolchain, deps, network, developer, issued, [artifact glob...]]. Both are checked before
+ * msgpack-c reads them (unpack.h). */
 #include "node/ship_msg.h"
 #include "node/unpack.h"
 
@@ -12,23 +12,16 @@
 
 #define S_MAGIC "ship"
 #define S_DEPTH 2
-#define S_OFFER_VERSION 1
-#define S_OFFER_FIELDS 10
+#define S_OFFER_VERSION 2
+#define S_OFFER_FIELDS 11
 #define S_PROBE_WORDS 64
 
 /* The fields after ["ship", version, type] of each type. */
 static const unsigned s_fields[] = {
-    [SHOAL_SHIP_OFFER] = 4,     [SHOAL_SHIP_ANSWER] = 3, [SHOAL_SHIP_WANT] = 3,
-    [SHOAL_SHIP_CHUNK_MSG] = 4, [SHOAL_SHIP_NOPE] = 1,   [SHOAL_SHIP_CANCEL] = 2,
+    [SHOAL_SHIP_OFFER] = 4,     [SHOAL_SHIP_ANSWER] = 3,    [SHOAL_SHIP_WANT] = 3,
+    [SHOAL_SHIP_CHUNK_MSG] = 4, [SHOAL_SHIP_NOPE] = 1,      [SHOAL_SHIP_CANCEL] = 2,
+    [SHOAL_SHIP_COLLECT] = 1,   [SHOAL_SHIP_ARTIFACTS] = 7,
 };
-
-static void
-s_pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
 
 static void
 s_pack_bin(msgpack_packer *pk, const void *data, size_t len)
@@ -47,7 +40,7 @@ shoal_ship_is(const uint8_t *buf, size_t len)
 long
 shoal_ship_encode(const shoal_ship_msg_t *self, uint8_t *buf, size_t cap)
 {
-    if (self->type < SHOAL_SHIP_OFFER || self->type > SHOAL_SHIP_CANCEL ||
+    if (self->type < SHOAL_SHIP_OFFER || self->type > SHOAL_SHIP_ARTIFACTS ||
         strlen(self->session) > SHOAL_SESSION_ID_MAX || strlen(self->text) > SHOAL_SHIP_TEXT_MAX ||
         self->data_len > SHOAL_SHIP_CHUNK || self->body_len > SHOAL_SHIP_OFFER_MAX)
         return -1;
@@ -56,20 +49,20 @@ shoal_ship_encode(const shoal_ship_msg_t *self, uint8_t *buf, size_t cap)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 3 + s_fields[self->type]);
-    s_pack_str(&pk, S_MAGIC);
+    shoal_pack_str(&pk, S_MAGIC);
     msgpack_pack_uint8(&pk, SHOAL_SHIP_VERSION);
     msgpack_pack_uint8(&pk, (uint8_t)self->type);
     switch (self->type) {
         case SHOAL_SHIP_OFFER:
-            s_pack_str(&pk, self->session);
+            shoal_pack_str(&pk, self->session);
             s_pack_bin(&pk, self->body, self->body_len);
             s_pack_bin(&pk, self->key, sizeof(self->key));
             s_pack_bin(&pk, self->signature, sizeof(self->signature));
             break;
         case SHOAL_SHIP_ANSWER:
-            s_pack_str(&pk, self->session);
+            shoal_pack_str(&pk, self->session);
             self->accepted ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-            s_pack_str(&pk, self->text);
+            shoal_pack_str(&pk, self->text);
             break;
         case SHOAL_SHIP_WANT:
             s_pack_bin(&pk, self->digest, sizeof(self->digest));
@@ -86,8 +79,20 @@ shoal_ship_encode(const shoal_ship_msg_t *self, uint8_t *buf, size_t cap)
             s_pack_bin(&pk, self->digest, sizeof(self->digest));
             break;
         case SHOAL_SHIP_CANCEL:
-            s_pack_str(&pk, self->session);
+            shoal_pack_str(&pk, self->session);
             s_pack_bin(&pk, self->signature, sizeof(self->signature));
+            break;
+        case SHOAL_SHIP_COLLECT:
+            shoal_pack_str(&pk, self->session);
+            break;
+        case SHOAL_SHIP_ARTIFACTS:
+            shoal_pack_str(&pk, self->session);
+            self->accepted ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+            s_pack_bin(&pk, self->digest, sizeof(self->digest));
+            msgpack_pack_uint64(&pk, self->index_size);
+            msgpack_pack_uint64(&pk, self->files);
+            msgpack_pack_uint64(&pk, self->bytes);
+            shoal_pack_str(&pk, self->text);
             break;
     }
     long len = sbuf.size <= cap ? (long)sbuf.size : -1;
@@ -144,7 +149,7 @@ s_decode(const msgpack_object *root, void *arg)
     if (f[0].type != MSGPACK_OBJECT_STR || f[0].via.str.size != 4 ||
         memcmp(f[0].via.str.ptr, S_MAGIC, 4) != 0 || !s_u64(&f[1], &version) ||
         version != SHOAL_SHIP_VERSION || !s_u64(&f[2], &type) || type < SHOAL_SHIP_OFFER ||
-        type > SHOAL_SHIP_CANCEL || root->via.array.size != 3 + s_fields[type])
+        type > SHOAL_SHIP_ARTIFACTS || root->via.array.size != 3 + s_fields[type])
         return -1;
     m->type = (shoal_ship_type_t)type;
     f += 3;
@@ -177,6 +182,18 @@ s_decode(const msgpack_object *root, void *arg)
         case SHOAL_SHIP_CANCEL:
             ok = shoal_unpack_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
                  s_bin_fixed(&f[1], m->signature, sizeof(m->signature));
+            break;
+        case SHOAL_SHIP_COLLECT:
+            ok = shoal_unpack_str(&f[0], m->session, sizeof(m->session)) && m->session[0];
+            break;
+        case SHOAL_SHIP_ARTIFACTS:
+            ok = shoal_unpack_str(&f[0], m->session, sizeof(m->session)) && m->session[0] &&
+                 shoal_unpack_bool(&f[1], &m->accepted) &&
+                 s_bin_fixed(&f[2], m->digest, sizeof(m->digest)) && s_u64(&f[3], &m->index_size) &&
+                 m->index_size <= SHOAL_TREE_MANIFEST_MAX && s_u64(&f[4], &m->files) &&
+                 m->files <= SHOAL_TREE_ENTRIES_MAX && s_u64(&f[5], &m->bytes) &&
+                 shoal_unpack_str(&f[6], m->text, sizeof(m->text)) &&
+                 (!m->accepted || m->files == 0 || m->index_size > 0);
             break;
     }
     return ok ? 0 : -1;
@@ -225,17 +242,13 @@ shoal_offer_encode(const shoal_offer_t *self, uint8_t **out)
     s_pack_bin(&pk, handoff, (size_t)handoff_len);
     s_pack_bin(&pk, self->root, sizeof(self->root));
     msgpack_pack_uint64(&pk, self->manifest_size);
-    size_t words = 0;
-    while (self->probe && self->probe[words])
-        words++;
-    msgpack_pack_array(&pk, words);
-    for (size_t i = 0; i < words; i++)
-        s_pack_str(&pk, self->probe[i]);
-    s_pack_str(&pk, self->toolchain);
-    s_pack_str(&pk, self->deps);
+    shoal_pack_words(&pk, self->probe);
+    shoal_pack_str(&pk, self->toolchain);
+    shoal_pack_str(&pk, self->deps);
     self->network ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-    s_pack_str(&pk, self->developer);
+    shoal_pack_str(&pk, self->developer);
     msgpack_pack_int64(&pk, self->issued);
+    shoal_pack_words(&pk, self->artifacts);
     free(handoff);
     long len = -1;
     *out = NULL;
@@ -267,11 +280,12 @@ s_rooted(const char *path)
     }
 }
 
-/* The probe's words, copied (NULL-terminated). */
+/* At most max words, copied (NULL-terminated): the probe's, the
+ * artifacts' globs. */
 static bool
-s_probe(const msgpack_object *o, char ***out)
+s_words(const msgpack_object *o, size_t max, char ***out)
 {
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > S_PROBE_WORDS)
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > max)
         return false;
     char **words = calloc(o->via.array.size + 1, sizeof(char *));
     if (!words)
@@ -298,18 +312,18 @@ s_decode_offer(const msgpack_object *root, void *arg)
         shoal_handoff_decode((const uint8_t *)f[1].via.bin.ptr, f[1].via.bin.size,
                              &self->handoff) != 0)
         return -1;
-    bool ok = s_bin_fixed(&f[2], self->root, sizeof(self->root)) &&
-              s_u64(&f[3], &self->manifest_size) && self->manifest_size > 0 &&
-              self->manifest_size <= SHOAL_TREE_MANIFEST_MAX && s_probe(&f[4], &self->probe) &&
-              shoal_unpack_str(&f[5], self->toolchain, sizeof(self->toolchain)) &&
-              shoal_unpack_str(&f[6], self->deps, sizeof(self->deps)) &&
-              shoal_unpack_bool(&f[7], &self->network) &&
-              shoal_unpack_str(&f[8], self->developer, sizeof(self->developer)) &&
-              self->developer[0] &&
-              (f[9].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-               f[9].type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
-              s_rooted(self->handoff.cwd) &&
-              (!self->handoff.list[0] || s_rooted(self->handoff.list)) && !self->handoff.env[0];
+    bool ok =
+        s_bin_fixed(&f[2], self->root, sizeof(self->root)) && s_u64(&f[3], &self->manifest_size) &&
+        self->manifest_size > 0 && self->manifest_size <= SHOAL_TREE_MANIFEST_MAX &&
+        s_words(&f[4], S_PROBE_WORDS, &self->probe) &&
+        shoal_unpack_str(&f[5], self->toolchain, sizeof(self->toolchain)) &&
+        shoal_unpack_str(&f[6], self->deps, sizeof(self->deps)) &&
+        shoal_unpack_bool(&f[7], &self->network) &&
+        shoal_unpack_str(&f[8], self->developer, sizeof(self->developer)) && self->developer[0] &&
+        (f[9].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+         f[9].type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
+        s_rooted(self->handoff.cwd) && (!self->handoff.list[0] || s_rooted(self->handoff.list)) &&
+        !self->handoff.env[0] && s_words(&f[10], SHOAL_SHIP_ARTIFACT_GLOBS, &self->artifacts);
     self->issued = f[9].via.i64;
     return ok ? 0 : -1;
 }
@@ -328,9 +342,12 @@ void
 shoal_offer_clear(shoal_offer_t *self)
 {
     shoal_handoff_clear(&self->handoff);
-    for (size_t i = 0; self->probe && self->probe[i]; i++)
-        free(self->probe[i]);
-    free(self->probe);
+    char **lists[] = {self->probe, self->artifacts};
+    for (size_t l = 0; l < 2; l++) {
+        for (size_t i = 0; lists[l] && lists[l][i]; i++)
+            free(lists[l][i]);
+        free(lists[l]);
+    }
     memset(self, 0, sizeof(*self));
 }
 

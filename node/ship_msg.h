@@ -18,6 +18,14 @@
  *   NOPE    [.., digest]                        "I do not hold that blob"
  *   CANCEL  [.., session, signature (bin 64)]   developer -> daemon: "stop
  *             it", signed like the offer (the signature of "cancel " SESSION)
+ *   COLLECT [.., session]                       developer -> daemon, once the
+ *             session is over: "what did its tests leave that --artifacts
+ *             names?" (asked again until answered)
+ *   ARTIFACTS [.., session, ready, root (bin 32), index_size, files, bytes,
+ *             text]                             daemon -> developer: the
+ *             files are in the daemon's store under root (a tree, its
+ *             manifest in pages like a workspace's), or, not ready, why
+ *             they cannot come
  *
  * The decoder checks every length against the caps before msgpack-c reads a
  * byte (unpack.h) and copies what it keeps into the message, which owns it
@@ -40,6 +48,7 @@
 #define SHOAL_SHIP_OFFER_MAX 49152   /* bytes of an offer's body */
 #define SHOAL_SHIP_TEXT_MAX 512      /* bytes of an ANSWER's text */
 #define SHOAL_SHIP_TOOLCHAIN_MAX 255 /* bytes of a toolchain fingerprint */
+#define SHOAL_SHIP_ARTIFACT_GLOBS 32 /* --artifacts globs of one offer */
 
 typedef enum {
     SHOAL_SHIP_OFFER = 1,
@@ -48,18 +57,22 @@ typedef enum {
     SHOAL_SHIP_CHUNK_MSG = 4,
     SHOAL_SHIP_NOPE = 5,
     SHOAL_SHIP_CANCEL = 6,
+    SHOAL_SHIP_COLLECT = 7,
+    SHOAL_SHIP_ARTIFACTS = 8,
 } shoal_ship_type_t;
 
 typedef struct {
     shoal_ship_type_t type;
-    char session[SHOAL_SESSION_ID_MAX + 1]; /* OFFER ANSWER CANCEL */
+    char session[SHOAL_SESSION_ID_MAX + 1]; /* OFFER ANSWER CANCEL COLLECT ARTIFACTS */
     uint8_t *body;                          /* OFFER: the signed offer (owned) */
     size_t body_len;
     uint8_t key[SHOAL_IDENTITY_PUBLIC_BYTES];          /* OFFER */
     uint8_t signature[SHOAL_IDENTITY_SIGNATURE_BYTES]; /* OFFER CANCEL */
-    bool accepted;                                     /* ANSWER */
-    char text[SHOAL_SHIP_TEXT_MAX + 1];                /* ANSWER */
-    uint8_t digest[SHOAL_DIGEST_BYTES];                /* WANT CHUNK NOPE */
+    bool accepted;                                     /* ANSWER; ARTIFACTS: ready */
+    char text[SHOAL_SHIP_TEXT_MAX + 1];                /* ANSWER ARTIFACTS */
+    uint8_t digest[SHOAL_DIGEST_BYTES];                /* WANT CHUNK NOPE; ARTIFACTS: root */
+    uint64_t index_size;                               /* ARTIFACTS: bytes of the root's blob */
+    uint64_t files, bytes;                             /* ARTIFACTS: what the tree holds */
     uint64_t offset;                                   /* WANT CHUNK: bytes */
     uint64_t length;                                   /* WANT: bytes wanted */
     uint64_t size;                                     /* CHUNK: the blob's bytes */
@@ -93,6 +106,10 @@ typedef struct {
     bool network;                                 /* the tests may use the network */
     char developer[GOSSIP_NAME_MAX + 1];          /* the mesh member that offers it */
     int64_t issued;                               /* unix seconds */
+    /* --artifacts: globs of the files to send back once the session is
+     * over (NULL-terminated, at most SHOAL_SHIP_ARTIFACT_GLOBS; NULL:
+     * none), matched as --include's against paths below the top */
+    char **artifacts;
 } shoal_offer_t;
 
 /* The offer's body (malloc'd into *out) and its length; -1 out of memory or

@@ -120,6 +120,7 @@ shoal_shipment_prepare(shoal_shipment_t *self, const shoal_run_config_t *run,
         goto done;
     }
     snprintf(offer.developer, sizeof(offer.developer), "%s", developer);
+    offer.artifacts = (char **)options->artifacts; /* only read */
     uint8_t *body = NULL;
     long body_len = shoal_offer_encode(&offer, &body);
     if (body_len < 0) {

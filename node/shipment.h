@@ -20,6 +20,8 @@ typedef struct {
     const char *const *includes;  /* --include globs */
     size_t include_count;
     bool network; /* false with --no-network */
+    /* --artifacts globs (NULL-terminated; NULL: none), borrowed */
+    char *const *artifacts;
 } shoal_shipment_options_t;
 
 typedef struct {

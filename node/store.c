@@ -279,6 +279,38 @@ shoal_store_put(shoal_store_t *self, const uint8_t *data, size_t len,
     return shoal_store_part_commit(&part, err, err_size);
 }
 
+int
+shoal_store_put_file(shoal_store_t *self, const char *path,
+                     const uint8_t digest[SHOAL_DIGEST_BYTES], uint64_t size, char *err,
+                     size_t err_size)
+{
+    if (shoal_store_has(self, digest))
+        return 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    shoal_store_part_t *part = shoal_store_part_new(self, digest, size, err, err_size);
+    uint8_t buf[64 * 1024];
+    uint64_t at = 0;
+    ssize_t n = 0;
+    while (part && (n = read(fd, buf, sizeof(buf))) > 0) {
+        if (shoal_store_part_write(part, at, buf, (size_t)n) != 0) {
+            snprintf(err, err_size, "cannot write to the store '%s': %s", self->dir,
+                     errno == ERANGE ? "the file grew while it was read" : strerror(errno));
+            shoal_store_part_abort(&part);
+        }
+        at += (uint64_t)n;
+    }
+    if (part && n < 0) {
+        snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+        shoal_store_part_abort(&part);
+    }
+    close(fd);
+    return part ? shoal_store_part_commit(&part, err, err_size) : -1;
+}
+
 /* ---------------------------------------------------------------- parts */
 
 shoal_store_part_t *

@@ -48,6 +48,15 @@ int64_t shoal_store_size(shoal_store_t *self, const uint8_t digest[SHOAL_DIGEST_
 int shoal_store_put(shoal_store_t *self, const uint8_t *data, size_t len,
                     uint8_t digest[SHOAL_DIGEST_BYTES], char *err, size_t err_size);
 
+/* Stores the file at path as the blob of this digest and size (as a scan
+ * found them), copied in pieces (a large one is never whole in memory);
+ * nothing to do when the store holds it. 0, or -1 with the reason in err:
+ * the file unreadable, its bytes no longer matching the digest (it changed
+ * since), a full disk. */
+int shoal_store_put_file(shoal_store_t *self, const char *path,
+                         const uint8_t digest[SHOAL_DIGEST_BYTES], uint64_t size, char *err,
+                         size_t err_size);
+
 /* A blob being received in chunks, in any order, straight to disk (a large
  * one is never whole in memory); the store must outlive it. NULL with the
  * reason in err. */

@@ -218,11 +218,11 @@ s_check(const shoal_tree_entry_t *e, size_t n, char *err, size_t err_size)
         const char *path = e[i].path;
         const char *why = s_path_problem(path, strlen(path));
         if (why) {
-            snprintf(err, err_size, "path '%s' is %s", path, why);
+            snprintf(err, err_size, "path '%.300s' is %s", path, why);
             goto done;
         }
         if (i > 0 && strcmp(e[i - 1].path, path) >= 0) {
-            snprintf(err, err_size, "path '%s' is out of order or repeated", path);
+            snprintf(err, err_size, "path '%.300s' is out of order or repeated", path);
             goto done;
         }
         bool file = e[i].kind == SHOAL_TREE_FILE && !e[i].target &&
@@ -231,7 +231,7 @@ s_check(const shoal_tree_entry_t *e, size_t n, char *err, size_t err_size)
         bool link = e[i].kind == SHOAL_TREE_LINK && e[i].mode == 0777 && e[i].size == 0 &&
                     target > 0 && target <= SHOAL_TREE_PATH_MAX;
         if (!file && !link) {
-            snprintf(err, err_size, "'%s': a kind, mode, size or target no tree has", path);
+            snprintf(err, err_size, "'%.300s': a kind, mode, size or target no tree has", path);
             goto done;
         }
         while (depth > 0 &&
@@ -240,7 +240,7 @@ s_check(const shoal_tree_entry_t *e, size_t n, char *err, size_t err_size)
         for (size_t j = 0; j < depth; j++) {
             const char *above = e[stack[j]].path;
             if (path[strlen(above)] == '/') {
-                snprintf(err, err_size, "'%s' is below the file or link '%s'", path, above);
+                snprintf(err, err_size, "'%.300s' is below the file or link '%.150s'", path, above);
                 goto done;
             }
         }
@@ -342,20 +342,13 @@ shoal_tree_bytes(const shoal_tree_t *self)
 /* ---------------------------------------------------------------- encode */
 
 static bool
-s_pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s);
-    return msgpack_pack_str(pk, n) == 0 && msgpack_pack_str_body(pk, s, n) == 0;
-}
-
-static bool
 s_pack_entry(msgpack_packer *pk, const shoal_tree_entry_t *e)
 {
-    return msgpack_pack_array(pk, 5) == 0 && s_pack_str(pk, e->path) &&
+    return msgpack_pack_array(pk, 5) == 0 && shoal_pack_str(pk, e->path) &&
            msgpack_pack_uint8(pk, (uint8_t)e->kind) == 0 && msgpack_pack_uint32(pk, e->mode) == 0 &&
            msgpack_pack_uint64(pk, e->size) == 0 &&
            (e->kind == SHOAL_TREE_LINK
-                ? s_pack_str(pk, e->target)
+                ? shoal_pack_str(pk, e->target)
                 : msgpack_pack_bin(pk, SHOAL_DIGEST_BYTES) == 0 &&
                       msgpack_pack_bin_body(pk, e->digest, SHOAL_DIGEST_BYTES) == 0);
 }
@@ -975,6 +968,8 @@ s_cache_commit(s_cache_t *cache)
 
 typedef struct {
     int top;
+    bool git;                   /* git's files, and the included ones; false: those alone */
+    const shoal_tree_t *except; /* entries equal to one of its are left out (NULL: none) */
     s_cache_t cache;
     int64_t racy_ns; /* files modified after this are not cached */
     size_t hashed;
@@ -1077,13 +1072,17 @@ static int
 s_list(s_scan_t *s, const char *top, const char *const *includes, size_t include_count,
        s_paths_t *paths)
 {
-    char *argv[] = {"git", "-C", (char *)top, "ls-files", "-co", "--exclude-standard", "-z", NULL};
-    s_output_t o = {.z = true, .paths = paths, .err = s->err, .err_size = s->err_size};
-    int rc = s_git(argv, &o, s->err, s->err_size);
-    free(o.part);
-    if (rc == 0 && o.len > 0) {
-        snprintf(s->err, s->err_size, "git ls-files output ends inside a path");
-        rc = -1;
+    int rc = 0;
+    if (s->git) {
+        char *argv[] = {"git", "-C", (char *)top, "ls-files", "-co", "--exclude-standard",
+                        "-z",  NULL};
+        s_output_t o = {.z = true, .paths = paths, .err = s->err, .err_size = s->err_size};
+        rc = s_git(argv, &o, s->err, s->err_size);
+        free(o.part);
+        if (rc == 0 && o.len > 0) {
+            snprintf(s->err, s->err_size, "git ls-files output ends inside a path");
+            rc = -1;
+        }
     }
     if (rc == 0 && include_count > 0) {
         char rel[SHOAL_TREE_PATH_MAX + 2] = "";
@@ -1097,7 +1096,8 @@ s_list(s_scan_t *s, const char *top, const char *const *includes, size_t include
     }
     if (rc != 0)
         return -1;
-    qsort(paths->v, paths->n, sizeof(*paths->v), s_strcmp_p);
+    if (paths->n > 1) /* v is NULL when nothing matched */
+        qsort(paths->v, paths->n, sizeof(*paths->v), s_strcmp_p);
     size_t kept = 0;
     for (size_t i = 0; i < paths->n; i++) {
         if (kept > 0 && strcmp(paths->v[kept - 1], paths->v[i]) == 0)
@@ -1107,6 +1107,31 @@ s_list(s_scan_t *s, const char *top, const char *const *includes, size_t include
     }
     paths->n = kept;
     return 0;
+}
+
+/* Whether tree has an entry at path equal to e (kind, mode, and digest or
+ * target). */
+static bool
+s_same_entry(const shoal_tree_t *tree, const char *path, const shoal_tree_entry_t *e)
+{
+    size_t lo = 0, hi = tree->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(tree->entries[mid].path, path);
+        if (c == 0) {
+            const shoal_tree_entry_t *t = &tree->entries[mid];
+            return t->kind == e->kind && t->mode == e->mode &&
+                   (e->kind == SHOAL_TREE_LINK
+                        ? strcmp(t->target, e->target) == 0
+                        : t->size == e->size &&
+                              memcmp(t->digest, e->digest, SHOAL_DIGEST_BYTES) == 0);
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
 }
 
 static shoal_tree_t *
@@ -1128,11 +1153,14 @@ s_scan(s_scan_t *s, const char *top, const char *const *includes, size_t include
             free(e->target);
             goto failed;
         }
+        if (rc == 0 && s->except && s_same_entry(s->except, paths.v[i], e))
+            rc = 1;
         if (rc == 0) {
             e->path = paths.v[i]; /* taken */
             paths.v[i] = NULL;
             self->count++;
         } else {
+            free(e->target);
             memset(e, 0, sizeof(*e)); /* the slot is used again */
         }
     }
@@ -1170,6 +1198,7 @@ shoal_tree_scan(const char *top, const char *const *includes, size_t include_cou
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     s_scan_t s = {.top = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                  .git = true,
                   .racy_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - S_RACY_NS,
                   .err = err,
                   .err_size = err_size};
@@ -1183,5 +1212,23 @@ shoal_tree_scan(const char *top, const char *const *includes, size_t include_cou
     close(s.top);
     if (hashed)
         *hashed = s.hashed;
+    return self;
+}
+
+shoal_tree_t *
+shoal_tree_scan_matching(const char *top, const char *const *globs, size_t glob_count,
+                         const shoal_tree_t *except, char *err, size_t err_size)
+{
+    s_scan_t s = {.top = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                  .except = except,
+                  .err = err,
+                  .err_size = err_size};
+    if (s.top < 0) {
+        snprintf(err, err_size, "cannot open '%s': %s", top, strerror(errno));
+        return NULL;
+    }
+    shoal_tree_t *self = s_scan(&s, top, globs, glob_count);
+    s_cache_close(&s.cache);
+    close(s.top);
     return self;
 }

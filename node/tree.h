@@ -80,6 +80,15 @@ int shoal_tree_toplevel(const char *dir, char *out, size_t out_size, char *err, 
  * file or link, a manifest over SHOAL_TREE_MANIFEST_MAX. */
 shoal_tree_t *shoal_tree_scan(const char *top, const char *const *includes, size_t include_count,
                               const char *cache_path, size_t *hashed, char *err, size_t err_size);
+/* The files and links below top matching one of the globs (as the
+ * includes of shoal_tree_scan; git is not asked, and nothing is cached),
+ * leaving out each that `except` (may be NULL) has at the same path with
+ * the same kind, mode and bytes or target: what tests made or changed in a
+ * workspace laid out from except. NULL with the reason in err, as
+ * shoal_tree_scan (a directory that cannot be opened or read, a file
+ * changing while it is read, the caps). */
+shoal_tree_t *shoal_tree_scan_matching(const char *top, const char *const *globs, size_t glob_count,
+                                       const shoal_tree_t *except, char *err, size_t err_size);
 /* $XDG_CACHE_HOME/shoal/hashes.db, or $HOME/.cache/shoal/hashes.db. */
 void shoal_tree_default_cache(char *out, size_t out_size);
 

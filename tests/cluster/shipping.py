@@ -17,6 +17,33 @@ def sh(argv, cwd=None, env=None):
     return out.stdout
 
 
+def loopback_daemons(cluster, names, slots):
+    """A developer identity and serving daemons on loopback that accept it.
+
+    Makes the identity (its file is returned), writes the --accept-from file
+    listing its public key, starts one `--serve` daemon per name (each with
+    its own XDG_CACHE_HOME, the later ones joining the first) and waits for
+    the mesh to converge. Returns (identity file, daemons, {name: cache})."""
+    tmp = cluster.tmpdir
+    ident = os.path.join(tmp, "identity")
+    pub = sh([cluster.shoal, "keygen", "--identity", ident]).strip()
+    accept = os.path.join(tmp, "developers.pub")
+    with open(accept, "w") as f:
+        f.write(pub + "\n")
+    caches = {}
+    daemons = []
+    for name in names:
+        n = cluster.node(name)
+        caches[name] = os.path.join(tmp, name + "-cache")
+        n.start(join=[daemons[0].addr] if daemons else (),
+                extra=["--serve", "--accept-from", accept, "--slots", str(slots)],
+                env={"XDG_CACHE_HOME": caches[name]})
+        n.wait_started()
+        daemons.append(n)
+    cluster.wait_converged(daemons, timeout=20)
+    return ident, daemons, caches
+
+
 def status(node):
     """The node's `shoal status --json` array ([] when it does not answer)."""
     return harness.ask_control(node.cluster.shoal, node.control, "status", node.name) or []

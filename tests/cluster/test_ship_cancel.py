@@ -24,7 +24,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import TestFailure, phase  # noqa: E402
-from shipping import intake as serving, running_here, session_dirs, sh  # noqa: E402
+from shipping import intake as serving, loopback_daemons, running_here, session_dirs, sh  # noqa: E402
 
 
 def checkout(root, tests, sleep):
@@ -72,22 +72,7 @@ def main(cluster):
     if not shutil.which("git") or not shutil.which("bwrap"):
         raise harness.TestSkip("needs git and bubblewrap")
     tmp = cluster.tmpdir
-    ident = os.path.join(tmp, "identity")
-    pub = sh([cluster.shoal, "keygen", "--identity", ident]).strip()
-    accept = os.path.join(tmp, "developers.pub")
-    with open(accept, "w") as f:
-        f.write(pub + "\n")
-    caches = {}
-    daemons = []
-    for name in ("d1", "d2"):
-        n = cluster.node(name)
-        caches[name] = os.path.join(tmp, name + "-cache")
-        n.start(join=[daemons[0].addr] if daemons else (),
-                extra=["--serve", "--accept-from", accept, "--slots", "2"],
-                env={"XDG_CACHE_HOME": caches[name]})
-        n.wait_started()
-        daemons.append(n)
-    cluster.wait_converged(daemons, timeout=20)
+    ident, daemons, caches = loopback_daemons(cluster, ("d1", "d2"), slots=2)
     root = os.path.join(tmp, "checkout")
 
     # 1. Ctrl-C on the developer.
