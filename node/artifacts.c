@@ -10,10 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define S_STORE_PREFIX ".store-" /* DIR/.store-PID: a run's fetch store */
 
 /* ---------------------------------------------------------------- the daemon's side */
 
@@ -75,7 +78,8 @@ shoal_artifacts_pack(shoal_store_t *store, const char *dir, char *const *globs,
     if (rc == 0 && shoal_tree_count(tree) > 0) {
         rc = s_pack_manifest(store, tree, out, err, err_size);
         out->files = shoal_tree_count(tree);
-        out->bytes = shoal_tree_bytes(tree);
+        for (size_t i = 0; i < out->files; i++)
+            out->bytes += shoal_tree_entry(tree, i)->size; /* a link's is 0 */
     }
     shoal_tree_destroy(&tree);
     return rc;
@@ -83,49 +87,96 @@ shoal_artifacts_pack(shoal_store_t *store, const char *dir, char *const *globs,
 
 /* ---------------------------------------------------------------- the developer's side */
 
-int
-shoal_artifacts_check_dir(const char *dir, char *err, size_t err_size)
+/* Whether an entry of DIR is the fetch store of a run still alive
+ * (".store-PID"): another run's, writing its files now. */
+static bool
+s_live_store(const char *name)
 {
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        snprintf(err, err_size, "--artifacts-dir '%s' is not a directory", dir);
-        return -1;
-    }
-    char marker[PATH_MAX];
-    snprintf(marker, sizeof(marker), "%s/%s", dir, SHOAL_ARTIFACTS_MARKER);
-    if (access(marker, F_OK) == 0)
-        return 0;
+    char *end;
+    if (strncmp(name, S_STORE_PREFIX, strlen(S_STORE_PREFIX)) != 0)
+        return false;
+    long pid = strtol(name + strlen(S_STORE_PREFIX), &end, 10);
+    return *end == '\0' && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* Empties a directory shoal owns: an earlier run's files go (they would
+ * look like this run's), its marker and live runs' stores stay. */
+static int
+s_clear(const char *dir, char *err, size_t err_size)
+{
     DIR *d = opendir(dir);
     if (!d) {
         snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
         return -1;
     }
-    bool empty = true;
     struct dirent *e;
-    while (empty && (e = readdir(d)))
-        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            !strcmp(e->d_name, SHOAL_ARTIFACTS_MARKER) || s_live_store(e->d_name))
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+            shoal_remove_tree(path);
+    }
     closedir(d);
-    if (!empty) {
-        snprintf(err, err_size,
-                 "--artifacts-dir '%s' holds files shoal did not put there (it writes only into "
-                 "a missing or empty directory, or one it made: %s marks those)",
-                 dir, SHOAL_ARTIFACTS_MARKER);
+    return 0;
+}
+
+int
+shoal_artifacts_claim_dir(const char *dir, char *err, size_t err_size)
+{
+    if (!dir[0]) {
+        snprintf(err, err_size, "--artifacts-dir: an empty path");
         return -1;
     }
-    return 0;
+    if (strlen(dir) >= PATH_MAX - GOSSIP_NAME_MAX - 64) {
+        snprintf(err, err_size, "--artifacts-dir: a path that long leaves no room for the files");
+        return -1;
+    }
+    char marker[PATH_MAX];
+    snprintf(marker, sizeof(marker), "%s/%s", dir, SHOAL_ARTIFACTS_MARKER);
+    struct stat st;
+    if (stat(dir, &st) != 0 && (errno != ENOENT || shoal_make_dirs(dir, 0755) != 0)) {
+        snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
+        return -1;
+    } else if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        snprintf(err, err_size, "--artifacts-dir '%s' is not a directory", dir);
+        return -1;
+    }
+    if (access(marker, F_OK) != 0) {
+        DIR *d = opendir(dir);
+        if (!d) {
+            snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
+            return -1;
+        }
+        bool empty = true;
+        struct dirent *e;
+        while (empty && (e = readdir(d)))
+            empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+        closedir(d);
+        if (!empty) {
+            snprintf(err, err_size,
+                     "--artifacts-dir '%s' holds files shoal did not put there (it writes only "
+                     "into a missing or empty directory, or one it made: %s marks those)",
+                     dir, SHOAL_ARTIFACTS_MARKER);
+            return -1;
+        }
+    }
+    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return s_clear(dir, err, err_size);
 }
 
 typedef enum { S_ASKING, S_FETCHING, S_DONE, S_LOST } s_state_t;
 
 typedef struct {
     char name[GOSSIP_NAME_MAX + 1];
-    size_t tests;
+    size_t tests; /* whose final attempt ran there */
+    bool must;    /* losing its files fails the run */
     s_state_t state;
     uint64_t first_ask, asked_at; /* ms; 0: not yet */
     uint64_t missing;             /* since when it is not alive (serve.h), ms */
@@ -278,8 +329,6 @@ shoal_artifacts_t *
 shoal_artifacts_new(shoal_node_t *node, shoal_ship_t *ship, const char *session, const char *dir,
                     char *err, size_t err_size)
 {
-    if (shoal_artifacts_check_dir(dir, err, err_size) != 0)
-        return NULL;
     if (strlen(dir) >= sizeof(((shoal_artifacts_t *)NULL)->dir)) {
         snprintf(err, err_size, "--artifacts-dir: a path that long leaves no room for the files");
         return NULL;
@@ -295,18 +344,9 @@ shoal_artifacts_new(shoal_node_t *node, shoal_ship_t *ship, const char *session,
     self->timer = -1;
     snprintf(self->session, sizeof(self->session), "%s", session);
     snprintf(self->dir, sizeof(self->dir), "%s", dir);
-    char marker[PATH_MAX];
-    snprintf(marker, sizeof(marker), "%s/%s", dir, SHOAL_ARTIFACTS_MARKER);
-    snprintf(self->store_dir, sizeof(self->store_dir), "%s/.store", dir);
-    int fd = -1;
-    if (shoal_make_dirs(dir, 0755) != 0 ||
-        (fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-        snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
-        free(self);
-        return NULL;
-    }
-    close(fd);
-    shoal_remove_tree(self->store_dir); /* what an interrupted run left */
+    snprintf(self->store_dir, sizeof(self->store_dir), "%s/%s%ld", dir, S_STORE_PREFIX,
+             (long)getpid());
+    shoal_remove_tree(self->store_dir); /* what a killed run of this pid left */
     self->store = shoal_store_new(self->store_dir, 0, err, err_size);
     self->timer = self->store ? shoal_loop_add_timer(self->loop, UINT64_MAX, s_tick, self) : -1;
     if (self->timer < 0) {
@@ -339,7 +379,7 @@ shoal_artifacts_destroy(shoal_artifacts_t **self_p)
 }
 
 int
-shoal_artifacts_want(shoal_artifacts_t *self, const char *daemon, size_t tests)
+shoal_artifacts_want(shoal_artifacts_t *self, const char *daemon, size_t tests, bool retried)
 {
     s_daemon_t *grown = realloc(self->daemons, (self->count + 1) * sizeof(*grown));
     if (!grown)
@@ -349,6 +389,7 @@ shoal_artifacts_want(shoal_artifacts_t *self, const char *daemon, size_t tests)
     memset(d, 0, sizeof(*d));
     snprintf(d->name, sizeof(d->name), "%s", daemon);
     d->tests = tests;
+    d->must = tests > 0 || retried;
     return 0;
 }
 
@@ -369,11 +410,18 @@ shoal_artifacts_collect(shoal_artifacts_t *self, volatile sig_atomic_t *stop, FI
         s_daemon_t *d = &self->daemons[i];
         char target[PATH_MAX];
         s_target(self, d, target, sizeof(target));
-        if (d->state != S_DONE) {
+        const char *why = d->state == S_LOST ? d->why : "interrupted";
+        if (d->state != S_DONE && d->must) {
             lost++;
-            fprintf(out, "shoal: artifacts of the %zu test%s that ran on %s are lost: %s\n",
-                    d->tests, d->tests == 1 ? "" : "s", d->name,
-                    d->state == S_LOST ? d->why : "interrupted");
+            if (d->tests)
+                fprintf(out, "shoal: artifacts of the %zu test%s that ran on %s are lost: %s\n",
+                        d->tests, d->tests == 1 ? "" : "s", d->name, why);
+            else
+                fprintf(out, "shoal: artifacts of the attempts that failed on %s are lost: %s\n",
+                        d->name, why);
+        } else if (d->state != S_DONE) {
+            fprintf(out, "shoal: artifacts from %s, where no test ended, are lost: %s\n", d->name,
+                    why);
         } else if (d->files == 0) {
             fprintf(out, "shoal: artifacts from %s: no file matched\n", d->name);
         } else {

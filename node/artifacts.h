@@ -39,17 +39,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SHOAL_ARTIFACTS_ASK_MS 1000    /* a COLLECT unanswered is sent again */
-#define SHOAL_ARTIFACTS_WAIT_MS 120000 /* a daemon that never answers is given up */
-#define SHOAL_ARTIFACTS_MARKER ".shoal-artifacts"
-#define SHOAL_ARTIFACTS_DIR "shoal-artifacts" /* the default DIR, below the current one */
+#define SHOAL_ARTIFACTS_ASK_MS 1000                   /* a COLLECT unanswered is sent again */
+#define SHOAL_ARTIFACTS_WAIT_MS 120000                /* a daemon that never answers is given up */
+#define SHOAL_ARTIFACTS_MARKER SHOAL_TREE_SKIP_MARKER /* tree.h: never shipped */
+#define SHOAL_ARTIFACTS_DIR "shoal-artifacts"         /* the default DIR, below the current one */
 
 /* ---- the daemon's side */
 
 typedef struct {
     uint8_t root[SHOAL_DIGEST_BYTES]; /* digest of the index (the store holds it) */
     uint64_t index_size;              /* bytes of the index */
-    uint64_t files, bytes;            /* entries of the tree, bytes of its distinct blobs */
+    uint64_t files, bytes;            /* entries of the tree, and their sizes' sum */
 } shoal_artifacts_packed_t;
 
 /* Stores what the tests left below dir: the files and links matching one
@@ -64,29 +64,36 @@ int shoal_artifacts_pack(shoal_store_t *store, const char *dir, char *const *glo
 
 /* ---- the developer's side */
 
-/* Whether shoal may write below dir: it is missing (its parent may be
- * missing too), an empty directory, or holds SHOAL_ARTIFACTS_MARKER. 0, or
- * -1 with the reason in err. */
-int shoal_artifacts_check_dir(const char *dir, char *err, size_t err_size);
+/* Takes dir for this run's files, at the run's start: shoal writes below
+ * dir only when it is missing (its parents are made), an empty directory,
+ * or one holding SHOAL_ARTIFACTS_MARKER. It then holds the marker, and
+ * nothing an earlier run left (the stores of runs still alive excepted),
+ * so no file there predates this run. 0, or -1 with the reason in err: an
+ * empty or over-long path, not a directory, files shoal did not put there,
+ * or one it cannot make, read or write. */
+int shoal_artifacts_claim_dir(const char *dir, char *err, size_t err_size);
 
 typedef struct shoal_artifacts shoal_artifacts_t;
 
-/* Collects the files of session from daemons into dir (checked with
- * shoal_artifacts_check_dir, made with its marker when missing), through
- * ship (it takes ship's intake hook until destroyed; node and ship are
- * borrowed and outlive it). NULL with the reason in err: dir unusable, out
- * of memory. */
+/* Collects the files of session from daemons into dir (claimed with
+ * shoal_artifacts_claim_dir at the run's start), fetching into a store of
+ * this process below it, through ship (it takes ship's intake hook until
+ * destroyed; node and ship are borrowed and outlive it). NULL with the
+ * reason in err: the store cannot be made, out of memory. */
 shoal_artifacts_t *shoal_artifacts_new(shoal_node_t *node, shoal_ship_t *ship, const char *session,
                                        const char *dir, char *err, size_t err_size);
 /* Removes the fetch's store below dir; the files stay. */
 void shoal_artifacts_destroy(shoal_artifacts_t **self_p);
 /* Wants the files of the daemon of that member name, where `tests` tests
- * ran (said when they are lost). 0, or -1 out of memory. */
-int shoal_artifacts_want(shoal_artifacts_t *self, const char *daemon, size_t tests);
+ * had their final attempt (said when they are lost). Losing them fails the
+ * run when tests > 0, or when `retried` (a test of the session was retried:
+ * its failed attempts, not in the summary, may have run there). 0, or -1
+ * out of memory. */
+int shoal_artifacts_want(shoal_artifacts_t *self, const char *daemon, size_t tests, bool retried);
 /* Turns the node's loop until every daemon wanted is done or lost, or
  * *stop. Prints one line per daemon to out (where its files went, or why
- * they are lost). Returns how many daemons' files did not come (all of
- * them when stopped). */
+ * they are lost). Returns how many daemons' files that fail the run did
+ * not come (all of those when stopped). */
 size_t shoal_artifacts_collect(shoal_artifacts_t *self, volatile sig_atomic_t *stop, FILE *out);
 
 #endif

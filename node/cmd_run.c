@@ -108,7 +108,8 @@ s_usage(FILE *out)
         "session options:\n"
         "  --session ID           session id shared by all participants (default: a new one)\n"
         "  --expect N             start as soon as N participants are present\n"
-        "  --wait SECONDS         ...or after this long (default 0.5; 300 with --expect)\n"
+        "  --wait SECONDS         ...or after this long (default 0.5; 3 with --join;\n"
+        "                         300 with --expect)\n"
         "  --strategy NAME        lpt (default), round-robin, file, tag, fail-first\n"
         "  --time-limit SECONDS   start no test after this; the rest are reported skipped\n"
         "  --test-timeout SECONDS kill a test (its whole process group) after this\n"
@@ -134,9 +135,11 @@ s_usage(FILE *out)
         "                         made by `shoal keygen --identity`)\n"
         "  --include GLOB         ship ignored files matching GLOB too (repeatable)\n"
         "  --no-network           daemons run the shipped tests without network access\n"
-        "  --artifacts GLOB       bring back what the daemons' tests left matching GLOB\n"
-        "                         (a path below the workspace's top; repeatable) into\n"
-        "                         --artifacts-dir DIR/DAEMON (default ./shoal-artifacts)\n"
+        "  --artifacts GLOB       bring back what the daemons' tests made or changed that\n"
+        "                         matches GLOB (a path below the workspace's top, '*'\n"
+        "                         crossing '/'; repeatable)\n"
+        "  --artifacts-dir DIR    ...into DIR/DAEMON (default ./shoal-artifacts; emptied of\n"
+        "                         an earlier run's files at the start; never shipped)\n"
         "  --standalone           take part as a mesh member of its own, even where a\n"
         "                         `shoal node` runs on this machine (without it, the node\n"
         "                         at --control, or the default one, runs the session and\n"
@@ -369,7 +372,37 @@ typedef struct {
     char *artifacts[SHOAL_SHIP_ARTIFACT_GLOBS + 1]; /* --artifacts, NULL-terminated */
     size_t artifact_count;
     const char *artifacts_dir; /* NULL: not given */
+    shoal_session_t *session;  /* the session offered (borrowed) */
 } s_ship_t;
+
+/* Whether a daemon takes part in the session (a shoal_ship_coming test). */
+static bool
+s_joined(void *ctx, const char *name)
+{
+    s_ship_t *ship = ctx;
+    return ship->session && shoal_session_has_participant(ship->session, name);
+}
+
+/* The daemons on their way (a shoal_session_coming_fn). */
+static size_t
+s_coming(void *ctx)
+{
+    s_ship_t *ship = ctx;
+    return ship->ship ? shoal_ship_coming(ship->ship, s_joined, ship) : 0;
+}
+
+/* A glob of --include or --artifacts that can match a path below the
+ * top; -1 (said why) for one that never can. */
+static int
+s_glob_usable(const char *option, const char *glob, size_t count, size_t max)
+{
+    const char *why = shoal_tree_glob_problem(glob);
+    if (why)
+        fprintf(stderr, "shoal run: %s '%s' %s\n", option, glob, why);
+    else if (count == max)
+        fprintf(stderr, "shoal run: %s: at most %zu globs\n", option, max);
+    return why || count == max ? -1 : 0;
+}
 
 /* One --ship option; 0, or 1 when opt is not one, or -1 (said why). */
 static int
@@ -377,11 +410,9 @@ s_ship_option(s_ship_t *ship, const char **includes, int opt, char *arg)
 {
     switch (opt) {
         case S_OPT_ARTIFACTS:
-            if (ship->artifact_count == SHOAL_SHIP_ARTIFACT_GLOBS) {
-                fprintf(stderr, "shoal run: --artifacts: at most %d globs\n",
-                        SHOAL_SHIP_ARTIFACT_GLOBS);
+            if (s_glob_usable("--artifacts", arg, ship->artifact_count,
+                              SHOAL_SHIP_ARTIFACT_GLOBS) != 0)
                 return -1;
-            }
             ship->artifacts[ship->artifact_count++] = arg;
             ship->options.artifacts = ship->artifacts;
             return 0;
@@ -395,8 +426,9 @@ s_ship_option(s_ship_t *ship, const char **includes, int opt, char *arg)
             snprintf(ship->options.identity_path, sizeof(ship->options.identity_path), "%s", arg);
             return 0;
         case S_OPT_INCLUDE:
-            if (ship->options.include_count < S_INCLUDES_MAX)
-                includes[ship->options.include_count++] = arg;
+            if (s_glob_usable("--include", arg, ship->options.include_count, S_INCLUDES_MAX) != 0)
+                return -1;
+            includes[ship->options.include_count++] = arg;
             return 0;
         case S_OPT_NO_NETWORK:
             ship->options.network = false;
@@ -421,32 +453,39 @@ s_ship_start(s_ship_t *ship, shoal_node_t *node)
     return 0;
 }
 
-/* Whether --artifacts-dir can take the files: said at start, not after the run. */
+/* Takes --artifacts-dir for this run's files (made, and emptied of an
+ * earlier run's), once every usage error is ruled out: said at start, not
+ * after the run. */
 static int
 s_artifacts_dir_usable(s_ship_t *ship)
 {
     if (!ship->artifacts_dir)
         ship->artifacts_dir = SHOAL_ARTIFACTS_DIR;
     char err[1024];
-    if (shoal_artifacts_check_dir(ship->artifacts_dir, err, sizeof(err)) != 0) {
+    if (shoal_artifacts_claim_dir(ship->artifacts_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "shoal run: %s\n", err);
         return -1;
     }
     return 0;
 }
 
-/* Brings back what the daemons that ran tests of the session left
+/* Brings back what the daemons that took part in the session left
  * (--artifacts). Returns the exit status: 4 (SHOAL_RUN_NO_REPORT) over 0
- * and 1 when some did not come. */
+ * and 1 when some did not come from a daemon that held final results, or
+ * from any daemon when a test was retried (the attempts that failed there
+ * are not in the summary). */
 static int
 s_ship_collect(s_ship_t *ship, shoal_node_t *node, const shoal_session_t *session,
                const char *session_id, int status, volatile sig_atomic_t *stop)
 {
     if (!ship->ship || !ship->artifact_count || *stop ||
-        (status != SHOAL_RUN_PASSED && status != SHOAL_RUN_FAILED))
+        (status != SHOAL_RUN_PASSED && status != SHOAL_RUN_FAILED && status != SHOAL_RUN_NO_REPORT))
         return status;
     shoal_session_outcome_t outcome;
     shoal_session_outcome(session, &outcome);
+    bool retried = false;
+    for (size_t k = 0; k < outcome.count; k++)
+        retried |= outcome.items[k].attempt > 1;
     size_t count;
     const shoal_ship_answer_t *answers = shoal_ship_answers(ship->ship, &count);
     char err[1024];
@@ -458,34 +497,42 @@ s_ship_collect(s_ship_t *ship, shoal_node_t *node, const shoal_session_t *sessio
     }
     bool failed = false;
     for (size_t i = 0; i < count; i++) {
+        if (!answers[i].accepted || !shoal_session_has_participant(session, answers[i].name))
+            continue;
         size_t tests = 0;
-        for (size_t k = 0; answers[i].accepted && k < outcome.count; k++)
+        for (size_t k = 0; k < outcome.count; k++)
             tests += outcome.items[k].node && strcmp(outcome.items[k].node, answers[i].name) == 0;
-        if (tests > 0)
-            failed |= shoal_artifacts_want(artifacts, answers[i].name, tests) != 0;
+        failed |= shoal_artifacts_want(artifacts, answers[i].name, tests, retried) != 0;
     }
     failed |= shoal_artifacts_collect(artifacts, stop, stderr) > 0;
     shoal_artifacts_destroy(&artifacts);
     return failed ? SHOAL_RUN_NO_REPORT : status;
 }
 
-/* Stops offering (cancelling on the daemons when the run was stopped) and
- * says which daemons took part and why others did not. */
+/* Stops offering (cancelling on every daemon when the run was stopped, else
+ * on those that never joined) and says which daemons took part and why
+ * others did not. */
 static void
 s_ship_end(s_ship_t *ship, bool stopped)
 {
     if (!ship->ship)
         return;
-    shoal_ship_offer_stop(ship->ship, stopped, ship->shipment.cancel);
+    shoal_ship_offer_stop(ship->ship, stopped ? NULL : s_joined, ship, ship->shipment.cancel);
     size_t count;
     const shoal_ship_answer_t *answers = shoal_ship_answers(ship->ship, &count);
     const shoal_ship_stats_t *stats = shoal_ship_stats(ship->ship);
-    fprintf(stderr, "shoal: shipped to %zu serving daemon%s (%llu bytes served)%s\n", count,
-            count == 1 ? "" : "s", (unsigned long long)stats->bytes_served,
+    size_t took = 0;
+    for (size_t i = 0; i < count; i++)
+        took += answers[i].accepted && s_joined(ship, answers[i].name);
+    fprintf(stderr, "shoal: offered to %zu serving daemon%s, %zu took part (%llu bytes served)%s\n",
+            count, count == 1 ? "" : "s", took, (unsigned long long)stats->bytes_served,
             count ? ":" : ": none answered");
     for (size_t i = 0; i < count; i++)
         fprintf(stderr, "  %s %s: %s\n", answers[i].name,
-                answers[i].accepted ? "took part" : "declined", answers[i].text);
+                !answers[i].accepted              ? "declined"
+                : s_joined(ship, answers[i].name) ? "took part"
+                                                  : "did not join before the session ended",
+                answers[i].text);
 }
 
 static void
@@ -581,8 +628,6 @@ shoal_cmd_run(int argc, char **argv)
                 "shoal run: --artifacts-dir without --artifacts: nothing would come back\n");
         return SHOAL_EXIT_USAGE;
     }
-    if (ship.artifact_count && s_artifacts_dir_usable(&ship) != 0)
-        return SHOAL_EXIT_USAGE;
     if (ship.on && run.dry_run) {
         fprintf(stderr, "shoal run: --dry-run plans without running: there is nothing to ship\n");
         return SHOAL_EXIT_USAGE;
@@ -636,6 +681,11 @@ shoal_cmd_run(int argc, char **argv)
     shoal_session_tag(run.session, shoal_adapter_digest(adapter), run.slots,
                       mesh.meta.tags[mesh.meta.tag_count++], GOSSIP_TAG_MAX + 1);
     if (shoal_config_finish(&mesh) != 0) {
+        shoal_config_release(&mesh);
+        shoal_adapter_destroy(&adapter);
+        return SHOAL_EXIT_USAGE;
+    }
+    if (ship.artifact_count && s_artifacts_dir_usable(&ship) != 0) {
         shoal_config_release(&mesh);
         shoal_adapter_destroy(&adapter);
         return SHOAL_EXIT_USAGE;
@@ -695,6 +745,9 @@ shoal_cmd_run(int argc, char **argv)
     if (ship.on && s_ship_start(&ship, node) != 0)
         s_stop = 1;
     shoal_session_t *session = s_stop ? NULL : shoal_session_new(&run, node, &adapter);
+    ship.session = session;
+    if (session && ship.ship)
+        shoal_session_set_coming(session, s_coming, &ship);
     int status = SHOAL_RUN_INCOMPLETE;
     if (session)
         status = shoal_session_run(session, &s_stop);

@@ -3,7 +3,9 @@
 #define SHOAL_NODE_FILES_H
 
 /* Removes path and everything below it, bottom up, without following
- * symbolic links; what cannot be removed stays (best effort, no error). */
+ * symbolic links, however long the paths below it grow; a directory made
+ * unreadable or unwritable by its owner is opened up first. What cannot be
+ * removed stays (best effort, no error). */
 void shoal_remove_tree(const char *path);
 
 #endif

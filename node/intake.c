@@ -601,10 +601,12 @@ s_on_done(void *ctx, const char *session, const char *dir, bool completed)
         self->stats.artifact_files += h->packed.files;
         self->stats.artifact_bytes += h->packed.bytes;
     }
-    shoal_log_info("session %s: artifacts: %s%llu files (%llu bytes) for %s", session,
-                   h->artifacts == S_ARTIFACTS_LOST ? h->why : "",
-                   (unsigned long long)h->packed.files, (unsigned long long)h->packed.bytes,
-                   h->developer);
+    if (h->artifacts == S_ARTIFACTS_LOST)
+        shoal_log_info("session %s: artifacts for %s lost: %s", session, h->developer, h->why);
+    else
+        shoal_log_info("session %s: artifacts: %llu files (%llu bytes) for %s", session,
+                       (unsigned long long)h->packed.files, (unsigned long long)h->packed.bytes,
+                       h->developer);
     shoal_tree_destroy(&h->shipped);
 }
 
@@ -688,9 +690,15 @@ s_on_status(void *ctx, FILE *out, bool json)
         for (t = zlist_first(self->taking); t; t = zlist_next(self->taking))
             fprintf(out, "taking session %s for %s from %s: %s\n", t->session, t->who, t->developer,
                     s_state_name(t->fetch));
-        fprintf(out, "offers %llu: taken %llu, declined %llu, refused %llu\n",
+        fprintf(out,
+                "offers %llu: taken %llu, declined %llu, refused %llu, cancelled %llu, dropped "
+                "%llu\nblobs fetched: %llu from developers (%llu bytes), %llu from peers (%llu "
+                "bytes)\n",
                 (unsigned long long)s->offers, (unsigned long long)s->taken,
-                (unsigned long long)s->declined, (unsigned long long)s->refused);
+                (unsigned long long)s->declined, (unsigned long long)s->refused,
+                (unsigned long long)s->cancelled, (unsigned long long)s->dropped,
+                (unsigned long long)s->blobs_from_origin, (unsigned long long)s->bytes_from_origin,
+                (unsigned long long)s->blobs_from_peers, (unsigned long long)s->bytes_from_peers);
         return;
     }
     fprintf(out, "{\"serving\":[");

@@ -19,7 +19,8 @@ struct shoal_leader {
     zhashx_t *index; /* id -> test index + 1 */
     sched_suite_t *suite;
     sched_board_t *board;
-    bool dealt; /* the board has dealt; false while a rebuild waits */
+    bool dealt;    /* the board has dealt; false while a rebuild waits */
+    size_t coming; /* participants on their way (shoal_leader_set_coming) */
     double rebuild_until;
     zhashx_t *reported; /* member names that reported to this term (rebuild) */
     double started;
@@ -205,13 +206,19 @@ s_deal(shoal_leader_t *self, double now)
         self->ship_due = true;
     size_t open = self->tests.count - self->final_count;
     size_t unschedulable = sched_board_count(self->board, SCHED_TEST_UNSCHEDULABLE);
-    if (unschedulable && unschedulable == open) {
+    if (unschedulable && unschedulable == open && self->coming == 0) {
         for (size_t t = 0; t < self->tests.count; t++)
             if (!self->results[t].final &&
                 sched_board_test_state(self->board, t, NULL) == SCHED_TEST_UNSCHEDULABLE)
                 s_final(self, t, SHOAL_OUTCOME_ERROR,
                         "unschedulable: no participant has the tags it requires", now);
     }
+}
+
+void
+shoal_leader_set_coming(shoal_leader_t *self, size_t coming)
+{
+    self->coming = coming;
 }
 
 void

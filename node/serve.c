@@ -486,6 +486,8 @@ shoal_serve_developer_gone(shoal_node_t *node, const char *developer, uint64_t *
                            uint64_t now)
 {
     const gossip_member_t *m = gossip_mesh_member(shoal_node_mesh(node), developer);
+    if (m && m->state == GOSSIP_STATE_LEFT)
+        return true; /* it said so: no false death to wait out */
     if (m && (m->state == GOSSIP_STATE_ALIVE || m->state == GOSSIP_STATE_SUSPECT))
         *missing = 0;
     else if (!*missing)

@@ -66,9 +66,10 @@ int shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap,
 typedef void(shoal_serve_done_fn)(void *ctx, const char *session, const char *dir, bool completed);
 /* Sets the hook (NULL: none) for every shipped session from now on. */
 void shoal_serve_set_done(shoal_serve_t *self, shoal_serve_done_fn *fn, void *ctx);
-/* Whether a shipped session's developer (a member name) is gone: neither
- * alive nor suspect for SHOAL_SERVE_DEVELOPER_GRACE_MS (one declared dead
- * by mistake, on a loaded machine, refutes it sooner). *missing keeps since
+/* Whether a shipped session's developer (a member name) is gone: it left
+ * the mesh, or it has been neither alive nor suspect for
+ * SHOAL_SERVE_DEVELOPER_GRACE_MS (one declared dead by mistake, on a
+ * loaded machine, refutes it sooner). *missing keeps since
  * when it was not (ms, 0: it is); now in ms. */
 #define SHOAL_SERVE_DEVELOPER_GRACE_MS 10000
 bool shoal_serve_developer_gone(shoal_node_t *node, const char *developer, uint64_t *missing,

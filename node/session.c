@@ -72,6 +72,8 @@ typedef struct {
 
 struct shoal_session {
     shoal_run_config_t config;
+    shoal_session_coming_fn *coming; /* NULL: no participant is announced */
+    void *coming_ctx;
     shoal_node_t *node;
     shoal_adapter_t *adapter;
     char name[GOSSIP_NAME_MAX + 1];
@@ -1269,6 +1271,7 @@ s_on_timer(void *ctx, uint64_t now)
         zframe_destroy(&frame);
     }
     s_gather_tick(self, now);
+    self->lead.coming = self->coming ? self->coming(self->coming_ctx) : 0;
     shoal_lead_tick(&self->lead, now);
     s_refuse_tick(self, now);
     size_t fd_count = 0;
@@ -1435,6 +1438,19 @@ shoal_session_destroy(shoal_session_t **self_p)
 }
 
 /* ---------------------------------------------------------------- the end */
+
+void
+shoal_session_set_coming(shoal_session_t *self, shoal_session_coming_fn *fn, void *ctx)
+{
+    self->coming = fn;
+    self->coming_ctx = ctx;
+}
+
+bool
+shoal_session_has_participant(const shoal_session_t *self, const char *name)
+{
+    return shoal_roster_find((shoal_roster_t *)&self->roster, name) != NULL;
+}
 
 bool
 shoal_session_over(const shoal_session_t *self)

@@ -89,6 +89,16 @@ shoal_report_t *shoal_session_report(shoal_session_t *self);
  * least one): a node shares its slots between its sessions. A slot beyond
  * the new share finishes its batch, takes no more and lets its worker go. */
 void shoal_session_set_slots(shoal_session_t *self, unsigned slots);
+/* Participants announced but not yet here (a shipped session's daemons
+ * that took the offer and are fetching the workspace): fn returns how
+ * many; while any is, a leader here does not give up on tests that no
+ * present participant has the tags for. fn (NULL: none) is called on the
+ * loop, at most once per turn. */
+typedef size_t(shoal_session_coming_fn)(void *ctx);
+void shoal_session_set_coming(shoal_session_t *self, shoal_session_coming_fn *fn, void *ctx);
+/* Whether the member named is a participant (admitted or not, alive or
+ * not). */
+bool shoal_session_has_participant(const shoal_session_t *self, const char *name);
 /* The summary is in (or this participant was not admitted). */
 bool shoal_session_over(const shoal_session_t *self);
 

@@ -16,7 +16,7 @@
 
 typedef struct {
     char name[GOSSIP_NAME_MAX + 1];
-    uint64_t sent_at;
+    uint64_t first_sent_at, sent_at; /* ms */
 } s_offered_t;
 
 struct shoal_ship {
@@ -32,6 +32,7 @@ struct shoal_ship {
     /* the developer's offer */
     shoal_ship_msg_t offer;
     bool offering;
+    uint8_t cancel[SHOAL_IDENTITY_SIGNATURE_BYTES]; /* once offering stopped */
     s_offered_t offered[S_ANSWERS_MAX];
     size_t offered_count;
     shoal_ship_answer_t answers[S_ANSWERS_MAX];
@@ -172,7 +173,7 @@ s_offered(shoal_ship_t *self, const char *name)
         return NULL;
     s_offered_t *o = &self->offered[self->offered_count++];
     snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(o->name) - 1, name);
-    o->sent_at = 0;
+    o->first_sent_at = o->sent_at = 0;
     return o;
 }
 
@@ -213,6 +214,7 @@ s_tick(void *ctx, uint64_t now)
             continue;
         if (shoal_ship_send(self, m->name, &self->offer) == 0) {
             o->sent_at = now;
+            o->first_sent_at = o->first_sent_at ? o->first_sent_at : now;
             self->stats.offers_sent++;
         }
     }
@@ -233,21 +235,57 @@ shoal_ship_offer(shoal_ship_t *self, const shoal_ship_msg_t *offer)
     shoal_loop_set_timer(self->loop, self->timer, shoal_loop_now(self->loop));
 }
 
+size_t
+shoal_ship_coming(const shoal_ship_t *self, bool (*joined)(void *ctx, const char *name), void *ctx)
+{
+    if (!self->offering)
+        return 0;
+    static gossip_member_t members[GOSSIP_MEMBERS_MAX];
+    size_t count = gossip_mesh_members(shoal_node_mesh(self->node), members, GOSSIP_MEMBERS_MAX);
+    const char *me = shoal_node_name(self->node);
+    uint64_t now = shoal_loop_now(self->loop);
+    size_t coming = 0;
+    for (size_t i = 0; i < count && i < GOSSIP_MEMBERS_MAX; i++) {
+        const gossip_member_t *m = &members[i];
+        if ((m->state != GOSSIP_STATE_ALIVE && m->state != GOSSIP_STATE_SUSPECT) ||
+            strcmp(m->name, me) == 0 || !s_serves(m) || joined(ctx, m->name))
+            continue;
+        const shoal_ship_answer_t *a = s_answer_of(self, m->name);
+        const s_offered_t *o = NULL;
+        for (size_t k = 0; !a && k < self->offered_count; k++)
+            if (strcmp(self->offered[k].name, m->name) == 0)
+                o = &self->offered[k];
+        /* one that never answers (another version of shoal) is not waited for */
+        bool unanswered =
+            !a && (!o || !o->first_sent_at || now - o->first_sent_at < SHOAL_SHIP_ANSWER_WAIT_MS);
+        coming += unanswered || (a && a->accepted);
+    }
+    return coming;
+}
+
+/* CANCEL to every daemon that took the offer and, with joined, has not
+ * joined the session. */
+static void
+s_cancel(shoal_ship_t *self, const uint8_t signature[SHOAL_IDENTITY_SIGNATURE_BYTES],
+         bool (*joined)(void *ctx, const char *name), void *ctx)
+{
+    shoal_ship_msg_t msg = {.type = SHOAL_SHIP_CANCEL};
+    snprintf(msg.session, sizeof(msg.session), "%s", self->offer.session);
+    memcpy(msg.signature, signature, sizeof(msg.signature));
+    for (size_t i = 0; i < self->answer_count; i++)
+        if (self->answers[i].accepted && !(joined && joined(ctx, self->answers[i].name)))
+            shoal_ship_send(self, self->answers[i].name, &msg);
+}
+
 void
-shoal_ship_offer_stop(shoal_ship_t *self, bool cancel,
+shoal_ship_offer_stop(shoal_ship_t *self, bool (*joined)(void *ctx, const char *name), void *ctx,
                       const uint8_t signature[SHOAL_IDENTITY_SIGNATURE_BYTES])
 {
     if (!self->offering)
         return;
     self->offering = false;
-    if (!cancel)
-        return;
-    shoal_ship_msg_t msg = {.type = SHOAL_SHIP_CANCEL};
-    snprintf(msg.session, sizeof(msg.session), "%s", self->offer.session);
-    memcpy(msg.signature, signature, sizeof(msg.signature));
-    for (size_t i = 0; i < self->answer_count; i++)
-        if (self->answers[i].accepted)
-            shoal_ship_send(self, self->answers[i].name, &msg);
+    memcpy(self->cancel, signature, sizeof(self->cancel));
+    s_cancel(self, signature, joined, ctx);
 }
 
 static void
@@ -268,6 +306,15 @@ s_on_answer(shoal_ship_t *self, const char *from, const shoal_ship_msg_t *msg)
     snprintf(a->name, sizeof(a->name), "%s", from);
     a->accepted = msg->accepted;
     snprintf(a->text, sizeof(a->text), "%s", msg->text);
+    if (msg->accepted && !self->offering) {
+        /* took it after the session ended here: it must not start it */
+        shoal_ship_msg_t cancel = {.type = SHOAL_SHIP_CANCEL};
+        snprintf(cancel.session, sizeof(cancel.session), "%s", self->offer.session);
+        memcpy(cancel.signature, self->cancel, sizeof(cancel.signature));
+        shoal_ship_send(self, from, &cancel);
+        snprintf(a->text, sizeof(a->text), "%.*s (after the session ended: told to cancel it)",
+                 (int)sizeof(a->text) - 48, msg->text);
+    }
     if (msg->accepted)
         shoal_log_info("%s takes part: %s", from, msg->text);
     else

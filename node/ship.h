@@ -24,7 +24,8 @@
 
 #include <stdio.h>
 
-#define SHOAL_SHIP_OFFER_EVERY_MS 1000 /* an unanswered offer is sent again */
+#define SHOAL_SHIP_OFFER_EVERY_MS 1000  /* an unanswered offer is sent again */
+#define SHOAL_SHIP_ANSWER_WAIT_MS 10000 /* a daemon silent this long is not waited for */
 
 typedef struct shoal_ship shoal_ship_t;
 
@@ -69,10 +70,20 @@ int shoal_ship_send_payload(void *ship, const char *to, const uint8_t *payload, 
 /* Offers the session to every serving daemon until it answers: offer is
  * the signed OFFER (copied). Stops with shoal_ship_offer_stop. */
 void shoal_ship_offer(shoal_ship_t *self, const shoal_ship_msg_t *offer);
-/* Stops offering; tells every daemon that took it to cancel it when
- * `cancel` (signature: of shoal_ship_cancel_text, by the offer's key). */
-void shoal_ship_offer_stop(shoal_ship_t *self, bool cancel,
-                           const uint8_t signature[SHOAL_IDENTITY_SIGNATURE_BYTES]);
+/* Stops offering, once the session is over here or stopped, and tells
+ * every daemon that took the offer to cancel it, except those for which
+ * joined(ctx, name) is true (joined NULL: all of them, as when the run was
+ * stopped): a daemon that never joined must not start it late. A daemon
+ * that takes the offer after this is told at once. signature: of
+ * shoal_ship_cancel_text, by the offer's key (copied). */
+void shoal_ship_offer_stop(shoal_ship_t *self, bool (*joined)(void *ctx, const char *name),
+                           void *ctx, const uint8_t signature[SHOAL_IDENTITY_SIGNATURE_BYTES]);
+/* How many serving daemons may still join the session: alive (or
+ * suspect) serving members that took the offer, or have not answered it
+ * yet (for SHOAL_SHIP_ANSWER_WAIT_MS from the first offer), and for which
+ * joined(ctx, name) is false. 0 once offering stopped. */
+size_t shoal_ship_coming(const shoal_ship_t *self, bool (*joined)(void *ctx, const char *name),
+                         void *ctx);
 /* The answers heard so far (borrowed until the next turn of the loop). */
 const shoal_ship_answer_t *shoal_ship_answers(const shoal_ship_t *self, size_t *count);
 const shoal_ship_stats_t *shoal_ship_stats(const shoal_ship_t *self);

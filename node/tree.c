@@ -744,6 +744,9 @@ typedef struct {
     const char *const *globs;
     size_t count;
     s_paths_t *paths;
+    /* What the tests left (no git): a directory they made unreadable is
+     * opened up, and a path too long to list is an error, not skipped. */
+    bool own;
     char *err;
     size_t err_size;
 } s_walk_t;
@@ -764,6 +767,8 @@ static int
 s_walk(s_walk_t *w, char *rel, size_t len)
 {
     int fd = openat(w->top, len ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES && w->own && len && fchmodat(w->top, rel, 0700, 0) == 0)
+        fd = openat(w->top, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     if (!dir) {
         snprintf(w->err, w->err_size, "cannot read directory '%s': %s", len ? rel : ".",
@@ -779,6 +784,12 @@ s_walk(s_walk_t *w, char *rel, size_t len)
         if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, ".git"))
             continue;
         size_t n = strlen(name), sub = len ? len + 1 + n : n;
+        if (sub > SHOAL_TREE_PATH_MAX && w->own) {
+            snprintf(w->err, w->err_size, "'%.200s/%.100s...' is longer than %d bytes", rel, name,
+                     SHOAL_TREE_PATH_MAX);
+            rc = -1;
+            break;
+        }
         if (sub > SHOAL_TREE_PATH_MAX)
             continue;
         if (len)
@@ -1067,7 +1078,73 @@ s_strcmp_p(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Git's files, then the included ones; sorted and unique. */
+const char *
+shoal_tree_glob_problem(const char *glob)
+{
+    size_t n = strlen(glob);
+    if (n == 0)
+        return "is empty";
+    if (glob[0] == '/')
+        return "is absolute: globs name paths below the workspace's top";
+    if (strncmp(glob, "./", 2) == 0)
+        return "starts with './': paths below the top are matched without it";
+    if (glob[n - 1] == '/')
+        return "ends with '/': a glob names files ('DIR/*' names those below DIR)";
+    for (const char *c = glob; c; c = strchr(c, '/')) {
+        c += *c == '/';
+        if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0'))
+            return "has a '..' component: globs name paths below the workspace's top";
+    }
+    return NULL;
+}
+
+/* Which directories hold SHOAL_TREE_SKIP_MARKER, for paths in sorted
+ * order: the answers for the previous path's directories are kept, so each
+ * directory is looked at once. */
+typedef struct {
+    int top;
+    char dir[SHOAL_TREE_PATH_MAX + 1];       /* the previous path's directory */
+    size_t depth;                            /* how many of its levels are known */
+    size_t end[SHOAL_TREE_PATH_MAX / 2 + 1]; /* level k is dir[0..end[k]) */
+    bool has[SHOAL_TREE_PATH_MAX / 2 + 1];   /* ...and holds the marker */
+} s_marked_t;
+
+/* Whether a directory above path holds the marker (shoal's own output,
+ * such as --artifacts-dir: never part of a workspace). */
+static bool
+s_below_marker(s_marked_t *m, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    /* keep the levels the previous directory shares with this one */
+    size_t keep = 0;
+    while (keep < m->depth && m->end[keep] <= len && strncmp(m->dir, path, m->end[keep]) == 0 &&
+           (path[m->end[keep]] == '/'))
+        keep++;
+    memcpy(m->dir, path, len);
+    m->dir[len] = '\0';
+    m->depth = keep;
+    for (size_t k = 0; k < keep; k++)
+        if (m->has[k])
+            return true;
+    for (size_t at = keep ? m->end[keep - 1] + 1 : 0; at <= len && len > 0;) {
+        const char *next = memchr(m->dir + at, '/', len - at);
+        size_t end = next ? (size_t)(next - m->dir) : len;
+        char marker[SHOAL_TREE_PATH_MAX + sizeof(SHOAL_TREE_SKIP_MARKER) + 2];
+        snprintf(marker, sizeof(marker), "%.*s/%s", (int)end, m->dir, SHOAL_TREE_SKIP_MARKER);
+        bool has = faccessat(m->top, marker, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+        m->end[m->depth] = end;
+        m->has[m->depth++] = has;
+        if (has)
+            return true;
+        at = end + 1;
+    }
+    /* the top itself is never skipped: it is the workspace */
+    return false;
+}
+
+/* Git's files, then the included ones; sorted and unique, without what
+ * lies below a directory holding SHOAL_TREE_SKIP_MARKER. */
 static int
 s_list(s_scan_t *s, const char *top, const char *const *includes, size_t include_count,
        s_paths_t *paths)
@@ -1090,6 +1167,7 @@ s_list(s_scan_t *s, const char *top, const char *const *includes, size_t include
                       .globs = includes,
                       .count = include_count,
                       .paths = paths,
+                      .own = !s->git,
                       .err = s->err,
                       .err_size = s->err_size};
         rc = s_walk(&w, rel, 0);
@@ -1099,8 +1177,10 @@ s_list(s_scan_t *s, const char *top, const char *const *includes, size_t include
     if (paths->n > 1) /* v is NULL when nothing matched */
         qsort(paths->v, paths->n, sizeof(*paths->v), s_strcmp_p);
     size_t kept = 0;
+    s_marked_t marked = {.top = s->top};
     for (size_t i = 0; i < paths->n; i++) {
-        if (kept > 0 && strcmp(paths->v[kept - 1], paths->v[i]) == 0)
+        if ((kept > 0 && strcmp(paths->v[kept - 1], paths->v[i]) == 0) ||
+            s_below_marker(&marked, paths->v[i]))
             free(paths->v[i]);
         else
             paths->v[kept++] = paths->v[i];

@@ -78,6 +78,14 @@ int shoal_tree_toplevel(const char *dir, char *out, size_t out_size, char *err, 
  * unreadable file or directory (include walk), a file changing while it is
  * read, more than SHOAL_TREE_ENTRIES_MAX entries, a path too long or below a
  * file or link, a manifest over SHOAL_TREE_MANIFEST_MAX. */
+/* Why a glob of --include or --artifacts can match no path below the top
+ * (a static string: empty, absolute, starting with "./", ending with "/",
+ * a ".." component), or NULL for one that can. */
+const char *shoal_tree_glob_problem(const char *glob);
+/* A directory holding a file of this name is left out of every scan (shoal
+ * writes it into directories of its own output, such as --artifacts-dir:
+ * they are never part of a workspace). */
+#define SHOAL_TREE_SKIP_MARKER ".shoal-artifacts"
 shoal_tree_t *shoal_tree_scan(const char *top, const char *const *includes, size_t include_count,
                               const char *cache_path, size_t *hashed, char *err, size_t err_size);
 /* The files and links below top matching one of the globs (as the

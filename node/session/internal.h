@@ -467,6 +467,7 @@ typedef struct {
 typedef struct {
     shoal_lead_config_t config;
     shoal_leader_t *board; /* the session's board (owned), NULL unless we lead */
+    size_t coming;         /* participants on their way (set by the glue each tick) */
     uint64_t next_heartbeat, next_progress, next_loads; /* ms */
     bool loads_due;                            /* work moved or finished since the last LOADS */
     bool told_stop;                            /* a LOADS said nothing more starts */

@@ -319,6 +319,7 @@ s_running_tick(shoal_lead_t *self, uint64_t now)
 {
     unsigned did = 0;
     const shoal_roster_t *roster = self->config.roster;
+    shoal_leader_set_coming(self->board, self->coming);
     shoal_leader_tick(self->board, s_seconds(now));
     bool finished = shoal_leader_finished(self->board);
     if (shoal_leader_take_ship_due(self->board)) {

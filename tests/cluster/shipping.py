@@ -17,13 +17,25 @@ def sh(argv, cwd=None, env=None):
     return out.stdout
 
 
-def loopback_daemons(cluster, names, slots):
+def commit_all(root, init_only=False):
+    """Makes root a git work tree (once) and commits everything in it."""
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    if not os.path.isdir(os.path.join(root, ".git")):
+        sh(["git", "init", "-q"], cwd=root, env=env)
+    if not init_only:
+        sh(["git", "add", "-A"], cwd=root, env=env)
+        sh(["git", "commit", "-q", "--allow-empty", "-m", "tests"], cwd=root, env=env)
+
+
+def loopback_daemons(cluster, names, slots, extra=None, env=None):
     """A developer identity and serving daemons on loopback that accept it.
 
     Makes the identity (its file is returned), writes the --accept-from file
     listing its public key, starts one `--serve` daemon per name (each with
-    its own XDG_CACHE_HOME, the later ones joining the first) and waits for
-    the mesh to converge. Returns (identity file, daemons, {name: cache})."""
+    its own XDG_CACHE_HOME, the options extra[name] and the environment
+    variables env[name], the later ones joining the first) and waits for the mesh to converge. Returns
+    (identity file, daemons, {name: cache})."""
     tmp = cluster.tmpdir
     ident = os.path.join(tmp, "identity")
     pub = sh([cluster.shoal, "keygen", "--identity", ident]).strip()
@@ -36,8 +48,9 @@ def loopback_daemons(cluster, names, slots):
         n = cluster.node(name)
         caches[name] = os.path.join(tmp, name + "-cache")
         n.start(join=[daemons[0].addr] if daemons else (),
-                extra=["--serve", "--accept-from", accept, "--slots", str(slots)],
-                env={"XDG_CACHE_HOME": caches[name]})
+                extra=["--serve", "--accept-from", accept, "--slots", str(slots)]
+                + list((extra or {}).get(name, ())),
+                env=dict((env or {}).get(name, {}), XDG_CACHE_HOME=caches[name]))
         n.wait_started()
         daemons.append(n)
     cluster.wait_converged(daemons, timeout=20)

@@ -16,7 +16,10 @@ that no glob names; one of them fails.
   2. A second run into the same DIR replaces what the first left there.
   3. A DIR holding files shoal did not put there is refused at start (exit
      2) and left alone.
-  4. A daemon killed with SIGKILL after running tests: the run reports
+  4. With --retries, tests that fail on the daemons pass on the
+     developer: the daemons hold no final result, yet the files of their
+     failed attempts come back.
+  5. A daemon killed with SIGKILL after running tests: the run reports
      their artifacts lost, naming the daemon, and exits 4, not 0.
 Needs bubblewrap and git; exits 77 (skip) otherwise.
 """
@@ -29,7 +32,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import TestFailure, phase  # noqa: E402
-from shipping import intake, loopback_daemons, sh  # noqa: E402
+from shipping import commit_all, intake, loopback_daemons, sh  # noqa: E402
 
 TESTS = 12
 FAILING = "t05"
@@ -48,12 +51,7 @@ def checkout(root, prefix, sleep):
     for name in ("input.txt", "same.txt"):
         with open(os.path.join(root, "data", name), "w") as f:
             f.write("tracked\n")
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    if not os.path.isdir(os.path.join(root, ".git")):
-        sh(["git", "init", "-q"], cwd=root, env=env)
-    sh(["git", "add", "-A"], cwd=root, env=env)
-    sh(["git", "commit", "-q", "--allow-empty", "-m", "tests"], cwd=root, env=env)
+    commit_all(root)
 
 
 def developer(cluster, root, ident, seed, session, art, extra=()):
@@ -179,7 +177,30 @@ def main(cluster):
                           % (rc, os.listdir(mine), out))
     phase("a directory holding someone else's files is refused at start (exit 2) and untouched")
 
-    # 4. A daemon killed after running tests: their files are lost, and said so.
+    # 4. --retries: tests that fail on a daemon pass when retried on the
+    #    developer; the daemons hold no final result, yet their attempts'
+    #    files come back.
+    with open(os.path.join(root, "tests.list"), "w") as f:
+        for t in range(6):
+            f.write("f%d\tsh -c 'mkdir -p out && echo $SHOAL_NODE > out/f%d-$SHOAL_NODE.txt; "
+                    "case $SHOAL_NODE in d1|d2) exit 1;; esac'\n" % (t, t))
+    commit_all(root)
+    proc, log = developer(cluster, root, ident, daemons[0].addr, "art-retry", art,
+                          ["--expect", "3", "--wait", "60", "--retries", "8"])
+    rc = proc.wait(timeout=harness.scaled(120))
+    out = open(log).read()
+    came = {d.name: files_below(os.path.join(art, d.name, "out"))
+            for d in daemons if os.path.isdir(os.path.join(art, d.name, "out"))}
+    wrong = [(n, f) for n, fs in came.items() for f in fs if not f.endswith("-%s.txt" % n)]
+    if rc != 0 or not any(came.values()) or wrong:
+        raise TestFailure("--retries: exit %d, daemons' attempt files %s (misplaced %s):\n%s"
+                          % (rc, came, wrong, out))
+    phase("--retries: every test passed on the developer; the files of the %d attempts "
+          "that failed on the daemons came back (%s)"
+          % (sum(len(v) for v in came.values()),
+             ", ".join("%s: %d" % (n, len(v)) for n, v in sorted(came.items()))))
+
+    # 5. A daemon killed after running tests: their files are lost, and said so.
     checkout(root, "", 1)
     proc, log = developer(cluster, root, ident, daemons[0].addr, "art-4", art,
                           ["--expect", "3", "--wait", "60"])

@@ -24,7 +24,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import TestFailure, phase  # noqa: E402
-from shipping import intake as serving, loopback_daemons, running_here, session_dirs, sh  # noqa: E402
+from shipping import (commit_all, intake as serving, loopback_daemons, running_here,  # noqa: E402
+                      session_dirs)
 
 
 def checkout(root, tests, sleep):
@@ -35,10 +36,7 @@ def checkout(root, tests, sleep):
             # so the test can find it with /proc.
             f.write("t%02d\tsh -c 'exec sleep %s' shoal-ship-cancel-marker-%02d\n"
                     % (t, sleep, t))
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    if not os.path.isdir(os.path.join(root, ".git")):
-        sh(["git", "init", "-q"], cwd=root, env=env)
+    commit_all(root, init_only=True)
 
 
 def sleepers():

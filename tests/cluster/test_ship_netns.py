@@ -54,11 +54,7 @@ def workspace(root, tests, sleep):
     with open(os.path.join(root, "venv", "big-ignored.bin"), "wb") as f:
         f.write(os.urandom(1 << 20))
     write_list(root, tests, sleep)
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    sh(["git", "init", "-q"], cwd=root, env=env)
-    sh(["git", "add", "-A"], cwd=root, env=env)
-    sh(["git", "commit", "-qm", "suite"], cwd=root, env=env)
+    shipping.commit_all(root)
 
 
 def write_list(root, tests, sleep, gpu=True):

@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "scratch.h"
 #include "node/artifacts.h"
+#include "node/files.h"
 #include "node/ship_msg.h"
 #include "node/store.h"
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define TEST(g, n) void test_##g##_##n(void);
@@ -179,7 +181,7 @@ test_node_artifacts_pack_keeps_what_the_tests_made_or_changed(void)
     char *changed = s_blob(store, shoal_tree_entry(tree, 0)->digest);
     CHECK(strcmp(changed, "tracked\nchanged\n") == 0);
     free(changed);
-    CHECK(packed.bytes == shoal_tree_bytes(tree));
+    CHECK_INT(packed.bytes, ==, strlen("tracked\nchanged\n") + strlen("new\n") + strlen("<r/>\n"));
 
     /* Nothing named: nothing stored. */
     char *none[] = {"nothing/*", NULL};
@@ -223,22 +225,146 @@ test_node_artifacts_put_file_stores_only_matching_bytes(void)
     scratch_remove_tree(root);
 }
 
+static bool
+s_exists(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
 void
 test_node_artifacts_dir_is_written_only_when_shoal_owns_it(void)
 {
     char *root = s_scratch(), dir[128], err[512] = "";
+    /* missing: made, with the marker, at the start */
     snprintf(dir, sizeof(dir), "%s/missing/below", root);
-    CHECK_INT(shoal_artifacts_check_dir(dir, err, sizeof(err)), ==, 0);
+    CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, 0);
+    CHECK(s_exists(dir, SHOAL_ARTIFACTS_MARKER));
+    /* empty: taken */
     snprintf(dir, sizeof(dir), "%s/empty", root);
     CHECK(mkdir(dir, 0755) == 0);
-    CHECK_INT(shoal_artifacts_check_dir(dir, err, sizeof(err)), ==, 0);
-    scratch_write(dir, "notes.txt", "mine\n");
-    CHECK_INT(shoal_artifacts_check_dir(dir, err, sizeof(err)), ==, -1);
+    CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, 0);
+    CHECK(s_exists(dir, SHOAL_ARTIFACTS_MARKER));
+    /* an earlier run's files go; a live run's store stays, a dead one's goes */
+    scratch_write(dir, "d1/out/old.txt", "old\n");
+    char live[64], dead[64];
+    snprintf(live, sizeof(live), ".store-%ld/blob", (long)getpid());
+    snprintf(dead, sizeof(dead), ".store-%d/blob", 999999999);
+    scratch_write(dir, live, "x");
+    scratch_write(dir, dead, "x");
+    CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, 0);
+    CHECK(!s_exists(dir, "d1") && s_exists(dir, live) && !s_exists(dir, dead));
+    CHECK(s_exists(dir, SHOAL_ARTIFACTS_MARKER));
+    /* the user's files: refused and left alone */
+    scratch_write(root, "mine/notes.txt", "mine\n");
+    snprintf(dir, sizeof(dir), "%s/mine", root);
+    CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, -1);
     CHECK(strstr(err, "did not put there") != NULL);
-    scratch_write(dir, SHOAL_ARTIFACTS_MARKER, "");
-    CHECK_INT(shoal_artifacts_check_dir(dir, err, sizeof(err)), ==, 0);
-    snprintf(dir, sizeof(dir), "%s/empty/notes.txt", root);
-    CHECK_INT(shoal_artifacts_check_dir(dir, err, sizeof(err)), ==, -1);
+    CHECK(s_exists(dir, "notes.txt") && !s_exists(dir, SHOAL_ARTIFACTS_MARKER));
+    snprintf(dir, sizeof(dir), "%s/mine/notes.txt", root);
+    CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, -1);
     CHECK(strstr(err, "not a directory") != NULL);
+    /* one that cannot be made: said at the start */
+    snprintf(dir, sizeof(dir), "%s/mine/notes.txt/below", root);
+    CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, -1);
+    CHECK_INT(shoal_artifacts_claim_dir("", err, sizeof(err)), ==, -1);
+    scratch_remove_tree(root);
+}
+
+void
+test_node_artifacts_its_own_dir_is_never_shipped(void)
+{
+    char *root = s_scratch(), err[512] = "";
+    scratch_write(root, "keep.txt", "mine\n");
+    scratch_write(root, "sub/shoal-artifacts/" SHOAL_ARTIFACTS_MARKER, "");
+    scratch_write(root, "sub/shoal-artifacts/d1/out/big.bin", "theirs\n");
+    scratch_write(root, "sub/shoal-artifacts/.store-1/blob", "x");
+    scratch_write(root, "sub/shoal-artifactsx/kept.txt", "mine\n");
+    const char *all[] = {"*"};
+    shoal_tree_t *tree = shoal_tree_scan_matching(root, all, 1, NULL, err, sizeof(err));
+    CHECK(tree != NULL);
+    CHECK_INT(shoal_tree_count(tree), ==, 2);
+    CHECK(strcmp(shoal_tree_entry(tree, 0)->path, "keep.txt") == 0);
+    CHECK(strcmp(shoal_tree_entry(tree, 1)->path, "sub/shoal-artifactsx/kept.txt") == 0);
+    shoal_tree_destroy(&tree);
+    scratch_remove_tree(root);
+}
+
+void
+test_node_artifacts_globs_that_can_never_match_are_named(void)
+{
+    const char *bad[] = {"", "/tmp/*", "./out/*", "out/", "../*", "out/../x", "a/.."};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(shoal_tree_glob_problem(bad[i]) != NULL);
+    const char *good[] = {"out/*", "*.log", "..data/*", "a/..b", "[", "x"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        CHECK(shoal_tree_glob_problem(good[i]) == NULL);
+}
+
+/* What the tests left when they made a directory unreadable or a path too
+ * long to name, as the daemon's unprivileged user (nobody, when these tests
+ * run as root, which reads any directory anyway): the walk opens up what
+ * the user owns, says when a path is too long, and the session directory
+ * is removed either way. Runs in a child; its exit status is the verdict. */
+static int
+s_pack_as_owner(const char *root)
+{
+    if (geteuid() == 0 &&
+        (chown(root, 65534, 65534) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+        return 10;
+    char dir[128], err[512] = "", store_dir[128];
+    snprintf(dir, sizeof(dir), "%s/session", root);
+    snprintf(store_dir, sizeof(store_dir), "%s/store", root);
+    scratch_write(root, "session/art/report.txt", "kept\n");
+    scratch_write(root, "session/scratch/locked/secret.txt", "x");
+    char locked[160];
+    snprintf(locked, sizeof(locked), "%s/scratch/locked", dir);
+    if (chmod(locked, 0) != 0)
+        return 11;
+    shoal_store_t *store = shoal_store_new(store_dir, 0, err, sizeof(err));
+    if (!store)
+        return 12;
+    char *globs[] = {"art/*", NULL};
+    shoal_artifacts_packed_t packed;
+    if (shoal_artifacts_pack(store, dir, globs, NULL, &packed, err, sizeof(err)) != 0 ||
+        packed.files != 1)
+        return 13;
+    /* a path over SHOAL_TREE_PATH_MAX bytes: an error, not a file left out */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    char name[201];
+    memset(name, 'd', 200);
+    name[200] = '\0';
+    for (int i = 0; i < 25; i++) {
+        int next = mkdirat(fd, name, 0755) == 0 ? openat(fd, name, O_RDONLY | O_DIRECTORY) : -1;
+        close(fd);
+        if (next < 0)
+            return 14;
+        fd = next;
+    }
+    close(fd);
+    if (shoal_artifacts_pack(store, dir, globs, NULL, &packed, err, sizeof(err)) == 0 ||
+        !strstr(err, "longer than"))
+        return 15;
+    shoal_store_destroy(&store);
+    if (chmod(locked, 0) != 0) /* the walk opened it up: locked again for the removal */
+        return 16;
+    shoal_remove_tree(dir);
+    return access(dir, F_OK) == 0 ? 17 : 0;
+}
+
+void
+test_node_artifacts_what_tests_lock_or_nest_deep_is_named_and_removed(void)
+{
+    char *root = s_scratch();
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        _exit(s_pack_as_owner(root));
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "s_pack_as_owner: status %d\n", status);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     scratch_remove_tree(root);
 }
