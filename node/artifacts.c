@@ -249,7 +249,7 @@ s_tick(void *ctx, uint64_t now)
             if (!d->first_ask)
                 d->first_ask = now;
             if (shoal_serve_developer_gone(self->node, d->name, &d->missing, now)) {
-                s_lost(d, "it left the mesh before sending them");
+                s_lost(d, "it is gone from the mesh (it left or died) before sending them");
                 continue;
             }
             if (now - d->first_ask >= SHOAL_ARTIFACTS_WAIT_MS) {
