@@ -99,27 +99,106 @@ s_live_store(const char *name)
     return *end == '\0' && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-/* Empties a directory shoal owns: an earlier run's files go (they would
- * look like this run's), its marker and live runs' stores stay. */
-static int
-s_clear(const char *dir, char *err, size_t err_size)
+/* Whether name is a line of the marker's text (the entries shoal wrote). */
+static bool
+s_listed(const char *listed, const char *name)
 {
-    DIR *d = opendir(dir);
+    size_t n = strlen(name);
+    for (const char *line = listed; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len == n && strncmp(line, name, n) == 0)
+            return true;
+        line = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* The marker's text (malloc'd, "" for an empty one), or NULL unreadable. */
+static char *
+s_read_marker(const char *marker)
+{
+    FILE *f = fopen(marker, "r");
+    if (!f)
+        return NULL;
+    char *text = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len + 4097 > cap) {
+            char *grown = realloc(text, cap = cap ? cap * 2 : 8192);
+            if (!grown) {
+                free(text);
+                fclose(f);
+                return NULL;
+            }
+            text = grown;
+        }
+        size_t got = fread(text + len, 1, 4096, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* Empties a directory shoal owns of what earlier runs wrote there (it would
+ * look like this run's): the entries its marker lists and dead runs'
+ * stores. Anything else is someone else's: refused, nothing removed. */
+static int
+s_clear(const char *dir, const char *marker, char *err, size_t err_size)
+{
+    char *listed = s_read_marker(marker);
+    DIR *d = listed ? opendir(dir) : NULL;
     if (!d) {
         snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
+        free(listed);
         return -1;
     }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-            !strcmp(e->d_name, SHOAL_ARTIFACTS_MARKER) || s_live_store(e->d_name))
-            continue;
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-            shoal_remove_tree(path);
+    int rc = 0;
+    for (int pass = 0; rc == 0 && pass < 2; pass++) { /* check all, then remove */
+        rewinddir(d);
+        struct dirent *e;
+        while (rc == 0 && (e = readdir(d))) {
+            const char *name = e->d_name;
+            bool store = strncmp(name, S_STORE_PREFIX, strlen(S_STORE_PREFIX)) == 0;
+            if (!strcmp(name, ".") || !strcmp(name, "..") ||
+                !strcmp(name, SHOAL_ARTIFACTS_MARKER) || s_live_store(name))
+                continue;
+            if (!store && !s_listed(listed, name)) {
+                snprintf(err, err_size,
+                         "--artifacts-dir '%s' holds '%s', which shoal did not put there (it "
+                         "removes only what its %s lists)",
+                         dir, name, SHOAL_ARTIFACTS_MARKER);
+                rc = -1;
+            } else if (pass == 1) {
+                char path[PATH_MAX];
+                if (snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path))
+                    shoal_remove_tree(path);
+            }
+        }
     }
     closedir(d);
-    return 0;
+    free(listed);
+    return rc;
+}
+
+/* Adds an entry shoal is about to write below dir to its marker: 0, or -1
+ * with errno. */
+static int
+s_list_in_marker(const char *dir, const char *name)
+{
+    char marker[PATH_MAX];
+    snprintf(marker, sizeof(marker), "%s/%s", dir, SHOAL_ARTIFACTS_MARKER);
+    int fd = open(marker, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char line[GOSSIP_NAME_MAX + 2];
+    int n = snprintf(line, sizeof(line), "%s\n", name);
+    int rc = write(fd, line, (size_t)n) == n ? 0 : -1;
+    close(fd);
+    return rc;
 }
 
 int
@@ -168,7 +247,17 @@ shoal_artifacts_claim_dir(const char *dir, char *err, size_t err_size)
         return -1;
     }
     close(fd);
-    return s_clear(dir, err, err_size);
+    if (s_clear(dir, marker, err, err_size) != 0)
+        return -1;
+    /* the store this run fetches into can be made: said now, not after */
+    char store[PATH_MAX];
+    snprintf(store, sizeof(store), "%s/%s%ld", dir, S_STORE_PREFIX, (long)getpid());
+    if (mkdir(store, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    rmdir(store);
+    return 0;
 }
 
 typedef enum { S_ASKING, S_FETCHING, S_DONE, S_LOST } s_state_t;
@@ -191,7 +280,7 @@ struct shoal_artifacts {
     shoal_loop_t *loop;
     long timer;
     char session[SHOAL_SESSION_ID_MAX + 1];
-    char dir[PATH_MAX - GOSSIP_NAME_MAX - 2]; /* room for DIR/DAEMON */
+    char dir[PATH_MAX - GOSSIP_NAME_MAX - 24]; /* room for DIR/DAEMON~N */
     char store_dir[PATH_MAX];
     shoal_store_t *store;
     s_daemon_t *daemons;
@@ -209,14 +298,31 @@ s_lost(s_daemon_t *d, const char *why)
 /* The directory a daemon's files go to: its member name, with anything a
  * file name cannot hold as '_'. */
 static void
-s_target(const shoal_artifacts_t *self, const s_daemon_t *d, char *out, size_t size)
+s_file_name(const char *member, char name[GOSSIP_NAME_MAX + 1])
 {
-    char name[GOSSIP_NAME_MAX + 1];
-    snprintf(name, sizeof(name), "%s", d->name);
+    snprintf(name, GOSSIP_NAME_MAX + 1, "%s", member);
     for (char *c = name; *c; c++)
         if (*c == '/' || (c == name && *c == '.'))
             *c = '_';
-    snprintf(out, size, "%s/%s", self->dir, name);
+}
+
+/* ...and when an earlier daemon's name comes out the same, "~N" after it
+ * (N: this daemon's place), so no daemon's files replace another's. */
+static void
+s_target(const shoal_artifacts_t *self, const s_daemon_t *d, char *out, size_t size)
+{
+    char name[GOSSIP_NAME_MAX + 1], other[GOSSIP_NAME_MAX + 1];
+    s_file_name(d->name, name);
+    size_t place = (size_t)(d - self->daemons);
+    bool same = false;
+    for (size_t i = 0; i < place && !same; i++) {
+        s_file_name(self->daemons[i].name, other);
+        same = strcmp(name, other) == 0;
+    }
+    if (same)
+        snprintf(out, size, "%s/%s~%zu", self->dir, name, place);
+    else
+        snprintf(out, size, "%s/%s", self->dir, name);
 }
 
 /* Every blob is in: the files go to DIR/DAEMON, replacing a previous run's. */
@@ -227,7 +333,12 @@ s_lay_out(shoal_artifacts_t *self, s_daemon_t *d)
     shoal_tree_t *tree = shoal_tree_fetch_take(d->fetch);
     s_target(self, d, target, sizeof(target));
     shoal_remove_tree(target);
-    if (!tree || shoal_store_materialize(self->store, tree, target, true, err, sizeof(err)) != 0) {
+    if (tree && s_list_in_marker(self->dir, strrchr(target, '/') + 1) != 0) {
+        snprintf(why, sizeof(why), "cannot list them in %.300s/%s: %s", self->dir,
+                 SHOAL_ARTIFACTS_MARKER, strerror(errno));
+        s_lost(d, why);
+    } else if (!tree ||
+               shoal_store_materialize(self->store, tree, target, true, err, sizeof(err)) != 0) {
         snprintf(why, sizeof(why), "cannot write them into %.300s: %.300s", target,
                  tree ? err : "out of memory");
         s_lost(d, why);

@@ -248,7 +248,9 @@ s_open(shoal_fetch_t *self, s_blob_t *b)
 }
 
 /* Asks for chunk i of the blob; false when the request could not be sent
- * now (no connection yet): it stays wanted for the next tick. */
+ * now: it stays wanted for the next tick. A peer the mesh cannot send to
+ * (it left or died) is given up at once, or the fetch would ask it for
+ * ever; the origin is asked again (its loss ends the session instead). */
 static bool
 s_ask(shoal_fetch_t *self, s_blob_t *b, uint32_t i, uint64_t now)
 {
@@ -259,6 +261,8 @@ s_ask(shoal_fetch_t *self, s_blob_t *b, uint32_t i, uint64_t now)
     long len = shoal_ship_encode(&want, self->buf, sizeof(self->buf));
     if (len < 0 || self->send(self->ctx, b->source, self->buf, (size_t)len) != 0) {
         self->stats.unsent++;
+        if (len >= 0 && b->from_peer)
+            s_give_up_source(self, b, "the mesh cannot reach it");
         return false;
     }
     b->state[i] = S_ASKED;

@@ -556,6 +556,11 @@ s_tick(void *ctx, uint64_t now)
             char why[SHOAL_SHIP_TEXT_MAX + 1];
             snprintf(why, sizeof(why), "cannot fetch its workspace: %.400s", failed);
             s_drop(self, t, why);
+        } else if (shoal_tree_fetch_state(t->fetch) == SHOAL_TREE_FETCH_DONE &&
+                   t->developer_missing) {
+            /* its developer is not alive now: started only once it is back
+             * (a false death), else dropped when the grace is over */
+            next = now + S_TICK_MS < next ? now + S_TICK_MS : next;
         } else if (shoal_tree_fetch_state(t->fetch) == SHOAL_TREE_FETCH_DONE) {
             s_blobs_done(self, t, now);
         }

@@ -744,8 +744,9 @@ typedef struct {
     const char *const *globs;
     size_t count;
     s_paths_t *paths;
-    /* What the tests left (no git): a directory they made unreadable is
-     * opened up, and a path too long to list is an error, not skipped. */
+    /* What the tests left (no git): a directory or file they made
+     * unreadable is opened up, and a path too long to list is an error,
+     * not skipped. */
     bool own;
     char *err;
     size_t err_size;
@@ -804,6 +805,8 @@ s_walk(s_walk_t *w, char *rel, size_t len)
         } else if (S_ISDIR(st.st_mode)) {
             rc = sub < SHOAL_TREE_PATH_MAX ? s_walk(w, rel, sub) : 0;
         } else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && s_matches(w, rel)) {
+            if (w->own && S_ISREG(st.st_mode) && !(st.st_mode & S_IRUSR))
+                fchmodat(w->top, rel, (st.st_mode & 07777) | S_IRUSR, 0); /* a test's chmod 000 */
             rc = s_paths_add(w->paths, rel, sub, w->err, w->err_size);
         }
         rel[len] = '\0';
@@ -1092,8 +1095,13 @@ shoal_tree_glob_problem(const char *glob)
         return "ends with '/': a glob names files ('DIR/*' names those below DIR)";
     for (const char *c = glob; c; c = strchr(c, '/')) {
         c += *c == '/';
-        if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0'))
+        size_t len = strcspn(c, "/");
+        if (len == 2 && strncmp(c, "..", 2) == 0)
             return "has a '..' component: globs name paths below the workspace's top";
+        if (len == 1 && *c == '.')
+            return "has a '.' component: paths are matched without one";
+        if (len == 0)
+            return "has an empty component ('//'): paths are matched without one";
     }
     return NULL;
 }

@@ -80,7 +80,7 @@ int shoal_tree_toplevel(const char *dir, char *out, size_t out_size, char *err, 
  * file or link, a manifest over SHOAL_TREE_MANIFEST_MAX. */
 /* Why a glob of --include or --artifacts can match no path below the top
  * (a static string: empty, absolute, starting with "./", ending with "/",
- * a ".." component), or NULL for one that can. */
+ * a "..", "." or empty component), or NULL for one that can. */
 const char *shoal_tree_glob_problem(const char *glob);
 /* A directory holding a file of this name is left out of every scan (shoal
  * writes it into directories of its own output, such as --artifacts-dir:

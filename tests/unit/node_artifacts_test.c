@@ -247,6 +247,7 @@ test_node_artifacts_dir_is_written_only_when_shoal_owns_it(void)
     CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, 0);
     CHECK(s_exists(dir, SHOAL_ARTIFACTS_MARKER));
     /* an earlier run's files go; a live run's store stays, a dead one's goes */
+    scratch_write(dir, SHOAL_ARTIFACTS_MARKER, "d1\n");
     scratch_write(dir, "d1/out/old.txt", "old\n");
     char live[64], dead[64];
     snprintf(live, sizeof(live), ".store-%ld/blob", (long)getpid());
@@ -256,6 +257,14 @@ test_node_artifacts_dir_is_written_only_when_shoal_owns_it(void)
     CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, 0);
     CHECK(!s_exists(dir, "d1") && s_exists(dir, live) && !s_exists(dir, dead));
     CHECK(s_exists(dir, SHOAL_ARTIFACTS_MARKER));
+    /* something the marker does not list is someone else's: refused, and
+     * nothing removed, not even what the marker lists */
+    scratch_write(dir, SHOAL_ARTIFACTS_MARKER, "d2\n");
+    scratch_write(dir, "d2/out/old.txt", "old\n");
+    scratch_write(dir, "analysis/report.csv", "mine\n");
+    CHECK_INT(shoal_artifacts_claim_dir(dir, err, sizeof(err)), ==, -1);
+    CHECK(strstr(err, "'analysis'") != NULL);
+    CHECK(s_exists(dir, "analysis/report.csv") && s_exists(dir, "d2/out/old.txt"));
     /* the user's files: refused and left alone */
     scratch_write(root, "mine/notes.txt", "mine\n");
     snprintf(dir, sizeof(dir), "%s/mine", root);
@@ -294,7 +303,8 @@ test_node_artifacts_its_own_dir_is_never_shipped(void)
 void
 test_node_artifacts_globs_that_can_never_match_are_named(void)
 {
-    const char *bad[] = {"", "/tmp/*", "./out/*", "out/", "../*", "out/../x", "a/.."};
+    const char *bad[] = {"",         "/tmp/*", "./out/*", "out/",    "../*",
+                         "out/../x", "a/..",   "out//*",  "out/./*", "."};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK(shoal_tree_glob_problem(bad[i]) != NULL);
     const char *good[] = {"out/*", "*.log", "..data/*", "a/..b", "[", "x"};
@@ -318,9 +328,12 @@ s_pack_as_owner(const char *root)
     snprintf(store_dir, sizeof(store_dir), "%s/store", root);
     scratch_write(root, "session/art/report.txt", "kept\n");
     scratch_write(root, "session/scratch/locked/secret.txt", "x");
+    scratch_write(root, "session/art/locked.txt", "kept too\n");
     char locked[160];
     snprintf(locked, sizeof(locked), "%s/scratch/locked", dir);
-    if (chmod(locked, 0) != 0)
+    char locked_file[160];
+    snprintf(locked_file, sizeof(locked_file), "%s/art/locked.txt", dir);
+    if (chmod(locked, 0) != 0 || chmod(locked_file, 0) != 0)
         return 11;
     shoal_store_t *store = shoal_store_new(store_dir, 0, err, sizeof(err));
     if (!store)
@@ -328,7 +341,7 @@ s_pack_as_owner(const char *root)
     char *globs[] = {"art/*", NULL};
     shoal_artifacts_packed_t packed;
     if (shoal_artifacts_pack(store, dir, globs, NULL, &packed, err, sizeof(err)) != 0 ||
-        packed.files != 1)
+        packed.files != 2)
         return 13;
     /* a path over SHOAL_TREE_PATH_MAX bytes: an error, not a file left out */
     int fd = open(dir, O_RDONLY | O_DIRECTORY);

@@ -167,6 +167,7 @@ typedef struct {
     const uint8_t *blobs[S_BLOBS]; /* NULL: lacks it */
     bool corrupt;                  /* flips a byte of what it sends */
     bool silent;                   /* never answers */
+    bool gone;                     /* the mesh cannot send to it */
 } s_member_t;
 
 typedef struct {
@@ -186,10 +187,15 @@ typedef struct {
     size_t max_queued;
 } s_net_t;
 
+static s_member_t *s_member(s_net_t *net, const char *name);
+
 static int
 s_send(void *ctx, const char *to, const uint8_t *payload, size_t len)
 {
     s_net_t *net = ctx;
+    s_member_t *m = s_member(net, to);
+    if (m && m->gone)
+        return -1;
     if (net->drop_next) {
         net->drop_next--;
         return 0;
@@ -422,10 +428,25 @@ test_node_ship_fetch_asks_again_what_is_lost(void)
     CHECK(shoal_fetch_done(fetch));
     CHECK_INT(shoal_fetch_stats(fetch)->blobs_from_origin, ==, 1);
     shoal_fetch_destroy(&fetch);
+    /* A peer that left the mesh (nothing can be sent to it) is given up at
+     * once: the fetch neither waits for it nor asks it for ever. */
+    s_net_t net3;
+    s_net_init(&net3, more, 1);
+    net3.members[1].blobs[0] = net3.data[0];
+    net3.members[1].gone = true;
+    fetch = shoal_fetch_new(store, "origin", s_send, &net3);
+    shoal_fetch_set_peers(fetch, peers, 1);
+    CHECK(shoal_fetch_add(fetch, net3.digests[0], more[0]) == 0);
+    took = s_run(&net3, fetch);
+    CHECK(shoal_fetch_done(fetch));
+    CHECK_INT(shoal_fetch_stats(fetch)->blobs_from_origin, ==, 1);
+    CHECK_INT(took, <, SHOAL_FETCH_TIMEOUT_MS);
+    shoal_fetch_destroy(&fetch);
     shoal_store_destroy(&store);
     scratch_remove_tree(dir);
     s_net_free(&net, 1);
     s_net_free(&net2, 1);
+    s_net_free(&net3, 1);
 }
 
 void test_node_ship_fetch_fails_when_the_origin_lacks_a_blob(void);
