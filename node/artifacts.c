@@ -215,10 +215,11 @@ shoal_artifacts_claim_dir(const char *dir, char *err, size_t err_size)
     char marker[PATH_MAX];
     snprintf(marker, sizeof(marker), "%s/%s", dir, SHOAL_ARTIFACTS_MARKER);
     struct stat st;
-    if (stat(dir, &st) != 0 && (errno != ENOENT || shoal_make_dirs(dir, 0755) != 0)) {
+    bool exists = stat(dir, &st) == 0;
+    if (!exists && (errno != ENOENT || shoal_make_dirs(dir, 0755) != 0)) {
         snprintf(err, err_size, "--artifacts-dir '%s': %s", dir, strerror(errno));
         return -1;
-    } else if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    } else if (exists && !S_ISDIR(st.st_mode)) {
         snprintf(err, err_size, "--artifacts-dir '%s' is not a directory", dir);
         return -1;
     }

@@ -163,15 +163,25 @@ shoal_ship_set_intake(shoal_ship_t *self, shoal_ship_intake_fn *fn, void *ctx)
 
 /* ---------------------------------------------------------------- offering */
 
-static s_offered_t *
-s_offered(shoal_ship_t *self, const char *name)
+static const s_offered_t *
+s_offered_find(const shoal_ship_t *self, const char *name)
 {
     for (size_t i = 0; i < self->offered_count; i++)
         if (strcmp(self->offered[i].name, name) == 0)
             return &self->offered[i];
+    return NULL;
+}
+
+/* The member's entry, made when it has none (NULL: no room). */
+static s_offered_t *
+s_offered(shoal_ship_t *self, const char *name)
+{
+    s_offered_t *o = (s_offered_t *)s_offered_find(self, name);
+    if (o)
+        return o;
     if (self->offered_count == S_ANSWERS_MAX)
         return NULL;
-    s_offered_t *o = &self->offered[self->offered_count++];
+    o = &self->offered[self->offered_count++];
     snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(o->name) - 1, name);
     o->first_sent_at = o->sent_at = 0;
     return o;
@@ -251,10 +261,7 @@ shoal_ship_coming(const shoal_ship_t *self, bool (*joined)(void *ctx, const char
             strcmp(m->name, me) == 0 || !s_serves(m) || joined(ctx, m->name))
             continue;
         const shoal_ship_answer_t *a = s_answer_of(self, m->name);
-        const s_offered_t *o = NULL;
-        for (size_t k = 0; !a && k < self->offered_count; k++)
-            if (strcmp(self->offered[k].name, m->name) == 0)
-                o = &self->offered[k];
+        const s_offered_t *o = a ? NULL : s_offered_find(self, m->name);
         /* one that never answers (another version of shoal) is not waited for */
         bool unanswered =
             !a && (!o || !o->first_sent_at || now - o->first_sent_at < SHOAL_SHIP_ANSWER_WAIT_MS);
@@ -263,18 +270,14 @@ shoal_ship_coming(const shoal_ship_t *self, bool (*joined)(void *ctx, const char
     return coming;
 }
 
-/* CANCEL to every daemon that took the offer and, with joined, has not
- * joined the session. */
+/* The offer's CANCEL (signed by shoal_ship_offer_stop's caller) to a daemon. */
 static void
-s_cancel(shoal_ship_t *self, const uint8_t signature[SHOAL_IDENTITY_SIGNATURE_BYTES],
-         bool (*joined)(void *ctx, const char *name), void *ctx)
+s_send_cancel(shoal_ship_t *self, const char *to)
 {
     shoal_ship_msg_t msg = {.type = SHOAL_SHIP_CANCEL};
     snprintf(msg.session, sizeof(msg.session), "%s", self->offer.session);
-    memcpy(msg.signature, signature, sizeof(msg.signature));
-    for (size_t i = 0; i < self->answer_count; i++)
-        if (self->answers[i].accepted && !(joined && joined(ctx, self->answers[i].name)))
-            shoal_ship_send(self, self->answers[i].name, &msg);
+    memcpy(msg.signature, self->cancel, sizeof(msg.signature));
+    shoal_ship_send(self, to, &msg);
 }
 
 void
@@ -285,7 +288,9 @@ shoal_ship_offer_stop(shoal_ship_t *self, bool (*joined)(void *ctx, const char *
         return;
     self->offering = false;
     memcpy(self->cancel, signature, sizeof(self->cancel));
-    s_cancel(self, signature, joined, ctx);
+    for (size_t i = 0; i < self->answer_count; i++)
+        if (self->answers[i].accepted && !(joined && joined(ctx, self->answers[i].name)))
+            s_send_cancel(self, self->answers[i].name);
 }
 
 static void
@@ -307,11 +312,7 @@ s_on_answer(shoal_ship_t *self, const char *from, const shoal_ship_msg_t *msg)
     a->accepted = msg->accepted;
     snprintf(a->text, sizeof(a->text), "%s", msg->text);
     if (msg->accepted && !self->offering) {
-        /* took it after the session ended here: it must not start it */
-        shoal_ship_msg_t cancel = {.type = SHOAL_SHIP_CANCEL};
-        snprintf(cancel.session, sizeof(cancel.session), "%s", self->offer.session);
-        memcpy(cancel.signature, self->cancel, sizeof(cancel.signature));
-        shoal_ship_send(self, from, &cancel);
+        s_send_cancel(self, from); /* took it after the session ended here */
         snprintf(a->text, sizeof(a->text), "%.*s (after the session ended: told to cancel it)",
                  (int)sizeof(a->text) - 48, msg->text);
     }
