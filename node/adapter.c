@@ -567,6 +567,12 @@ shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *plugin_dir, c
 }
 
 char **
+shoal_adapter_zygote_argv(const shoal_adapter_t *self, const char *script)
+{
+    return self->ops->zygote_argv ? self->ops->zygote_argv(self->state, script) : NULL;
+}
+
+char **
 shoal_adapter_worker_env(const shoal_adapter_t *self, const char *plugin_dir, unsigned slot,
                          unsigned slots, const char *run_id, char *const *env)
 {

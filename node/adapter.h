@@ -158,6 +158,12 @@ const char *shoal_adapter_digest(const shoal_adapter_t *self);
  * memory). Free with shoal_adapter_argv_free. */
 char **shoal_adapter_worker_argv(const shoal_adapter_t *self, const char *plugin_dir,
                                  const char *module);
+/* The command that starts a zygote the worker can be forked from (zygote.h)
+ * with the zygote's script: the interpreter the user's command runs, then
+ * script. NULL when the framework has none, when the command passes the
+ * interpreter options a fork could not take, or out of memory. Free with
+ * shoal_adapter_argv_free. */
+char **shoal_adapter_zygote_argv(const shoal_adapter_t *self, const char *script);
 /* What a hot worker's environment adds to env (the worker's base environment,
  * as for shoal_exec_spec_t: NULL is this process'), NULL-terminated "KEY=VALUE" strings
  * (free with shoal_adapter_argv_free; NULL without a worker or out of

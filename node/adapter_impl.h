@@ -24,6 +24,9 @@ typedef struct {
     int (*collect)(const void *state, shoal_collection_t *out, char *err, size_t err_size);
     /* The hot worker's command; NULL when the framework has none. */
     char **(*worker_argv)(const void *state, const char *plugin_dir, const char *module);
+    /* The command of a zygote its worker can be forked from (zygote.h),
+     * given the zygote's script; NULL when it has none. */
+    char **(*zygote_argv)(const void *state, const char *script);
     /* The hot worker's added environment (see shoal_adapter_worker_env). */
     char **(*worker_env)(const void *state, const char *plugin_dir, unsigned slot, unsigned slots,
                          const char *run_id, char *const *env);

@@ -162,6 +162,25 @@ s_toolchain_argv(const void *state)
     return a.failed ? NULL : a.v;
 }
 
+/* `python -m pytest` and a pytest script fork from a zygote of their
+ * interpreter; interpreter options (-X, -W, ...) would not carry over. */
+static char **
+s_zygote_argv(const void *state, const char *script)
+{
+    const s_pytest_t *self = state;
+    bool module = self->prefix_len == 3 && strcmp(self->command[1], "-m") == 0;
+    if (!module && self->prefix_len != 1)
+        return NULL;
+    char *python = s_python(self->command);
+    if (!python)
+        return NULL;
+    shoal_argv_t a = {0};
+    shoal_argv_push(&a, python);
+    shoal_argv_push(&a, script);
+    free(python);
+    return a.failed ? NULL : a.v;
+}
+
 static const char *const s_dep_files[] = {
     "requirements*.txt", "constraints*.txt", "poetry.lock", "Pipfile.lock", "uv.lock", "pdm.lock",
     "pyproject.toml",    "setup.cfg",        "setup.py",    "tox.ini",      NULL,
@@ -173,6 +192,7 @@ const shoal_adapter_ops_t shoal_adapter_pytest_ops = {
     .init = s_init,
     .destroy = shoal_adapter_command_free,
     .worker_argv = s_worker_argv,
+    .zygote_argv = s_zygote_argv,
     .worker_env = s_worker_env,
     .batch_max = S_BATCH_MAX,
     .toolchain_argv = s_toolchain_argv,

@@ -50,6 +50,11 @@ s_usage(FILE *out)
             "                         namespaces): shipped tests run as this user, unconfined\n"
             "  --store DIR            the blob store (default $XDG_CACHE_HOME/shoal/store)\n"
             "  --store-cap MB         evict least recently used blobs beyond this (default 10240)\n"
+            "  --zygotes N            keep up to N warm interpreters (one per developer,\n"
+            "                         toolchain and dependencies) that workers of later\n"
+            "                         sessions fork from (default 4; 0: every worker cold)\n"
+            "  --zygote-idle SECONDS  a zygote without workers exits after this (default 600)\n"
+            "  --zygote-recycle N     a zygote retires after forking N workers (default 200)\n"
             "  -h, --help             this text\n",
             shoal_config_usage);
 }
@@ -69,13 +74,24 @@ s_install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-enum { S_OPT_SERVE = 3000, S_OPT_ACCEPT_FROM, S_OPT_UNSANDBOXED, S_OPT_STORE, S_OPT_STORE_CAP };
+enum {
+    S_OPT_SERVE = 3000,
+    S_OPT_ACCEPT_FROM,
+    S_OPT_UNSANDBOXED,
+    S_OPT_STORE,
+    S_OPT_STORE_CAP,
+    S_OPT_ZYGOTES,
+    S_OPT_ZYGOTE_IDLE,
+    S_OPT_ZYGOTE_RECYCLE,
+};
 
 typedef struct {
     bool on, unsandboxed;
     char accept_from[PATH_MAX];
     char store_dir[PATH_MAX];
     long cap_mb;
+    long zygotes, zygote_idle, zygote_recycle;
+    bool zygote_given; /* a --zygote* flag: it goes with --serve */
     char workdir[PATH_MAX];
     char key_file[PATH_MAX]; /* hidden from shipped tests */
     shoal_store_t *store;
@@ -102,6 +118,15 @@ s_serving_option(s_serving_t *s, int opt, const char *arg)
             return 0;
         case S_OPT_STORE_CAP:
             return shoal_config_number("--store-cap", arg, 1, 1L << 30, &s->cap_mb);
+        case S_OPT_ZYGOTES:
+            s->zygote_given = true;
+            return shoal_config_number("--zygotes", arg, 0, 64, &s->zygotes);
+        case S_OPT_ZYGOTE_IDLE:
+            s->zygote_given = true;
+            return shoal_config_number("--zygote-idle", arg, 1, 7 * 24 * 3600, &s->zygote_idle);
+        case S_OPT_ZYGOTE_RECYCLE:
+            s->zygote_given = true;
+            return shoal_config_number("--zygote-recycle", arg, 1, 1000000, &s->zygote_recycle);
         default:
             return 1;
     }
@@ -112,9 +137,9 @@ static int
 s_serving_check(s_serving_t *s, shoal_config_t *config)
 {
     if (!s->on) {
-        if (s->accept_from[0] || s->unsandboxed || s->store_dir[0]) {
-            fprintf(stderr,
-                    "shoal node: --accept-from, --unsandboxed and --store go with --serve\n");
+        if (s->accept_from[0] || s->unsandboxed || s->store_dir[0] || s->zygote_given) {
+            fprintf(stderr, "shoal node: --accept-from, --unsandboxed, --store and --zygote* go "
+                            "with --serve\n");
             return -1;
         }
         return 0;
@@ -185,7 +210,10 @@ s_serving_start(s_serving_t *s, shoal_node_t *node, shoal_serve_t *serve)
                                     .accept_from = s->accept_from,
                                     .sandbox = !s->unsandboxed,
                                     .workdir = s->workdir,
-                                    .secret = s->key_file};
+                                    .secret = s->key_file,
+                                    .zygotes = (unsigned)s->zygotes,
+                                    .zygote_idle = (double)s->zygote_idle,
+                                    .zygote_recycle = (unsigned)s->zygote_recycle};
     s->intake = s->ship ? shoal_intake_new(&config, err, sizeof(err)) : NULL;
     if (!s->intake) {
         fprintf(stderr, "shoal node: --serve: %s\n",
@@ -208,7 +236,7 @@ s_serving_stop(s_serving_t *s)
 int
 shoal_cmd_node(int argc, char **argv)
 {
-    s_serving_t serving = {0};
+    s_serving_t serving = {.zygotes = 4, .zygote_idle = 600, .zygote_recycle = 200};
     shoal_config_t config;
     shoal_config_init(&config);
     struct option options[32];
@@ -220,6 +248,9 @@ shoal_cmd_node(int argc, char **argv)
     options[n++] = (struct option){"unsandboxed", no_argument, NULL, S_OPT_UNSANDBOXED};
     options[n++] = (struct option){"store", required_argument, NULL, S_OPT_STORE};
     options[n++] = (struct option){"store-cap", required_argument, NULL, S_OPT_STORE_CAP};
+    options[n++] = (struct option){"zygotes", required_argument, NULL, S_OPT_ZYGOTES};
+    options[n++] = (struct option){"zygote-idle", required_argument, NULL, S_OPT_ZYGOTE_IDLE};
+    options[n++] = (struct option){"zygote-recycle", required_argument, NULL, S_OPT_ZYGOTE_RECYCLE};
     options[n++] = (struct option){"help", no_argument, NULL, 'h'};
     options[n] = (struct option){NULL, 0, NULL, 0};
 

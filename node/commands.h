@@ -21,6 +21,7 @@ int shoal_cmd_keygen(int argc, char **argv);
 int shoal_cmd_sim(int argc, char **argv);
 int shoal_cmd_run(int argc, char **argv);
 int shoal_cmd_history(int argc, char **argv);
-int shoal_cmd_worker(int argc, char **argv); /* driver.h */
+int shoal_cmd_worker(int argc, char **argv);        /* driver.h */
+int shoal_cmd_zygote_attach(int argc, char **argv); /* zygote.h */
 
 #endif

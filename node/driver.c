@@ -4,6 +4,7 @@
  */
 #include "node/driver.h"
 #include "node/commands.h"
+#include "node/loop.h"
 #include "node/worker.h"
 
 #include <errno.h>
@@ -54,14 +55,6 @@ shoal_driver_find(const char *name)
         if (strcmp(s_drivers[i]->name, name) == 0)
             return s_drivers[i];
     return NULL;
-}
-
-static uint64_t
-s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- sending events ---- */
@@ -262,13 +255,13 @@ shoal_driver_spawn_partial(shoal_driver_t *driver, char *const *argv, const char
     driver->status = -1;
     driver->signal = 0;
     int wake = shoal_exec_wakeup_fd();
-    shoal_exec_t *exec = shoal_exec_start(&spec, s_now(), err, sizeof(err));
+    shoal_exec_t *exec = shoal_exec_start(&spec, shoal_clock_ms(), err, sizeof(err));
     if (!exec) {
         driver->output = strdup(err);
         free(lines.line);
         return -1;
     }
-    while (!shoal_exec_poll(exec, s_now())) {
+    while (!shoal_exec_poll(exec, shoal_clock_ms())) {
         struct pollfd fds[2] = {{.fd = shoal_exec_fd(exec), .events = POLLIN},
                                 {.fd = wake, .events = POLLIN}};
         (void)poll(fds, 2, 50);

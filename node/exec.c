@@ -7,6 +7,7 @@
  * finished. Only async-signal-safe calls run between fork and exec.
  */
 #include "node/exec.h"
+#include "node/loop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -751,21 +752,13 @@ shoal_exec_last_line(const shoal_exec_result_t *r, char *out, size_t out_size)
     snprintf(out, out_size, "%.*s", (int)(end - start), text + start);
 }
 
-static uint64_t
-s_monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 shoal_exec_t *
 shoal_exec_run(const shoal_exec_spec_t *spec, char *err, size_t err_size)
 {
-    shoal_exec_t *self = shoal_exec_start(spec, s_monotonic_ms(), err, err_size);
+    shoal_exec_t *self = shoal_exec_start(spec, shoal_clock_ms(), err, err_size);
     if (!self)
         return NULL;
-    while (!shoal_exec_poll(self, s_monotonic_ms())) {
+    while (!shoal_exec_poll(self, shoal_clock_ms())) {
         struct pollfd p = {.fd = self->out_fd, .events = POLLIN};
         poll(&p, p.fd >= 0 ? 1 : 0, 20);
     }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,4 +51,19 @@ void
 shoal_remove_tree(const char *path)
 {
     s_remove_at(AT_FDCWD, path, 0);
+}
+
+int
+shoal_write_file(const char *dir, const char *name, const char *text, size_t len, char *err,
+                 size_t err_size)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    bool ok = f && fwrite(text, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok)
+        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+    return ok ? 0 : -1;
 }

@@ -101,6 +101,7 @@ struct shoal_intake {
     s_hosted_t hosted[S_HOSTED_MAX];
     size_t hosted_count;
     shoal_intake_stats_t stats;
+    shoal_zygote_pool_t *zygotes; /* NULL: none */
 };
 
 static void
@@ -437,6 +438,22 @@ s_count_fetch(shoal_intake_t *self, const shoal_fetch_t *fetch)
     self->stats.bytes_from_peers += f->bytes_from_peers;
 }
 
+/* Workers of the session fork from a warm zygote of its developer, its
+ * toolchain and its dependencies (zygote.h). */
+static void
+s_zygote_ticket(shoal_intake_t *self, const s_taking_t *t, const char *root, const char *dir,
+                shoal_zygote_ticket_t *ticket)
+{
+    char key[SHOAL_IDENTITY_PUBLIC_BYTES * 2 + 1];
+    sodium_bin2hex(key, sizeof(key), t->key, sizeof(t->key));
+    ticket->pool = self->zygotes;
+    snprintf(ticket->key, sizeof(ticket->key), "%s\n%s\n%s", key, t->offer.toolchain,
+             t->offer.deps);
+    snprintf(ticket->root, sizeof(ticket->root), "%s", root);
+    snprintf(ticket->home, sizeof(ticket->home), "%s", dir);
+    ticket->network = t->offer.network;
+}
+
 /* Every blob is here: the session's directory, then serve hosts it. */
 static void
 s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
@@ -447,14 +464,19 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     randombytes_buf(random, sizeof(random));
     char hex[13];
     sodium_bin2hex(hex, sizeof(hex), random, sizeof(random));
-    snprintf(dir, sizeof(dir), "%s/sessions", shoal_store_dir(self->config.store));
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(why, sizeof(why), "cannot make %.300s: %.100s", dir, strerror(errno));
+    /* Each developer's sessions in a directory of their own: a zygote of
+     * theirs may write it, and no other developer's (zygote.h). */
+    char root[PATH_MAX], id[17];
+    sodium_bin2hex(id, sizeof(id), t->key, 8);
+    snprintf(root, sizeof(root), "%.4000s/sessions", shoal_store_dir(self->config.store));
+    int made = mkdir(root, 0700) == 0 || errno == EEXIST ? 0 : -1;
+    snprintf(root, sizeof(root), "%.4000s/sessions/%s", shoal_store_dir(self->config.store), id);
+    if (made != 0 || (mkdir(root, 0700) != 0 && errno != EEXIST)) {
+        snprintf(why, sizeof(why), "cannot make %.300s: %.100s", root, strerror(errno));
         s_drop(self, t, why);
         return;
     }
-    snprintf(dir, sizeof(dir), "%s/sessions/%s.%s", shoal_store_dir(self->config.store), t->session,
-             hex);
+    snprintf(dir, sizeof(dir), "%.4000s/%s.%s", root, t->session, hex);
     /* Copies: the sandbox's user is the store's owner, so a test could
      * change a linked blob for every later session. */
     if (shoal_store_materialize(self->config.store, tree, dir, true, err, sizeof(err)) != 0) {
@@ -490,6 +512,7 @@ s_blobs_done(shoal_intake_t *self, s_taking_t *t, uint64_t now)
     handoff->run.junit[0] = handoff->run.json[0] = '\0'; /* the developer writes the reports */
     handoff->run.history_db[0] = '\0';
     handoff->slots = 0;
+    s_zygote_ticket(self, t, root, dir, &handoff->run.zygote);
     uint64_t files = shoal_tree_count(tree), bytes = shoal_tree_bytes(tree);
     s_count_fetch(self, shoal_tree_fetch_blobs(t->fetch));
     self->stats.blobs_present += shoal_tree_fetch_present(t->fetch);
@@ -685,6 +708,7 @@ s_on_status(void *ctx, FILE *out, bool json)
 {
     shoal_intake_t *self = ctx;
     const shoal_intake_stats_t *s = &self->stats;
+    const shoal_zygote_stats_t *z = shoal_intake_zygote_stats(self);
     if (!json) {
         for (size_t i = 0; i < self->hosted_count; i++)
             if (shoal_serve_has(self->config.serve, self->hosted[i].session))
@@ -704,6 +728,13 @@ s_on_status(void *ctx, FILE *out, bool json)
                 (unsigned long long)s->cancelled, (unsigned long long)s->dropped,
                 (unsigned long long)s->blobs_from_origin, (unsigned long long)s->bytes_from_origin,
                 (unsigned long long)s->blobs_from_peers, (unsigned long long)s->bytes_from_peers);
+        if (z)
+            fprintf(out,
+                    "zygotes %zu alive: %llu started, %llu failed; workers %llu forked warm, "
+                    "%llu sent back cold\n",
+                    shoal_zygote_pool_count(self->zygotes), (unsigned long long)z->started,
+                    (unsigned long long)z->failed, (unsigned long long)z->forked,
+                    (unsigned long long)z->cold);
         return;
     }
     fprintf(out, "{\"serving\":[");
@@ -727,7 +758,7 @@ s_on_status(void *ctx, FILE *out, bool json)
             "],\"intake\":{\"offers\":%llu,\"refused\":%llu,\"declined\":%llu,\"taken\":%llu,"
             "\"cancelled\":%llu,\"dropped\":%llu,\"blobs_from_origin\":%llu,"
             "\"blobs_from_peers\":%llu,\"bytes_from_origin\":%llu,\"bytes_from_peers\":%llu,"
-            "\"blobs_present\":%llu,\"artifact_files\":%llu,\"artifact_bytes\":%llu}}",
+            "\"blobs_present\":%llu,\"artifact_files\":%llu,\"artifact_bytes\":%llu}",
             (unsigned long long)s->offers, (unsigned long long)s->refused,
             (unsigned long long)s->declined, (unsigned long long)s->taken,
             (unsigned long long)s->cancelled, (unsigned long long)s->dropped,
@@ -735,6 +766,15 @@ s_on_status(void *ctx, FILE *out, bool json)
             (unsigned long long)s->bytes_from_origin, (unsigned long long)s->bytes_from_peers,
             (unsigned long long)s->blobs_present, (unsigned long long)s->artifact_files,
             (unsigned long long)s->artifact_bytes);
+    if (z)
+        fprintf(out,
+                ",\"zygotes\":{\"alive\":%zu,\"started\":%llu,\"ready\":%llu,\"failed\":%llu,"
+                "\"retired\":%llu,\"attached\":%llu,\"forked\":%llu,\"cold\":%llu}",
+                shoal_zygote_pool_count(self->zygotes), (unsigned long long)z->started,
+                (unsigned long long)z->ready, (unsigned long long)z->failed,
+                (unsigned long long)z->retired, (unsigned long long)z->attached,
+                (unsigned long long)z->forked, (unsigned long long)z->cold);
+    fprintf(out, "}");
 }
 
 static bool
@@ -769,6 +809,22 @@ shoal_intake_new(const shoal_intake_config_t *config, char *err, size_t err_size
         shoal_intake_destroy(&self);
         return NULL;
     }
+    if (config->zygotes) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%.4000s/zygotes", shoal_store_dir(config->store));
+        shoal_zygote_config_t z = {.loop = self->loop,
+                                   .dir = dir,
+                                   .workdir = config->workdir,
+                                   .secret = config->secret,
+                                   .sandbox = config->sandbox,
+                                   .pool = config->zygotes,
+                                   .idle = config->zygote_idle,
+                                   .recycle = config->zygote_recycle};
+        if (!(self->zygotes = shoal_zygote_pool_new(&z, err, err_size))) {
+            shoal_intake_destroy(&self);
+            return NULL;
+        }
+    }
     self->attached = true;
     shoal_ship_set_intake(config->ship, s_on_msg, self);
     shoal_serve_set_done(config->serve, s_on_done, self);
@@ -797,6 +853,7 @@ shoal_intake_destroy(shoal_intake_t **self_p)
         s_hosted_clear(&self->hosted[i]);
     if (self->timer >= 0)
         shoal_loop_remove_timer(self->loop, self->timer);
+    shoal_zygote_pool_destroy(&self->zygotes);
     shoal_accept_destroy(&self->accept);
     free(self);
     *self_p = NULL;
@@ -806,4 +863,10 @@ const shoal_intake_stats_t *
 shoal_intake_stats(const shoal_intake_t *self)
 {
     return &self->stats;
+}
+
+const shoal_zygote_stats_t *
+shoal_intake_zygote_stats(const shoal_intake_t *self)
+{
+    return self->zygotes ? shoal_zygote_pool_stats(self->zygotes) : NULL;
 }

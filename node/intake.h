@@ -31,6 +31,7 @@
 #include "node/serve.h"
 #include "node/ship.h"
 #include "node/store.h"
+#include "node/zygote.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +45,9 @@ typedef struct {
     bool sandbox;            /* false only with --unsandboxed */
     const char *workdir;     /* the daemon's TMPDIR: writable in the sandbox */
     const char *secret;      /* the cluster key's file, hidden in the sandbox (NULL: none) */
+    unsigned zygotes;        /* warm zygotes kept (zygote.h); 0: every worker starts cold */
+    double zygote_idle;      /* seconds a zygote without workers lives */
+    unsigned zygote_recycle; /* workers a zygote forks before it retires */
 } shoal_intake_config_t;
 
 typedef struct {
@@ -61,5 +65,7 @@ shoal_intake_t *shoal_intake_new(const shoal_intake_config_t *config, char *err,
 /* Drops every session not yet hosted (their directories are removed). */
 void shoal_intake_destroy(shoal_intake_t **self_p);
 const shoal_intake_stats_t *shoal_intake_stats(const shoal_intake_t *self);
+/* The zygotes' counters (zygote.h); NULL without zygotes. */
+const shoal_zygote_stats_t *shoal_intake_zygote_stats(const shoal_intake_t *self);
 
 #endif

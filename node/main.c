@@ -21,6 +21,8 @@ static const struct shoal_command s_commands[] = {
     {"history", shoal_cmd_history, "show or import test history (durations, failures)"},
     {"sim", shoal_cmd_sim, "simulate a session's schedule and report its makespan"},
     {"worker", shoal_cmd_worker, "a session's worker for a framework (started by sessions)"},
+    {"zygote-attach", shoal_cmd_zygote_attach,
+     "a warm worker's stand-in (started by a serving daemon's sessions)"},
 };
 
 static void
@@ -28,7 +30,7 @@ s_usage(FILE *out)
 {
     fprintf(out, "usage: shoal COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(s_commands) / sizeof(s_commands[0]); i++)
-        fprintf(out, "  %-9s %s\n", s_commands[i].name, s_commands[i].summary);
+        fprintf(out, "  %-13s %s\n", s_commands[i].name, s_commands[i].summary);
     fprintf(out, "\n'shoal COMMAND --help' describes each command.\n"
                  "exit status: 0 ok, 1 runtime failure, 2 usage or config error\n");
 }

@@ -499,6 +499,9 @@ int
 shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap, const char *dir,
                  const char *developer, const char *who, uint64_t now, char *why, size_t why_size)
 {
+    /* What is the daemon's own, not the developer's, does not travel in a
+     * hand-off: the zygotes its workers fork from. */
+    shoal_zygote_ticket_t zygote = handoff->run.zygote;
     uint8_t *body = NULL;
     long len = shoal_handoff_encode(handoff, &body);
     shoal_handoff_clear(handoff);
@@ -513,6 +516,7 @@ shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap, con
     }
     h->wrap = wrap;
     h->handoff.run.wrap = wrap;
+    h->handoff.run.zygote = zygote;
     snprintf(h->dir, sizeof(h->dir), "%s", dir);
     snprintf(h->developer, sizeof(h->developer), "%s", developer);
     snprintf(h->who, sizeof(h->who), "%s", who);

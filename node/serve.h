@@ -52,8 +52,9 @@ void shoal_serve_stop(void *ctx, uint64_t now);
  * `who` (the identity that signed it) is what `shoal status` says it
  * serves. Takes handoff (cleared), wrap (the sandbox's words before every
  * command, or NULL) and dir (the session's directory, removed once the
- * session is freed here). 0, or -1 with why (the node takes part in that
- * session already, or in as many as its tags can say; out of memory):
+ * session is freed here); handoff->run.zygote, which a hand-off does not
+ * carry, applies as it is. 0, or -1 with why (the
+ * node takes part in that session already, or in as many as its tags can say; out of memory):
  * then nothing was taken but dir, which is removed. */
 int shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap, const char *dir,
                      const char *developer, const char *who, uint64_t now, char *why,

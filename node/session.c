@@ -504,10 +504,20 @@ s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *e
     s_slot_t *slot = &self->slots[slot_index];
     char **argv = shoal_adapter_worker_argv(self->adapter, self->plugin_dir, SHOAL_WORKER_MODULE);
     char **env = s_slot_env(self, slot_index, true);
-    shoal_exec_spec_t spec = {.argv = argv,
+    /* On a serving daemon, forked from a warm zygote when one can be had;
+     * its stand-in runs the cold command otherwise. */
+    char **zygote = NULL, **attach = NULL;
+    if (self->config.zygote.pool && argv) {
+        zygote = shoal_adapter_zygote_argv(self->adapter,
+                                           shoal_zygote_pool_script(self->config.zygote.pool));
+        attach = zygote ? shoal_zygote_pool_attach(&self->config.zygote, zygote, self->config.env,
+                                                   self->config.wrap, argv)
+                        : NULL;
+    }
+    shoal_exec_spec_t spec = {.argv = attach ? attach : argv,
                               .cwd = self->config.cwd,
                               .env = self->config.env,
-                              .wrap = self->config.wrap,
+                              .wrap = attach ? NULL : self->config.wrap,
                               .env_extra = env,
                               .output_cap = S_OUTPUT_CAP};
     if (argv && env)
@@ -517,6 +527,8 @@ s_worker_start(shoal_session_t *self, unsigned slot_index, uint64_t now, char *e
     slot->spawned = true;
     shoal_adapter_argv_free(&argv);
     shoal_adapter_argv_free(&env);
+    shoal_adapter_argv_free(&zygote);
+    shoal_adapter_argv_free(&attach);
 }
 
 /* The slots of every live participant admitted to the session: how many

@@ -29,6 +29,8 @@
 
 #include <limits.h>
 
+#include "node/zygote.h"
+
 /* Exit statuses of `shoal run`. */
 enum {
     SHOAL_RUN_PASSED = 0,
@@ -66,6 +68,9 @@ typedef struct {
     /* Words put before every command the session runs (a sandbox, see
      * sandbox.h); NULL: none. Borrowed like cwd and env. */
     char *const *wrap;
+    /* Workers forked from a warm zygote (zygote.h) when zygote.pool is set;
+     * cold otherwise. */
+    shoal_zygote_ticket_t zygote;
 } shoal_run_config_t;
 
 typedef struct shoal_session shoal_session_t;

@@ -3,6 +3,8 @@
  * batch's events into results. */
 #include "node/worker.h"
 
+#include "node/files.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,30 +49,16 @@ struct shoal_worker {
     size_t dropped;
 };
 
-static int
-s_write(const char *dir, const char *name, const char *text, size_t len, char *err, size_t err_size)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    bool ok = f && fwrite(text, 1, len, f) == len;
-    if (f && fclose(f) != 0)
-        ok = false;
-    if (!ok)
-        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
-    return ok ? 0 : -1;
-}
-
 /* Every plugin, whichever framework runs: they are small, and the session
  * need not know which one its adapter starts. */
 int
 shoal_worker_install(const char *dir, char *err, size_t err_size)
 {
-    if (s_write(dir, SHOAL_WORKER_MODULE ".py", shoal_worker_plugin, shoal_worker_plugin_len, err,
-                err_size) != 0)
+    if (shoal_write_file(dir, SHOAL_WORKER_MODULE ".py", shoal_worker_plugin,
+                         shoal_worker_plugin_len, err, err_size) != 0)
         return -1;
-    return s_write(dir, SHOAL_WORKER_MOCHA_SCRIPT, shoal_worker_mocha_plugin,
-                   shoal_worker_mocha_plugin_len, err, err_size);
+    return shoal_write_file(dir, SHOAL_WORKER_MOCHA_SCRIPT, shoal_worker_mocha_plugin,
+                            shoal_worker_mocha_plugin_len, err, err_size);
 }
 
 shoal_worker_t *

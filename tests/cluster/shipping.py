@@ -77,6 +77,12 @@ def running_here(node, session):
 
 
 def session_dirs(cache):
-    """The session directories under a daemon's XDG_CACHE_HOME."""
+    """The session directories under a daemon's XDG_CACHE_HOME (one
+    directory per developer identity holds them)."""
     d = os.path.join(cache, "shoal", "store", "sessions")
-    return os.listdir(d) if os.path.isdir(d) else []
+    found = []
+    for developer in (os.listdir(d) if os.path.isdir(d) else []):
+        below = os.path.join(d, developer)
+        found += [os.path.join(developer, s) for s in os.listdir(below)] \
+            if os.path.isdir(below) else [developer]
+    return found

@@ -5,7 +5,6 @@ the same list write JUnit reports whose testsuite name and testcase
 classname/name pairs are identical from run to run, the classname being the
 list file's name without its extension; so CI keeps each test's history.
 """
-import os
 import xml.etree.ElementTree as ET
 
 from runs import Runs, run_test, phase, same_reports, marked_suite, TestFailure
