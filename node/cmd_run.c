@@ -385,10 +385,10 @@ s_joined(void *ctx, const char *name)
 
 /* The daemons on their way (a shoal_session_coming_fn). */
 static size_t
-s_coming(void *ctx)
+s_coming(void *ctx, char (*tags)[SHOAL_OWN_TAGS_MAX], size_t max)
 {
     s_ship_t *ship = ctx;
-    return ship->ship ? shoal_ship_coming(ship->ship, s_joined, ship) : 0;
+    return ship->ship ? shoal_ship_coming(ship->ship, s_joined, ship, tags, max) : 0;
 }
 
 /* A glob of --include or --artifacts that can match a path below the

@@ -19,8 +19,10 @@ struct shoal_leader {
     zhashx_t *index; /* id -> test index + 1 */
     sched_suite_t *suite;
     sched_board_t *board;
-    bool dealt;    /* the board has dealt; false while a rebuild waits */
-    size_t coming; /* participants on their way (shoal_leader_set_coming) */
+    bool dealt;                     /* the board has dealt; false while a rebuild waits */
+    size_t coming;                  /* participants on their way (shoal_leader_set_coming) */
+    const char *const *coming_tags; /* the tags of the first coming_known of them */
+    size_t coming_known;
     double rebuild_until;
     zhashx_t *reported; /* member names that reported to this term (rebuild) */
     double started;
@@ -194,6 +196,18 @@ s_all_reported(const shoal_leader_t *self)
     return true;
 }
 
+/* Whether a participant on its way may run a test that requires this. */
+static bool
+s_may_come(const shoal_leader_t *self, const char *requires)
+{
+    if (self->coming > self->coming_known)
+        return true; /* one whose tags are not known */
+    for (size_t i = 0; i < self->coming_known; i++)
+        if (sched_tags_satisfy(self->coming_tags[i], requires))
+            return true;
+    return false;
+}
+
 /* Deals pending tests once the rebuild window (if any) has closed, and gives
  * up on tests that nobody can run once nothing else is left. */
 static void
@@ -206,19 +220,22 @@ s_deal(shoal_leader_t *self, double now)
         self->ship_due = true;
     size_t open = self->tests.count - self->final_count;
     size_t unschedulable = sched_board_count(self->board, SCHED_TEST_UNSCHEDULABLE);
-    if (unschedulable && unschedulable == open && self->coming == 0) {
+    if (unschedulable && unschedulable == open) {
         for (size_t t = 0; t < self->tests.count; t++)
             if (!self->results[t].final &&
-                sched_board_test_state(self->board, t, NULL) == SCHED_TEST_UNSCHEDULABLE)
+                sched_board_test_state(self->board, t, NULL) == SCHED_TEST_UNSCHEDULABLE &&
+                !s_may_come(self, self->tests.tests[t].requires))
                 s_final(self, t, SHOAL_OUTCOME_ERROR,
                         "unschedulable: no participant has the tags it requires", now);
     }
 }
 
 void
-shoal_leader_set_coming(shoal_leader_t *self, size_t coming)
+shoal_leader_set_coming(shoal_leader_t *self, size_t count, const char *const *tags, size_t known)
 {
-    self->coming = coming;
+    self->coming = count;
+    self->coming_tags = tags;
+    self->coming_known = known < count ? known : count;
 }
 
 void

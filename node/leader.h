@@ -57,10 +57,14 @@ shoal_leader_t *shoal_leader_new(const shoal_leader_config_t *config, shoal_coll
                                  const shoal_history_entry_t *history, size_t history_count,
                                  double now);
 void shoal_leader_destroy(shoal_leader_t **self_p);
-/* How many participants are on their way (a shipped session's daemons
- * fetching its workspace): while any is, tests that no present member has
- * the tags for wait for them instead of ending "unschedulable". */
-void shoal_leader_set_coming(shoal_leader_t *self, size_t coming);
+/* The participants on their way (a shipped session's daemons fetching its
+ * workspace): count of them, and the tags ("k=v,k2") of the first known
+ * of them (tags[0..known), borrowed until the next call). A test that no
+ * present member has the tags for waits while one on its way has them, or
+ * while one whose tags are not known is on its way; otherwise it ends
+ * "unschedulable". */
+void shoal_leader_set_coming(shoal_leader_t *self, size_t count, const char *const *tags,
+                             size_t known);
 /* Adds a participant, or updates whether it is alive (a death re-deals its
  * work; a return gives it an empty queue). */
 void shoal_leader_member(shoal_leader_t *self, const char *name, unsigned slots, const char *tags,

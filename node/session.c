@@ -1283,7 +1283,8 @@ s_on_timer(void *ctx, uint64_t now)
         zframe_destroy(&frame);
     }
     s_gather_tick(self, now);
-    self->lead.coming = self->coming ? self->coming(self->coming_ctx) : 0;
+    self->lead.coming =
+        self->coming ? self->coming(self->coming_ctx, self->lead.coming_tags, SHOAL_COMING_MAX) : 0;
     shoal_lead_tick(&self->lead, now);
     s_refuse_tick(self, now);
     size_t fd_count = 0;

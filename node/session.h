@@ -25,11 +25,11 @@
 #include "node/node.h"
 #include "node/report.h"
 #include "node/session_msg.h"
+#include "node/session_tag.h"
+#include "node/zygote.h"
 #include "sched/sched.h"
 
 #include <limits.h>
-
-#include "node/zygote.h"
 
 /* Exit statuses of `shoal run`. */
 enum {
@@ -96,10 +96,12 @@ shoal_report_t *shoal_session_report(shoal_session_t *self);
 void shoal_session_set_slots(shoal_session_t *self, unsigned slots);
 /* Participants announced but not yet here (a shipped session's daemons
  * that took the offer and are fetching the workspace): fn returns how
- * many; while any is, a leader here does not give up on tests that no
- * present participant has the tags for. fn (NULL: none) is called on the
- * loop, at most once per turn. */
-typedef size_t(shoal_session_coming_fn)(void *ctx);
+ * many, and writes the tags of the first max of them (as
+ * shoal_session_own_tags) into tags[0..max). A leader here does not give
+ * up on a test that no present participant has the tags for while one on
+ * its way has them (or one beyond max is on its way). fn (NULL: none) is
+ * called on the loop, at most once per turn. */
+typedef size_t(shoal_session_coming_fn)(void *ctx, char (*tags)[SHOAL_OWN_TAGS_MAX], size_t max);
 void shoal_session_set_coming(shoal_session_t *self, shoal_session_coming_fn *fn, void *ctx);
 /* Whether the member named is a participant (admitted or not, alive or
  * not). */

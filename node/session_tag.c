@@ -52,3 +52,22 @@ shoal_session_tag_find(const gossip_meta_t *meta, const char *session, shoal_ses
             return t;
     return -1;
 }
+
+void
+shoal_session_own_tags(const gossip_meta_t *meta, char *out, size_t out_size)
+{
+    size_t len = 0;
+    if (out_size)
+        out[0] = '\0';
+    for (int t = 0; t < meta->tag_count && t < GOSSIP_TAGS_MAX; t++) {
+        shoal_session_tag_t tag;
+        if (shoal_session_tag_parse(meta->tags[t], &tag) == 0)
+            continue;
+        int n = snprintf(out + len, out_size - len, "%s%s", len ? "," : "", meta->tags[t]);
+        if (n < 0 || (size_t)n >= out_size - len) {
+            out[len] = '\0'; /* no tag cut in two */
+            break;
+        }
+        len += (size_t)n;
+    }
+}

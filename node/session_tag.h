@@ -45,6 +45,12 @@ int shoal_session_tag_parse(const char *tag, shoal_session_tag_t *out);
 /* Whether the tag's runner is the one of this digest. */
 bool shoal_session_tag_runner_is(const shoal_session_tag_t *tag, const char *digest);
 /* The tag of `session` among meta's tags (its index), or -1. */
+/* What a member advertises beside session tags (its --tag ones, "k=v,k2"),
+ * comma-joined into out (cut to fit out_size bytes). */
+#define SHOAL_OWN_TAGS_MAX (GOSSIP_TAGS_MAX * (GOSSIP_TAG_MAX + 1))
+#define SHOAL_COMING_MAX 32 /* participants on their way whose tags a leader weighs */
+void shoal_session_own_tags(const gossip_meta_t *meta, char *out, size_t out_size);
+
 int shoal_session_tag_find(const gossip_meta_t *meta, const char *session,
                            shoal_session_tag_t *out);
 

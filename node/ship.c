@@ -246,7 +246,8 @@ shoal_ship_offer(shoal_ship_t *self, const shoal_ship_msg_t *offer)
 }
 
 size_t
-shoal_ship_coming(const shoal_ship_t *self, bool (*joined)(void *ctx, const char *name), void *ctx)
+shoal_ship_coming(const shoal_ship_t *self, bool (*joined)(void *ctx, const char *name), void *ctx,
+                  char (*tags)[SHOAL_OWN_TAGS_MAX], size_t max)
 {
     if (!self->offering)
         return 0;
@@ -265,7 +266,11 @@ shoal_ship_coming(const shoal_ship_t *self, bool (*joined)(void *ctx, const char
         /* one that never answers (another version of shoal) is not waited for */
         bool unanswered =
             !a && (!o || !o->first_sent_at || now - o->first_sent_at < SHOAL_SHIP_ANSWER_WAIT_MS);
-        coming += unanswered || (a && a->accepted);
+        if (!unanswered && !(a && a->accepted))
+            continue;
+        if (coming < max)
+            shoal_session_own_tags(&m->meta, tags[coming], SHOAL_OWN_TAGS_MAX);
+        coming++;
     }
     return coming;
 }

@@ -81,9 +81,10 @@ void shoal_ship_offer_stop(shoal_ship_t *self, bool (*joined)(void *ctx, const c
 /* How many serving daemons may still join the session: alive (or
  * suspect) serving members that took the offer, or have not answered it
  * yet (for SHOAL_SHIP_ANSWER_WAIT_MS from the first offer), and for which
- * joined(ctx, name) is false. 0 once offering stopped. */
+ * joined(ctx, name) is false. The tags of the first max of them go into
+ * tags[0..max) (shoal_session_own_tags). 0 once offering stopped. */
 size_t shoal_ship_coming(const shoal_ship_t *self, bool (*joined)(void *ctx, const char *name),
-                         void *ctx);
+                         void *ctx, char (*tags)[SHOAL_OWN_TAGS_MAX], size_t max);
 /* The answers heard so far (borrowed until the next turn of the loop). */
 const shoal_ship_answer_t *shoal_ship_answers(const shoal_ship_t *self, size_t *count);
 const shoal_ship_stats_t *shoal_ship_stats(const shoal_ship_t *self);

@@ -25,6 +25,7 @@
 #include "node/history.h"
 #include "node/leader.h"
 #include "node/session_msg.h"
+#include "node/session_tag.h"
 #include "sched/sched.h"
 
 #include <stdbool.h>
@@ -75,12 +76,12 @@ void shoal_session_tell_all(shoal_session_host_t *host, const struct shoal_roste
 typedef struct {
     char name[GOSSIP_NAME_MAX + 1];
     unsigned slots;
-    char tags[GOSSIP_TAGS_MAX * (GOSSIP_TAG_MAX + 1)]; /* "k=v,k=v": its own, not session= */
-    bool alive;                                        /* alive or suspect in the mesh */
-    bool done;                                         /* sent DONE for the current summary */
-    bool unled;        /* answered our QUERY: it follows no leader yet */
-    bool refused;      /* leader: its collection differs from ours */
-    unsigned finished; /* tests it finished, as progress reports tell */
+    char tags[SHOAL_OWN_TAGS_MAX]; /* "k=v,k=v": its own, not session= */
+    bool alive;                    /* alive or suspect in the mesh */
+    bool done;                     /* sent DONE for the current summary */
+    bool unled;                    /* answered our QUERY: it follows no leader yet */
+    bool refused;                  /* leader: its collection differs from ours */
+    unsigned finished;             /* tests it finished, as progress reports tell */
 } shoal_participant_t;
 
 typedef struct shoal_roster {
@@ -468,6 +469,8 @@ typedef struct {
     shoal_lead_config_t config;
     shoal_leader_t *board; /* the session's board (owned), NULL unless we lead */
     size_t coming;         /* participants on their way (set by the glue each tick) */
+    char coming_tags[SHOAL_COMING_MAX][SHOAL_OWN_TAGS_MAX]; /* of the first of them */
+    const char *coming_each[SHOAL_COMING_MAX];          /* coming_tags, as the board borrows them */
     uint64_t next_heartbeat, next_progress, next_loads; /* ms */
     bool loads_due;                            /* work moved or finished since the last LOADS */
     bool told_stop;                            /* a LOADS said nothing more starts */

@@ -36,14 +36,10 @@ shoal_roster_update(shoal_roster_t *self, const gossip_member_t *m, shoal_partic
         *out = NULL;
     shoal_session_tag_t mine = {0};
     bool in_session = false;
-    char tags[sizeof(((shoal_participant_t *)0)->tags)] = "";
     for (int t = 0; t < m->meta.tag_count; t++) {
         shoal_session_tag_t tag;
-        if (shoal_session_tag_parse(m->meta.tags[t], &tag) != 0) {
-            if (tags[0])
-                strcat(tags, ",");
-            strcat(tags, m->meta.tags[t]);
-        } else if (strcmp(tag.session, self->session) == 0) {
+        if (shoal_session_tag_parse(m->meta.tags[t], &tag) == 0 &&
+            strcmp(tag.session, self->session) == 0) {
             in_session = true;
             mine = tag;
         }
@@ -65,7 +61,7 @@ shoal_roster_update(shoal_roster_t *self, const gossip_member_t *m, shoal_partic
     }
     if (takes_part) {
         p->slots = mine.slots;
-        snprintf(p->tags, sizeof(p->tags), "%s", tags);
+        shoal_session_own_tags(&m->meta, p->tags, sizeof(p->tags));
     }
     bool was_alive = p->alive;
     /* A member that stops advertising the session has left it, as if dead. */

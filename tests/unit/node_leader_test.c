@@ -436,3 +436,38 @@ test_node_leader_a_retry_of_an_unreported_start_is_dealt_again(void)
     CHECK(shoal_leader_result(leader, 0)->flaky);
     shoal_leader_destroy(&leader);
 }
+
+/* Tests no present member has the tags for: one that a daemon on its way
+ * has the tags for waits for it; one no daemon on its way can run ends
+ * "unschedulable" at once, as does the waiting one when that daemon stops
+ * coming. A daemon on its way whose tags are not known keeps all waiting. */
+void
+test_node_leader_unschedulable_waits_only_for_a_daemon_with_the_tags(void)
+{
+    shoal_collection_t tests = {.tests = calloc(2, sizeof(shoal_test_t)), .count = 2};
+    tests.tests[0] =
+        (shoal_test_t){.id = strdup("gpu"), .file = strdup(""), .requires = strdup("gpu=a100")};
+    tests.tests[1] =
+        (shoal_test_t){.id = strdup("lab"), .file = strdup(""), .requires = strdup("lab=yes")};
+    shoal_leader_config_t config = {.session = "s", .term = 1, .default_prediction = 0.5};
+    shoal_leader_t *leader = shoal_leader_new(&config, &tests, NULL, 0, 0.0);
+    CHECK(leader);
+    shoal_leader_member(leader, "dev", 1, "", true, 0.0);
+    const char *unknown[1] = {NULL};
+    shoal_leader_set_coming(leader, 1, unknown, 0); /* tags not known yet */
+    shoal_leader_tick(leader, 1.0);
+    CHECK(!shoal_leader_result(leader, 0)->final);
+    CHECK(!shoal_leader_result(leader, 1)->final);
+    const char *coming[1] = {"lab=yes,site=b"};
+    shoal_leader_set_coming(leader, 1, coming, 1);
+    shoal_leader_tick(leader, 2.0);
+    CHECK(shoal_leader_result(leader, 0)->final);
+    CHECK_INT(shoal_leader_result(leader, 0)->outcome, ==, SHOAL_OUTCOME_ERROR);
+    CHECK(strstr(shoal_leader_result(leader, 0)->message, "unschedulable"));
+    CHECK(!shoal_leader_result(leader, 1)->final);
+    shoal_leader_set_coming(leader, 0, NULL, 0);
+    shoal_leader_tick(leader, 3.0);
+    CHECK(shoal_leader_result(leader, 1)->final);
+    CHECK(shoal_leader_finished(leader));
+    shoal_leader_destroy(&leader);
+}
