@@ -385,10 +385,15 @@ s_joined(void *ctx, const char *name)
 
 /* The daemons on their way (a shoal_session_coming_fn). */
 static size_t
-s_coming(void *ctx, char (*tags)[SHOAL_OWN_TAGS_MAX], size_t max)
+s_coming(void *ctx, char (*tags)[SHOAL_OWN_TAGS_MAX], size_t max, bool *settled)
 {
     s_ship_t *ship = ctx;
-    return ship->ship ? shoal_ship_coming(ship->ship, s_joined, ship, tags, max) : 0;
+    if (!ship->ship)
+        return 0;
+    size_t coming = shoal_ship_coming(ship->ship, s_joined, ship, tags, max), answers = 0;
+    shoal_ship_answers(ship->ship, &answers);
+    *settled = coming == 0 && answers > 0;
+    return coming;
 }
 
 /* A glob of --include or --artifacts that can match a path below the
@@ -523,16 +528,24 @@ s_ship_end(s_ship_t *ship, bool stopped)
     const shoal_ship_stats_t *stats = shoal_ship_stats(ship->ship);
     size_t took = 0;
     for (size_t i = 0; i < count; i++)
-        took += answers[i].accepted && s_joined(ship, answers[i].name);
+        took += answers[i].accepted && s_joined(ship, answers[i].name) &&
+                !shoal_session_refused(ship->session, answers[i].name);
     fprintf(stderr, "shoal: offered to %zu serving daemon%s, %zu took part (%llu bytes served)%s\n",
             count, count == 1 ? "" : "s", took, (unsigned long long)stats->bytes_served,
             count ? ":" : ": none answered");
-    for (size_t i = 0; i < count; i++)
-        fprintf(stderr, "  %s %s: %s\n", answers[i].name,
-                !answers[i].accepted              ? "declined"
-                : s_joined(ship, answers[i].name) ? "took part"
-                                                  : "did not join before the session ended",
+    for (size_t i = 0; i < count; i++) {
+        const char *name = answers[i].name;
+        bool joined = s_joined(ship, name);
+        fprintf(stderr, "  %s %s: %s\n", name,
+                !answers[i].accepted ? "declined"
+                : !joined            ? "did not join before the session ended"
+                : shoal_session_refused(ship->session, name)
+                    ? "joined but was not admitted: its copy of the workspace collected other "
+                      "tests (a file the tests need that git does not track? ship it with "
+                      "--include)"
+                    : "took part",
                 answers[i].text);
+    }
 }
 
 static void

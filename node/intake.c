@@ -608,10 +608,18 @@ s_hosted_find(shoal_intake_t *self, const char *session, const char *developer)
 
 /* serve's hook: a shipped session ended here; its directory is still there. */
 static void
-s_on_done(void *ctx, const char *session, const char *dir, bool completed)
+s_on_done(void *ctx, const char *session, const char *dir, bool completed, const char *failed)
 {
     shoal_intake_t *self = ctx;
     s_hosted_t *h = s_hosted_find(self, session, NULL);
+    if (h && failed) {
+        /* It took the offer, and cannot start: the developer stops
+         * waiting for it and says why. */
+        char why[SHOAL_SHIP_TEXT_MAX + 1];
+        snprintf(why, sizeof(why), "cannot start the session here: %.400s", failed);
+        s_answer(self, h->developer, session, false, why);
+        self->stats.declined++;
+    }
     if (!h || h->artifacts != S_ARTIFACTS_PENDING)
         return;
     char err[512];

@@ -55,6 +55,7 @@ typedef struct {
     char who[SHOAL_IDENTITY_NAME_MAX + 1];
     uint64_t developer_missing; /* since when it is not alive, ms; 0: alive */
     char dir[PATH_MAX];         /* removed when freed */
+    char failed[1024];          /* why its runner could not be made here ("" if it was) */
     char **wrap;
     bool ended;    /* over: the end is queued, the tag dropped, the workers close */
     bool released; /* the client has the end, or is gone: freed once closed */
@@ -250,7 +251,8 @@ s_hosted_free(s_hosted_t *h)
 {
     if (h->developer[0] && s_serve && s_serve->done) {
         bool completed = h->ended && h->session && shoal_session_closed(h->session);
-        s_serve->done(s_serve->done_ctx, h->handoff.run.session, h->dir, completed);
+        s_serve->done(s_serve->done_ctx, h->handoff.run.session, h->dir, completed,
+                      h->failed[0] ? h->failed : NULL);
     }
     if (!shoal_job_release(&h->creating))
         h->create = NULL; /* the job frees it when the runner is made */
@@ -351,6 +353,7 @@ s_start(shoal_serve_t *self, s_hosted_t *h, uint64_t now)
     } else {
         shoal_log_info("session %s: the node cannot make its runner: %s", handoff->run.session,
                        why);
+        snprintf(h->failed, sizeof(h->failed), "%s", why);
     }
     shoal_log_scope(scope);
     if (!h->session) {

@@ -63,8 +63,10 @@ int shoal_serve_host(shoal_serve_t *self, shoal_handoff_t *handoff, char **wrap,
  * removed: completed (its summary is in and its workers are closed, so
  * nothing writes there any more) or not (abandoned: cancelled, its
  * developer gone, the node stopping; its tests may have been killed
- * mid-write). session and dir are borrowed for the call. */
-typedef void(shoal_serve_done_fn)(void *ctx, const char *session, const char *dir, bool completed);
+ * mid-write). failed: why its runner could not be made here (the
+ * session never started), else NULL. Strings are borrowed for the call. */
+typedef void(shoal_serve_done_fn)(void *ctx, const char *session, const char *dir, bool completed,
+                                  const char *failed);
 /* Sets the hook (NULL: none) for every shipped session from now on. */
 void shoal_serve_set_done(shoal_serve_t *self, shoal_serve_done_fn *fn, void *ctx);
 /* Whether a shipped session's developer (a member name) is gone: it left

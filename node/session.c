@@ -1283,8 +1283,15 @@ s_on_timer(void *ctx, uint64_t now)
         zframe_destroy(&frame);
     }
     s_gather_tick(self, now);
-    self->lead.coming =
-        self->coming ? self->coming(self->coming_ctx, self->lead.coming_tags, SHOAL_COMING_MAX) : 0;
+    bool settled = false;
+    self->lead.coming = self->coming ? self->coming(self->coming_ctx, self->lead.coming_tags,
+                                                    SHOAL_COMING_MAX, &settled)
+                                     : 0;
+    if (settled && !self->elect.window_closed && now < self->elect.gather_until) {
+        shoal_log_info("every serving daemon offered the session joined or declined: the join "
+                       "window closes");
+        self->elect.gather_until = now;
+    }
     shoal_lead_tick(&self->lead, now);
     s_refuse_tick(self, now);
     size_t fd_count = 0;
@@ -1463,6 +1470,13 @@ bool
 shoal_session_has_participant(const shoal_session_t *self, const char *name)
 {
     return shoal_roster_find((shoal_roster_t *)&self->roster, name) != NULL;
+}
+
+bool
+shoal_session_refused(const shoal_session_t *self, const char *name)
+{
+    const shoal_participant_t *p = shoal_roster_find((shoal_roster_t *)&self->roster, name);
+    return p && p->refused;
 }
 
 bool

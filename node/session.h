@@ -96,16 +96,23 @@ shoal_report_t *shoal_session_report(shoal_session_t *self);
 void shoal_session_set_slots(shoal_session_t *self, unsigned slots);
 /* Participants announced but not yet here (a shipped session's daemons
  * that took the offer and are fetching the workspace): fn returns how
- * many, and writes the tags of the first max of them (as
- * shoal_session_own_tags) into tags[0..max). A leader here does not give
- * up on a test that no present participant has the tags for while one on
- * its way has them (or one beyond max is on its way). fn (NULL: none) is
- * called on the loop, at most once per turn. */
-typedef size_t(shoal_session_coming_fn)(void *ctx, char (*tags)[SHOAL_OWN_TAGS_MAX], size_t max);
+ * many, writes the tags of the first max of them (as
+ * shoal_session_own_tags) into tags[0..max), and sets *settled when some
+ * were announced and none is on its way any more (each joined or
+ * declined). A leader here does not give up on a test that no present
+ * participant has the tags for while one on its way has them (or one
+ * beyond max is on its way); once settled, the join window closes without
+ * waiting out --expect (a participant that comes later still joins). fn
+ * (NULL: none) is called on the loop, at most once per turn. */
+typedef size_t(shoal_session_coming_fn)(void *ctx, char (*tags)[SHOAL_OWN_TAGS_MAX], size_t max,
+                                        bool *settled);
 void shoal_session_set_coming(shoal_session_t *self, shoal_session_coming_fn *fn, void *ctx);
 /* Whether the member named is a participant (admitted or not, alive or
  * not). */
 bool shoal_session_has_participant(const shoal_session_t *self, const char *name);
+/* Whether a leader here refused the participant named: its collection
+ * differs from this one's. */
+bool shoal_session_refused(const shoal_session_t *self, const char *name);
 /* The summary is in (or this participant was not admitted). */
 bool shoal_session_over(const shoal_session_t *self);
 
