@@ -567,7 +567,7 @@ s_tick(void *ctx, uint64_t now)
         }
         if (!t->fetch) {
             if (!t->probing || shoal_job_done(t->probing))
-                s_probe_done(self, t);
+                next = (s_probe_done(self, t), now); /* its fetch asks at once, next turn */
             else
                 next = now + S_TICK_MS;
             continue;

@@ -10,10 +10,11 @@ join. Every test tells a listener of this script that it ran and where
   1. A test that requires lab=yes waits for d1, which took the offer and
      is on its way, and runs there: the run exits 0, the test is not
      "unschedulable".
-  2. Tests no daemon needs: the developer runs them alone and exits. The
-     daemons still fetching are told the session is over: each drops it
-     (its intake counts it cancelled or dropped), and no test of it runs
-     again anywhere afterwards, though the daemons are still alive.
+  2. Tests no daemon needs (1 s each): the developer runs them alone and
+     exits while d2's toolchain check still takes its 5 s. The daemons
+     offered the session that did not run it are told it is over: each
+     drops it (its intake counts it cancelled or dropped), and no test of
+     it runs again anywhere afterwards, though the daemons are still alive.
   3. After a warm-up run that leaves every blob in the daemons' stores,
      d2's toolchain check is made to take 2 s (a PATH shim of uname): it
      takes the next session after its developer finished and left, and
@@ -74,13 +75,13 @@ class Listener:
             return list(self.lines)
 
 
-def checkout(root, ip, port, tests):
+def checkout(root, ip, port, tests, sleep=0.1):
     """tests: [(name, requires or "")]; each one says NAME@NODE to the listener."""
     os.makedirs(root, exist_ok=True)
     with open(os.path.join(root, "tests.list"), "w") as f:
         for name, requires in tests:
-            f.write("%s\tbash -c 'echo %s@$SHOAL_NODE > /dev/tcp/%s/%d; sleep 0.1'%s\n"
-                    % (name, name, ip, port, "\t" + requires if requires else ""))
+            f.write("%s\tbash -c 'echo %s@$SHOAL_NODE > /dev/tcp/%s/%d; sleep %s'%s\n"
+                    % (name, name, ip, port, sleep, "\t" + requires if requires else ""))
     commit_all(root)
 
 
@@ -123,11 +124,12 @@ def main(cluster):
         raise harness.TestSkip("needs git, bash and bubblewrap")
     ip = cluster.ip()
     listener = Listener(ip)
-    # d2's toolchain check (uname, for a list) takes 2 s while shim/slow exists
+    # d2's toolchain check (uname, for a list) takes the seconds shim/slow holds
     shim = tempfile.mkdtemp(prefix="shoal-slow-bin-", dir="/var/tmp")
     atexit.register(shutil.rmtree, shim, True)
     with open(os.path.join(shim, "uname"), "w") as f:
-        f.write("#!/bin/sh\n[ -e %s/slow ] && sleep 2\nexec /usr/bin/uname \"$@\"\n" % shim)
+        f.write("#!/bin/sh\n[ -e %s/slow ] && sleep \"$(cat %s/slow)\"\nexec /usr/bin/uname \"$@\"\n"
+                % (shim, shim))
     os.chmod(os.path.join(shim, "uname"), 0o755)
     path = shim + ":" + os.environ.get("PATH", "/usr/bin:/bin")
     ident, daemons, _ = loopback_daemons(cluster, ("d1", "d2"), slots=1,
@@ -146,16 +148,24 @@ def main(cluster):
     phase("--wait 0.5: the lab=yes test waited for d1 (still fetching when the window "
           "closed) and passed there; exit 0")
 
-    # 2. A session over before the daemons join: they drop it, nothing runs again.
-    checkout(root, ip, listener.port, [("solo1", ""), ("solo2", "")])
+    # 2. A session over before the daemons join: they drop it, nothing runs
+    #    again. d2's toolchain check takes 2 s, so it is late for sure.
+    checkout(root, ip, listener.port, [("solo1", ""), ("solo2", "")], sleep=1)
     before = {d.name: gave_up(d) for d in daemons}
+    offers = {d.name: intake(d)["intake"]["offers"] for d in daemons}
     seen = len(listener.runs())
+    with open(os.path.join(shim, "slow"), "w") as f:
+        f.write("5")
     rc, out, report = developer(cluster, root, ident, daemons[0].addr, "late-2")
     if rc != 0 or len(report) != 2:
         raise TestFailure("late-2: exit %d, %d results:\n%s" % (rc, len(report), out))
-    late = [d for d in daemons if d.name not in {t["node"] for t in report.values()}]
-    if not late:
-        raise harness.TestSkip("both daemons joined within 0.5 s: nothing late to check")
+    # late: offered the session (gossip may not have shown it the developer
+    # in 0.5 s), and not among those that ran it
+    late = [d for d in daemons if d.name not in {t["node"] for t in report.values()} and
+            intake(d)["intake"]["offers"] > offers[d.name]]
+    if daemons[1] not in late:
+        raise harness.TestSkip("d2 was not offered late-2 within its 0.5 s: nothing late to "
+                               "check")
     harness.wait_for(lambda: (all(gave_up(d) > before[d.name] for d in late),
                               {d.name: intake(d)["intake"] for d in late}),
                      30, "the daemons that had not joined to drop late-2")
@@ -164,6 +174,7 @@ def main(cluster):
                               all(d.running() for d in daemons),
                               listener.runs()[seen:]),
                      5, "no test of late-2 running again after its developer exited")
+    os.unlink(os.path.join(shim, "slow"))
     phase("late-2 ended before %s joined: each dropped it, and its 2 tests ran once "
           "(%s), never again" % (", ".join(d.name for d in late), ", ".join(sorted(runs))))
 
@@ -175,8 +186,8 @@ def main(cluster):
         raise TestFailure("the warm-up run failed:\n%s" % open(log).read())
     before = gave_up(daemons[1])
     seen = len(listener.runs())
-    with open(os.path.join(shim, "slow"), "w"):
-        pass
+    with open(os.path.join(shim, "slow"), "w") as f:
+        f.write("2")
     rc, out, report = developer(cluster, root, ident, daemons[0].addr, "late-3b")
     if rc != 0 or len(report) != 2:
         raise TestFailure("late-3b: exit %d, %d results:\n%s" % (rc, len(report), out))
