@@ -222,8 +222,9 @@ def become(fds, cwd, home, argv, env, learning):
                     not path.startswith(sites) and not path.startswith(os.path.join(cwd, "")):
                 names.add(name)
         if names:
-            lines = sorted(names) + ["=" + n for n in sorted(exact)] + \
-                ["!" + n for n in sorted(below)]
+            known = set(read_lines(modules_file))  # the file only grows by what is new
+            lines = [n for n in sorted(names) + ["=" + n for n in sorted(exact)] +
+                     ["!" + n for n in sorted(below)] if n not in known]
             fd = os.open(modules_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             os.write(fd, "".join(n + "\n" for n in lines).encode())
             os.close(fd)
@@ -293,13 +294,10 @@ def serve(listener):
                         pidfds[clients[conn]] = os.pidfd_open(clients[conn])
                     except (AttributeError, OSError):
                         pass  # noticed within 50 ms instead
-            elif conn in clients and not conn.recv(1):
+            elif conn in clients and not recv_or_eof(conn):
                 # the client is gone (its session killed it): so is the worker
                 gone.add(conn)
-                try:
-                    os.killpg(clients[conn], signal.SIGKILL)
-                except OSError:
-                    pass
+                kill_worker(clients[conn])
         if draining is None and not children:
             more = [n for n in learned_lines()[0] if n not in learned]
             learned.update(more)
@@ -307,6 +305,25 @@ def serve(listener):
                 draining = "an import started a thread or imported a module pytest rewrites"
             elif more:
                 say("warmed %d" % len(more))
+
+
+def kill_worker(pid):
+    """SIGKILL to the worker and its process group (its own once it ran
+    setsid: before, the group is ours, so the worker alone)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            if kill is os.kill or os.getpgid(pid) == pid:
+                kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def recv_or_eof(conn):
+    """A byte from a stand-in (it sends none), b"" once it is gone."""
+    try:
+        return conn.recv(1)
+    except OSError:
+        return b""
 
 
 def reap(children):
@@ -343,7 +360,10 @@ def request(conn, listener, children, clients, learning):
     for fd in fds:
         os.close(fd)
     conn.settimeout(None)
-    conn.sendall(b"pid %d\n" % pid)
+    try:
+        conn.sendall(b"pid %d\n" % pid)
+    except OSError:  # its stand-in is gone already: so is the worker
+        kill_worker(pid)
     children[pid] = conn
     clients[conn] = pid
     say("forked")
