@@ -51,8 +51,9 @@ s_usage(FILE *out)
             "  --store DIR            the blob store (default $XDG_CACHE_HOME/shoal/store)\n"
             "  --store-cap MB         evict least recently used blobs beyond this (default 10240)\n"
             "  --zygotes N            keep up to N warm interpreters (one per developer,\n"
-            "                         toolchain and dependencies) that workers of later\n"
-            "                         sessions fork from (default 4; 0: every worker cold)\n"
+            "                         toolchain and dependencies) that pytest workers of\n"
+            "                         later sessions fork from (default 0: every worker\n"
+            "                         cold; see the README for what a warm one shares)\n"
             "  --zygote-idle SECONDS  a zygote without workers exits after this (default 600)\n"
             "  --zygote-recycle N     a zygote retires after forking N workers (default 200)\n"
             "  -h, --help             this text\n",
@@ -236,7 +237,7 @@ s_serving_stop(s_serving_t *s)
 int
 shoal_cmd_node(int argc, char **argv)
 {
-    s_serving_t serving = {.zygotes = 4, .zygote_idle = 600, .zygote_recycle = 200};
+    s_serving_t serving = {.zygotes = 0, .zygote_idle = 600, .zygote_recycle = 200};
     shoal_config_t config;
     shoal_config_init(&config);
     struct option options[32];

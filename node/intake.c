@@ -717,6 +717,7 @@ s_on_status(void *ctx, FILE *out, bool json)
     shoal_intake_t *self = ctx;
     const shoal_intake_stats_t *s = &self->stats;
     const shoal_zygote_stats_t *z = shoal_intake_zygote_stats(self);
+    size_t taking, alive = shoal_zygote_pool_count(self->zygotes, &taking);
     if (!json) {
         for (size_t i = 0; i < self->hosted_count; i++)
             if (shoal_serve_has(self->config.serve, self->hosted[i].session))
@@ -738,10 +739,10 @@ s_on_status(void *ctx, FILE *out, bool json)
                 (unsigned long long)s->blobs_from_peers, (unsigned long long)s->bytes_from_peers);
         if (z)
             fprintf(out,
-                    "zygotes %zu alive: %llu started, %llu failed; workers %llu forked warm, "
-                    "%llu sent back cold\n",
-                    shoal_zygote_pool_count(self->zygotes), (unsigned long long)z->started,
-                    (unsigned long long)z->failed, (unsigned long long)z->forked,
+                    "zygotes: %zu running (%zu taking work), %llu started, %llu failed; workers: "
+                    "%llu handed to a zygote, %llu forked warm, %llu sent back to start cold\n",
+                    alive, taking, (unsigned long long)z->started, (unsigned long long)z->failed,
+                    (unsigned long long)z->attached, (unsigned long long)z->forked,
                     (unsigned long long)z->cold);
         return;
     }
@@ -776,12 +777,13 @@ s_on_status(void *ctx, FILE *out, bool json)
             (unsigned long long)s->artifact_bytes);
     if (z)
         fprintf(out,
-                ",\"zygotes\":{\"alive\":%zu,\"started\":%llu,\"ready\":%llu,\"failed\":%llu,"
-                "\"retired\":%llu,\"attached\":%llu,\"forked\":%llu,\"cold\":%llu}",
-                shoal_zygote_pool_count(self->zygotes), (unsigned long long)z->started,
-                (unsigned long long)z->ready, (unsigned long long)z->failed,
-                (unsigned long long)z->retired, (unsigned long long)z->attached,
-                (unsigned long long)z->forked, (unsigned long long)z->cold);
+                ",\"zygotes\":{\"alive\":%zu,\"taking\":%zu,\"started\":%llu,\"ready\":%llu,"
+                "\"failed\":%llu,\"retired\":%llu,\"attached\":%llu,\"forked\":%llu,"
+                "\"cold\":%llu}",
+                alive, taking, (unsigned long long)z->started, (unsigned long long)z->ready,
+                (unsigned long long)z->failed, (unsigned long long)z->retired,
+                (unsigned long long)z->attached, (unsigned long long)z->forked,
+                (unsigned long long)z->cold);
     fprintf(out, "}");
 }
 

@@ -40,7 +40,7 @@ typedef struct shoal_zygote_pool shoal_zygote_pool_t;
 typedef struct {
     shoal_zygote_pool_t *pool;
     char key[S_KEY_HEX];
-    char sock[PATH_MAX + 80]; /* absolute; the zygote binds its last component in dir */
+    char sock[PATH_MAX + 160]; /* absolute: dir/KEY/zN.sock (the zygote binds zN.sock there) */
     shoal_exec_t *exec;
     s_state_t state;
     uint64_t used; /* when a worker was last handed to it */
@@ -56,7 +56,6 @@ typedef struct {
 struct shoal_zygote_pool {
     shoal_zygote_config_t config;
     char dir[PATH_MAX], workdir[PATH_MAX], secret[PATH_MAX];
-    char script[PATH_MAX + 32];
     char self_exe[PATH_MAX];
     long timer;
     unsigned generation;
@@ -89,7 +88,7 @@ s_fails(shoal_zygote_pool_t *self, const char *key, bool add)
 static void
 s_unlink(const s_zygote_t *z)
 {
-    char path[PATH_MAX + 100];
+    char path[sizeof(z->sock) + 16];
     unlink(z->sock);
     snprintf(path, sizeof(path), "%s.starting", z->sock);
     unlink(path);
@@ -111,7 +110,7 @@ s_event(s_zygote_t *z, const char *line)
         s_fails_t *f = s_fails(pool, z->key, false);
         if (f)
             f->fails = 0;
-        char path[PATH_MAX + 100];
+        char path[sizeof(z->sock) + 16];
         snprintf(path, sizeof(path), "%s.starting", z->sock);
         unlink(path);
         shoal_log_info("zygote %s: ready", z->key);
@@ -215,15 +214,11 @@ shoal_zygote_pool_new(const shoal_zygote_config_t *config, char *err, size_t err
     self->self_exe[n] = '\0';
     /* Sockets and markers of a daemon killed before: no zygote of them lives. */
     shoal_remove_tree(self->dir);
-    if (mkdir(self->dir, 0700) != 0 ||
-        shoal_write_file(self->dir, SHOAL_ZYGOTE_SCRIPT, shoal_zygote_script,
-                         shoal_zygote_script_len, err, err_size) != 0) {
-        if (errno && !strstr(err, "cannot write"))
-            snprintf(err, err_size, "cannot make %s: %s", self->dir, strerror(errno));
+    if (mkdir(self->dir, 0700) != 0) {
+        snprintf(err, err_size, "cannot make %s: %s", self->dir, strerror(errno));
         shoal_zygote_pool_destroy(&self);
         return NULL;
     }
-    snprintf(self->script, sizeof(self->script), "%s/%s", self->dir, SHOAL_ZYGOTE_SCRIPT);
     self->timer = shoal_loop_add_timer(config->loop, shoal_loop_now(config->loop), s_tick, self);
     if (self->timer < 0) {
         snprintf(err, err_size, "out of memory");
@@ -252,7 +247,8 @@ shoal_zygote_pool_destroy(shoal_zygote_pool_t **self_p)
 const char *
 shoal_zygote_pool_script(const shoal_zygote_pool_t *self)
 {
-    return self->script;
+    (void)self;
+    return SHOAL_ZYGOTE_SCRIPT; /* in the zygote's directory, its own key's */
 }
 
 const shoal_zygote_stats_t *
@@ -262,8 +258,11 @@ shoal_zygote_pool_stats(const shoal_zygote_pool_t *self)
 }
 
 size_t
-shoal_zygote_pool_count(const shoal_zygote_pool_t *self)
+shoal_zygote_pool_count(const shoal_zygote_pool_t *self, size_t *taking)
 {
+    *taking = 0;
+    for (size_t i = 0; self && i < self->count; i++)
+        *taking += self->all[i]->state != S_RETIRING;
     return self ? self->count : 0;
 }
 
@@ -324,13 +323,24 @@ s_start(shoal_zygote_pool_t *self, const char *key, const shoal_zygote_ticket_t 
     z->pool = self;
     z->used = now;
     snprintf(z->key, sizeof(z->key), "%s", key);
-    char name[64], idle[32], recycle[32], modules[S_KEY_HEX + 16], err[512];
+    /* The key's own directory is the only one of the pool its zygote may
+     * write (its socket, what it learned); the script stays read-only. */
+    char name[64], idle[32], recycle[32], err[512], keydir[PATH_MAX + 40];
+    snprintf(keydir, sizeof(keydir), "%s/%s", self->dir, key);
+    /* The script is written anew for each zygote: what a test of the key
+     * changed there does not outlive the zygote it ran in. */
+    if ((mkdir(keydir, 0700) != 0 && errno != EEXIST) ||
+        shoal_write_file(keydir, SHOAL_ZYGOTE_SCRIPT, shoal_zygote_script, shoal_zygote_script_len,
+                         err, sizeof(err)) != 0) {
+        shoal_log_info("zygote %s: cannot make %s: %s", key, keydir, strerror(errno));
+        free(z);
+        return NULL;
+    }
     snprintf(name, sizeof(name), "z%u.sock", ++self->generation);
     snprintf(idle, sizeof(idle), "%.3f", self->config.idle);
     snprintf(recycle, sizeof(recycle), "%u", self->config.recycle ? self->config.recycle : 1);
-    snprintf(modules, sizeof(modules), "%s.modules", key);
-    snprintf(z->sock, sizeof(z->sock), "%s/%s", self->dir, name);
-    char marker[PATH_MAX + 100];
+    snprintf(z->sock, sizeof(z->sock), "%s/%s", keydir, name);
+    char marker[sizeof(z->sock) + 16];
     snprintf(marker, sizeof(marker), "%s.starting", z->sock);
     shoal_argv_t a = {0};
     for (size_t i = 0; zygote[i]; i++)
@@ -338,10 +348,10 @@ s_start(shoal_zygote_pool_t *self, const char *key, const shoal_zygote_ticket_t 
     shoal_argv_push(&a, name);
     shoal_argv_push(&a, idle);
     shoal_argv_push(&a, recycle);
-    shoal_argv_push(&a, modules);
+    shoal_argv_push(&a, "learned.modules");
     char **wrap = NULL;
     if (self->config.sandbox) {
-        const char *writable[2] = {self->dir, self->config.workdir};
+        const char *writable[2] = {keydir, self->config.workdir};
         const char *hidden[1] = {self->config.secret};
         shoal_sandbox_t spec = {.dir = ticket->root,
                                 .writable = writable,
@@ -356,7 +366,7 @@ s_start(shoal_zygote_pool_t *self, const char *key, const shoal_zygote_ticket_t 
         fclose(f);
     shoal_exec_spec_t spec = {.argv = a.v,
                               .wrap = wrap,
-                              .cwd = self->dir,
+                              .cwd = keydir,
                               .env = env,
                               .output_cap = S_OUTPUT_CAP,
                               .on_output = s_on_output,
@@ -394,9 +404,13 @@ shoal_zygote_pool_attach(const shoal_zygote_ticket_t *ticket, char *const *zygot
         return NULL;
     uint64_t now = shoal_loop_now(self->config.loop);
     s_zygote_t *z = NULL;
-    for (size_t i = 0; i < self->count && !z; i++)
-        if (self->all[i]->state != S_RETIRING && strcmp(self->all[i]->key, hex) == 0)
-            z = self->all[i];
+    for (size_t i = 0; i < self->count && !z; i++) {
+        s_zygote_t *c = self->all[i];
+        if (c->state == S_READY && access(c->sock, F_OK) != 0)
+            c->state = S_RETIRING; /* it drains (recycled, or its socket removed) */
+        if (c->state != S_RETIRING && strcmp(c->key, hex) == 0)
+            z = c;
+    }
     if (!z && !(z = s_start(self, hex, ticket, zygote, env, now)))
         return NULL;
     z->used = now;

@@ -52,8 +52,8 @@
 
 typedef struct {
     shoal_loop_t *loop;  /* polls the zygotes (borrowed) */
-    const char *dir;     /* the pool's own directory: sockets, learned module lists, the
-                            script (made 0700 here; stale sockets removed) */
+    const char *dir;     /* the pool's own directory, a directory per key below it: its
+                            sockets, what it learned, the script (made 0700 here, emptied) */
     const char *workdir; /* the daemon's TMPDIR (writable inside); NULL: none */
     const char *secret;  /* hidden inside (NULL: none) */
     bool sandbox;        /* false: zygotes run unsandboxed (--unsandboxed) */
@@ -87,16 +87,18 @@ typedef struct {
     bool network;
 } shoal_zygote_ticket_t;
 
-/* Makes the directory, writes the script into it and starts the pool's
- * timer. Strings are copied. NULL with the reason in err (the directory
- * cannot be made or written, out of memory). */
+/* Makes the directory (each key gets a directory below it, with the
+ * script, written anew for each zygote) and starts the pool's timer.
+ * Strings are copied. NULL with the reason in err (the directory cannot
+ * be made, out of memory). */
 shoal_zygote_pool_t *shoal_zygote_pool_new(const shoal_zygote_config_t *config, char *err,
                                            size_t err_size);
 /* Kills every zygote (their workers die with them) and removes the
  * sockets. Idempotent. */
 void shoal_zygote_pool_destroy(shoal_zygote_pool_t **self_p);
 
-/* Where the script is (absolute), for the adapter's zygote command. */
+/* The script's name, for the adapter's zygote command: relative, found in
+ * the directory the zygote starts in. */
 const char *shoal_zygote_pool_script(const shoal_zygote_pool_t *self);
 
 /* What a session runs instead of a worker's cold command, the stand-in:
@@ -114,7 +116,8 @@ char **shoal_zygote_pool_attach(const shoal_zygote_ticket_t *ticket, char *const
                                 char *const *env, char *const *wrap, char *const *argv);
 
 const shoal_zygote_stats_t *shoal_zygote_pool_stats(const shoal_zygote_pool_t *self);
-/* Zygotes alive now (taking work or finishing their workers). */
-size_t shoal_zygote_pool_count(const shoal_zygote_pool_t *self);
+/* Zygotes alive now (taking work or finishing their workers); *taking:
+ * those taking work. */
+size_t shoal_zygote_pool_count(const shoal_zygote_pool_t *self, size_t *taking);
 
 #endif

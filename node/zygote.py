@@ -155,16 +155,50 @@ def recv_request(conn):
     return fds, cwd, home, argv, env
 
 
-def why_cold(argv, env):
+def front(argv, cwd, env):
+    """What the worker's sys.path starts with before the interpreter's own
+    entries: the directory `-m` or the script puts first, then PYTHONPATH.
+    (the entries, the script or None); None for a script not found."""
+    extra = [os.path.join(cwd, p) for p in env.get("PYTHONPATH", "").split(":") if p]
+    if os.path.basename(argv[0]).startswith("python"):
+        return [cwd] + extra, None  # why_cold saw `-m pytest` follow
+    import shutil
+    script = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=env.get("PATH", os.defpath))
+    if not script:
+        return None, None
+    script = os.path.join(cwd, script)
+    return [os.path.dirname(os.path.realpath(script))] + extra, script
+
+
+def shadowed(entries):
+    """A module the zygote imported that the worker would find elsewhere,
+    in one of entries (its checkout's queue.py, say), or None."""
+    import importlib.machinery
+    for name, module in list(sys.modules.items()):
+        spec = getattr(module, "__spec__", None)
+        if "." in name or spec is None or spec.origin in (None, "built-in", "frozen"):
+            continue
+        found = importlib.machinery.PathFinder.find_spec(name, entries)
+        if found is not None and found.origin not in (None, spec.origin):
+            return name
+    return None
+
+
+def why_cold(argv, cwd, env):
     ours = {k: v for k, v in env.items()
             if k.startswith("PYTHON") and k != "PYTHONPATH"}
     if ours != own_env:
         return "its PYTHON* environment differs from the warm one's"
-    if len(argv) >= 3 and argv[1:3] == ["-m", "pytest"]:
-        return None
-    if len(argv) >= 1 and not argv[0].startswith("-"):
-        return None
-    return "interpreter options before the command"
+    python = argv and os.path.basename(argv[0]).startswith("python")
+    if not argv or (python and argv[1:3] != ["-m", "pytest"]):
+        return "interpreter options before the command"
+    entries, _ = front(argv, cwd, env)
+    if entries is None:
+        return "%s is not found" % argv[0]
+    name = shadowed(entries)
+    if name:
+        return "its own %s shadows the warm interpreter's" % name
+    return None
 
 
 def die_with_parent():
@@ -188,19 +222,13 @@ def become(fds, cwd, home, argv, env, learning):
     os.environ.update(env)
     os.environ["HOME"] = home
     os.chdir(cwd)
-    extra = [os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(":") if p]
-    if len(argv) >= 3 and argv[1:3] == ["-m", "pytest"]:
-        sys.path[:] = [cwd] + extra + base_path
+    entries, script = front(argv, cwd, env)
+    sys.path[:] = entries + base_path
+    sys.orig_argv[:] = argv
+    if script is None:
         sys.argv = ["-m"] + argv[3:]
         target = ("module", "pytest")
     else:
-        import shutil
-        script = argv[0] if "/" in argv[0] else shutil.which(
-            argv[0], path=env.get("PATH", os.defpath))
-        if not script:
-            os.write(2, ("%s: command not found\n" % argv[0]).encode())
-            os._exit(127)
-        sys.path[:] = [os.path.dirname(os.path.realpath(script))] + extra + base_path
         sys.argv = [script] + argv[1:]
         target = ("path", script)
     outside = set(sys.modules)
@@ -342,7 +370,7 @@ def request(conn, listener, children, clients, learning):
         say("cold %s" % e)
         conn.close()
         return None
-    cold = why_cold(argv, env)
+    cold = why_cold(argv, cwd, env)
     if cold:
         say("cold " + cold)
         conn.sendall(("cold %s\n" % cold).encode())

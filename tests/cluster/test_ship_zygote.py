@@ -3,7 +3,8 @@
 from a warm zygote of the same developer, toolchain and dependencies, and
 every test still reports what pytest alone reports.
 
-One serving daemon on loopback (--serve, inside bubblewrap, 2 slots) and a
+One serving daemon on loopback (--serve --zygotes 2, inside bubblewrap, 2
+slots) and a
 developer's `shoal run --ship -- /usr/bin/python3 -m pytest` of a suite
 with passing, failing, skipped and xfail tests, a test of the worker's
 environment, a workspace module whose value changes between sessions and a
@@ -184,7 +185,8 @@ def main(cluster):
             raise harness.TestSkip("needs %s" % tool)
     if subprocess.run([PYTHON, "-c", "import pytest"], capture_output=True).returncode:
         raise harness.TestSkip("needs Debian's python3-pytest")
-    ident, daemons, caches = loopback_daemons(cluster, ("d1",), slots=2)
+    ident, daemons, caches = loopback_daemons(cluster, ("d1",), slots=2,
+                                              extra={"d1": ["--zygotes", "2"]})
     d1 = daemons[0]
     root = os.path.join(cluster.tmpdir, "checkout")
     zdir = os.path.join(caches["d1"], "shoal", "store", "zygotes")
@@ -198,10 +200,12 @@ def main(cluster):
     if z["started"] != 1 or z["forked"] < 1 or z["cold"] != 0:
         raise TestFailure("z-1: zygote counters %s" % z)
     def learned():
+        """What the workers of every key said they imported."""
         names = set()
-        for name in os.listdir(zdir):
-            if name.endswith(".modules"):
-                with open(os.path.join(zdir, name)) as f:
+        for key in os.listdir(zdir):
+            path = os.path.join(zdir, key, "learned.modules")
+            if os.path.exists(path):
+                with open(path) as f:
                     names |= set(f.read().split())
         return names
 

@@ -19,6 +19,8 @@ directory; stand-ins started as the executor starts a worker (fd 3 open).
   4. An environment the zygote was not made for (another PYTHONHASHSEED):
      the zygote sends the stand-in back, which runs the command cold, in
      its own process, with the same outcome.
+     The same for a checkout that has a module named as one the zygote
+     imported (code.py): a fresh interpreter would import the checkout's.
   5. No zygote at the socket: cold at once.
   6. The zygote killed while a worker runs: the stand-in says so and ends
      as killed, never as a pass.
@@ -202,6 +204,25 @@ def main(cluster):
     if "shoal-zygote: cold its PYTHON* environment differs" not in events():
         raise TestFailure("the zygote did not say why it sent one back:\n%s" % events())
     phase("another PYTHONHASHSEED: sent back, run cold by the stand-in, same outcome")
+
+    # 4b. a checkout module named as one the zygote imported (pdb imports
+    #     code): a fresh interpreter would import the checkout's
+    shadow = os.path.join(tmp, "shadow")
+    os.makedirs(shadow)
+    with open(os.path.join(shadow, "code.py"), "w") as f:
+        f.write("MARK = 'local'\n")
+    with open(os.path.join(shadow, "test_shadow.py"), "w") as f:
+        f.write("import code\n\n\ndef test_local():\n    assert code.MARK == 'local'\n")
+    p = subprocess.run([cluster.shoal, "zygote-attach", sock, "/home-inside", "0", "--", PYTHON,
+                        "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_shadow.py"],
+                       cwd=shadow, env=dict(base_env, OUT=out), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, preexec_fn=channel(), close_fds=False,
+                       timeout=harness.scaled(120))
+    if p.returncode != 0 or "its own code shadows" not in events():
+        raise TestFailure("a checkout's code.py: exit %d (0 expected, run cold):\n%s\n%s"
+                          % (p.returncode, p.stdout, events()))
+    phase("a checkout's own code.py (the zygote imported the standard one): sent back, "
+          "run cold, passed as pytest alone")
 
     # 5. no zygote at the socket
     rc, text = attach("test_z.py", sock=os.path.join(zdir, "none.sock"))

@@ -133,8 +133,10 @@ test_node_zygote_pool_retires_the_least_recently_used(void)
     CHECK(b);
     /* a's socket went: it drains and exits; b takes work */
     CHECK(access(a[2], F_OK) != 0);
+    size_t taking;
     S_TURN_UNTIL(&f, shoal_zygote_pool_stats(f.pool)->retired == 1 &&
-                         shoal_zygote_pool_count(f.pool) == 1);
+                         shoal_zygote_pool_count(f.pool, &taking) == 1);
+    CHECK_INT(taking, ==, 1);
     CHECK_INT(shoal_zygote_pool_stats(f.pool)->ready, ==, 2);
     CHECK(access(b[2], F_OK) == 0);
     shoal_adapter_argv_free(&a);
