@@ -16,7 +16,9 @@
  * sessions writable, so its workers can write their own session's
  * directory (and that developer's other sessions' there, never another
  * developer's, which stay read-only as in any sandbox of the daemon's);
- * the sessions of one key share the zygote's private /tmp.
+ * the sessions of one key share the zygote's private /tmp and hash seed.
+ * Each worker gets a process namespace of its own (zygote.py, isolate()),
+ * as each cold one has its sandbox.
  *
  * A worker is started through `shoal zygote-attach` (cmd_zygote.c): a
  * stand-in the session's executor starts as it starts any worker (its

@@ -204,10 +204,87 @@ def why_cold(argv, cwd, env):
 def die_with_parent():
     """SIGKILL when the parent dies (unsandboxed, nothing else would)."""
     try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc().prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:
         pass
+
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
+
+
+def libc():
+    import ctypes
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def isolate():
+    """Of what bwrap gives each cold worker, a process namespace of its own
+    (and a mount namespace, for its /proc), no capabilities; not a /tmp of
+    its own (a tmpfs there would hide the session directories bound below
+    /tmp when the store is there). The calling process stays
+    outside and relays how the worker ended; inside, an init (pid 1) reaps;
+    the worker (pid 2) returns from here. Raises OSError when the kernel
+    will not make the namespaces."""
+    import ctypes
+    c = libc()
+    uid, gid = os.getuid(), os.getgid()
+    if c.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare")
+    for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
+                       ("gid_map", "%d %d 1" % (gid, gid))):
+        with open("/proc/self/" + name, "w") as f:
+            f.write(text)
+    low = os.pipe()
+    r, w = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in low)  # above 0-3
+    for fd in low:
+        os.close(fd)
+    init = os.fork()
+    if init:
+        os.close(w)  # the relay: ends as the worker did
+        os.closerange(0, 4)  # the worker's pipe and channel end with it
+        os.waitpid(init, 0)
+        status = os.read(r, 32)
+        if not status:
+            os._exit(128 + signal.SIGKILL)
+        status = int(status)
+        if os.WIFSIGNALED(status):
+            signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+            os.kill(os.getpid(), os.WTERMSIG(status))
+        os._exit(os.waitstatus_to_exitcode(status) & 0xff)
+    os.close(r)
+    die_with_parent()
+    if c.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount")
+    c.mount(b"proc", b"/proc", b"proc", 0, None)  # this namespace's, where allowed
+    worker = os.fork()
+    if worker:
+        os.closerange(0, 4)
+        while True:  # init: reaps every orphan until the worker ends
+            pid, status = os.wait()
+            if pid == worker:
+                os.write(w, b"%d" % status)
+                os._exit(0)
+    os.close(w)
+    die_with_parent()
+    drop_capabilities(c)
+
+
+def drop_capabilities(c):
+    """The worker keeps none of what owning its user namespace gave it."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+    for cap in range(64):
+        c.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP (fails past the last: fine)
+    data = (Data * 2)()
+    if c.capset(ctypes.byref(Header(0x20080522, 0)), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
 
 
 def become(fds, cwd, home, argv, env, learning):
@@ -218,6 +295,7 @@ def become(fds, cwd, home, argv, env, learning):
     for i, fd in enumerate((high[0], high[1], high[1], high[3])):
         os.dup2(fd, i)
     os.closerange(4, os.sysconf("SC_OPEN_MAX"))
+    isolate()
     os.environ.clear()
     os.environ.update(env)
     os.environ["HOME"] = home
@@ -398,8 +476,25 @@ def request(conn, listener, children, clients, learning):
     return None
 
 
+def can_isolate():
+    """Why workers could not have namespaces of their own here, or None."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            isolate()
+        except Exception:
+            os._exit(3)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return None if status == 0 else "the kernel will not give a worker namespaces of its own"
+
+
 def main():
     die_with_parent()
+    why = can_isolate()
+    if why:
+        say("draining " + why)
+        return None
     denied = set(read_lines(deny_file))
     __import__("pytest")  # the point of the zygote
     # pytest's own plugins, which every run imports before it reads a

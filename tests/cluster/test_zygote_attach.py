@@ -14,7 +14,10 @@ directory; stand-ins started as the executor starts a worker (fd 3 open).
      1 as pytest does. Again once the zygote imported the standard
      library modules that worker imported (never a third-party package,
      a plugin pytest rewrites, nor a workspace module).
-  2. A worker killed by a signal: the stand-in dies of the same signal.
+  2. A worker killed by a signal: the stand-in dies of the same signal. A
+     worker's kill(-1) kills no other worker, nor the zygote: each warm
+     worker has a process namespace (its parent is that namespace's init),
+     as each cold one has its sandbox.
   3. The stand-in killed with SIGKILL mid-test: the worker dies too.
   4. An environment the zygote was not made for (another PYTHONHASHSEED):
      the zygote sends the stand-in back, which runs the command cold, in
@@ -55,6 +58,14 @@ def test_where(tmp_path):
                                  os.environ.get("MARK")))
 
 
+def test_kills_all_it_may():
+    if os.environ.get("KILL_ALL"):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:  # nothing it may signal: alone, as in a sandbox
+            pass
+
+
 def test_fails():
     assert os.environ.get("MARK") == "never"
 
@@ -78,7 +89,21 @@ def summary(text):
     return re.sub(r" in [0-9.]+s.*", "", lines[-1]) if lines else ""
 
 
+def in_directory(path):
+    """Pids of the processes whose working directory is path."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink("/proc/%s/cwd" % pid) == path:
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
 def alive(pid):
+    if isinstance(pid, list):
+        return any(alive(p) for p in pid)
     try:
         with open("/proc/%d/stat" % pid) as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
@@ -132,13 +157,15 @@ def main(cluster):
         return p.returncode, text
 
     def sleeping(at=sock):
-        """A stand-in whose worker sleeps in a test: (stand-in, worker pid)."""
+        """A stand-in whose worker sleeps in a test, the only one running:
+        (stand-in, the pids on this side of the processes in the checkout
+        but the stand-in: the pid the worker knows is its namespace's)."""
         if os.path.exists(out):
             os.unlink(out)
         p = attach("test_z.py::test_sleeps", env={"SLEEP": "1"}, sock=at, wait=False)
         harness.wait_for(lambda: (os.path.exists(out) and open(out).read(), None), 30,
                          "the sleeping test to start")
-        return p, int(open(out).read())
+        return p, [pid for pid in in_directory(work) if pid != p.pid]
 
     def events():
         with open(zlog.name) as f:
@@ -155,10 +182,10 @@ def main(cluster):
     if rc != alone.returncode or rc != 1 or summary(text) != summary(alone.stdout):
         raise TestFailure("warm: exit %d, %s; pytest alone: exit %d, %s:\n%s"
                           % (rc, summary(text), alone.returncode, summary(alone.stdout), text))
-    if int(parent) != zygote.pid or cwd != work or home != "/home-inside" or mark != "m1":
-        raise TestFailure("warm: parent %s (zygote %d), cwd %s, HOME %s, MARK %s; the "
-                          "zygote's events:\n%s" % (parent, zygote.pid, cwd, home, mark,
-                                                     events()))
+    if int(parent) != 1 or cwd != work or home != "/home-inside" or mark != "m1":
+        raise TestFailure("warm: parent %s (1 expected: the init of its own process "
+                          "namespace), cwd %s, HOME %s, MARK %s; the zygote's events:\n%s"
+                          % (parent, cwd, home, mark, events()))
     if events().count("shoal-zygote: forked") != 1:
         raise TestFailure("the zygote's events:\n%s" % events())
     phase("warm: forked from the zygote, in the stand-in's directory, environment and "
@@ -186,6 +213,18 @@ def main(cluster):
         raise TestFailure("a worker killed by SIGTERM: the stand-in exit %d:\n%s" % (rc, text))
     phase("a worker that died of SIGTERM: its stand-in died of SIGTERM")
 
+    # 2b. kill(-1) in a warm worker reaches nothing beyond its own namespace
+    p, sleeper = sleeping()
+    rc, text = attach("test_z.py::test_kills_all_it_may", env={"KILL_ALL": "1"})
+    if rc != 0 or not alive(sleeper) or zygote.poll() is not None:
+        raise TestFailure("kill(-1): exit %d, the other worker %s, the zygote %s:\n%s"
+                          % (rc, "alive" if alive(sleeper) else "killed",
+                             "alive" if zygote.poll() is None else "killed", text))
+    p.kill()
+    p.wait()
+    phase("a warm worker's kill(-1) left another worker and the zygote alive, as a cold "
+          "one's, alone in its sandbox")
+
     # 3. the stand-in killed mid-test
     p, worker = sleeping()
     p.kill()
@@ -198,7 +237,7 @@ def main(cluster):
     rc, text = attach("test_z.py", env={"PYTHONHASHSEED": "7"})
     with open(out) as f:
         parent = int(f.read().split()[0])
-    if rc != 1 or "1 failed, 3 passed" not in text or parent == zygote.pid:
+    if rc != 1 or "1 failed, 4 passed" not in text or parent == 1:
         raise TestFailure("cold: exit %d, parent %d (the zygote is %d):\n%s"
                           % (rc, parent, zygote.pid, text))
     if "shoal-zygote: cold its PYTHON* environment differs" not in events():
@@ -226,7 +265,7 @@ def main(cluster):
 
     # 5. no zygote at the socket
     rc, text = attach("test_z.py", sock=os.path.join(zdir, "none.sock"))
-    if rc != 1 or "1 failed, 3 passed" not in text:
+    if rc != 1 or "1 failed, 4 passed" not in text:
         raise TestFailure("no zygote: exit %d:\n%s" % (rc, text))
     phase("no zygote at the socket: run cold, exit 1 as pytest")
 
@@ -249,11 +288,12 @@ def main(cluster):
     rc, text = attach("test_z.py", sock=sock)
     with open(out) as f:
         parent = int(f.read().split()[0])
-    if rc != 1 or parent == second.pid:
+    if rc != 1 or parent == 1:
         raise TestFailure("after the socket went: exit %d, parent %d:\n%s" % (rc, parent, text))
     if second.poll() is not None:
         raise TestFailure("the draining zygote exited with its worker still running")
-    os.kill(worker, signal.SIGKILL)
+    for pid in worker:
+        os.kill(pid, signal.SIGKILL)
     p.wait(timeout=harness.scaled(30))
     harness.wait_for(lambda: (second.poll() is not None, events()), 10,
                      "the draining zygote to exit once its worker ended")
