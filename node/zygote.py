@@ -1,8 +1,10 @@
 """shoal's warm Python (zygote.h): a zygote that has imported pytest and
 the standard library modules earlier workers of the same key imported
 (never a third-party package, whose import-time state may depend on the
-test run, nor what pytest rewrites: it must import those itself), and forks a worker for each request, so a worker
-starts without interpreter start-up or those imports.
+test run, nor what pytest rewrites: it must import those itself), and
+forks a worker for each request, so a worker starts without interpreter
+start-up or those imports. Each worker gets a process namespace of its own
+(isolate()).
 
     python3 shoal_zygote.py SOCKET IDLE_SECONDS RECYCLE MODULES_FILE
 
@@ -16,12 +18,12 @@ it the usual way). A client that goes away takes its worker with it
 (SIGKILL to the worker's process group).
 
 Writes "shoal-zygote: EVENT" lines on stdout (ready, forked, cold REASON,
-warmed N, draining REASON) for the daemon's counters and log. Drains (stops taking requests
-and exits once its workers ended) when SOCKET is removed, after RECYCLE
-forks, or when an import starts a thread (a fork would lose it) or imports
-a module pytest rewrites (the module is written to MODULES_FILE.deny,
-which later zygotes skip). Exits after
-IDLE_SECONDS without a worker.
+warmed N, draining REASON) for the daemon's counters and log. Drains
+(stops taking requests and exits once its workers ended) when SOCKET is
+removed, after RECYCLE forks, or when an import starts a thread (a fork
+would lose it) or imports a module pytest rewrites (the module is written
+to MODULES_FILE.deny, which later zygotes skip). Exits after IDLE_SECONDS
+without a worker, and at once when workers cannot have namespaces here.
 """
 import fcntl
 import os
