@@ -272,8 +272,24 @@ def isolate():
     drop_capabilities(c)
 
 
+def bounding_set():
+    """This process' capability bounding set (what bwrap left it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+zygote_bounding = bounding_set()  # a new user namespace resets it to full
+
+
 def drop_capabilities(c):
-    """The worker keeps none of what owning its user namespace gave it."""
+    """The worker keeps none of what owning its user namespace gave it, and
+    the bounding set of the zygote, as a cold worker has bwrap's."""
     import ctypes
 
     class Header(ctypes.Structure):
@@ -283,7 +299,8 @@ def drop_capabilities(c):
         _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
                     ("inheritable", ctypes.c_uint32)]
     for cap in range(64):
-        c.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP (fails past the last: fine)
+        if not zygote_bounding >> cap & 1:
+            c.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP (fails past the last: fine)
     data = (Data * 2)()
     if c.capset(ctypes.byref(Header(0x20080522, 0)), data) != 0:
         raise OSError(ctypes.get_errno(), "capset")
