@@ -66,7 +66,7 @@ static int
 s_connect(const char *path)
 {
     char marker[PATH_MAX + 16];
-    snprintf(marker, sizeof(marker), "%s.starting", path);
+    snprintf(marker, sizeof(marker), "%s" SHOAL_ZYGOTE_STARTING, path);
     uint64_t until = shoal_clock_ms() + SHOAL_ZYGOTE_START_WAIT_MS;
     for (;;) {
         int fd = s_connect_once(path);

@@ -40,7 +40,8 @@ typedef struct shoal_zygote_pool shoal_zygote_pool_t;
 typedef struct {
     shoal_zygote_pool_t *pool;
     char key[S_KEY_HEX];
-    char sock[PATH_MAX + 160]; /* absolute: dir/KEY/zN.sock (the zygote binds zN.sock there) */
+    char sock[PATH_MAX + 160];   /* absolute: dir/KEY/zN.sock (the zygote binds zN.sock there) */
+    char marker[PATH_MAX + 176]; /* sock SHOAL_ZYGOTE_STARTING: there while it starts */
     shoal_exec_t *exec;
     s_state_t state;
     uint64_t used; /* when a worker was last handed to it */
@@ -88,10 +89,8 @@ s_fails(shoal_zygote_pool_t *self, const char *key, bool add)
 static void
 s_unlink(const s_zygote_t *z)
 {
-    char path[sizeof(z->sock) + 16];
     unlink(z->sock);
-    snprintf(path, sizeof(path), "%s.starting", z->sock);
-    unlink(path);
+    unlink(z->marker);
 }
 
 /* One line the zygote printed: its events count, the rest is its own. */
@@ -110,9 +109,7 @@ s_event(s_zygote_t *z, const char *line)
         s_fails_t *f = s_fails(pool, z->key, false);
         if (f)
             f->fails = 0;
-        char path[sizeof(z->sock) + 16];
-        snprintf(path, sizeof(path), "%s.starting", z->sock);
-        unlink(path);
+        unlink(z->marker);
         shoal_log_info("zygote %s: ready", z->key);
     } else if (strcmp(event, "forked") == 0) {
         pool->stats.forked++;
@@ -340,8 +337,7 @@ s_start(shoal_zygote_pool_t *self, const char *key, const shoal_zygote_ticket_t 
     snprintf(idle, sizeof(idle), "%.3f", self->config.idle);
     snprintf(recycle, sizeof(recycle), "%u", self->config.recycle ? self->config.recycle : 1);
     snprintf(z->sock, sizeof(z->sock), "%s/%s", keydir, name);
-    char marker[sizeof(z->sock) + 16];
-    snprintf(marker, sizeof(marker), "%s.starting", z->sock);
+    snprintf(z->marker, sizeof(z->marker), "%s" SHOAL_ZYGOTE_STARTING, z->sock);
     shoal_argv_t a = {0};
     for (size_t i = 0; zygote[i]; i++)
         shoal_argv_push(&a, zygote[i]);
@@ -361,7 +357,7 @@ s_start(shoal_zygote_pool_t *self, const char *key, const shoal_zygote_ticket_t 
                                 .network = ticket->network};
         wrap = shoal_sandbox_argv(&spec, err, sizeof(err));
     }
-    FILE *f = fopen(marker, "w");
+    FILE *f = fopen(z->marker, "w");
     if (f)
         fclose(f);
     shoal_exec_spec_t spec = {.argv = a.v,

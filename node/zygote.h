@@ -48,6 +48,7 @@
 
 #define SHOAL_ZYGOTE_SCRIPT "shoal_zygote.py"
 #define SHOAL_ZYGOTE_COMMAND "zygote-attach" /* the stand-in's subcommand */
+#define SHOAL_ZYGOTE_STARTING ".starting"    /* SOCKET + this: the zygote is starting */
 #define SHOAL_ZYGOTE_START_WAIT_MS 60000     /* a stand-in waits this long for a starting zygote */
 #define SHOAL_ZYGOTE_KEY_MAX 1024            /* bytes of a session's part of the key */
 #define SHOAL_ZYGOTE_FAILS_MAX 3             /* early deaths in a row before a key runs cold */

@@ -470,7 +470,8 @@ typedef struct {
     shoal_leader_t *board; /* the session's board (owned), NULL unless we lead */
     size_t coming;         /* participants on their way (set by the glue each tick) */
     char coming_tags[SHOAL_COMING_MAX][SHOAL_OWN_TAGS_MAX]; /* of the first of them */
-    const char *coming_each[SHOAL_COMING_MAX];          /* coming_tags, as the board borrows them */
+    const char
+        *coming_each[SHOAL_COMING_MAX]; /* coming_tags[i], set once: the board borrows them */
     uint64_t next_heartbeat, next_progress, next_loads; /* ms */
     bool loads_due;                            /* work moved or finished since the last LOADS */
     bool told_stop;                            /* a LOADS said nothing more starts */

@@ -37,6 +37,8 @@ shoal_lead_init(shoal_lead_t *self, const shoal_lead_config_t *config)
 {
     memset(self, 0, sizeof(*self));
     self->config = *config;
+    for (size_t i = 0; i < SHOAL_COMING_MAX; i++)
+        self->coming_each[i] = self->coming_tags[i]; /* the board borrows them */
 }
 
 void
@@ -320,8 +322,6 @@ s_running_tick(shoal_lead_t *self, uint64_t now)
     unsigned did = 0;
     const shoal_roster_t *roster = self->config.roster;
     size_t known = self->coming < SHOAL_COMING_MAX ? self->coming : SHOAL_COMING_MAX;
-    for (size_t i = 0; i < known; i++)
-        self->coming_each[i] = self->coming_tags[i]; /* the board keeps them */
     shoal_leader_set_coming(self->board, self->coming, self->coming_each, known);
     shoal_leader_tick(self->board, s_seconds(now));
     bool finished = shoal_leader_finished(self->board);
